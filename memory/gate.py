@@ -1,0 +1,277 @@
+"""Cheap local gate: may this chat turn carry information about the user?
+
+Extraction costs an LLM call, so it should run only on turns where the user says
+something about themselves. The gate is a handful of regexes (microseconds, no
+model). It errs towards keeping: a false keep costs one LLM call, a false skip
+loses a belief for good.
+
+The rule, in order:
+1. Remove text the user did not write about themselves: code blocks, inline code,
+   URLs, quoted or pasted passages, code-like lines, and the payload after a task
+   label ("Translate this: ...", "Text: ...").
+2. Very long remaining prose is a pasted document: only its framing (start and
+   end) is read.
+3. Keep when a sentence has the speaker as subject ("I", "we", "my wife and I")
+   followed closely by a self-descriptive predicate (likes, identity, work,
+   goals, constraints, health, family...), when it starts with a self-noun
+   ("my budget is", "our kids are"), or when it asks for an answering style.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Typographic apostrophes are common in pasted and mobile text.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+_FENCED = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.S)
+_TRIPLE_QUOTED = re.compile(r'""".*?(?:"""|\Z)|\'\'\'.*?(?:\'\'\'|\Z)', re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
+_QUOTED = re.compile(r'"[^"\n]{1,600}"|\u201c[^\u201d]{1,600}\u201d|\u00ab[^\u00bb]{1,600}\u00bb')
+_BLOCKQUOTE_LINE = re.compile(r"^\s*>.*$", re.M)
+_CODE_START = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import|#include|#!|function\b|return\b|const |let |"
+    r"var |public |private |static |package |using |SELECT |INSERT |CREATE |<\/?\w+[ >]|"
+    r"@\w+|[}\])];?$|\w+\s*\(.*\)\s*[{:;]?$|\w+(?:\.\w+)+\s*=|\$ )",
+    re.I,
+)
+# A task verb or label followed by a colon introduces material to work on, not
+# words about the speaker: "Make this grammatically correct: I like your watch."
+_TASK_VERBS = (
+    r"translate|rewrite|re-write|rephrase|paraphrase|summari[sz]e|correct|proofread|fix|edit|"
+    r"convert|classify|analy[sz]e|explain|improve|complete|continue|check|make|format|review|"
+    r"polish|shorten|expand|reply to|respond to|answer|grade|evaluate|critique|simplify|"
+    r"extract|detect|identify|label|tag|categori[sz]e|in [a-z]+|write|create|generate|"
+    r"compose|draft|describe|solve|read|consider|given|based on"
+)
+_PAYLOAD_LABEL = re.compile(
+    rf"(?im)^[ \t]*(?:(?:please[ \t]+)?(?:{_TASK_VERBS})\b[^:\n]{{0,120}}|"
+    r"(?:text|input|sentence|passage|article|document|context|email|message|transcript|"
+    r"paragraph|essay|story|review|poem|lyrics|data|output|prompt|question|query)\s*\d*|"
+    r".*\b(?:this|these|the following|below|follows)\b[^:\n.]{0,40})"
+    r"\s*:"
+)
+
+_LONG_PROSE = 2500  # chars; past this the middle is a pasted document
+_FRAME = 700  # chars of framing read at each end of a long paste
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+# Speaker as grammatical subject. An auxiliary right before it ("can I",
+# "how do I") marks a question, not a statement; handled by _INVERTED.
+_SUBJECT = re.compile(r"\b(?:i|we)(?:'m|'ve|'d|'ll|'re)?\b|\b(?:im|ive|i'm)\b", re.I)
+_INVERTED = re.compile(
+    r"\b(?:can|could|should|would|will|shall|may|might|must|do|does|did|am|was|were|are|"
+    r"have|has|had|if|were|suppose|imagine|pretend|unless|whether|can'?t|couldn'?t|don'?t|"
+    r"doesn'?t|didn'?t|won'?t|wouldn'?t|shouldn'?t|isn'?t|aren'?t)\s*$",
+    re.I,
+)
+
+# Self-descriptive predicates, matched at a word start within a few words after
+# the subject. Grouped only for readability; any hit is enough for the gate.
+_PREFERENCE = (
+    r"prefer|like[sd]?\b|likin|love|lovin|enjoy|ador|hate|hatin|dislik|despis|detest|loath|"
+    r"avoid|abhor|can'?t stand|cannot stand|fond\b|fan\b|big fan|into\b|favou?rite|interest|"
+    r"passion|fascinat|aversion|rather\b|refuse|appreciat|crave|keen\b|obsess|tired of|"
+    r"sick of|value\b|care about|tend\b|not a fan|no interest|stay away|steer clear|"
+    r"gravitate|lean towards|find\b|thrive|opt\b|choose|believe|advocate|prioriti|require|"
+    r"insist|must\b|have to|objection|object to|opposed|bias|against|wear|listen|watch|read|"
+    r"play|collect|drive|ride|own\b|buy|shop|use\b|rely on"
+)
+_STATE = (
+    r"allerg|intoleran|sensitiv|vegan|vegetarian|pescatarian|kosher|halal|gluten|lactose|diet|"
+    r"eat\b|eating|drink\b|drinking|smoke|cook|follow|diabet|pregnan|injur|disab|"
+    r"condition|pain|anxi|afraid|scared|phobi|fear|nervous|uncomfortable|comfortable|"
+    r"struggl|suffer|recover|deaf|blind|colou?r.?blind|sick\b|nause|get (?:sick|nause|bored)|"
+    r"feel\b|can'?t\b|cannot|unable|don'?t\b|dont\b|do not|won'?t|will not|no longer|"
+    r"anymore|budget|afford|limited|tight|broke\b|busy|schedule|free on|available|"
+    r"work|job|career|profession|employ|retire|freelanc|self-employed|run a|studying|study|"
+    r"student|major|graduat|degree|teach|expert|beginner|novice|newbie|familiar|experienc|"
+    r"proficient|fluent|native|speak|years? old|\d+ years?|years|background|certified|"
+    r"skilled|good at|bad at|terrible at|new to|learn|live|living|moved|based|located|from\b|"
+    r"born|grew up|married|single|divorc|engaged|parent|mother|father|mom\b|dad\b|"
+    r"goal|want to|wanna|plan|hope|hoping|aim|trying|try to|training|preparing|saving|dream|"
+    r"wish|intend|aspir|would like to|need to|working on|decided|going to|gonna|"
+    r"am (?!not sure|sorry|going to \w+ (?:you|this))|are\b|have been|been\b|identify|"
+    r"consider myself|call me|describe myself"
+)
+# Adverbs right after the subject mark a habit or a strength of feeling
+# ("I only eat", "I strongly prefer"); further on they are usually about the task.
+_HEAD_ADVERB = re.compile(
+    r"^(?:usually|always|never|rarely|often|only|mostly|exclusively|strongly|really|much|"
+    r"firmly|strictly|generally|absolutely|definitely|truly|honestly|personally|seriously)\b",
+    re.I,
+)
+# "We" is often a team, a paper's authors or "people in general"; only
+# personal-life predicates make it about the speaker's household.
+_WE_PREDICATE = re.compile(
+    r"\b(?:prefer|love|like|enjoy|hate|dislike|avoid|are (?:an? |both |all )?(?:vegan|"
+    r"vegetarian|family|couple|parents|married|retired|expecting|allergic)|live|moved|have "
+    r"(?:\w+ ){0,2}(?:kids?|children|sons?|daughters?|dogs?|cats?|pets?|baby)|don'?t eat|"
+    r"only eat|eat|follow)",
+    re.I,
+)
+# Subject-verb pairs that talk about the task or the conversation, not the user.
+_META = re.compile(
+    r"^(?:am |)(?:not sure|wondering|confused|curious|getting (?:an? |the )?(?:error|issue)|"
+    r"have (?:a|an|this|these|the|some)\s+(?:question|problem|issue|error|doubt|bug|query|"
+    r"request|task|assignment|idea|file|code|list|following)|"
+    r"(?:want|need|would like|would want)\s+(?:you|u|help|a|an|the|some|this|it|to know|"
+    r"to ask)\b|(?:don'?t|dont|didn'?t|do not|did not) (?:\w+ly )?(?:understand|know|get|see|"
+    r"think)|think\b|guess\b|mean\b|meant\b|said\b|asked\b|see\b|hope (?:you|this|that|it)|"
+    r"just\b|also need|am (?:using|trying to (?:run|fix|get|make|write|use|install|compile|"
+    r"understand))|will need|must add|can (?:change|create|do|see|try))",
+    re.I,
+)
+
+_SELF_NOUNS = (
+    r"name|goals?|budget|job|work|career|profession|field|background|experience|expertise|"
+    r"degree|major|diet|allerg\w*|health|condition|doctor|age|birthday|favou?rite\w*|"
+    r"preference\w*|taste|style|hobb\w+|home|house|apartment|city|hometown|country|schedule|"
+    r"wife|husband|partner|kids?|children|sons?|daughters?|family|baby|mom|dad|parents|dogs?|"
+    r"cats?|pets?|boss|plans?|dream|weakness|strength\w*|native language|first language"
+)
+_PREDICATE = re.compile(
+    rf"\b(?:{_PREFERENCE}|{_STATE}|have (?:\w+ ){{0,3}}(?:{_SELF_NOUNS})\b)", re.I
+)
+_SELF_NOUN_SUBJECT = re.compile(
+    rf"^(?:\W|and|but|also|so|well|ok|okay|honestly|actually)*(?:my|our)\s+(?:\w+\s+)?"
+    rf"(?:{_SELF_NOUNS})\b(?:\s+\w+){{0,3}}?\s+(?:is|are|was|has|have|'s|includes?|lives?)\b",
+    re.I,
+)
+# "As a nurse, I ..." states an identity; "As a result, ..." does not.
+_AS_IDENTITY = re.compile(r"^\W*as an? [\w -]{2,40}, (?:i|we|my)\b", re.I)
+
+# Requests about how to answer are communication-style facts about the user.
+# One-off task shapes ("step by step", "in 100 words") are deliberately absent.
+_STYLE = re.compile(
+    r"\b(?:keep (?:it|this|your \w+|the \w+|answers?|responses?|replies?)\s+(?:short|brief|"
+    r"concise|simple|casual|formal)|(?:be|more|less) (?:concise|brief|verbose|formal|casual|"
+    r"detailed|direct)|explain (?:it |this |things )?(?:to me )?like|eli5|in (?:simple|plain|"
+    r"layman'?s?) (?:terms|english|language)|no (?:jargon|emojis?|fluff)|(?:use|with) bullet "
+    r"points|(?:short|shorter|brief|concise|detailed|longer) (?:answers|responses|replies|"
+    r"explanations)|don'?t (?:use|add) (?:emojis?|jargon)|like i'?m (?:\d+|five|ten|an? )|"
+    r"always (?:answer|respond|reply|write)|from now on|going forward|(?:answer|respond|reply|"
+    r"talk|write) (?:to me )?(?:only )?in (?-i:[A-Z][a-z]+)\b(?<!Full))",
+    re.I,
+)
+# Counterfactuals and role-play put words in the speaker's mouth; "___" marks an
+# exercise to fill in.
+_HYPOTHETICAL = re.compile(
+    r"^\W*(?:if|what if|suppose|imagine|pretend|let'?s say)\b|\bif (?:i|we) (?:were|was|had|"
+    r"could|would)\b|\bwere i\b|\bhypothetical|\bact as\b|\byou are an?\b|__",
+    re.I,
+)
+_ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
+_CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
+_WINDOW = 9  # words after the subject in which a predicate counts
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    keep: bool
+    reason: str
+
+
+def _drop_quotes(text: str) -> str:
+    # A message that is one quoted string is the user's own words in quotes;
+    # a quote inside other prose is someone else's text being discussed.
+    stripped = text.strip()
+    whole = _QUOTED.fullmatch(stripped)
+    if whole:
+        return stripped[1:-1]
+    return _QUOTED.sub(" ", text)
+
+
+def _is_code_line(line: str) -> bool:
+    s = line.strip()
+    if not s:
+        return False
+    letters = sum(c.isalpha() or c.isspace() for c in s)
+    if letters / len(s) < 0.7:
+        return True
+    return bool(_CODE_START.match(s)) and not re.search(r"\b[Ii]\b|\b(?:my|we)\b", s[:3])
+
+
+def normalize_apostrophes(text: str) -> str:
+    """Same length as the input, so offsets found in the result hold in the original."""
+    return text.translate(_APOSTROPHES)
+
+
+def prose_of(text: str) -> str:
+    """The parts of a user message that the user wrote as their own prose."""
+    text = normalize_apostrophes(text)
+    for pattern in (_FENCED, _TRIPLE_QUOTED, _INLINE_CODE, _URL, _BLOCKQUOTE_LINE):
+        text = pattern.sub(" ", text)
+    text = _drop_quotes(text)
+    label = _PAYLOAD_LABEL.search(text)
+    if label:
+        text = text[: label.end()]
+    text = "\n".join(line for line in text.splitlines() if not _is_code_line(line))
+    if len(text) > _LONG_PROSE:
+        text = text[:_FRAME] + "\n" + text[-_FRAME:]
+    return text
+
+
+def sentences_of(prose: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_SPLIT.split(prose) if s and s.strip()]
+
+
+def _split_subject(token: str) -> tuple[str, str]:
+    """("I'm" -> ("i", "am")): a contraction on the subject is itself the verb."""
+    low = token.lower()
+    if low in ("im", "ive"):
+        return "i", "am" if low == "im" else "have"
+    for suffix, verb in _CONTRACTIONS.items():
+        if low.endswith(suffix):
+            return low[: -len(suffix)], verb
+    return low, ""
+
+
+def self_cue(sentence: str) -> str | None:
+    """The cue that makes this sentence a statement about the speaker, if any."""
+    if _HYPOTHETICAL.search(sentence):
+        return None
+    style = _STYLE.search(sentence)
+    if style:
+        return f"style:{style.group(0).lower()}"
+    if _SELF_NOUN_SUBJECT.search(sentence) or _AS_IDENTITY.search(sentence):
+        return "self-noun"
+    for subject in _SUBJECT.finditer(sentence):
+        if _INVERTED.search(sentence[: subject.start()]):
+            continue
+        pronoun, verb = _split_subject(subject.group(0))
+        words = sentence[subject.end() :].split()[:_WINDOW]
+        window = " ".join(([verb] if verb else []) + words)
+        # Talking to the assistant ("I want you to", "I was hoping you could") is a
+        # request, whatever verb follows.
+        if _META.match(window) or _ADDRESSEE.match(window):
+            continue
+        if pronoun == "we":
+            found = _WE_PREDICATE.search(window)
+        elif words and _HEAD_ADVERB.match(words[0]):
+            return f"{pronoun} {words[0].lower()}"
+        else:
+            found = _PREDICATE.search(window)
+        if found:
+            return f"{pronoun} {found.group(0).lower()}"
+    return None
+
+
+def gate(user_texts: Sequence[str]) -> GateDecision:
+    """Decide whether a turn's user message(s) may say something about the user."""
+    saw_text = False
+    for text in user_texts:
+        if not text or not text.strip():
+            continue
+        saw_text = True
+        for sentence in sentences_of(prose_of(text)):
+            cue = self_cue(sentence)
+            if cue:
+                return GateDecision(True, f"self-statement ({cue})")
+    if not saw_text:
+        return GateDecision(False, "empty")
+    return GateDecision(False, "no first-person self-statement")

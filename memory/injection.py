@@ -1,0 +1,156 @@
+"""The hot path: rule → retrieve → budget → render → insert. No LLM call, no blocking I/O
+on the event loop (the retrieval step runs in a worker thread)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import numpy as np
+
+from memory import budget, render
+from memory.embed import Embedder
+from memory.ledger.db import utcnow
+from memory.models import ScoredBelief
+from memory.prompts import PromptLibrary
+from memory.ranking import query_texts, rank
+from memory.rules import choose_rule
+from memory.settings import InjectionRule, MemoryConfig
+from memory.snapshot import SnapshotCache
+
+log = logging.getLogger("selfmodel.injection")
+
+# Beliefs closer than this to a better-ranked one say the same thing: keep one.
+NEAR_DUPLICATE = 0.92
+CORE_CONTEXTS = ("communication_style", "constraints")
+CORE_MIN_CONFIDENCE = 0.85
+CORE_MAX = 2
+
+
+class MemoryDegraded(Exception):
+    """The store or the embedder failed; the request may go on without memory."""
+
+
+@dataclass
+class Injection:
+    messages: list[dict[str, Any]]
+    rule: str | None = None
+    beliefs: list[ScoredBelief] = field(default_factory=list)
+    rendered: str | None = None
+    tokens: int = 0
+    template: str | None = None
+    template_sha256: str | None = None
+    retrieve_ms: float = 0.0
+    render_ms: float = 0.0
+    degraded_reason: str | None = None
+
+
+def _context_window(model_info: Mapping[str, Any] | None) -> int | None:
+    if not model_info:
+        return None
+    value = model_info.get("max_input_tokens") or model_info.get("max_tokens")
+    return int(value) if isinstance(value, int | float) and value > 0 else None
+
+
+class Injector:
+    def __init__(self, config: MemoryConfig, snapshots: SnapshotCache, embedder: Embedder,
+                 prompts: PromptLibrary) -> None:
+        self.config = config
+        self.snapshots = snapshots
+        self.embedder = embedder
+        self.prompts = prompts
+
+    async def plan(self, *, tenant: str, user: str | None, model: str,
+                   messages: list[dict[str, Any]], headers: Mapping[str, str],
+                   model_info: Mapping[str, Any] | None = None) -> Injection:
+        rule = choose_rule(self.config.injection.rules, model=model, tenant=tenant, user=user,
+                           headers=headers)
+        if user is None or rule is None or not rule.enabled or rule.top_k == 0:
+            return Injection(messages=messages, rule=rule.name if rule else None)
+        started = time.perf_counter()
+        try:
+            chosen = await anyio.to_thread.run_sync(self._retrieve, tenant, user, rule,
+                                                    messages)
+        except Exception as exc:  # noqa: BLE001 - fail open: forward without memory
+            log.warning("memory retrieval failed: %s", exc)
+            raise MemoryDegraded(f"{type(exc).__name__}: {exc}") from exc
+        retrieved = time.perf_counter()
+        template = self.prompts.injection(rule.template)
+        limit = self._token_limit(rule, model, messages, model_info)
+        fitted = render.fit(template, chosen, limit, model)
+        done = time.perf_counter()
+        return Injection(
+            messages=render.insert(messages, fitted.text, rule.position), rule=rule.name,
+            beliefs=fitted.beliefs, rendered=fitted.text or None, tokens=fitted.tokens,
+            template=template.name, template_sha256=template.sha256,
+            retrieve_ms=(retrieved - started) * 1000, render_ms=(done - retrieved) * 1000,
+        )
+
+    def _token_limit(self, rule: InjectionRule, model: str, messages: list[dict[str, Any]],
+                     model_info: Mapping[str, Any] | None) -> int:
+        window = _context_window(model_info)
+        if window is None:
+            return rule.max_tokens
+        # Leave the reply room to breathe; shrink the injection rather than break the call.
+        reserve = min(4096, window // 4)
+        used = budget.estimate_request_tokens(messages, model,
+                                              exact_above=window - reserve - rule.max_tokens)
+        return max(0, min(rule.max_tokens, window - reserve - used))
+
+    def _retrieve(self, tenant: str, user: str, rule: InjectionRule,
+                  messages: list[dict[str, Any]]) -> list[ScoredBelief]:
+        snapshot = self.snapshots.get(tenant, user)
+        if snapshot is None or not snapshot.entries or len(snapshot.view_owner) == 0:
+            return []
+        texts = query_texts(messages)
+        if not texts:
+            return []
+        queries = self.embedder.embed(texts)
+        features = snapshot.features(utcnow())
+        allowed = set(rule.contexts) if rule.contexts else None
+        ranked = rank(queries, snapshot.view_matrix, snapshot.view_owner, features,
+                      top_k=rule.top_k, min_confidence=rule.min_confidence)
+        picked: list[int] = []
+        scores: dict[int, float] = {}
+        if rule.include_core:
+            for index in self._core(snapshot.entries, allowed):
+                picked.append(index)
+                scores[index] = 1.0
+        for index, score in ranked:
+            entry = snapshot.entries[index]
+            if allowed is not None and entry.context not in allowed:
+                continue
+            if index in scores or self._duplicate(snapshot, index, picked):
+                continue
+            picked.append(index)
+            scores[index] = score
+            if len(picked) >= rule.top_k + (CORE_MAX if rule.include_core else 0):
+                break
+        return [ScoredBelief(id=snapshot.entries[i].id, statement=snapshot.entries[i].statement,
+                             context=snapshot.entries[i].context,
+                             confidence=round(snapshot.entries[i].confidence, 4),
+                             score=round(scores[i], 4)) for i in picked]
+
+    @staticmethod
+    def _core(entries: list[Any], allowed: set[str] | None) -> list[int]:
+        core = [(e.confidence, i) for i, e in enumerate(entries)
+                if e.context in CORE_CONTEXTS and e.confidence >= CORE_MIN_CONFIDENCE
+                and (allowed is None or e.context in allowed)]
+        return [i for _, i in sorted(core, reverse=True)[:CORE_MAX]]
+
+    @staticmethod
+    def _duplicate(snapshot: Any, index: int, picked: list[int]) -> bool:
+        if not picked:
+            return False
+        mine = snapshot.view_matrix[snapshot.view_owner == index][:1]
+        if len(mine) == 0:
+            return False
+        for other in picked:
+            theirs = snapshot.view_matrix[snapshot.view_owner == other][:1]
+            if len(theirs) and float(np.dot(mine[0], theirs[0])) >= NEAR_DUPLICATE:
+                return True
+        return False

@@ -1,0 +1,157 @@
+"""Schema migrations: small named functions applied in order, never edited."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    # executescript would commit the migration's transaction early; run statement by statement.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def m001_beliefs(db: sqlite3.Connection) -> None:
+    _run(db,
+        """
+        CREATE TABLE users (
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revision INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, user_id)
+        );
+        CREATE TABLE beliefs (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            statement TEXT NOT NULL,
+            context TEXT NOT NULL,
+            status TEXT NOT NULL,
+            source TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            supersedes TEXT,
+            superseded_by TEXT,
+            valid_from TEXT NOT NULL,
+            valid_to TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            indexed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX beliefs_unindexed ON beliefs (indexed, status);
+        CREATE INDEX beliefs_by_user ON beliefs (tenant, user_id, status, context);
+        CREATE TABLE evidence (
+            id TEXT PRIMARY KEY,
+            belief_id TEXT NOT NULL REFERENCES beliefs (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            quote TEXT,
+            request_id TEXT,
+            observation_id TEXT,
+            polarity INTEGER NOT NULL,
+            weight REAL NOT NULL,
+            anchor REAL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX evidence_by_belief ON evidence (belief_id, at);
+        CREATE INDEX evidence_by_request ON evidence (request_id);
+        CREATE TABLE history (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            belief_id TEXT NOT NULL REFERENCES beliefs (id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            statement TEXT NOT NULL,
+            status TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            actor TEXT NOT NULL,
+            request_id TEXT,
+            observation_id TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX history_by_belief ON history (belief_id, seq);
+        CREATE TABLE observations (
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            context TEXT,
+            kind TEXT NOT NULL,
+            weight REAL NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )
+
+
+def m002_audit(db: sqlite3.Connection) -> None:
+    _run(db,
+        """
+        CREATE TABLE audit (
+            request_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            user_id TEXT,
+            model TEXT NOT NULL,
+            rule TEXT,
+            injected TEXT NOT NULL,
+            rendered TEXT,
+            template TEXT,
+            template_sha256 TEXT,
+            tokens INTEGER NOT NULL,
+            retrieve_ms REAL NOT NULL,
+            render_ms REAL NOT NULL,
+            upstream_ms REAL NOT NULL,
+            status INTEGER NOT NULL,
+            error TEXT,
+            stream INTEGER NOT NULL,
+            degraded INTEGER NOT NULL,
+            degraded_reason TEXT
+        );
+        CREATE INDEX audit_by_time ON audit (tenant, at);
+        CREATE INDEX audit_by_user ON audit (tenant, user_id, at);
+        CREATE TABLE feedback (
+            id TEXT PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            score REAL NOT NULL,
+            comment TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX feedback_by_user ON feedback (tenant, user_id, at);
+        """
+    )
+
+
+def m003_outbox(db: sqlite3.Connection) -> None:
+    _run(db,
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_id TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            raw_output TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX outbox_ready ON outbox (state, next_attempt_at);
+        CREATE INDEX outbox_by_user ON outbox (tenant, user_id);
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("001_beliefs", m001_beliefs),
+    ("002_audit", m002_audit),
+    ("003_outbox", m003_outbox),
+]

@@ -1,0 +1,159 @@
+"""Pure scoring of a user's beliefs against a request: which beliefs to inject, best first.
+
+How a belief is scored (all vectors L2-normalized, so dot products are cosines)
+    1. Statement: cosine of the query with the belief's own text (its first view).
+    2. Situations: the best cosine of the query with the everyday situations the belief was
+       attached to when written (its later views, see `memory.views`). This routes the query to
+       an area of the user's model: "restaurants in Bangkok" reaches "I have a peanut allergy"
+       through "diet, nutrition and allergies" although the two texts share no word.
+    3. Neighbourhood: a small pull towards the centroid of the best few beliefs (pseudo-relevance
+       feedback over the user's own beliefs). Preferences about one area sit close together, so
+       this lifts an on-topic belief whose wording is far from the query.
+    4. Confidence and recency nudge the score (a belief held at 0.4 or last seen a year ago still
+       beats an irrelevant one, but loses a tie), and beliefs under `min_confidence` are dropped.
+    Then an adaptive cut keeps the beliefs scoring close to the best, up to `top_k`: a query with
+    one clear match injects little, a vague one ("what should I watch?") gets the whole area.
+
+No LLM and no model call here: a user's few hundred view vectors are one matrix product
+(well under a millisecond), so this fits the per-request budget beside the query embedding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Features", "query_texts", "rank"]
+
+# Weight of the situation match relative to the statement match. Routing is the stronger
+# signal for vague requests, but the statement must still order beliefs within an area.
+SITUATION_WEIGHT = 0.8
+# Pseudo-relevance feedback: how many top beliefs form the centroid, and its weight.
+FEEDBACK_TOP = 5
+FEEDBACK_WEIGHT = 0.2
+# Earlier user turns add context but must not outvote the latest message.
+EARLIER_TURN_WEIGHT = 0.85
+# Modest nudges: the largest possible penalty (0.10 + 0.05) is below the typical gap between an
+# on-topic and an off-topic belief (~0.3), so they reorder near-ties only.
+CONFIDENCE_WEIGHT = 0.10
+RECENCY_WEIGHT = 0.05
+RECENCY_HALF_LIFE_DAYS = 180.0
+# Adaptive cut: keep beliefs within this many standard deviations (of the user's scores for
+# this query) of the best one. Scale-free, so it does not depend on the weights above.
+CUT_STDS = 2.5
+MIN_KEEP = 3
+
+
+@dataclass(frozen=True)
+class Features:
+    confidence: float
+    age_days: float
+    context: str
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            p.get("text", "")
+            for p in content
+            if isinstance(p, dict) and p.get("type", "text") == "text"
+            and isinstance(p.get("text"), str)
+        ]
+        return " ".join(parts)
+    return ""
+
+
+def query_texts(messages: list[dict[str, Any]], max_turns: int = 2) -> list[str]:
+    """Texts to embed for a request: the latest user message first, then earlier user turns.
+
+    Only user turns: the assistant's words describe its answers, not the user. The latest turn
+    leads because it is what the answer is about.
+    """
+    out: list[str] = []
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        text = " ".join(_text_of(message.get("content")).split())
+        if text and text not in out:
+            out.append(text)
+        if len(out) >= max_turns:
+            break
+    return out
+
+
+def _prior(feature: Features) -> float:
+    # Additive and at most 0 so a fully confident, fresh belief is scored by similarity alone.
+    confidence = min(max(feature.confidence, 0.0), 1.0)
+    age = max(feature.age_days, 0.0)
+    recency = math.exp(-age * math.log(2.0) / RECENCY_HALF_LIFE_DAYS)
+    return CONFIDENCE_WEIGHT * (confidence - 1.0) + RECENCY_WEIGHT * (recency - 1.0)
+
+
+def rank(
+    query_vectors: np.ndarray,
+    view_matrix: np.ndarray,
+    view_owner: np.ndarray,
+    features: Sequence[Features],
+    *,
+    top_k: int,
+    min_confidence: float,
+) -> list[tuple[int, float]]:
+    """Return (belief index, score) best first, cut adaptively to at most `top_k`.
+
+    `view_matrix` holds one row per view, `view_owner[i]` the belief index of row i; a belief's
+    first row (in row order) is its statement, later rows are its situations.
+    """
+    n = len(features)
+    queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
+    views = np.asarray(view_matrix, dtype=np.float32)
+    owner = np.asarray(view_owner, dtype=np.int64)
+    if n == 0 or top_k <= 0 or queries.shape[0] == 0 or views.shape[0] == 0:
+        return []
+
+    # First row of each belief is its statement; np.unique gives first occurrences.
+    owners, first_rows = np.unique(owner, return_index=True)
+    statement_row = np.full(n, -1, dtype=np.int64)
+    statement_row[owners] = first_rows
+    present = statement_row >= 0
+    is_situation = np.ones(len(owner), dtype=bool)
+    is_situation[first_rows] = False
+
+    sims = views @ queries.T  # (rows, queries)
+    statement = np.full((n, queries.shape[0]), -1.0, dtype=np.float32)
+    statement[present] = sims[statement_row[present]]
+    situation = np.full_like(statement, -np.inf)
+    np.maximum.at(situation, owner[is_situation], sims[is_situation])
+    # A belief indexed under its statement alone is its own situation.
+    situation = np.where(np.isfinite(situation), situation, statement)
+    per_query = statement + SITUATION_WEIGHT * situation
+    weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
+    weights[0] = 1.0
+    score = (per_query * weights).max(axis=1)
+
+    eligible = present & np.array([f.confidence >= min_confidence for f in features])
+    if not eligible.any():
+        return []
+    score = np.where(eligible, score, -np.inf)
+
+    # Centroid of the best few statements; only eligible beliefs vote.
+    k = min(FEEDBACK_TOP, int(eligible.sum()))
+    top = np.argpartition(-score, k - 1)[:k]
+    stmt_vecs = np.zeros((n, views.shape[1]), dtype=np.float32)
+    stmt_vecs[present] = views[statement_row[present]]
+    centroid = stmt_vecs[top].mean(axis=0)
+    score = score + FEEDBACK_WEIGHT * (stmt_vecs @ centroid)
+    score = score + np.array([_prior(f) for f in features], dtype=np.float32)
+    score = np.where(eligible, score, -np.inf)
+
+    order = [int(i) for i in np.argsort(-score, kind="stable") if eligible[i]]
+    finite = score[eligible]
+    spread = float(finite.std()) if finite.size > 1 else 0.0
+    floor = float(score[order[0]]) - CUT_STDS * spread
+    kept = [i for j, i in enumerate(order) if j < MIN_KEEP or score[i] >= floor]
+    return [(i, float(score[i])) for i in kept[:top_k]]

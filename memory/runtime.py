@@ -1,0 +1,177 @@
+"""The self-model, assembled: stores, services, hot path and background work.
+
+Built once in the app's lifespan (`MemoryRuntime.open`), closed at shutdown.
+Every blocking call runs in a worker thread so the event loop never waits on
+SQLite, Chroma or the embedding model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from memory.audit import AuditLog, AuditRecord
+from memory.beliefs import Beliefs
+from memory.core import Core
+from memory.embed import Embedder, build_embedder
+from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
+from memory.injection import Injection, Injector, MemoryDegraded
+from memory.ledger import Database
+from memory.ledger import beliefs as rows
+from memory.outbox import Outbox
+from memory.prompts import PromptLibrary
+from memory.settings import MemoryConfig
+from memory.signals import Signals
+from memory.snapshot import SnapshotCache
+from memory.store import EMBEDDER_KEY, IndexMismatch, VectorStore
+from memory.turns import Turn
+from memory.worker import ExtractionWorker
+
+log = logging.getLogger("selfmodel.runtime")
+
+AUDIT_FLUSH_SECONDS = 0.25
+MAINTENANCE_SECONDS = 30.0
+
+
+def check_index_model(db: Database, embedder: Embedder) -> None:
+    recorded = db.get_meta(EMBEDDER_KEY)
+    if recorded is None:
+        db.set_meta(EMBEDDER_KEY, embedder.name)
+    elif recorded != embedder.name:
+        raise IndexMismatch(
+            f"the vector index in {db.path.parent} was built with {recorded!r} but the config "
+            f"uses {embedder.name!r}; run `selfmodel reindex` to rebuild it with the new model"
+        )
+
+
+class MemoryRuntime:
+    def __init__(self, config: MemoryConfig, *, embedder: Embedder | None = None,
+                 complete: Complete | None = None) -> None:
+        self.config = config
+        root = Path(config.store.path)
+        self.db = Database(root / "selfmodel.db")
+        self.embedder = embedder or build_embedder(config.embedding.model,
+                                                   dict(config.embedding.params),
+                                                   config.embedding.batch_size)
+        check_index_model(self.db, self.embedder)
+        self.vectors = VectorStore(config.store, self.embedder.name)
+        self.core = Core(self.db, self.vectors, self.embedder, config.contexts)
+        self.beliefs = Beliefs(self.core)
+        self.signals = Signals(self.beliefs)
+        self.prompts = PromptLibrary(config.prompts_dir)
+        self.snapshots = SnapshotCache(self.core, config.store.user_cache_size)
+        self.injector = Injector(config, self.snapshots, self.embedder, self.prompts)
+        self.audit_log = AuditLog(self.db, config.audit.store_rendered,
+                                  config.audit.retention_days)
+        self.outbox = Outbox(self.db, config.extraction.max_attempts,
+                             config.extraction.backoff_seconds)
+        self.stats: Counter[str] = Counter()
+        self.worker = ExtractionWorker(
+            self.outbox, self.beliefs, self._extractor(complete), self.context_descriptions,
+            use_gate=config.extraction.gate, related_limit=config.extraction.related_beliefs,
+            stats=self.stats)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def context_descriptions(self) -> dict[str, str]:
+        allowed = self.config.extraction.contexts
+        return {name: c.description for name, c in self.config.contexts.items()
+                if allowed is None or name in allowed}
+
+    def _extractor(self, complete: Complete | None) -> Extractor:
+        if self.config.extraction.mode == "llm":
+            if complete is None:
+                raise ValueError("extraction.mode 'llm' needs a completion function")
+            return LLMExtractor(complete, self.prompts, self.config.extraction.model)
+        return LocalExtractor()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, *, workers: bool = True) -> None:
+        recovered = await anyio.to_thread.run_sync(self.outbox.recover)
+        if recovered:
+            log.info("resuming %d extraction job(s) left running by a previous process",
+                     recovered)
+        self._tasks.append(asyncio.create_task(self._flush_loop()))
+        self._tasks.append(asyncio.create_task(self._maintenance_loop()))
+        if workers and self.config.extraction.enabled:
+            for _ in range(self.config.extraction.workers):
+                self._tasks.append(asyncio.create_task(self.worker.run()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await anyio.to_thread.run_sync(self.audit_log.flush)
+        self.db.close()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(AUDIT_FLUSH_SECONDS)
+            try:
+                await anyio.to_thread.run_sync(self.audit_log.flush)
+            except Exception:  # noqa: BLE001 - keep the records for the next attempt
+                log.exception("writing audit records failed")
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self.index_pending)
+                await anyio.to_thread.run_sync(self.audit_log.purge)
+            except Exception:  # noqa: BLE001 - retried on the next round
+                log.exception("maintenance failed")
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+
+    def index_pending(self) -> int:
+        """Index beliefs whose indexing failed earlier (embedder or store was down)."""
+        found = [dict(r) for r in self.db.conn.execute(
+            "SELECT * FROM beliefs WHERE indexed = 0 AND status = 'active' LIMIT 500")]
+        by_user: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in found:
+            by_user.setdefault((row["tenant"], row["user_id"]), []).append(row)
+        for (tenant, user), items in by_user.items():
+            self.core.index(tenant, user, items)
+        return len(found)
+
+    # -- hot path ----------------------------------------------------------------------------
+
+    async def plan(self, *, tenant: str, user: str | None, model: str,
+                   messages: list[dict[str, Any]], headers: Mapping[str, str],
+                   model_info: Mapping[str, Any] | None = None) -> Injection:
+        try:
+            return await self.injector.plan(tenant=tenant, user=user, model=model,
+                                            messages=messages, headers=headers,
+                                            model_info=model_info)
+        except MemoryDegraded as exc:
+            self.stats["degraded"] += 1
+            if self.config.injection.fail_closed:
+                raise
+            return Injection(messages=messages, degraded_reason=str(exc))
+
+    def audit(self, record: AuditRecord) -> None:
+        self.audit_log.add(record)
+
+    async def enqueue_turn(self, turn: Turn) -> None:
+        if not self.config.extraction.enabled:
+            return
+        await anyio.to_thread.run_sync(self.outbox.enqueue, turn)
+        self.worker.wakeup.set()
+
+    async def health(self) -> dict[str, Any]:
+        store_ok = await anyio.to_thread.run_sync(self.vectors.heartbeat)
+        counts = await anyio.to_thread.run_sync(self.outbox.counts)
+        return {"store": "ok" if store_ok else "unreachable", "embedding": self.embedder.name,
+                "outbox": counts}
+
+    def user_exists(self, tenant: str, user: str) -> bool:
+        return rows.user_exists(self.db.conn, tenant, user)

@@ -1,0 +1,167 @@
+"""The self-model's sections of `config.yaml`, as validated pydantic models.
+
+`proxy.config` composes these with the HTTP side's sections into one schema.
+Every model forbids unknown keys so a typo is an error that names its path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_CONTEXT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChromaServer(Strict):
+    host: str
+    port: int = 8000
+    ssl: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class StoreConfig(Strict):
+    path: str = "./.selfmodel"
+    chroma: ChromaServer | None = None
+    user_cache_size: int = Field(default=4096, ge=0)
+
+
+class EmbeddingConfig(Strict):
+    model: str = "local"
+    params: dict[str, object] = Field(default_factory=dict)
+    batch_size: int = Field(default=32, ge=1, le=2048)
+
+
+class ContextConfig(Strict):
+    description: str
+    half_life_days: float = Field(default=180.0, gt=0)
+    prior: float = Field(default=0.5, gt=0, lt=1)
+
+
+DEFAULT_CONTEXTS: dict[str, ContextConfig] = {
+    "preferences": ContextConfig(
+        description="What the user likes, dislikes or prefers: products, food, tools, "
+        "formats, activities, ways of doing things.",
+        half_life_days=365,
+    ),
+    "expertise": ContextConfig(
+        description="What the user knows and does: profession, skills, experience level, "
+        "domains they are expert or novice in.",
+        half_life_days=730,
+    ),
+    "goals": ContextConfig(
+        description="What the user is working toward: projects, plans, learning goals, "
+        "events they prepare for.",
+        half_life_days=90,
+    ),
+    "constraints": ContextConfig(
+        description="Hard limits on what suits the user: diet, allergies, health, budget, "
+        "schedule, location, accessibility, family situation.",
+        half_life_days=730,
+    ),
+    "communication_style": ContextConfig(
+        description="How the user wants to be answered: length, tone, format, language, "
+        "level of detail.",
+        half_life_days=365,
+    ),
+}
+
+Position = Literal["system_prepend", "system_append", "before_last_user"]
+
+
+class RuleMatch(Strict):
+    model: str | None = None
+    tenant: str | None = None
+    user: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class InjectionRule(Strict):
+    name: str
+    match: RuleMatch = Field(default_factory=RuleMatch)
+    enabled: bool = True
+    contexts: list[str] | None = None
+    top_k: int = Field(default=8, ge=0, le=200)
+    min_confidence: float = Field(default=0.3, ge=0, le=1)
+    max_tokens: int = Field(default=250, ge=0)
+    position: Position = "system_prepend"
+    template: str = "default"
+    include_core: bool = True
+
+
+class InjectionConfig(Strict):
+    fail_closed: bool = False
+    rules: list[InjectionRule] = Field(default_factory=lambda: [InjectionRule(name="default")])
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[InjectionRule]) -> list[InjectionRule]:
+        names = [rule.name for rule in rules]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"rule names must be unique, repeated: {duplicates}")
+        return rules
+
+
+class ExtractionConfig(Strict):
+    enabled: bool = True
+    mode: Literal["local", "llm"] = "local"
+    model: str | None = None
+    gate: bool = True
+    contexts: list[str] | None = None
+    workers: int = Field(default=1, ge=1, le=32)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    backoff_seconds: float = Field(default=2.0, ge=0)
+    related_beliefs: int = Field(default=12, ge=0, le=100)
+
+
+class AuditConfig(Strict):
+    retention_days: float = Field(default=30.0, ge=0)
+    store_rendered: bool = True
+
+
+class MemoryConfig(Strict):
+    """The self-model's part of the config, handed to `memory` code."""
+
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    contexts: dict[str, ContextConfig] = Field(default_factory=lambda: dict(DEFAULT_CONTEXTS))
+    injection: InjectionConfig = Field(default_factory=InjectionConfig)
+    extraction: ExtractionConfig = Field(default_factory=ExtractionConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    prompts_dir: str | None = None
+
+    @field_validator("contexts")
+    @classmethod
+    def _context_names(cls, contexts: dict[str, ContextConfig]) -> dict[str, ContextConfig]:
+        if not contexts:
+            raise ValueError("at least one observation context is required")
+        for name in contexts:
+            if not _CONTEXT_NAME.match(name):
+                raise ValueError(
+                    f"context name {name!r} must be lowercase letters, digits or _ "
+                    "(2-64 characters, starting with a letter)"
+                )
+        return contexts
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> MemoryConfig:
+        known = set(self.contexts)
+        for index, rule in enumerate(self.injection.rules):
+            for name in rule.contexts or []:
+                if name not in known:
+                    raise ValueError(
+                        f"injection.rules.{index}.contexts: unknown context {name!r} "
+                        f"(declared: {sorted(known)})"
+                    )
+        for name in self.extraction.contexts or []:
+            if name not in known:
+                raise ValueError(
+                    f"extraction.contexts: unknown context {name!r} (declared: {sorted(known)})"
+                )
+        return self

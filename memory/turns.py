@@ -1,0 +1,40 @@
+"""A chat turn waiting for extraction, as written to the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Turn:
+    request_id: str
+    tenant: str
+    user: str
+    model: str
+    messages: list[dict[str, Any]]
+    reply: str
+    injected_ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Turn:
+        return cls(**data)
+
+    def user_texts(self) -> list[str]:
+        """The user's words of this turn: the messages after the last assistant reply."""
+        last_assistant = max((i for i, m in enumerate(self.messages)
+                              if m.get("role") == "assistant"), default=-1)
+        texts = []
+        for message in self.messages[last_assistant + 1:]:
+            if message.get("role") != "user":
+                continue
+            content = message.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts.extend(p["text"] for p in content
+                             if isinstance(p, dict) and isinstance(p.get("text"), str))
+        return texts

@@ -1,0 +1,114 @@
+"""The texts a belief is indexed under ("views"), chosen once, when the belief is written.
+
+Why views
+    A preference is often stated without the situation it matters in: "I have a severe peanut
+    allergy" says nothing about restaurants, yet it matters most when the user asks for places
+    to eat in Bangkok. A small embedding model (MiniLM) does not bridge that gap on its own, so
+    at write time we attach the everyday situations the belief is closest to, from a fixed,
+    general list of life areas (not tied to any evaluation topic). At query time a request that
+    lands in one of those situations lifts every belief attached to it, which routes the query
+    to the right area of the user's model; the statement itself still orders beliefs within it.
+
+The first view is always the statement itself: `memory.ranking.rank` scores it as the belief's
+own text and every later view as a situation it applies to. No LLM is involved: the situations
+are picked by cosine similarity with the same local embedder, so writing stays offline.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+__all__ = ["SITUATIONS", "SITUATIONS_PER_BELIEF", "index_views", "situation_texts"]
+
+# Everyday situations an assistant is asked about, worded as short topic lists (what a request
+# mentions), broad enough to cover any user; a belief gets the few it is closest to.
+SITUATIONS: tuple[str, ...] = (
+    "eating out at restaurants, cafes and bars",
+    "street food, snacks and local dishes when travelling",
+    "cooking at home, recipes and meal planning",
+    "groceries and food shopping",
+    "diet, nutrition and allergies",
+    "drinks, coffee, wine and alcohol",
+    "planning a trip, vacation or holiday",
+    "sightseeing, tours and things to do in a city",
+    "outdoor activities, hiking, beaches and nature",
+    "hotels, lodging and places to stay",
+    "flights, trains, cars and getting around",
+    "nightlife, parties and social events",
+    "museums, art, culture and history",
+    "movies, films and cinema",
+    "tv shows, series and streaming",
+    "live shows, theater, comedy and concerts",
+    "music, songs, artists and playlists",
+    "books, reading and podcasts",
+    "video games, board games and gaming",
+    "sports, watching or playing games",
+    "exercise, workouts, gym and fitness routines",
+    "health, medical conditions and medication",
+    "mental health, stress and relaxation",
+    "sleep and daily routines",
+    "skincare, makeup, hair and beauty products",
+    "clothes, fashion, shoes and accessories",
+    "shopping for products and gifts",
+    "cars, vehicles, motorcycles and driving",
+    "home, furniture, decor and gardening",
+    "electronics, phones, computers and gadgets",
+    "software, apps and programming",
+    "pets, dogs, cats and animal care",
+    "children, parenting and family",
+    "relationships, dating and friends",
+    "learning, courses, studying and education",
+    "work, career, jobs and the office",
+    "money, budgeting, finance and prices",
+    "writing, communication style and tone of answers",
+    "hobbies, crafts and creative projects",
+    "environment, sustainability and ethics",
+    "religion, values and beliefs",
+    "language, culture and where the user lives",
+    "weather, climate and seasons",
+    "accessibility, disabilities and physical limitations",
+    "safety, privacy and security",
+)
+
+# Three, not one: a belief often spans areas (an allergy matters for restaurants, cooking and
+# travel) and the nearest area by MiniLM is right only about half the time at this grain.
+SITUATIONS_PER_BELIEF = 3
+
+_WS = re.compile(r"\s+")
+
+
+def situation_texts() -> list[str]:
+    """The situation list, for the caller to embed once with the index's embedder."""
+    return list(SITUATIONS)
+
+
+def index_views(
+    statement: str,
+    context: str,
+    *,
+    statement_vector: np.ndarray | None = None,
+    situation_matrix: np.ndarray | None = None,
+    per_belief: int = SITUATIONS_PER_BELIEF,
+) -> list[str]:
+    """Texts to index a belief under: the statement, then the situations it matters in.
+
+    `statement_vector` is the statement's embedding and `situation_matrix` the embeddings of
+    `situation_texts()` (same embedder, L2-normalized rows). Without them only the statement is
+    returned, so a caller without an embedder still gets a valid (plain cosine) index.
+    `context` (the observation's context, e.g. "preferences") is kept out of the views: every
+    belief of a context would share it, so it would lift them all alike.
+    """
+    del context  # part of the contract; see the docstring for why it is not a view
+    text = _WS.sub(" ", statement).strip()
+    views = [text]
+    if statement_vector is None or situation_matrix is None or per_belief <= 0 or not text:
+        return views
+    sims = np.asarray(situation_matrix, dtype=np.float32) @ np.asarray(
+        statement_vector, dtype=np.float32
+    )
+    # Stable order (best first) so the same belief always gets the same views.
+    best = np.argsort(-sims, kind="stable")[:per_belief]
+    views.extend(SITUATIONS[int(i)] for i in best)
+    return views

@@ -1,0 +1,1 @@
+"""Prompt and injection template files (plain text; edit freely)."""

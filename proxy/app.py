@@ -1,0 +1,51 @@
+"""`create_app(config)`: the FastAPI app, with its state built in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from memory.offline import configure_offline
+from memory.runtime import MemoryRuntime
+from proxy.config import Config
+from proxy.errors import install_error_handlers
+from proxy.metrics import Metrics
+from proxy.middleware import RequestContext
+from proxy.routes import audit, beliefs, chat, service, users
+from proxy.state import AppState
+from proxy.upstream import Upstream
+
+log = logging.getLogger("selfmodel")
+
+
+def create_app(config: Config, *, workers: bool = True, embedder: Any = None) -> FastAPI:
+    configure_offline()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upstream = Upstream(config.model_list, config.server.upstream_timeout_seconds)
+        upstream.warm_up()
+        memory = MemoryRuntime(config.memory, embedder=embedder,
+                               complete=upstream.complete_text)
+        await memory.start(workers=workers)
+        app.state.selfmodel = AppState(config=config, metrics=metrics, upstream=upstream,
+                                       memory=memory)
+        log.info("selfmodel ready: %d model(s), store %s, embedding %s",
+                 len(config.model_list), memory.vectors.location, memory.embedder.name)
+        try:
+            yield
+        finally:
+            await memory.stop()
+
+    app = FastAPI(title="selfmodel", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    install_error_handlers(app)
+    for module in (chat, service, beliefs, users, audit):
+        app.include_router(module.router)
+    app.add_middleware(RequestContext, metrics=metrics)
+    return app

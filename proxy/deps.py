@@ -1,0 +1,36 @@
+"""Request dependencies, declared once so handlers state what they need by type."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from proxy.errors import Forbidden
+from proxy.identity import Principal, authenticate
+from proxy.state import AppState
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.selfmodel
+
+
+def get_principal(request: Request) -> Principal:
+    state: AppState = request.app.state.selfmodel
+    return authenticate(request.headers, state.config.auth.keys)
+
+
+def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.admin:
+        raise Forbidden("this endpoint needs an admin key", code="admin_required")
+    return principal
+
+
+def get_request_id(request: Request) -> str:
+    return request.scope["state"]["request_id"]
+
+
+State = Annotated[AppState, Depends(get_state)]
+Caller = Annotated[Principal, Depends(get_principal)]
+Admin = Annotated[Principal, Depends(get_admin)]
+RequestId = Annotated[str, Depends(get_request_id)]

@@ -1,0 +1,161 @@
+"""One error tree, answered in OpenAI's error shape.
+
+    SelfmodelError (status, type, code)
+    ├── BadRequest            400 invalid_request_error
+    │   └── InvalidField      422 invalid_request_error
+    ├── Unauthorized          401 authentication_error
+    ├── Forbidden             403 permission_error
+    ├── NotFound              404 not_found_error / model_not_found
+    ├── Conflict              409 conflict_error
+    ├── PayloadTooLarge       413 invalid_request_error
+    ├── MemoryUnavailable     503 service_unavailable (fail-closed injection)
+    └── UpstreamError         status from the provider (4xx, 429, 5xx), 502, 504
+
+Every response body is `{"error": {"message", "type", "param", "code"}}` and
+never carries a stack trace or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from memory.errors import ConflictError, InvalidError, MemoryFault, NotFoundError
+from memory.store import IndexMismatch
+
+log = logging.getLogger("selfmodel.errors")
+
+
+class SelfmodelError(Exception):
+    status = 500
+    type = "api_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status: int | None = None,
+        type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        if type is not None:
+            self.type = type
+
+    def body(self) -> dict[str, object]:
+        return {"error": {"message": self.message, "type": self.type,
+                          "param": self.param, "code": self.code}}
+
+
+class BadRequest(SelfmodelError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class InvalidField(BadRequest):
+    status = 422
+
+
+class Unauthorized(SelfmodelError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class Forbidden(SelfmodelError):
+    status = 403
+    type = "permission_error"
+
+
+class NotFound(SelfmodelError):
+    status = 404
+    type = "not_found_error"
+
+
+class Conflict(SelfmodelError):
+    status = 409
+    type = "conflict_error"
+
+
+class PayloadTooLarge(SelfmodelError):
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class MemoryUnavailable(SelfmodelError):
+    status = 503
+    type = "service_unavailable"
+    code = "memory_unavailable"
+
+
+class UpstreamError(SelfmodelError):
+    status = 502
+    type = "upstream_error"
+
+
+def error_response(error: SelfmodelError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    param = ".".join(loc) or None
+    return f"{param or 'request'}: {first.get('msg', 'invalid value')}", param
+
+
+def from_memory(exc: MemoryFault) -> SelfmodelError:
+    if isinstance(exc, NotFoundError):
+        return NotFound(str(exc), code="not_found")
+    if isinstance(exc, ConflictError):
+        return Conflict(str(exc), code="conflict")
+    if isinstance(exc, InvalidError):
+        return InvalidField(str(exc), param=exc.param, code="invalid_field")
+    return SelfmodelError(str(exc))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SelfmodelError)
+    async def _ours(_: Request, exc: SelfmodelError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(MemoryFault)
+    async def _memory(_: Request, exc: MemoryFault) -> JSONResponse:
+        return error_response(from_memory(exc))
+
+    @app.exception_handler(IndexMismatch)
+    async def _index(_: Request, exc: IndexMismatch) -> JSONResponse:
+        return error_response(SelfmodelError(str(exc), code="index_mismatch", status=500))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param = _validation_message(exc)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return error_response(BadRequest("request body is not valid JSON",
+                                             code="invalid_json"))
+        return error_response(InvalidField(message, param=param, code="invalid_field"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kinds: dict[int, type[SelfmodelError]] = {404: NotFound, 401: Unauthorized,
+                                                   413: PayloadTooLarge}
+        kind = kinds.get(exc.status_code, SelfmodelError)
+        return error_response(kind(str(exc.detail), status=exc.status_code))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(SelfmodelError("internal error", code="internal_error"))

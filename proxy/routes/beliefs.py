@@ -1,0 +1,103 @@
+"""The self-model API: /v1/users/{user}/beliefs[...]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from memory.beliefs import EvidenceIn, check_confidence
+from memory.models import Belief
+from proxy.body import read_json
+from proxy.deps import Caller, State
+from proxy.errors import InvalidField
+from proxy.identity import validate_user_id
+
+router = APIRouter(prefix="/v1/users/{user}")
+
+
+class NewBelief(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    statement: str
+    context: str
+    confidence: float | None = None
+    source: str = "asserted"
+
+
+class Correction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    statement: str | None = None
+    confidence: float | None = None
+    status: str | None = None
+    context: str | None = None
+    version: int | None = Field(default=None, description="expected current version")
+
+
+async def parse(request: Request, state: Any, model: type[BaseModel]) -> Any:
+    body = await read_json(request, state.config.server.max_body_bytes)
+    try:
+        return model.model_validate(body)
+    except Exception as exc:  # pydantic ValidationError: answer in OpenAI's shape
+        errors = getattr(exc, "errors", lambda: [])()
+        first = errors[0] if errors else {}
+        param = ".".join(str(p) for p in first.get("loc", ())) or None
+        raise InvalidField(f"{param or 'body'}: {first.get('msg', 'invalid')}",
+                           param=param, code="invalid_field") from None
+
+
+def _if_match(header: str | None) -> int | None:
+    if header is None:
+        return None
+    value = header.strip().strip('"').removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidField("If-Match must be a belief version number", param="If-Match")
+    return int(value)
+
+
+@router.get("/beliefs")
+async def list_beliefs(user: str, state: State, caller: Caller,
+                       context: str | None = None, status: str | None = None,
+                       min_confidence: float | None = Query(default=None, ge=0, le=1),
+                       ) -> dict[str, Any]:
+    validate_user_id(user)
+    found = await anyio.to_thread.run_sync(
+        lambda: state.memory.beliefs.list(caller.tenant, user, context, status, min_confidence))
+    return {"object": "list", "user": user, "data": [b.model_dump(mode="json") for b in found]}
+
+
+@router.post("/beliefs", status_code=201)
+async def create_belief(user: str, request: Request, state: State, caller: Caller) -> Belief:
+    validate_user_id(user)
+    new = await parse(request, state, NewBelief)
+    anchor = check_confidence(new.confidence)
+    evidence = EvidenceIn(source=new.source, kind="assertion", anchor=anchor,
+                          quote=new.statement)
+    return await anyio.to_thread.run_sync(
+        lambda: state.memory.beliefs.create(caller.tenant, user, new.statement, new.context,
+                                            evidence, actor="api"))
+
+
+@router.get("/beliefs/{belief_id}")
+async def get_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
+    return await anyio.to_thread.run_sync(state.memory.beliefs.get, caller.tenant, user,
+                                          belief_id)
+
+
+@router.patch("/beliefs/{belief_id}")
+async def correct_belief(user: str, belief_id: str, request: Request, state: State,
+                         caller: Caller,
+                         if_match: str | None = Header(default=None)) -> Belief:
+    fix = await parse(request, state, Correction)
+    expected = fix.version if fix.version is not None else _if_match(if_match)
+    return await anyio.to_thread.run_sync(lambda: state.memory.beliefs.correct(
+        caller.tenant, user, belief_id, statement=fix.statement, confidence=fix.confidence,
+        status=fix.status, context=fix.context, expected_version=expected))
+
+
+@router.delete("/beliefs/{belief_id}")
+async def retract_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
+    return await anyio.to_thread.run_sync(lambda: state.memory.beliefs.set_status(
+        caller.tenant, user, belief_id, "retracted", actor="user"))
+

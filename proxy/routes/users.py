@@ -1,0 +1,102 @@
+"""Whole-user endpoints: list, forget, export/import, observations, preview, summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict
+
+from memory.portability import export_user, forget_user, import_user
+from proxy.body import check_chat_body, read_json
+from proxy.deps import Caller, State
+from proxy.errors import MemoryUnavailable
+from proxy.identity import validate_user_id
+from proxy.routes.beliefs import parse
+
+router = APIRouter()
+
+
+class Observation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    context: str | None = None
+    kind: str = "observation"
+    weight: float = 1.0
+
+
+@router.get("/v1/users")
+async def list_users(state: State, caller: Caller, q: str | None = None,
+                     limit: int = Query(default=50, ge=1, le=500),
+                     offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    from memory.ledger import beliefs as rows
+
+    found = await anyio.to_thread.run_sync(
+        lambda: rows.list_users(state.memory.db.conn, caller.tenant, q, limit, offset))
+    return {"object": "list", "data": [{"user": r["user_id"], "created": r["created_at"],
+                                        "active_beliefs": r["active"]} for r in found]}
+
+
+@router.delete("/v1/users/{user}")
+async def forget(user: str, state: State, caller: Caller) -> dict[str, Any]:
+    removed = await anyio.to_thread.run_sync(forget_user, state.memory.core, caller.tenant, user)
+    state.memory.snapshots.invalidate(caller.tenant, user)
+    return {"user": user, "forgotten": True, **removed}
+
+
+@router.get("/v1/users/{user}/export")
+async def export(user: str, state: State, caller: Caller) -> dict[str, Any]:
+    return await anyio.to_thread.run_sync(export_user, state.memory.core, caller.tenant, user)
+
+
+@router.post("/v1/users/{user}/import", status_code=201)
+async def import_(user: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
+    validate_user_id(user)
+    document = await read_json(request, state.config.server.max_body_bytes * 16)
+    counts = await anyio.to_thread.run_sync(import_user, state.memory.core, caller.tenant, user,
+                                            document)
+    return {"user": user, "imported": counts}
+
+
+@router.post("/v1/users/{user}/observations", status_code=201)
+async def observe(user: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
+    validate_user_id(user)
+    obs = await parse(request, state, Observation)
+    result = await anyio.to_thread.run_sync(lambda: state.memory.signals.observe(
+        caller.tenant, user, obs.text, obs.context, obs.kind, obs.weight))
+    belief = result["belief"]
+    return {**result, "belief": belief.model_dump(mode="json") if belief else None}
+
+
+@router.post("/v1/users/{user}/preview")
+async def preview(user: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
+    validate_user_id(user)
+    body = await read_json(request, state.config.server.max_body_bytes)
+    check_chat_body(body)
+    entry = state.upstream.resolve(body["model"])
+    from memory.injection import MemoryDegraded
+
+    try:
+        injection = await state.memory.plan(
+            tenant=caller.tenant, user=user, model=body["model"], messages=body["messages"],
+            headers=request.headers, model_info=entry.model_info or None)
+    except MemoryDegraded as exc:
+        raise MemoryUnavailable(f"memory is unavailable: {exc}") from None
+    return {"rule": injection.rule,
+            "beliefs": [b.model_dump() for b in injection.beliefs],
+            "rendered": injection.rendered or "", "tokens": injection.tokens,
+            "template": injection.template, "position": _position(state, injection.rule),
+            "degraded": injection.degraded_reason}
+
+
+def _position(state: Any, rule_name: str | None) -> str | None:
+    for rule in state.config.injection.rules:
+        if rule.name == rule_name:
+            return rule.position
+    return None
+
+
+@router.get("/v1/users/{user}/summary")
+async def summary(user: str, state: State, caller: Caller) -> dict[str, Any]:
+    return await anyio.to_thread.run_sync(state.memory.signals.summary, caller.tenant, user)

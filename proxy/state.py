@@ -1,0 +1,21 @@
+"""Everything a request handler needs, built once in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from proxy.config import Config
+from proxy.metrics import Metrics
+from proxy.upstream import Upstream
+
+if TYPE_CHECKING:
+    from memory.runtime import MemoryRuntime
+
+
+@dataclass
+class AppState:
+    config: Config
+    metrics: Metrics
+    upstream: Upstream
+    memory: MemoryRuntime

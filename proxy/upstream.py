@@ -1,0 +1,193 @@
+"""The only caller of litellm: resolves a model name and calls the provider.
+
+litellm is imported lazily (it costs seconds) and only after
+`proxy.offline.configure_offline()` has pointed it at its bundled data.
+Provider failures are mapped onto our error tree with the provider's status
+and message, so a client sees a 429 as a 429.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from proxy.errors import NotFound, SelfmodelError, UpstreamError
+
+if TYPE_CHECKING:
+    from proxy.config import ModelEntry
+
+# Keys litellm adds to OpenAI's shapes when the provider did not send them.
+_LITELLM_ADDED = {"provider_specific_fields"}
+_LITELLM_ADDED_WHEN_NULL = {
+    "function_call", "tool_calls", "audio", "reasoning_content", "thinking_blocks",
+    "completion_tokens_details", "prompt_tokens_details", "images", "annotations",
+    "service_tier", "system_fingerprint", "citations",
+}
+# OpenAI parameters litellm consumes itself instead of sending on.
+_SEND_IN_BODY = {"user"}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _clean(item)
+            for key, item in value.items()
+            if key not in _LITELLM_ADDED
+            and not (item is None and key in _LITELLM_ADDED_WHEN_NULL)
+            and not key.startswith("_")
+        }
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
+def to_openai_dict(response: Any) -> dict[str, Any]:
+    """A litellm response object as the plain OpenAI-shaped dict a client expects."""
+    return _clean(response.model_dump())
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def map_exception(exc: Exception) -> SelfmodelError:
+    names = {type(e).__name__ for e in _chain(exc)}
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if names & {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "TimeoutError",
+                "PoolTimeout", "WriteTimeout"}:
+        return UpstreamError(f"upstream timed out: {message}", status=504,
+                             type="timeout_error", code="upstream_timeout")
+    if names & {"APIConnectionError", "ConnectError", "RemoteProtocolError"}:
+        return UpstreamError(f"upstream unreachable: {message}", status=502,
+                             type="upstream_error", code="upstream_unreachable")
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 600:
+        kind = {400: "invalid_request_error", 401: "authentication_error",
+                403: "permission_error", 404: "not_found_error", 422: "invalid_request_error",
+                429: "rate_limit_error"}.get(status, "api_error")
+        return UpstreamError(message, status=status, type=kind, code=f"upstream_{status}")
+    return UpstreamError(f"upstream failed: {message}", status=502,
+                         code="upstream_error")
+
+
+class Upstream:
+    def __init__(self, models: list[ModelEntry], timeout: float) -> None:
+        self._models = models
+        self._timeout = timeout
+        self._litellm: Any = None
+
+    @property
+    def names(self) -> list[str]:
+        return [entry.model_name for entry in self._models]
+
+    def resolve(self, name: str) -> ModelEntry:
+        for entry in self._models:
+            if entry.model_name == name:
+                return entry
+        for entry in self._models:
+            if any(ch in entry.model_name for ch in "*?[") and fnmatch.fnmatchcase(
+                name, entry.model_name
+            ):
+                return entry
+        raise NotFound(f"The model `{name}` does not exist or is not configured.",
+                       param="model", code="model_not_found")
+
+    def _lib(self) -> Any:
+        if self._litellm is None:
+            import litellm
+
+            litellm.suppress_debug_info = True
+            self._litellm = litellm
+        return self._litellm
+
+    def warm_up(self) -> None:
+        self._lib()
+
+    def _call_args(self, entry: ModelEntry, body: dict[str, Any],
+                   client_key: str | None) -> dict[str, Any]:
+        params = entry.litellm_params.model_dump(exclude_none=True)
+        if "*" in params["model"]:
+            params["model"] = params["model"].replace("*", body["model"])
+        params.setdefault("max_retries", 0)
+        params.setdefault("timeout", self._timeout)
+        if entry.forward_client_key and client_key:
+            params["api_key"] = client_key
+        args = {key: value for key, value in body.items() if key != "model"}
+        extra_body = dict(args.pop("extra_body", None) or {})
+        for key in _SEND_IN_BODY & args.keys():
+            extra_body[key] = args.pop(key)
+        if extra_body:
+            args["extra_body"] = extra_body
+        return {**args, **params}
+
+    async def complete(self, entry: ModelEntry, body: dict[str, Any],
+                       client_key: str | None = None) -> dict[str, Any]:
+        litellm = self._lib()
+        try:
+            response = await litellm.acompletion(**self._call_args(entry, body, client_key))
+        except SelfmodelError:
+            raise
+        except Exception as exc:
+            raise map_exception(exc) from None
+        return to_openai_dict(response)
+
+    async def complete_text(self, model: str, messages: list[dict[str, Any]],
+                            response_format: dict[str, Any] | None) -> str:
+        """One call for the extraction LLM: `model` is a configured name or a litellm model.
+
+        Structured output is asked for first; a provider that rejects `response_format`
+        gets the same call once more without it (the reply is validated either way).
+        """
+        try:
+            entry = self.resolve(model)
+        except NotFound:
+            from proxy.config import LiteLLMParams, ModelEntry
+
+            entry = ModelEntry(model_name=model, litellm_params=LiteLLMParams(model=model))
+        body: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0}
+        if response_format is not None:
+            try:
+                return _text(await self.complete(entry, {**body,
+                                                         "response_format": response_format}))
+            except UpstreamError as exc:
+                if exc.status not in (400, 422):
+                    raise
+        return _text(await self.complete(entry, body))
+
+    async def open_stream(self, entry: ModelEntry, body: dict[str, Any],
+                          client_key: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Start a streaming call; errors before the first chunk raise here."""
+        litellm = self._lib()
+        try:
+            stream = await litellm.acompletion(**self._call_args(entry, body, client_key))
+        except Exception as exc:
+            raise map_exception(exc) from None
+        return _relay(stream)
+
+
+def _text(response: dict[str, Any]) -> str:
+    choices = response.get("choices") or []
+    content = (choices[0].get("message") or {}).get("content") if choices else None
+    return content if isinstance(content, str) else ""
+
+
+async def _relay(stream: Any) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for chunk in stream:
+            yield to_openai_dict(chunk)
+    except Exception as exc:
+        raise map_exception(exc) from None
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            # Closing a dead stream must not mask the cause.
+            with contextlib.suppress(Exception):
+                await close()
+

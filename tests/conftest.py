@@ -1,0 +1,127 @@
+"""Shared fixtures: a real fake upstream, a real proxy on loopback, the real openai client."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memory.offline import configure_offline
+
+configure_offline()
+
+from memory.embed import LocalEmbedder  # noqa: E402
+from proxy.app import create_app  # noqa: E402
+from proxy.config import Config, parse_config  # noqa: E402
+from tests.fake_upstream import FakeUpstream, ServerThread, build_app  # noqa: E402
+
+MODEL = "gpt-test"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+@pytest.fixture(scope="session")
+def _fake_server() -> Iterator[tuple[FakeUpstream, ServerThread]]:
+    fake = FakeUpstream()
+    server = ServerThread(build_app(fake)).start()
+    yield fake, server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(_fake_server: tuple[FakeUpstream, ServerThread]) -> FakeUpstream:
+    fake, _ = _fake_server
+    fake.reset()
+    return fake
+
+
+@pytest.fixture
+def upstream_url(_fake_server: tuple[FakeUpstream, ServerThread]) -> str:
+    return _fake_server[1].url + "/v1"
+
+
+def base_config(store: Path, upstream_url: str) -> dict[str, Any]:
+    return {
+        "server": {"max_body_bytes": 64 * 1024, "upstream_timeout_seconds": 5},
+        "model_list": [
+            {"model_name": MODEL,
+             "litellm_params": {"model": "openai/gpt-test", "api_base": upstream_url,
+                                "api_key": "sk-provider-secret"}},
+            {"model_name": "byok-model", "forward_client_key": True,
+             "litellm_params": {"model": "openai/byok-model", "api_base": upstream_url}},
+            {"model_name": "dead-model",
+             "litellm_params": {"model": "openai/dead", "api_base": "http://127.0.0.1:9/v1",
+                                "api_key": "x"}},
+        ],
+        "store": {"path": str(store)},
+        "extraction": {"backoff_seconds": 0.05},
+        "audit": {"retention_days": 30},
+    }
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+class Proxy:
+    def __init__(self, config: Config, embedder: LocalEmbedder, workers: bool) -> None:
+        self.config = config
+        self.app = create_app(config, workers=workers, embedder=embedder)
+        self.server = ServerThread(self.app).start()
+        self.url = self.server.url
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.selfmodel
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+@pytest.fixture
+def make_proxy(tmp_path: Path, upstream_url: str,
+               embedder: LocalEmbedder) -> Iterator[Callable[..., Proxy]]:
+    started: list[Proxy] = []
+
+    def make(override: dict[str, Any] | None = None, workers: bool = True,
+             store: Path | None = None) -> Proxy:
+        raw = merge(base_config(store or tmp_path / "store", upstream_url), override or {})
+        proxy = Proxy(parse_config(raw), embedder, workers)
+        started.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in started:
+        proxy.stop()
+
+
+@pytest.fixture
+def proxy(make_proxy: Callable[..., Proxy]) -> Proxy:
+    return make_proxy()
+
+
+@pytest.fixture
+def client(proxy: Proxy) -> Any:
+    import openai
+
+    return openai.OpenAI(base_url=proxy.url + "/v1", api_key="sk-client", max_retries=0)
+
+
+@pytest.fixture
+def http(proxy: Proxy) -> Iterator[Any]:
+    import httpx
+
+    with httpx.Client(base_url=proxy.url, timeout=30) as session:
+        yield session
