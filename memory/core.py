@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from memory import confidence as conf
 from memory.embed import Embedder
 from memory.errors import InvalidError
@@ -18,7 +20,7 @@ from memory.ledger.db import parse_time, utcnow
 from memory.models import Belief, Evidence, HistoryEntry
 from memory.settings import ContextConfig
 from memory.store import VectorStore
-from memory.views import index_views
+from memory.views import index_views, situation_texts
 
 log = logging.getLogger("selfmodel.memory")
 
@@ -57,6 +59,7 @@ class Core:
         self.embedder = embedder
         self.contexts = contexts
         self.lock = UserLocks()
+        self._situations: np.ndarray | None = None
 
     def context(self, name: str) -> ContextConfig:
         try:
@@ -118,20 +121,32 @@ class Core:
             ))
         return out
 
+    def situation_matrix(self) -> np.ndarray:
+        if self._situations is None:
+            self._situations = self.embedder.embed(situation_texts())
+        return self._situations
+
+    def views_of(self, beliefs: Sequence[dict[str, Any]]) -> list[tuple[list[str], np.ndarray]]:
+        """Each belief's index views with their vectors (situations are embedded once)."""
+        statements = self.embedder.embed([b["statement"] for b in beliefs])
+        situations = self.situation_matrix()
+        position = {text: i for i, text in enumerate(situation_texts())}
+        out = []
+        for belief, vector in zip(beliefs, statements, strict=True):
+            views = index_views(belief["statement"], belief["context"], statement_vector=vector,
+                                situation_matrix=situations)
+            rows_ = [vector] + [situations[position[v]] for v in views[1:]]
+            out.append((views, np.stack(rows_)))
+        return out
+
     def index(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]]) -> None:
         """Embed and index beliefs; on failure they stay `indexed = 0` for a later retry."""
         if not beliefs:
             return
         try:
-            views = [index_views(b["statement"], b["context"]) for b in beliefs]
-            flat = [text for group in views for text in group]
-            matrix = self.embedder.embed(flat)
-            items, offset = [], 0
-            for belief, group in zip(beliefs, views, strict=True):
-                items.append((belief["id"], group, matrix[offset:offset + len(group)]))
-                offset += len(group)
-            for belief in beliefs:
-                self.vectors.remove(tenant, user, [belief["id"]])
+            items = [(b["id"], views, vectors)
+                     for b, (views, vectors) in zip(beliefs, self.views_of(beliefs), strict=True)]
+            self.vectors.remove(tenant, user, [b["id"] for b in beliefs])
             self.vectors.upsert_many(tenant, user, items)
         except Exception:  # noqa: BLE001 - SQLite holds the truth; indexing is retried
             log.warning("indexing %d belief(s) failed; will retry", len(beliefs), exc_info=True)

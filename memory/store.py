@@ -23,6 +23,7 @@ from memory.settings import StoreConfig
 log = logging.getLogger("selfmodel.store")
 
 EMBEDDER_KEY = "embedding_model"
+MAX_VIEWS = 8
 _PREFIX = "sm_"
 
 
@@ -83,17 +84,6 @@ class VectorStore:
             self._collections[name] = collection
             return collection
 
-    def upsert(self, tenant: str, user: str, belief_id: str, views: Sequence[str],
-               vectors: np.ndarray) -> None:
-        collection = self._collection(tenant, user, create=True)
-        self.remove(tenant, user, [belief_id])
-        collection.add(
-            ids=[f"{belief_id}:{i}" for i in range(len(views))],
-            embeddings=vectors.astype(np.float32).tolist(),
-            documents=list(views),
-            metadatas=[{"belief_id": belief_id, "view": i} for i in range(len(views))],
-        )
-
     def upsert_many(self, tenant: str, user: str,
                     items: Sequence[tuple[str, Sequence[str], np.ndarray]]) -> None:
         if not items:
@@ -101,6 +91,8 @@ class VectorStore:
         collection = self._collection(tenant, user, create=True)
         ids, embeddings, documents, metadatas = [], [], [], []
         for belief_id, views, vectors in items:
+            if len(views) > MAX_VIEWS:
+                raise ValueError(f"a belief has at most {MAX_VIEWS} views, got {len(views)}")
             for i, view in enumerate(views):
                 ids.append(f"{belief_id}:{i}")
                 embeddings.append(vectors[i].astype(np.float32).tolist())
@@ -113,7 +105,8 @@ class VectorStore:
         collection = self._collection(tenant, user, create=False)
         if collection is None or not belief_ids:
             return
-        collection.delete(where={"belief_id": {"$in": list(belief_ids)}})
+        # Deleting by id avoids a metadata filter, which is Chroma's slow path.
+        collection.delete(ids=[f"{b}:{i}" for b in belief_ids for i in range(MAX_VIEWS)])
 
     def user_vectors(self, tenant: str, user: str) -> tuple[list[str], np.ndarray]:
         """Every view of a user's indexed beliefs: (belief id per row, matrix)."""
