@@ -104,15 +104,24 @@ class Injector:
     def _retrieve(self, tenant: str, user: str, rule: InjectionRule,
                   messages: list[dict[str, Any]]) -> list[ScoredBelief]:
         snapshot = self.snapshots.get(tenant, user)
-        if snapshot is None or not snapshot.entries or len(snapshot.view_owner) == 0:
+        if snapshot is None or not snapshot.entries:
             return []
         texts = query_texts(messages)
         if not texts:
             return []
         queries = self.embedder.embed(texts)
+        if len(snapshot.view_owner) == 0:
+            return []
         features = snapshot.features(utcnow())
         allowed = set(rule.contexts) if rule.contexts else None
-        ranked = rank(queries, snapshot.view_matrix, snapshot.view_owner, features,
+        view_matrix, view_owner = snapshot.view_matrix, snapshot.view_owner
+        if allowed is not None:
+            # Route by observation context before ranking, so other contexts take no places.
+            keep = np.array([snapshot.entries[i].context in allowed for i in view_owner])
+            view_matrix, view_owner = view_matrix[keep], view_owner[keep]
+            if len(view_owner) == 0:
+                return []
+        ranked = rank(queries, view_matrix, view_owner, features,
                       top_k=rule.top_k, min_confidence=rule.min_confidence)
         picked: list[int] = []
         scores: dict[int, float] = {}

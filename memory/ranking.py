@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Features", "query_texts", "rank"]
+__all__ = ["Features", "cut", "query_texts", "rank", "score_beliefs"]
 
 # Weight of the situation match relative to the statement match. Routing is the stronger
 # signal for vague requests, but the statement must still order beliefs within an area.
@@ -95,16 +95,15 @@ def _prior(feature: Features) -> float:
     return CONFIDENCE_WEIGHT * (confidence - 1.0) + RECENCY_WEIGHT * (recency - 1.0)
 
 
-def rank(
+def score_beliefs(
     query_vectors: np.ndarray,
     view_matrix: np.ndarray,
     view_owner: np.ndarray,
     features: Sequence[Features],
     *,
-    top_k: int,
     min_confidence: float,
-) -> list[tuple[int, float]]:
-    """Return (belief index, score) best first, cut adaptively to at most `top_k`.
+) -> np.ndarray:
+    """Relevance of every belief to the request; -inf for beliefs that must not be injected.
 
     `view_matrix` holds one row per view, `view_owner[i]` the belief index of row i; a belief's
     first row (in row order) is its statement, later rows are its situations.
@@ -113,8 +112,9 @@ def rank(
     queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
     views = np.asarray(view_matrix, dtype=np.float32)
     owner = np.asarray(view_owner, dtype=np.int64)
-    if n == 0 or top_k <= 0 or queries.shape[0] == 0 or views.shape[0] == 0:
-        return []
+    score = np.full(n, -np.inf, dtype=np.float32)
+    if n == 0 or queries.shape[0] == 0 or views.shape[0] == 0:
+        return score
 
     # First row of each belief is its statement; np.unique gives first occurrences.
     owners, first_rows = np.unique(owner, return_index=True)
@@ -134,26 +134,48 @@ def rank(
     per_query = statement + SITUATION_WEIGHT * situation
     weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
     weights[0] = 1.0
-    score = (per_query * weights).max(axis=1)
+    raw = (per_query * weights).max(axis=1)
 
     eligible = present & np.array([f.confidence >= min_confidence for f in features])
     if not eligible.any():
-        return []
-    score = np.where(eligible, score, -np.inf)
+        return score
+    raw = np.where(eligible, raw, -np.inf)
 
     # Centroid of the best few statements; only eligible beliefs vote.
     k = min(FEEDBACK_TOP, int(eligible.sum()))
-    top = np.argpartition(-score, k - 1)[:k]
+    top = np.argpartition(-raw, k - 1)[:k]
     stmt_vecs = np.zeros((n, views.shape[1]), dtype=np.float32)
     stmt_vecs[present] = views[statement_row[present]]
     centroid = stmt_vecs[top].mean(axis=0)
-    score = score + FEEDBACK_WEIGHT * (stmt_vecs @ centroid)
-    score = score + np.array([_prior(f) for f in features], dtype=np.float32)
-    score = np.where(eligible, score, -np.inf)
+    raw = raw + FEEDBACK_WEIGHT * (stmt_vecs @ centroid)
+    raw = raw + np.array([_prior(f) for f in features], dtype=np.float32)
+    return np.where(eligible, raw, -np.inf).astype(np.float32)
 
-    order = [int(i) for i in np.argsort(-score, kind="stable") if eligible[i]]
-    finite = score[eligible]
+
+def cut(score: np.ndarray, top_k: int) -> list[int]:
+    """Eligible beliefs best first, cut adaptively to at most `top_k`."""
+    order = [int(i) for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])]
+    if not order:
+        return []
+    finite = score[np.isfinite(score)]
     spread = float(finite.std()) if finite.size > 1 else 0.0
     floor = float(score[order[0]]) - CUT_STDS * spread
     kept = [i for j, i in enumerate(order) if j < MIN_KEEP or score[i] >= floor]
-    return [(i, float(score[i])) for i in kept[:top_k]]
+    return kept[:top_k]
+
+
+def rank(
+    query_vectors: np.ndarray,
+    view_matrix: np.ndarray,
+    view_owner: np.ndarray,
+    features: Sequence[Features],
+    *,
+    top_k: int,
+    min_confidence: float,
+) -> list[tuple[int, float]]:
+    """Return (belief index, score) best first, cut adaptively to at most `top_k`."""
+    if top_k <= 0:
+        return []
+    score = score_beliefs(query_vectors, view_matrix, view_owner, features,
+                          min_confidence=min_confidence)
+    return [(i, float(score[i])) for i in cut(score, top_k)]

@@ -20,7 +20,13 @@ import re
 
 import numpy as np
 
-__all__ = ["SITUATIONS", "SITUATIONS_PER_BELIEF", "index_views", "situation_texts"]
+__all__ = [
+    "SITUATIONS",
+    "SITUATIONS_PER_BELIEF",
+    "clauses_of",
+    "index_views",
+    "situation_texts",
+]
 
 # Everyday situations an assistant is asked about, worded as short topic lists (what a request
 # mentions), broad enough to cover any user; a belief gets the few it is closest to.
@@ -77,6 +83,14 @@ SITUATIONS: tuple[str, ...] = (
 SITUATIONS_PER_BELIEF = 3
 
 _WS = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
+
+
+def clauses_of(statement: str) -> list[str]:
+    """The sentences of a statement when it has more than one (else an empty list)."""
+    text = _WS.sub(" ", statement).strip()
+    parts = [p for p in _SENTENCE_END.split(text) if len(p.split()) >= 3]
+    return parts if len(parts) > 1 else []
 
 
 def situation_texts() -> list[str]:

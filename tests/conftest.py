@@ -76,7 +76,7 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 class Proxy:
-    def __init__(self, config: Config, embedder: LocalEmbedder, workers: bool) -> None:
+    def __init__(self, config: Config, embedder: LocalEmbedder | None, workers: bool) -> None:
         self.config = config
         self.app = create_app(config, workers=workers, embedder=embedder)
         self.server = ServerThread(self.app).start()
@@ -96,9 +96,9 @@ def make_proxy(tmp_path: Path, upstream_url: str,
     started: list[Proxy] = []
 
     def make(override: dict[str, Any] | None = None, workers: bool = True,
-             store: Path | None = None) -> Proxy:
+             store: Path | None = None, shared_embedder: bool = True) -> Proxy:
         raw = merge(base_config(store or tmp_path / "store", upstream_url), override or {})
-        proxy = Proxy(parse_config(raw), embedder, workers)
+        proxy = Proxy(parse_config(raw), embedder if shared_embedder else None, workers)
         started.append(proxy)
         return proxy
 
