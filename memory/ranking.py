@@ -42,6 +42,7 @@ EARLIER_TURN_WEIGHT = 0.85
 CONFIDENCE_WEIGHT = 0.10
 RECENCY_WEIGHT = 0.05
 RECENCY_HALF_LIFE_DAYS = 180.0
+HUB_WEIGHT = 0.0
 # Adaptive cut: keep beliefs within this many standard deviations (of the user's scores for
 # this query) of the best one. Scale-free, so it does not depend on the weights above.
 CUT_STDS = 2.5
@@ -132,6 +133,16 @@ def score_beliefs(
     # A belief indexed under its statement alone is its own situation.
     situation = np.where(np.isfinite(situation), situation, statement)
     per_query = statement + SITUATION_WEIGHT * situation
+    if HUB_WEIGHT:
+        stmt_all = np.zeros((n, views.shape[1]), dtype=np.float32)
+        stmt_all[present] = views[statement_row[present]]
+        own = np.einsum("ij,ij->i", views, stmt_all[owner])
+        hub_sum = np.zeros(n, dtype=np.float32)
+        hub_cnt = np.zeros(n, dtype=np.float32)
+        np.add.at(hub_sum, owner[is_situation], own[is_situation])
+        np.add.at(hub_cnt, owner[is_situation], 1.0)
+        hub = np.where(hub_cnt > 0, hub_sum / np.maximum(hub_cnt, 1), 0.0)
+        per_query = per_query - HUB_WEIGHT * hub[:, None]
     weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
     weights[0] = 1.0
     raw = (per_query * weights).max(axis=1)

@@ -76,7 +76,38 @@ SITUATIONS: tuple[str, ...] = (
     "weather, climate and seasons",
     "accessibility, disabilities and physical limitations",
     "safety, privacy and security",
+    "animal welfare, cruelty-free and animal-derived products",
+    "fears, phobias and what makes the user uncomfortable",
 )
+
+_EATING = ("eating out at restaurants, cafes and bars",
+           "street food, snacks and local dishes when travelling",
+           "cooking at home, recipes and meal planning", "groceries and food shopping")
+_DOING = ("sightseeing, tours and things to do in a city",
+          "outdoor activities, hiking, beaches and nature",
+          "exercise, workouts, gym and fitness routines", "planning a trip, vacation or holiday")
+_BUYING = ("shopping for products and gifts", "clothes, fashion, shoes and accessories",
+           "skincare, makeup, hair and beauty products")
+# Cross-cutting areas: a constraint stated in one of them (an allergy, a fear, an ethical
+# choice) bites whenever a request lands in the areas listed. A belief nearest to such an area
+# is also indexed under those, so "restaurants in Bangkok" reaches "I am allergic to peanuts"
+# even when MiniLM puts the allergy only under "diet".
+BEARS_ON: dict[str, tuple[str, ...]] = {
+    "diet, nutrition and allergies": _EATING,
+    "religion, values and beliefs": _EATING[:3],
+    "health, medical conditions and medication": (*_DOING, _EATING[0]),
+    "accessibility, disabilities and physical limitations": (
+        *_DOING, "hotels, lodging and places to stay", "flights, trains, cars and getting around"),
+    "fears, phobias and what makes the user uncomfortable": (
+        *_DOING, "live shows, theater, comedy and concerts", "hotels, lodging and places to stay"),
+    "animal welfare, cruelty-free and animal-derived products": (
+        *_BUYING, *_EATING[:2], _DOING[0]),
+    "environment, sustainability and ethics": (*_BUYING, _DOING[3]),
+    "money, budgeting, finance and prices": (
+        *_BUYING[:2], "hotels, lodging and places to stay",
+        "learning, courses, studying and education"),
+    "weather, climate and seasons": (_BUYING[1], *_DOING[1:]),
+}
 
 # Three, not one: a belief often spans areas (an allergy matters for restaurants, cooking and
 # travel) and the nearest area by MiniLM is right only about half the time at this grain.
@@ -105,6 +136,7 @@ def index_views(
     statement_vector: np.ndarray | None = None,
     situation_matrix: np.ndarray | None = None,
     per_belief: int = SITUATIONS_PER_BELIEF,
+    linked: bool = True,
 ) -> list[str]:
     """Texts to index a belief under: the statement, then the situations it matters in.
 
@@ -124,5 +156,9 @@ def index_views(
     )
     # Stable order (best first) so the same belief always gets the same views.
     best = np.argsort(-sims, kind="stable")[:per_belief]
-    views.extend(SITUATIONS[int(i)] for i in best)
+    chosen = [SITUATIONS[int(i)] for i in best]
+    if linked:
+        for area in list(chosen):
+            chosen.extend(a for a in BEARS_ON.get(area, ()) if a not in chosen)
+    views.extend(chosen)
     return views

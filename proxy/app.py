@@ -15,7 +15,7 @@ from proxy.config import Config
 from proxy.errors import install_error_handlers
 from proxy.metrics import Metrics
 from proxy.middleware import RequestContext
-from proxy.routes import audit, beliefs, chat, service, users
+from proxy.routes import audit, beliefs, chat, service, ui, users
 from proxy.state import AppState
 from proxy.upstream import Upstream
 
@@ -45,7 +45,7 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
     app = FastAPI(title="selfmodel", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    for module in (chat, service, beliefs, users, audit):
+    for module in (chat, service, beliefs, users, audit, ui):
         app.include_router(module.router)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

@@ -1,6 +1,6 @@
 // selfmodel inspector: vanilla JS, no build. Everything shown comes from the JSON API.
 // Rendering rule: data only ever reaches the DOM through textContent / createTextNode /
-// setAttribute on safe attributes. Never innerHTML.
+// setAttribute on safe attributes: no HTML string is ever parsed.
 "use strict";
 
 (() => {
@@ -501,7 +501,8 @@
   }
 
   function kv(label, value) {
-    return [el("dt", { text: label }), el("dd", null, value instanceof Node ? value : String(value))];
+    const node = (v) => (v instanceof Node ? v : String(v));
+    return [el("dt", null, node(label)), el("dd", null, node(value))];
   }
 
   function beliefGroups(user, beliefs) {
@@ -639,17 +640,25 @@
     return el("ol", { class: "timeline", id: "belief-timeline" }, items.reverse());
   }
 
+  // Evidence before the latest anchored statement (a correction, an explicit confidence) no
+  // longer counts: the anchor replaced it. `delta` is each item's log-odds contribution today.
   function evidenceList(evidence) {
     if (!evidence || !evidence.length) return empty("No evidence recorded.");
+    const anchors = evidence.filter((e) => e.anchor !== null && e.anchor !== undefined);
+    const lastAnchor = anchors.length ? anchors[anchors.length - 1] : null;
+    const anchorAt = lastAnchor ? new Date(lastAnchor.at).getTime() : -Infinity;
     return el("ul", { class: "evidence", id: "belief-evidence" }, evidence.slice().reverse().map((e) => {
       const delta = e.delta === null || e.delta === undefined ? null : Number(e.delta);
-      return el("li", { class: "ev-item" },
+      const replaced = lastAnchor && e !== lastAnchor && new Date(e.at).getTime() <= anchorAt;
+      return el("li", { class: `ev-item${replaced ? " ev-replaced" : ""}` },
         el("div", { class: "ev-row" }, badge(e.source, `src-${e.source}`),
           el("span", { class: "muted small", text: e.kind }),
           e.polarity < 0 ? badge("contradicts", "neg") : null,
+          replaced ? el("span", { class: "muted small", text: "· replaced by a later anchor" }) : null,
           el("span", { class: "grow" }),
-          delta === null ? null : el("span", { class: `delta ${delta >= 0 ? "pos" : "neg"}`,
-            text: `${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(3)}` }),
+          delta === null || replaced ? null : el("span", { class: `delta ${delta >= 0 ? "pos" : "neg"}`,
+            title: "contribution to the belief's log-odds today (after decay)",
+            text: `${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(2)} log-odds` }),
           e.confidence_after === null || e.confidence_after === undefined ? null
             : el("span", { class: "small", text: `→ ${num(e.confidence_after)}` })),
         e.quote ? el("blockquote", { class: "ev-quote", text: e.quote }) : null,
@@ -661,35 +670,32 @@
     }));
   }
 
+  // Points are spaced by event (not by clock time), so a burst of changes stays readable next to
+  // a quiet month; each dot's tooltip and the axis ends give the actual times.
   function confidenceChart(steps, b) {
     const W = 360, H = 130, L = 30, R = 10, T = 10, B = 22;
-    const points = steps.map((h) => ({ t: new Date(h.at).getTime(), c: Number(h.confidence), label: h.event }));
-    const now = Date.now();
-    const lastT = points.length ? points[points.length - 1].t : now;
-    if (b.status === "active") points.push({ t: Math.max(now, lastT), c: Number(b.confidence), label: "now" });
+    const points = steps.map((h) => ({ at: h.at, c: Number(h.confidence), label: h.event }));
+    if (b.status === "active") points.push({ at: new Date().toISOString(), c: Number(b.confidence), label: "now" });
     if (!points.length) return empty("No data.");
-    let t0 = Math.min(...points.map((p) => p.t));
-    let t1 = Math.max(...points.map((p) => p.t));
-    if (t1 - t0 < 1000) { t0 -= 30000; t1 += 30000; }
-    const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
+    const n = points.length;
+    const x = (i) => (n === 1 ? (L + W - R) / 2 : L + (i / (n - 1)) * (W - L - R));
     const y = (c) => T + (1 - Math.max(0, Math.min(1, c))) * (H - T - B);
     const chart = svg("svg", { class: "chart", id: "confidence-chart", viewBox: `0 0 ${W} ${H}`,
-      role: "img", "aria-label": "Confidence over time", preserveAspectRatio: "none" });
+      role: "img", "aria-label": "Confidence over time" });
     for (const g of [0, 0.25, 0.5, 0.75, 1]) {
       chart.append(svg("line", { x1: L, x2: W - R, y1: y(g), y2: y(g), class: g === 0.5 ? "grid grid-mid" : "grid" }));
       if (g % 0.5 === 0) chart.append(svg("text", { x: L - 6, y: y(g) + 3, class: "axis", "text-anchor": "end" }, String(g)));
     }
-    const fmt = (t) => new Date(t).toLocaleDateString(undefined, { month: "short", day: "numeric" })
-      + (t1 - t0 < 2 * 86400000 ? ` ${new Date(t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })}` : "");
-    chart.append(svg("text", { x: L, y: H - 6, class: "axis", "text-anchor": "start" }, fmt(t0)),
-      svg("text", { x: W - R, y: H - 6, class: "axis", "text-anchor": "end" }, fmt(t1)));
-    const d = points.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.c).toFixed(1)}`).join(" ");
-    const area = `${d} L${x(points[points.length - 1].t).toFixed(1)},${y(0)} L${x(points[0].t).toFixed(1)},${y(0)} Z`;
+    const day = (iso) => new Date(iso).toLocaleDateString(undefined, { month: "short", day: "numeric", year: "numeric" });
+    chart.append(svg("text", { x: L, y: H - 6, class: "axis", "text-anchor": "start" }, day(points[0].at)));
+    if (n > 1) chart.append(svg("text", { x: W - R, y: H - 6, class: "axis", "text-anchor": "end" }, points[n - 1].label === "now" ? "now" : day(points[n - 1].at)));
+    const d = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p.c).toFixed(1)}`).join(" ");
+    const area = `${d} L${x(n - 1).toFixed(1)},${y(0)} L${x(0).toFixed(1)},${y(0)} Z`;
     chart.append(svg("path", { d: area, class: "chart-area" }), svg("path", { d, class: "chart-line" }));
-    for (const p of points) {
-      chart.append(svg("circle", { cx: x(p.t).toFixed(1), cy: y(p.c).toFixed(1), r: 3.2, class: `chart-dot ev-${p.label}` },
-        svg("title", null, `${p.label} · ${num(p.c)} · ${when(new Date(p.t).toISOString())}`)));
-    }
+    points.forEach((p, i) => {
+      chart.append(svg("circle", { cx: x(i).toFixed(1), cy: y(p.c).toFixed(1), r: 3.5, class: `chart-dot ev-${p.label}` },
+        svg("title", null, `${p.label} · ${num(p.c)} · ${when(p.at)}`)));
+    });
     return el("div", { class: "chart-wrap" }, chart);
   }
 
@@ -841,7 +847,7 @@
     const flags = el("div", { class: `card${r.degraded ? " card-warn" : ""}`, id: "degraded" },
       el("div", { class: "card-label", text: "Memory" }),
       el("div", { class: "big-row" }, el("span", { class: "big", text: String((r.injected || []).length) }),
-        el("span", { class: "muted", text: "beliefs injected" })),
+        el("span", { class: "muted", text: `beliefs injected · ${r.tokens} tokens` })),
       r.degraded ? el("div", null, badge("degraded", "warn"), " ", el("span", { text: r.degraded_reason || "" }))
         : el("div", { class: "muted", text: "Not degraded: memory answered in time." }));
     const injected = r.injected || [];
