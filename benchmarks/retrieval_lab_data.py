@@ -23,7 +23,7 @@ os.environ.setdefault(
     "/work/venv/lib/python3.11/site-packages/litellm/litellm_core_utils/tokenizers",
 )
 
-from memory.views import SITUATIONS, clauses_of  # noqa: E402
+from memory.views import SITUATIONS  # noqa: E402
 
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CACHE = Path("/tmp/retrieval_lab_cache")
@@ -63,7 +63,8 @@ def load(eval_dir: Path = EVAL_DIR) -> Data:
     prefs = [r["gold_preference"] for r in rows]
     queries = [r["query"] for r in rows]
     topics = [r["topic"] for r in rows]
-    clauses = [clauses_of(p) for p in prefs]
+    clauses = [[s for s in _SENT.split(p.strip()) if s] for p in prefs]
+    clauses = [c if len(c) > 1 else [] for c in clauses]
     flat = [c for cs in clauses for c in cs]
     key = hashlib.sha256(
         json.dumps([text, list(SITUATIONS), flat]).encode()

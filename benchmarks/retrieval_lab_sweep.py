@@ -22,6 +22,9 @@ from retrieval_lab_data import ROOT, Data, load
 import memory.ranking as ranking
 from memory.prompts import as_data
 from memory.ranking import Features, score_beliefs
+from memory.views import SITUATIONS, index_views
+
+SITUATION_INDEX = {s: i for i, s in enumerate(SITUATIONS)}
 
 NEAR_DUPLICATE = 0.92
 FEATS = Features(0.9, 30.0, "preferences")
@@ -74,26 +77,29 @@ class Case:
     score: np.ndarray  # per local belief
 
 
-def views_for(d: Data, b: int, per_belief: int, clauses: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Rows for belief b: statement, [clauses as statement-kind rows], situations; and kinds."""
-    sims = d.smat @ d.pvec[b]
-    best = np.argsort(-sims, kind="stable")[:per_belief]
+def views_for(d: Data, b: int, per_belief: int, clauses: bool, linked: bool = True
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for belief b as memory.views.index_views picks them (statement, [clauses as
+    statement-kind rows], situations); and each row's kind (0 statement, 1 clause, 2 situation).
+    """
+    texts = index_views(d.prefs[b], "preferences", statement_vector=d.pvec[b],
+                        situation_matrix=d.smat, per_belief=per_belief, linked=linked)
     rows = [d.pvec[b]]
     kind = [0]
     if clauses and len(d.clause_vecs[b]):
         rows.extend(d.clause_vecs[b])
         kind.extend([1] * len(d.clause_vecs[b]))
-    rows.extend(d.smat[best])
-    kind.extend([2] * len(best))
+    rows.extend(d.smat[SITUATION_INDEX[t]] for t in texts[1:])
+    kind.extend([2] * (len(texts) - 1))
     return np.stack(rows), np.array(kind)
 
 
-def score_cases(d: Data, *, per_belief: int = 3, clauses: bool = False,
+def score_cases(d: Data, *, per_belief: int = 3, clauses: bool = False, linked: bool = True,
                 query_split: bool = False, **consts: float) -> list[Case]:
     saved = {k: getattr(ranking, k) for k in consts}
     for k, v in consts.items():
         setattr(ranking, k, v)
-    cache = {b: views_for(d, b, per_belief, clauses) for b in range(len(d.prefs))}
+    cache = {b: views_for(d, b, per_belief, clauses, linked) for b in range(len(d.prefs))}
     out = []
     try:
         for i, u in enumerate(d.users):

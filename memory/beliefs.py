@@ -108,11 +108,34 @@ class Beliefs:
         check_confidence(evidence.anchor)
         with self.core.lock(tenant, user):
             row = self._insert(tenant, user, text, context, evidence, supersedes, actor, now)
-        self.core.index(tenant, user, [row])
+        self.core.index(tenant, user, [row], replace=False)
         return self.get(tenant, user, row["id"])
 
-    def _insert(self, tenant: str, user: str, text: str, context: str, evidence: EvidenceIn,
-                supersedes: str | None, actor: str, now: datetime | None) -> dict[str, Any]:
+    def create_many(self, tenant: str, user: str,
+                    items: Sequence[tuple[str, str, EvidenceIn]], *,
+                    actor: str = "api") -> list[str]:
+        """Many new beliefs in one transaction and one index write (onboarding, bulk loads)."""
+        checked = []
+        for statement, context, evidence in items:
+            self.core.context(context)
+            if evidence.source not in SOURCES:
+                raise InvalidError(f"source must be one of {list(SOURCES)}", param="source")
+            check_confidence(evidence.anchor)
+            checked.append((clean_statement(statement), context, evidence))
+        with self.core.lock(tenant, user):
+            built = [self._row_for(tenant, user, text, context, evidence, None, None)
+                     for text, context, evidence in checked]
+            with self.core.db.write() as conn:
+                rows.ensure_user(conn, tenant, user)
+                for (row, ev), (_, _, evidence) in zip(built, checked, strict=True):
+                    self._write_new(conn, row, ev, evidence, actor)
+                rows.bump_revision(conn, tenant, user)
+        self.core.index(tenant, user, [row for row, _ in built], replace=False)
+        return [row["id"] for row, _ in built]
+
+    def _row_for(self, tenant: str, user: str, text: str, context: str, evidence: EvidenceIn,
+                 supersedes: str | None, now: datetime | None,
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
         moment = iso(now or utcnow())
         row = {"id": new_id("bel"), "tenant": tenant, "user_id": user, "statement": text,
                "context": context, "status": "active", "source": evidence.source,
@@ -121,12 +144,22 @@ class Beliefs:
                "created_at": moment, "updated_at": moment}
         ev = self._evidence_row(row["id"], evidence, moment)
         row["confidence"] = self.core.confidence_of(context, [ev])
+        return row, ev
+
+    @staticmethod
+    def _write_new(conn: Any, row: dict[str, Any], ev: dict[str, Any], evidence: EvidenceIn,
+                   actor: str) -> None:
+        rows.insert_belief(conn, row)
+        rows.insert_evidence(conn, ev)
+        rows.insert_history(conn, row, "created", actor, evidence.request_id,
+                            evidence.observation_id)
+
+    def _insert(self, tenant: str, user: str, text: str, context: str, evidence: EvidenceIn,
+                supersedes: str | None, actor: str, now: datetime | None) -> dict[str, Any]:
+        row, ev = self._row_for(tenant, user, text, context, evidence, supersedes, now)
         with self.core.db.write() as conn:
             rows.ensure_user(conn, tenant, user)
-            rows.insert_belief(conn, row)
-            rows.insert_evidence(conn, ev)
-            rows.insert_history(conn, row, "created", actor, evidence.request_id,
-                                evidence.observation_id)
+            self._write_new(conn, row, ev, evidence, actor)
             rows.bump_revision(conn, tenant, user)
         return row
 
@@ -193,7 +226,7 @@ class Beliefs:
                                     evidence.observation_id)
                 rows.bump_revision(conn, tenant, user)
         self.core.unindex(tenant, user, [belief_id])
-        self.core.index(tenant, user, [new])
+        self.core.index(tenant, user, [new], replace=False)
         return self.get(tenant, user, new["id"])
 
     def set_status(self, tenant: str, user: str, belief_id: str, status: str, *, actor: str,

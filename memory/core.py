@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,27 @@ class UserLocks:
             return lock
 
 
+class RecentVectors:
+    """Vectors of beliefs this process indexed lately, so a user's next request after a
+    write does not have to read them back from Chroma."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, belief_id: str, vectors: np.ndarray) -> None:
+        with self._lock:
+            self._items[belief_id] = vectors
+            self._items.move_to_end(belief_id)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def get(self, belief_id: str) -> np.ndarray | None:
+        with self._lock:
+            return self._items.get(belief_id)
+
+
 def signals_of(evidence: Sequence[dict[str, Any]]) -> list[conf.Signal]:
     return [
         conf.Signal(source=e["source"], polarity=e["polarity"], at=parse_time(e["at"]),
@@ -60,6 +82,7 @@ class Core:
         self.contexts = contexts
         self.lock = UserLocks()
         self._situations: np.ndarray | None = None
+        self.recent_vectors = RecentVectors()
 
     def context(self, name: str) -> ContextConfig:
         try:
@@ -139,15 +162,19 @@ class Core:
             out.append((views, np.stack(rows_)))
         return out
 
-    def index(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]]) -> None:
+    def index(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]],
+              replace: bool = True) -> None:
         """Embed and index beliefs; on failure they stay `indexed = 0` for a later retry."""
         if not beliefs:
             return
         try:
             items = [(b["id"], views, vectors)
                      for b, (views, vectors) in zip(beliefs, self.views_of(beliefs), strict=True)]
-            self.vectors.remove(tenant, user, [b["id"] for b in beliefs])
+            if replace:
+                self.vectors.remove(tenant, user, [b["id"] for b in beliefs])
             self.vectors.upsert_many(tenant, user, items)
+            for belief_id, _, vectors in items:
+                self.recent_vectors.put(belief_id, vectors)
         except Exception:  # noqa: BLE001 - SQLite holds the truth; indexing is retried
             log.warning("indexing %d belief(s) failed; will retry", len(beliefs), exc_info=True)
             return

@@ -34,7 +34,7 @@ __all__ = ["Features", "cut", "query_texts", "rank", "score_beliefs"]
 SITUATION_WEIGHT = 0.8
 # Pseudo-relevance feedback: how many top beliefs form the centroid, and its weight.
 FEEDBACK_TOP = 5
-FEEDBACK_WEIGHT = 0.2
+FEEDBACK_WEIGHT = 0.3
 # Earlier user turns add context but must not outvote the latest message.
 EARLIER_TURN_WEIGHT = 0.85
 # Modest nudges: the largest possible penalty (0.10 + 0.05) is below the typical gap between an
@@ -42,10 +42,12 @@ EARLIER_TURN_WEIGHT = 0.85
 CONFIDENCE_WEIGHT = 0.10
 RECENCY_WEIGHT = 0.05
 RECENCY_HALF_LIFE_DAYS = 180.0
-HUB_WEIGHT = 0.0
 # Adaptive cut: keep beliefs within this many standard deviations (of the user's scores for
-# this query) of the best one. Scale-free, so it does not depend on the weights above.
-CUT_STDS = 2.5
+# this query) of the best one. Scale-free, so it does not depend on the weights above. A query
+# with one clear match keeps a few beliefs; a vague one keeps its whole area (then the rule's
+# max_tokens is the hard ceiling). Measured on PrefEval (benchmarks/retrieval_lab_sweep.py):
+# 2.0 keeps a median of 15 of 100 beliefs, 2.5 keeps 23 for +2 points of recall.
+CUT_STDS = 2.0
 MIN_KEEP = 3
 
 
@@ -133,16 +135,6 @@ def score_beliefs(
     # A belief indexed under its statement alone is its own situation.
     situation = np.where(np.isfinite(situation), situation, statement)
     per_query = statement + SITUATION_WEIGHT * situation
-    if HUB_WEIGHT:
-        stmt_all = np.zeros((n, views.shape[1]), dtype=np.float32)
-        stmt_all[present] = views[statement_row[present]]
-        own = np.einsum("ij,ij->i", views, stmt_all[owner])
-        hub_sum = np.zeros(n, dtype=np.float32)
-        hub_cnt = np.zeros(n, dtype=np.float32)
-        np.add.at(hub_sum, owner[is_situation], own[is_situation])
-        np.add.at(hub_cnt, owner[is_situation], 1.0)
-        hub = np.where(hub_cnt > 0, hub_sum / np.maximum(hub_cnt, 1), 0.0)
-        per_query = per_query - HUB_WEIGHT * hub[:, None]
     weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
     weights[0] = 1.0
     raw = (per_query * weights).max(axis=1)

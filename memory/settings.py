@@ -86,9 +86,9 @@ class InjectionRule(Strict):
     match: RuleMatch = Field(default_factory=RuleMatch)
     enabled: bool = True
     contexts: list[str] | None = None
-    top_k: int = Field(default=8, ge=0, le=200)
+    top_k: int = Field(default=40, ge=0, le=200)
     min_confidence: float = Field(default=0.3, ge=0, le=1)
-    max_tokens: int = Field(default=250, ge=0)
+    max_tokens: int = Field(default=400, ge=0)
     position: Position = "system_prepend"
     template: str = "default"
     include_core: bool = True

@@ -40,6 +40,7 @@ class Snapshot:
     view_owner: np.ndarray  # row of view_matrix -> index into entries
     view_matrix: np.ndarray
     built: datetime
+    vectors: dict[str, np.ndarray]  # belief id -> its view vectors, reused on the next load
 
     def features(self, now: datetime) -> list[Features]:
         return [Features(confidence=e.confidence,
@@ -66,7 +67,7 @@ class SnapshotCache:
                     utcnow() - cached.built).total_seconds() < _RECOMPUTE_AFTER_SECONDS:
                 self._items.move_to_end(key)
                 return cached
-        snapshot = self._load(tenant, user, revision)
+        snapshot = self._load(tenant, user, revision, cached)
         if self.capacity > 0:
             with self._lock:
                 self._items[key] = snapshot
@@ -75,7 +76,8 @@ class SnapshotCache:
                     self._items.popitem(last=False)
         return snapshot
 
-    def _load(self, tenant: str, user: str, revision: int) -> Snapshot:
+    def _load(self, tenant: str, user: str, revision: int,
+              previous: Snapshot | None) -> Snapshot:
         conn = self.core.db.conn
         active = rows.list_beliefs(conn, tenant, user, statuses=["active"])
         evidence = rows.evidence_for(conn, [r["id"] for r in active])
@@ -83,16 +85,39 @@ class SnapshotCache:
         entries = [Entry(id=r["id"], statement=r["statement"], context=r["context"],
                          confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
                          updated=parse_time(r["updated_at"])) for r in active]
-        position = {e.id: i for i, e in enumerate(entries)}
-        owners, matrix = self.core.vectors.user_vectors(tenant, user) if entries else ([], None)
-        keep = [i for i, owner in enumerate(owners) if owner in position]
-        if keep and matrix is not None:
-            view_owner = np.array([position[owners[i]] for i in keep], dtype=np.int64)
-            view_matrix = matrix[keep]
+        vectors = self._vectors(tenant, user, [e.id for e in entries], previous)
+        owners: list[int] = []
+        blocks: list[np.ndarray] = []
+        for index, entry in enumerate(entries):
+            block = vectors.get(entry.id)
+            if block is not None and len(block):
+                owners.extend([index] * len(block))
+                blocks.append(block)
+        if blocks:
+            view_owner = np.asarray(owners, dtype=np.int64)
+            view_matrix = np.vstack(blocks)
         else:
             view_owner = np.zeros(0, dtype=np.int64)
             view_matrix = np.zeros((0, 1), dtype=np.float32)
-        return Snapshot(revision, entries, view_owner, view_matrix, now)
+        return Snapshot(revision, entries, view_owner, view_matrix, now, vectors)
+
+    def _vectors(self, tenant: str, user: str, ids: list[str],
+                 previous: Snapshot | None) -> dict[str, np.ndarray]:
+        """Reuse what the last snapshot and recent writes hold; fetch only the rest by id."""
+        known = previous.vectors if previous is not None else {}
+        found: dict[str, np.ndarray] = {}
+        missing = []
+        for belief_id in ids:
+            block = known.get(belief_id)
+            if block is None:
+                block = self.core.recent_vectors.get(belief_id)
+            if block is None:
+                missing.append(belief_id)
+            else:
+                found[belief_id] = block
+        if missing:
+            found.update(self.core.vectors.belief_vectors(tenant, user, missing))
+        return found
 
     def invalidate(self, tenant: str, user: str) -> None:
         with self._lock:

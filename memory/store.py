@@ -23,7 +23,7 @@ from memory.settings import StoreConfig
 log = logging.getLogger("selfmodel.store")
 
 EMBEDDER_KEY = "embedding_model"
-MAX_VIEWS = 8
+MAX_VIEWS = 32
 _PREFIX = "sm_"
 
 
@@ -120,6 +120,23 @@ class VectorStore:
             return [], np.zeros((0, 0), dtype=np.float32)
         matrix = np.asarray(embeddings, dtype=np.float32)
         return [str(m["belief_id"]) for m in metadatas], matrix
+
+    def belief_vectors(self, tenant: str, user: str,
+                       belief_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The view vectors of some beliefs, fetched by id (no metadata filter)."""
+        collection = self._collection(tenant, user, create=False)
+        if collection is None or not belief_ids:
+            return {}
+        got = collection.get(ids=[f"{b}:{i}" for b in belief_ids for i in range(MAX_VIEWS)],
+                             include=["embeddings", "metadatas"])
+        rows: dict[str, list[tuple[int, np.ndarray]]] = {}
+        embeddings = got.get("embeddings")
+        for meta, vector in zip(got.get("metadatas") or [],
+                                [] if embeddings is None else embeddings, strict=True):
+            rows.setdefault(str(meta["belief_id"]), []).append((int(meta["view"]), vector))
+        return {belief_id: np.asarray([v for _, v in sorted(found, key=lambda x: x[0])],
+                                      dtype=np.float32)
+                for belief_id, found in rows.items()}
 
     def drop_user(self, tenant: str, user: str) -> None:
         name = collection_name(tenant, user)

@@ -21,9 +21,9 @@ import re
 import numpy as np
 
 __all__ = [
+    "BEARS_ON",
     "SITUATIONS",
     "SITUATIONS_PER_BELIEF",
-    "clauses_of",
     "index_views",
     "situation_texts",
 ]
@@ -114,14 +114,6 @@ BEARS_ON: dict[str, tuple[str, ...]] = {
 SITUATIONS_PER_BELIEF = 3
 
 _WS = re.compile(r"\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)")
-
-
-def clauses_of(statement: str) -> list[str]:
-    """The sentences of a statement when it has more than one (else an empty list)."""
-    text = _WS.sub(" ", statement).strip()
-    parts = [p for p in _SENTENCE_END.split(text) if len(p.split()) >= 3]
-    return parts if len(parts) > 1 else []
 
 
 def situation_texts() -> list[str]:
@@ -145,6 +137,8 @@ def index_views(
     returned, so a caller without an embedder still gets a valid (plain cosine) index.
     `context` (the observation's context, e.g. "preferences") is kept out of the views: every
     belief of a context would share it, so it would lift them all alike.
+    With `linked`, a chosen situation listed in `BEARS_ON` brings the areas it bears on along
+    (after the nearest ones, without repeats).
     """
     del context  # part of the contract; see the docstring for why it is not a view
     text = _WS.sub(" ", statement).strip()

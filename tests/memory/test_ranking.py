@@ -76,3 +76,23 @@ def test_query_texts_latest_user_first() -> None:
     assert query_texts(messages) == ["Where to eat?", "I live in Oslo"]
     assert query_texts([{"role": "assistant", "content": "hi"}]) == []
     assert query_texts(messages, max_turns=1) == ["Where to eat?"]
+
+
+def test_vague_query_keeps_its_whole_area() -> None:
+    # Ten beliefs equally close to the query (one area) and many far ones: the cut keeps the
+    # area, not just a fixed few, and drops the far ones.
+    near = _unit(_e(0) + 0.2 * _e(1))
+    beliefs = [[near] for _ in range(10)] + [[_e(2 + i % 4)] for i in range(40)]
+    vm, vo = _index(beliefs)
+    out = rank(_e(0)[None], vm, vo, [FRESH] * 50, top_k=40, min_confidence=0.0)
+    assert {b for b, _ in out} == set(range(10))
+
+
+def test_score_beliefs_marks_ineligible() -> None:
+    from memory.ranking import cut, score_beliefs
+
+    vm, vo = _index([[_e(0)], [_e(1)]])
+    feats = [Features(0.2, 0.0, "preferences"), FRESH]
+    score = score_beliefs(_e(0)[None], vm, vo, feats, min_confidence=0.3)
+    assert not np.isfinite(score[0]) and np.isfinite(score[1])
+    assert cut(score, 5) == [1]

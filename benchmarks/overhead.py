@@ -1,0 +1,656 @@
+"""Proxy overhead: selfmodel vs calling the upstream directly vs LiteLLM's own proxy.
+
+One run prints, side by side, for the same load against the same fast fake upstream:
+p50/p99 latency and req/s at concurrency 1, 16 and 64; the latency selfmodel adds at
+concurrency 1 (without a user, and with injection from a store of U users x B beliefs);
+streaming time to first `data:` chunk; the proxy's RSS. The fake upstream, each proxy and
+the load generator (this process, httpx) run in separate processes, so that on 2 cores no
+server shares an interpreter (or a GIL) with the client measuring it.
+
+Run from the repo root:
+    python benchmarks/overhead.py                 # 300 requests per level, 1000 users x 100
+    python benchmarks/overhead.py --quick         # 60 per level, 100 users x 100
+    python benchmarks/overhead.py --requests 500 --users 10000 --beliefs 100
+
+The populated store is cached in benchmarks/.cache/ (keyed by U x B, the statement pool and
+the indexing code) and copied to a temporary directory for each run, so runs do not see each
+other's audit rows or learned beliefs. LiteLLM's proxy is measured when `litellm[proxy]` is
+importable (`pip install -e ".[bench]"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # `tests.fake_upstream` and `benchmarks._common` by path
+
+from benchmarks._common import (  # noqa: E402
+    HOST,
+    Children,
+    Stats,
+    free_port,
+    rss_mb,
+    run_load,
+    timed,
+    wait_ready,
+)
+
+CACHE = REPO / "benchmarks" / ".cache"
+EVAL_SET = REPO.parent / "shared" / "eval" / "prefeval_explicit_dev.jsonl"
+MODEL = "gpt-bench"
+TENANT = "default"  # the tenant of a proxy without auth keys
+LEVELS = (1, 16, 64)
+WARM_USERS = 500  # users touched before the warm measurements (the proxy caches 4096)
+SEED = 7
+# Where beliefs fall: mostly preferences, as in real self-models; constraints and style feed
+# the proxy's "core" beliefs, which take another path through the injector.
+CONTEXT_WEIGHTS = {"preferences": 60, "constraints": 15, "expertise": 10, "goals": 10,
+                   "communication_style": 5}
+# Files whose change makes a cached store stale (how rows and vectors are written).
+INDEX_CODE = ("memory/core.py", "memory/views.py", "memory/store.py", "memory/embed.py")
+OPENERS = ("", "Hi! ", "Quick question: ", "Hey, ", "I was wondering: ", "Please help. ")
+
+
+# -- statement and question pools -------------------------------------------------------------
+
+
+@dataclass
+class Pool:
+    tag: str
+    statements: list[str]
+    questions: list[str]
+
+
+def _synthetic_pool() -> Pool:
+    likes = ("I prefer", "I really dislike", "I love", "I avoid", "I'm a big fan of",
+             "I can't stand", "I usually choose", "I'm trying to cut down on")
+    things = ("spicy food", "long meetings", "early mornings", "jazz music", "horror movies",
+              "crowded beaches", "electric cars", "paper books", "dark roast coffee",
+              "budget hotels", "solo travel", "open-source software", "video tutorials",
+              "red wine", "running outdoors", "vegan recipes", "board games", "podcasts",
+              "minimalist design", "detailed answers", "short answers", "cats", "hiking",
+              "science fiction", "online courses", "live concerts", "seafood", "yoga")
+    statements = [f"{like} {thing}." for like in likes for thing in things]
+    asks = ("Can you recommend", "What are some good", "Suggest", "Help me pick")
+    topics = ("a dinner recipe for tonight", "weekend activities in Lisbon",
+              "a laptop for programming", "books to read this summer", "a workout plan",
+              "a gift for my sister", "places to eat in Bangkok", "a movie for tonight",
+              "ways to learn Spanish", "a hotel in Tokyo", "a new hobby", "a podcast")
+    questions = [f"{ask} {topic}?" for ask in asks for topic in topics]
+    return Pool("synthetic", statements, questions)
+
+
+def load_pool() -> Pool:
+    """PrefEval's stated preferences and queries if the eval set is here, else synthetic."""
+    if not EVAL_SET.is_file():
+        return _synthetic_pool()
+    statements: dict[str, None] = {}
+    questions: dict[str, None] = {}
+    for line in EVAL_SET.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            case = json.loads(line)
+            statements[" ".join(case["gold_preference"].split())] = None
+            questions[" ".join(case["query"].split())] = None
+    return Pool("prefeval", list(statements), list(questions))
+
+
+# -- populating a store (runs in a child process: `--populate-into DIR`) -----------------------
+
+
+class PrecomputedEmbedder:
+    """The real embedder's name and vectors, but each distinct statement is embedded once."""
+
+    def __init__(self, real: Any, known: dict[str, Any]) -> None:
+        self.real = real
+        self.name = real.name
+        self.dim = real.dim
+        self.known = known
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
+        if missing:  # e.g. the situation list, embedded once by Core
+            self.known.update(zip(missing, self.real.embed(missing), strict=True))
+        return np.stack([self.known[t] for t in texts]).astype(np.float32)
+
+
+def _belief_rows(core: Any, user: str, texts: Sequence[str], rng: random.Random,
+                 now: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Rows as `Beliefs._insert` writes them: one stated evidence each, ages up to a year."""
+    from datetime import timedelta
+
+    from memory.beliefs import Beliefs, EvidenceIn
+    from memory.ledger.db import iso
+    from memory.models import new_id
+
+    out = []
+    contexts, weights = list(CONTEXT_WEIGHTS), list(CONTEXT_WEIGHTS.values())
+    for text in texts:
+        moment = iso(now - timedelta(days=rng.uniform(0, 365)))
+        context = rng.choices(contexts, weights)[0]
+        row = {"id": new_id("bel"), "tenant": TENANT, "user_id": user, "statement": text,
+               "context": context, "status": "active", "source": "stated", "confidence": 0.0,
+               "version": 1, "supersedes": None, "superseded_by": None, "valid_from": moment,
+               "valid_to": None, "created_at": moment, "updated_at": moment}
+        evidence = Beliefs._evidence_row(row["id"], EvidenceIn(source="stated", kind="turn",
+                                                               quote=text), moment)
+        row["confidence"] = core.confidence_of(context, [evidence], now)
+        out.append((row, evidence))
+    return out
+
+
+def _write_rows(runtime: Any, batch: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
+                ) -> None:
+    from memory.ledger import beliefs as rows
+
+    with runtime.db.write() as conn:  # one transaction for the whole batch of users
+        for user, items in batch.items():
+            rows.ensure_user(conn, TENANT, user)
+            for row, evidence in items:
+                rows.insert_belief(conn, row)
+                rows.insert_evidence(conn, evidence)
+                rows.insert_history(conn, row, "created", "benchmark")
+
+
+def populate(store: Path, users: int, beliefs: int) -> None:
+    from memory.offline import configure_offline
+
+    configure_offline()
+    from memory.beliefs import clean_statement
+    from memory.embed import LocalEmbedder
+    from memory.errors import InvalidError
+    from memory.ledger.db import utcnow
+    from memory.runtime import MemoryRuntime
+    from proxy.config import parse_config
+
+    pool = load_pool()
+    statements = []
+    for text in pool.statements:
+        try:
+            statements.append(clean_statement(text))
+        except InvalidError:
+            continue
+    real = LocalEmbedder(batch_size=64)
+    began = time.perf_counter()
+    known = dict(zip(statements, real.embed(statements), strict=True))
+    print(f"    embedded {len(known)} distinct statements in {time.perf_counter() - began:.1f} s",
+          flush=True)
+    config = parse_config({"store": {"path": str(store)}})
+    runtime = MemoryRuntime(config.memory, embedder=PrecomputedEmbedder(real, known))
+    rng, now = random.Random(SEED), utcnow()
+    began, batch_size = time.perf_counter(), 50
+    for first in range(0, users, batch_size):
+        batch = {}
+        for number in range(first, min(users, first + batch_size)):
+            texts = (rng.sample(statements, beliefs) if beliefs <= len(statements)
+                     else rng.choices(statements, k=beliefs))
+            batch[user_id(number)] = _belief_rows(runtime.core, user_id(number), texts, rng, now)
+        _write_rows(runtime, batch)
+        for user, items in batch.items():
+            runtime.core.index(TENANT, user, [row for row, _ in items])
+        done = min(users, first + batch_size)
+        rate = done / (time.perf_counter() - began)
+        print(f"    {done}/{users} users ({rate:.1f} users/s, "
+              f"~{(users - done) / rate:.0f} s left)", flush=True)
+    pending = runtime.db.conn.execute("SELECT COUNT(*) FROM beliefs WHERE indexed = 0").fetchone()
+    runtime.db.close()
+    if pending[0]:
+        raise SystemExit(f"{pending[0]} beliefs failed to index; see the warnings above")
+
+
+def user_id(number: int) -> str:
+    return f"bench-user-{number:06d}"
+
+
+def _cache_key(users: int, beliefs: int, pool: Pool) -> str:
+    digest = hashlib.sha256("\n".join(pool.statements).encode())
+    for name in INDEX_CODE:
+        path = REPO / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return f"store-u{users}-b{beliefs}-{pool.tag}-{digest.hexdigest()[:12]}"
+
+
+def ensure_store(users: int, beliefs: int, pool: Pool) -> Path:
+    """The cached store for U x B, built in a child process when missing or stale."""
+    target = CACHE / _cache_key(users, beliefs, pool)
+    if (target / "READY").is_file():
+        print(f"... using cached store {target.relative_to(REPO)}")
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for stale in CACHE.glob(f"store-u{users}-b{beliefs}-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # same size, older code or pool
+    building = CACHE / f"building-{os.getpid()}"
+    shutil.rmtree(building, ignore_errors=True)
+    try:
+        with timed(f"populating {users} users x {beliefs} beliefs into {target.name}"):
+            subprocess.run([sys.executable, __file__, "--populate-into", str(building),
+                            "--users", str(users), "--beliefs", str(beliefs)],
+                           check=True, cwd=REPO, timeout=4 * 3600)
+        (building / "READY").write_text(json.dumps({"users": users, "beliefs": beliefs,
+                                                    "pool": pool.tag}))
+        building.rename(target)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+# -- the servers ----------------------------------------------------------------------------------
+
+
+def serve_fake(port: int) -> None:
+    import uvicorn
+
+    from tests.fake_upstream import FakeUpstream, build_app
+
+    uvicorn.run(build_app(FakeUpstream()), host=HOST, port=port, log_level="warning",
+                access_log=False)
+
+
+def model_entry(upstream: str) -> dict[str, Any]:
+    return {"model_name": MODEL, "litellm_params": {"model": f"openai/{MODEL}",
+                                                    "api_base": upstream, "api_key": "sk-fake"}}
+
+
+def selfmodel_config(path: Path, store: Path, upstream: str, extraction: bool) -> Path:
+    raw = {"server": {"host": HOST, "log_level": "warning", "upstream_timeout_seconds": 30},
+           "model_list": [model_entry(upstream)], "store": {"path": str(store)},
+           "extraction": {"enabled": extraction}}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def litellm_files(workdir: Path, upstream: str) -> tuple[Path, Path]:
+    config = workdir / "litellm.yaml"
+    config.write_text(yaml.safe_dump({"model_list": [model_entry(upstream)]}, sort_keys=False))
+    # Per-request access lines cost CPU that selfmodel (access_log=False) does not pay.
+    logs = workdir / "litellm-logging.json"
+    logs.write_text(json.dumps({"version": 1, "disable_existing_loggers": False,
+                                "loggers": {"uvicorn.access": {"level": "WARNING"}}}))
+    return config, logs
+
+
+def litellm_problem() -> str | None:
+    """Why LiteLLM's proxy cannot run here, or None; checked in a child (a slow import)."""
+    code = "import litellm.proxy.proxy_server"
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=180, env=env, cwd=tempfile.gettempdir())
+    except subprocess.TimeoutExpired:
+        return "importing litellm.proxy.proxy_server took over 180 s"
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit {done.returncode}"
+
+
+# -- load shapes ------------------------------------------------------------------------------
+
+
+def chat_body(question: str, user: str | None, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": MODEL, "max_tokens": 64,
+        "messages": [{"role": "system", "content": "You are a helpful assistant."},
+                     {"role": "user", "content": question}],
+    }
+    if user is not None:
+        body["user"] = user
+    if stream:
+        body["stream"] = True
+    return body
+
+
+@dataclass
+class Shape:
+    """How request i looks: a unique question (the proxy caches query embeddings, real
+    traffic rarely repeats) and, with injection, which populated user asks it."""
+
+    questions: list[str]
+    users: list[str] = field(default_factory=list)
+    stream: bool = False
+    spread: bool = True  # False: request i goes to users[i] (first touch of each user)
+
+    def question(self, i: int) -> str:
+        base = self.questions[i % len(self.questions)]
+        return f"{OPENERS[i % len(OPENERS)]}{base} (#{i})"
+
+    def user(self, i: int) -> str | None:
+        if not self.users:
+            return None
+        return self.users[(i * 7919) % len(self.users) if self.spread else i % len(self.users)]
+
+    def __call__(self, i: int) -> dict[str, Any]:
+        return chat_body(self.question(i), self.user(i), self.stream)
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    levels: dict[int, Stats] = field(default_factory=dict)
+    stream: Stats | None = None
+    cold: Stats | None = None
+    rss: float | None = None
+    startup_s: float | None = None
+
+
+class Run:
+    """Phase offsets keep every question of the run distinct."""
+
+    def __init__(self, requests: int, quiet: bool = False) -> None:
+        self.requests = requests
+        self.offset = 0
+        self.quiet = quiet
+
+    def next_start(self) -> int:
+        self.offset += 1_000_000
+        return self.offset
+
+    async def load(self, target: Target, shape: Shape, n: int, concurrency: int,
+                   label: str) -> Stats:
+        stats = await run_load(label, target.url, shape, n, concurrency, target.headers,
+                               stream=shape.stream, start=self.next_start())
+        if not self.quiet:
+            print("    " + stats.line(), flush=True)
+        return stats
+
+    async def measure(self, target: Target, shape: Shape, stream_shape: Shape) -> None:
+        # Warm up connections, lazy imports and the upstream client before timing anything.
+        await run_load("warm-up", target.url, shape, min(40, self.requests), 4, target.headers,
+                       start=self.next_start())
+        for level in LEVELS:
+            target.levels[level] = await self.load(target, shape, self.requests, level,
+                                                   f"{target.name}")
+        target.stream = await self.load(target, stream_shape, self.requests, 1,
+                                        f"{target.name} stream TTFB")
+
+
+# -- the phases ---------------------------------------------------------------------------------
+
+
+def bench_direct(run: Run, upstream: str, pool: Pool) -> Target:
+    target = Target("direct", f"{upstream}/chat/completions")
+    with timed("direct to the fake upstream"):
+        asyncio.run(run.measure(target, Shape(pool.questions),
+                                Shape(pool.questions, stream=True)))
+    return target
+
+
+def _selfmodel_argv(config: Path, port: int) -> list[str]:
+    exe = Path(sys.executable).with_name("selfmodel")
+    if exe.is_file():
+        return [str(exe), "serve", "--config", str(config), "--port", str(port)]
+    code = "from proxy.cli import main; main()"  # click reads the arguments after -c
+    return [sys.executable, "-c", code, "serve", "--config", str(config), "--port", str(port)]
+
+
+async def _injection(run: Run, target: Target, questions: list[str], warm: list[str]) -> None:
+    # First touch: each request is a user the proxy has not seen since it started (its
+    # snapshot is loaded from SQLite + Chroma); then every warm user is touched once.
+    first = Shape(questions, users=warm, spread=False)
+    target.cold = await run.load(target, first, min(run.requests, len(warm)), 1,
+                                 f"{target.name} first touch")
+    await run_load("touch", target.url, first, len(warm), 8, start=run.next_start())
+    await run.measure(target, Shape(questions, users=warm),
+                      Shape(questions, users=warm, stream=True))
+
+
+def bench_selfmodel(run: Run, kids: Children, workdir: Path, store: Path, upstream: str,
+                    pool: Pool, args: argparse.Namespace) -> tuple[Target, Target]:
+    port, users = free_port(), args.users
+    config = selfmodel_config(workdir / "selfmodel.yaml", store, upstream,
+                              extraction=not args.no_extraction)
+    child = kids.start("selfmodel", _selfmodel_argv(config, port), cwd=workdir)
+    url = f"http://{HOST}:{port}"
+    plain = Target("selfmodel", f"{url}/v1/chat/completions")
+    inject = Target("selfmodel+inject", plain.url)
+    with timed("starting selfmodel"):
+        plain.startup_s = inject.startup_s = wait_ready(child, f"{url}/healthz", 300)
+    with timed("selfmodel, no user (pass-through)"):
+        asyncio.run(run.measure(plain, Shape(pool.questions), Shape(pool.questions,
+                                                                    stream=True)))
+    warm = random.Random(SEED).sample([user_id(i) for i in range(users)],
+                                      min(users, WARM_USERS))
+    with timed(f"selfmodel with injection ({len(warm)} distinct users)"):
+        asyncio.run(_injection(run, inject, pool.questions, warm))
+    plain.rss = inject.rss = rss_mb(child.proc.pid)
+    kids.stop(child)
+    return plain, inject
+
+
+def bench_litellm(run: Run, kids: Children, workdir: Path, upstream: str,
+                  pool: Pool) -> Target | None:
+    with timed("checking that LiteLLM's proxy can be imported"):
+        problem = litellm_problem()
+    if problem:
+        print(f"LiteLLM proxy not measured ({problem}). Install it with: "
+              "pip install -e \".[bench]\"")
+        return None
+    port, key = free_port(), "sk-bench-" + secrets.token_hex(24)
+    config, logs = litellm_files(workdir, upstream)
+    exe = Path(sys.executable).with_name("litellm")
+    argv = [str(exe), "--config", str(config), "--host", HOST, "--port", str(port),
+            "--num_workers", "1", "--log_config", str(logs)]
+    # No DB: keys other than the master key, spend logs and the UI's state are all off.
+    # Newer versions refuse to start without a master key, so give it a random one.
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_MASTER_KEY": key,
+           "ANONYMIZED_TELEMETRY": "False"}
+    child = kids.start("litellm", argv, env=env, cwd=workdir)
+    url = f"http://{HOST}:{port}"
+    target = Target("litellm-proxy", f"{url}/v1/chat/completions",
+                    headers={"Authorization": f"Bearer {key}"})
+    with timed("starting LiteLLM's proxy"):
+        target.startup_s = wait_ready(child, f"{url}/health/liveliness", 300)
+    with timed("LiteLLM proxy (pass-through)"):
+        asyncio.run(run.measure(target, Shape(pool.questions),
+                                Shape(pool.questions, stream=True)))
+    target.rss = rss_mb(child.proc.pid)
+    kids.stop(child)
+    return target
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def _pair(stats: Stats | None) -> str:
+    return "-" if stats is None or not stats.ok else f"{stats.p(50):.2f} / {stats.p(99):.2f}"
+
+
+def _added(stats: Stats | None, base: Stats | None) -> str:
+    if stats is None or base is None or not stats.ok or not base.ok:
+        return "-"
+    return f"{stats.p(50) - base.p(50):+.2f} / {stats.p(99) - base.p(99):+.2f}"
+
+
+def _rows(targets: list[Target], direct: Target) -> list[tuple[str, list[str]]]:
+    rows: list[tuple[str, list[str]]] = []
+    for level in LEVELS:
+        rows.append((f"c={level} p50 / p99 ms", [_pair(t.levels.get(level)) for t in targets]))
+        if level == 1:
+            rows.append(("c=1 added p50 / p99 ms",
+                         [_added(t.levels.get(1), direct.levels.get(1)) for t in targets]))
+        rows.append((f"c={level} req/s", [f"{t.levels[level].rps:.0f}" if level in t.levels
+                                          else "-" for t in targets]))
+    rows += [
+        ("stream TTFB p50 / p99 ms", [_pair(t.stream) for t in targets]),
+        ("stream TTFB added p50 / p99", [_added(t.stream, direct.stream) for t in targets]),
+        ("first touch c=1 p50 / p99", [_pair(t.cold) for t in targets]),
+        ("first touch added p50 / p99", [_added(t.cold, direct.levels.get(1))
+                                         for t in targets]),
+        ("injected beliefs (avg)", [_injected(t) for t in targets]),
+        ("errors", [str(_errors(t)) for t in targets]),
+        ("RSS MB (after run)", [f"{t.rss:.0f}" if t.rss else "-" for t in targets]),
+        ("startup s", [f"{t.startup_s:.1f}" if t.startup_s else "-" for t in targets]),
+    ]
+    return rows
+
+
+def _all_stats(target: Target) -> list[Stats]:
+    return [s for s in (*target.levels.values(), target.stream, target.cold) if s is not None]
+
+
+def _errors(target: Target) -> int:
+    return sum(s.errors for s in _all_stats(target))
+
+
+def _injected(target: Target) -> str:
+    values = [v for s in _all_stats(target) for v in s.injected]
+    return f"{sum(values) / len(values):.2f}" if values else "-"
+
+
+def table(targets: list[Target], direct: Target) -> str:
+    header = ["", *(t.name for t in targets)]
+    body = [[name, *cells] for name, cells in _rows(targets, direct)]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+                       for i, cell in enumerate(row)) for row in [header, *body]]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def bars(direct: Target, inject: Target, lite: Target | None) -> list[str]:
+    """DESIGN.md section 5, as far as this run measures it (warm users at concurrency 1)."""
+    out = []
+    base, warm = direct.levels.get(1), inject.levels.get(1)
+    if base and warm and base.ok and warm.ok:
+        p50, p99 = warm.p(50) - base.p(50), warm.p(99) - base.p(99)
+        out.append(f"added latency with injection p50 {p50:.2f} ms (bar 10), p99 {p99:.2f} ms "
+                   f"(bar 40): {'PASS' if p50 <= 10 and p99 <= 40 else 'FAIL'}")
+    if direct.stream and inject.stream and direct.stream.ok and inject.stream.ok:
+        added = inject.stream.p(50) - direct.stream.p(50)
+        out.append(f"stream TTFB added p50 {added:.2f} ms (bar 10): "
+                   f"{'PASS' if added <= 10 else 'FAIL'}")
+    if lite is not None:
+        for level in LEVELS[1:]:
+            ours, theirs = inject.levels.get(level), lite.levels.get(level)
+            if ours and theirs:
+                verdict = "PASS" if ours.rps >= theirs.rps else "FAIL"
+                out.append(f"throughput c={level} with injection {ours.rps:.0f} req/s vs LiteLLM "
+                           f"{theirs.rps:.0f} req/s: {verdict}")
+    if inject.rss:
+        out.append(f"proxy RSS {inject.rss:.0f} MB (bar 600): "
+                   f"{'PASS' if inject.rss <= 600 else 'FAIL'}")
+    return out
+
+
+def to_json(targets: list[Target]) -> dict[str, Any]:
+    def stats(s: Stats | None) -> dict[str, Any] | None:
+        if s is None:
+            return None
+        return {"n": s.ok, "errors": s.errors, "p50_ms": s.p(50), "p99_ms": s.p(99),
+                "rps": s.rps, "injected_avg": s.injected_avg if s.injected else None}
+
+    return {t.name: {"levels": {str(c): stats(s) for c, s in t.levels.items()},
+                     "stream_ttfb": stats(t.stream), "first_touch": stats(t.cold),
+                     "rss_mb": t.rss, "startup_s": t.startup_s} for t in targets}
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=None,
+                        help="requests per concurrency level (default 300, --quick 60)")
+    parser.add_argument("--users", type=int, default=None,
+                        help="users in the store (default 1000, --quick 100)")
+    parser.add_argument("--beliefs", type=int, default=100, help="beliefs per user")
+    parser.add_argument("--quick", action="store_true", help="fewer requests and users")
+    parser.add_argument("--json", type=Path, default=None, help="also write figures here")
+    parser.add_argument("--skip-litellm", action="store_true", help="do not run LiteLLM")
+    parser.add_argument("--no-extraction", action="store_true",
+                        help="turn the proxy's background learning off (isolates injection)")
+    # Child-process entry points (the same file, so the benchmark stays one script).
+    parser.add_argument("--serve-fake", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--populate-into", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.requests = args.requests or (60 if args.quick else 300)
+    args.users = args.users or (100 if args.quick else 1000)
+    if min(args.requests, args.users, args.beliefs) < 1:
+        parser.error("--requests, --users and --beliefs must be at least 1")
+    return args
+
+
+def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Target], Target, Target,
+                                                                Target | None]:
+    pool = load_pool()
+    print(f"pool: {pool.tag}, {len(pool.statements)} statements, "
+          f"{len(pool.questions)} questions")
+    cached = ensure_store(args.users, args.beliefs, pool)
+    store = workdir / "store"
+    with timed("copying the store for this run"):
+        shutil.copytree(cached, store, ignore=shutil.ignore_patterns("READY"))
+    run = Run(args.requests)
+    with Children(workdir) as kids:
+        port = free_port()
+        fake = kids.start("fake-upstream", [sys.executable, __file__, "--serve-fake", str(port)],
+                          cwd=REPO)
+        wait_ready(fake, f"http://{HOST}:{port}/v1/models", 120)
+        upstream = f"http://{HOST}:{port}/v1"
+        direct = bench_direct(run, upstream, pool)
+        plain, inject = bench_selfmodel(run, kids, workdir, store, upstream, pool, args)
+        lite = None if args.skip_litellm else bench_litellm(run, kids, workdir, upstream, pool)
+    targets = [direct, plain, inject] + ([lite] if lite else [])
+    return targets, direct, inject, lite
+
+
+def _load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.serve_fake is not None:
+        serve_fake(args.serve_fake)
+        return
+    if args.populate_into is not None:
+        populate(args.populate_into, args.users, args.beliefs)
+        return
+    # A plain `kill` of the benchmark still runs the `finally` blocks that stop the children.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"{os.cpu_count()} CPUs; {args.requests} requests per level; store "
+          f"{args.users} users x {args.beliefs} beliefs; extraction "
+          f"{'off' if args.no_extraction else 'on (as deployed)'}; {_load_note()}")
+    workdir = Path(tempfile.mkdtemp(prefix="selfmodel-bench-"))
+    try:
+        targets, direct, inject, lite = run_all(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nresults ({args.requests} requests per level, injection from {args.users} users x "
+          f"{args.beliefs} beliefs, warm = {min(args.users, WARM_USERS)} users touched once)\n")
+    print(table(targets, direct))
+    print(f"\n{_load_note()} (other processes on this machine inflate every column)")
+    print()
+    for line in bars(direct, inject, lite):
+        print(line)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(to_json(targets), indent=2))
+        print(f"figures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
