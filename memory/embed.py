@@ -238,7 +238,13 @@ def _import_litellm() -> Any:
     configure_offline()
     import litellm
 
+    litellm.suppress_debug_info = True
     return litellm
+
+
+def embedder_name(model: str) -> str:
+    """The name an embedder for `model` records in the index, without loading it."""
+    return LOCAL_MODEL_NAME if model == "local" else f"litellm/{model}"
 
 
 class LiteLLMEmbedder:
@@ -251,7 +257,7 @@ class LiteLLMEmbedder:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.model = model
-        self.name = f"litellm/{model}"
+        self.name = embedder_name(model)
         self.params: dict[str, Any] = dict(params or {})
         self.batch_size = batch_size
         self._dim: int | None = None

@@ -88,8 +88,12 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from proxy.app import create_app
+    from proxy.maintenance import preflight
 
     config = _load(config_path)
+    problem = preflight(config)
+    if problem:
+        _fail(problem)
     bind_host = host or config.server.host
     bind_port = port if port is not None else config.server.port
     logging.basicConfig(level=config.server.log_level.upper(),

@@ -15,9 +15,16 @@ def get_state(request: Request) -> AppState:
     return request.app.state.selfmodel
 
 
+INSPECTOR_HEADER = "x-selfmodel-inspector"
+
+
 def get_principal(request: Request) -> Principal:
     state: AppState = request.app.state.selfmodel
-    return authenticate(request.headers, state.config.auth.keys)
+    principal = authenticate(request.headers, state.config.auth.keys)
+    if request.headers.get(INSPECTOR_HEADER) and not principal.admin:
+        # The inspector shows a whole tenant's users: it is for admin keys only.
+        raise Forbidden("The inspector needs an admin key.", code="admin_required")
+    return principal
 
 
 def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

@@ -48,6 +48,27 @@ def reindex(config: Config) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - started, 2)}
 
 
+def preflight(config: Config) -> str | None:
+    """What would stop the server from starting on this store, said before it binds."""
+    from memory.embed import embedder_name
+    from memory.ledger import Database
+    from memory.store import EMBEDDER_KEY
+
+    path = Path(config.store.path) / "selfmodel.db"
+    if not path.exists():
+        return None
+    db = Database(path)
+    try:
+        recorded = db.get_meta(EMBEDDER_KEY)
+    finally:
+        db.close()
+    wanted = embedder_name(config.embedding.model)
+    if recorded is not None and recorded != wanted:
+        return (f"the vector index in {config.store.path} was built with {recorded!r} but the "
+                f"config uses {wanted!r}: run `selfmodel reindex` to rebuild it")
+    return None
+
+
 def doctor(config_path: str | None, echo: Callable[[str], None]) -> bool:
     configure_offline()
     ok = True
@@ -89,22 +110,24 @@ def _check_embedder(config: Config, report: Callable[[str, bool, str], None]) ->
 
 def _check_store(config: Config, embedder: Any,
                  report: Callable[[str, bool, str], None]) -> None:
+    from memory.embed import embedder_name
     from memory.ledger import Database
-    from memory.runtime import check_index_model
-    from memory.store import VectorStore
+    from memory.store import EMBEDDER_KEY, VectorStore
 
     try:
         db = Database(Path(config.store.path) / "selfmodel.db")
         beliefs = db.conn.execute("SELECT COUNT(*) FROM beliefs").fetchone()[0]
-        if embedder is not None:
-            check_index_model(db, embedder)
+        recorded, wanted = db.get_meta(EMBEDDER_KEY), embedder_name(config.embedding.model)
         db.close()
+        if recorded is not None and recorded != wanted:
+            raise ValueError(f"the index was built with {recorded!r} but the config uses "
+                             f"{wanted!r}: run `selfmodel reindex` to rebuild it")
         report("sqlite", True, f"{config.store.path}/selfmodel.db ({beliefs} beliefs)")
     except Exception as exc:  # noqa: BLE001
         report("sqlite", False, str(exc))
         return
     try:
-        store = VectorStore(config.store, embedder.name if embedder else "unknown")
+        store = VectorStore(config.store, embedder_name(config.embedding.model))
         report("vector store", store.heartbeat(), store.location)
     except Exception as exc:  # noqa: BLE001
         report("vector store", False, f"{exc} (is another process using the embedded store? "

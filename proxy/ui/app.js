@@ -142,7 +142,8 @@
   };
 
   async function api(method, path, body, attempt = 0) {
-    const headers = { Accept: "application/json" };
+    // Marks the inspector's calls: the server then insists on an admin key.
+    const headers = { Accept: "application/json", "X-Selfmodel-Inspector": "1" };
     if (auth.key) headers.Authorization = `Bearer ${auth.key}`;
     if (auth.tenant) headers["X-Selfmodel-Tenant"] = auth.tenant;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -153,7 +154,8 @@
     let data = null;
     try { data = await response.json(); } catch (_) { data = null; }
     const error = data && data.error ? data.error : null;
-    if (response.status === 401 && attempt < 3) {
+    const needsAdmin = response.status === 403 && error && error.code === "admin_required";
+    if ((response.status === 401 || needsAdmin) && attempt < 3) {
       await askForKey(attempt ? "That key was not accepted." : (error && error.message) || "");
       return api(method, path, body, attempt + 1);
     }

@@ -82,3 +82,19 @@ def test_script_never_writes_html():
 def test_every_shipped_file_is_package_data():
     shipped = sorted(p.name for p in Path(UI_DIR).iterdir() if p.is_file())
     assert shipped == ["app.css", "app.js", "index.html"]
+
+
+def test_inspector_calls_need_an_admin_key(make_proxy):
+    from tests.proxy.test_auth import KEYS
+
+    proxy = make_proxy(KEYS)
+    inspector = {"X-Selfmodel-Inspector": "1"}
+    app_key = httpx.get(proxy.url + "/v1/users", headers={
+        **inspector, "Authorization": "Bearer sk-acme-app-0123456"})
+    assert app_key.status_code == 403 and app_key.json()["error"]["code"] == "admin_required"
+    admin = httpx.get(proxy.url + "/v1/users", headers={
+        **inspector, "Authorization": "Bearer sk-admin-0123456789"})
+    assert admin.status_code == 200
+    # Scripts keep using their tenant's key on the same API.
+    assert httpx.get(proxy.url + "/v1/users", headers={
+        "Authorization": "Bearer sk-acme-app-0123456"}).status_code == 200

@@ -1,0 +1,119 @@
+"""The `selfmodel` command, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.conftest import MODEL, base_config, merge
+
+SELFMODEL = Path(sys.executable).with_name("selfmodel")
+
+
+def cli(*args: str, url: str | None = None, input: str | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    command = [str(SELFMODEL)] if SELFMODEL.exists() else [
+        sys.executable, "-c", "from proxy.cli import main; main()"]
+    if url:
+        command += ["--url", url]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout,
+                          input=input)
+
+
+def write_config(tmp_path: Path, raw: dict) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_bad_config_exits_before_binding(tmp_path):
+    path = write_config(tmp_path, {"server": {"port": "many"}, "injection": {
+        "rules": [{"name": "r", "contexts": ["hobbies"]}]}, "colour": "red"})
+    result = cli("serve", "--config", str(path))
+    assert result.returncode == 2
+    assert "server.port" in result.stderr and "colour" in result.stderr
+    assert "Uvicorn running" not in result.stderr
+
+
+def test_unknown_template_is_a_config_error(tmp_path):
+    path = write_config(tmp_path, {"injection": {"rules": [{"name": "r",
+                                                            "template": "nope"}]}})
+    result = cli("serve", "--config", str(path))
+    assert result.returncode == 2 and "injection.rules.0.template" in result.stderr
+
+
+def test_beliefs_preview_export_import_forget(proxy, upstream, tmp_path):
+    with httpx.Client(base_url=proxy.url) as session:
+        session.post("/v1/users/ana/beliefs", json={"statement": "I am vegetarian.",
+                                                    "context": "constraints"})
+    listed = cli("beliefs", "ana", url=proxy.url)
+    assert listed.returncode == 0 and "I am vegetarian." in listed.stdout
+    preview = cli("preview", "ana", "Suggest a recipe", "--model", MODEL, url=proxy.url)
+    assert preview.returncode == 0
+    assert "<user_model>" in preview.stdout and "vegetarian" in preview.stdout
+    assert upstream.requests == []
+    exported = tmp_path / "ana.json"
+    assert cli("export", "ana", "-o", str(exported), url=proxy.url).returncode == 0
+    assert json.loads(exported.read_text())["user"] == "ana"
+    imported = cli("import", str(exported), "--user", "ana-copy", url=proxy.url)
+    assert imported.returncode == 2  # the same belief ids exist already: refused
+    assert "already exists" in imported.stderr
+    assert cli("forget", "ana", "--yes", url=proxy.url).returncode == 0
+    assert cli("import", str(exported), url=proxy.url).returncode == 0
+    assert "I am vegetarian." in cli("beliefs", "ana", url=proxy.url).stdout
+
+
+def test_audit_command(proxy, upstream):
+    httpx.post(proxy.url + "/v1/chat/completions", json={
+        "model": MODEL, "user": "ana", "messages": [{"role": "user", "content": "hi"}]})
+    proxy.state.memory.audit_log.flush()
+    shown = cli("audit", "--user", "ana", "--jsonl", url=proxy.url)
+    assert shown.returncode == 0
+    record = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert record["user"] == "ana" and record["model"] == MODEL
+
+
+def test_cli_reports_unreachable_proxy():
+    result = cli("beliefs", "ana", url="http://127.0.0.1:9")
+    assert result.returncode == 2 and "cannot reach the proxy" in result.stderr
+
+
+def test_doctor(tmp_path, upstream_url):
+    path = write_config(tmp_path, base_config(tmp_path / "store", upstream_url))
+    result = cli("doctor", "--config", str(path))
+    assert "[ok] config" in result.stdout and "[ok] embedding" in result.stdout
+    assert "[ok] sqlite" in result.stdout and "[ok] vector store" in result.stdout
+    assert "[ok] model gpt-test" in result.stdout
+    assert "[FAIL] model dead-model" in result.stdout
+    assert result.returncode == 1
+
+
+def test_reindex_and_model_mismatch(tmp_path, make_proxy, upstream, upstream_url):
+    store = tmp_path / "store"
+    proxy = make_proxy(store=store)
+    with httpx.Client(base_url=proxy.url) as session:
+        session.post("/v1/users/ana/beliefs", json={"statement": "I am vegetarian.",
+                                                    "context": "constraints"})
+    proxy.stop()
+    other_model = merge(base_config(store, upstream_url), {"embedding": {
+        "model": "openai/text-embedding-3-small",
+        "params": {"api_base": "http://127.0.0.1:9/v1", "api_key": "x"}}})
+    other_path = str(write_config(tmp_path, other_model))
+    mismatch = cli("doctor", "--config", other_path)
+    assert "selfmodel reindex" in mismatch.stdout and mismatch.returncode == 1
+    refused = cli("serve", "--config", other_path)
+    assert refused.returncode == 2 and "selfmodel reindex" in refused.stderr
+    same = write_config(tmp_path, base_config(store, upstream_url))
+    result = cli("reindex", "--config", str(same))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["beliefs_indexed"] == 1 and report["failed"] == 0
+    again = make_proxy(store=store)
+    response = httpx.post(again.url + "/v1/chat/completions", json={
+        "model": MODEL, "user": "ana", "messages": [{"role": "user", "content": "Recipe?"}]})
+    assert response.headers["x-selfmodel-injected"] == "1"
