@@ -119,15 +119,24 @@ class AuditLog:
     def query(self, tenant: str, *, user: str | None = None, model: str | None = None,
               rule: str | None = None, since: str | None = None, until: str | None = None,
               limit: int = 50, before: str | None = None) -> list[dict[str, Any]]:
-        """Newest first; page with `before` (the `at` of the last record seen)."""
+        """Newest first; page with `before`, the cursor of the last record seen
+        (`at|request_id`, so records sharing a timestamp are never skipped)."""
         self.flush()
         sql, args = "SELECT * FROM audit WHERE tenant = ?", [tenant]
         for column, value, op in (("user_id", user, "="), ("model", model, "="),
                                   ("rule", rule, "="), ("at", since, ">="),
-                                  ("at", until, "<="), ("at", before, "<")):
+                                  ("at", until, "<=")):
             if value is not None:
                 sql += f" AND {column} {op} ?"
                 args.append(value)
-        sql += " ORDER BY at DESC LIMIT ?"
+        if before:
+            at, _, request_id = before.partition("|")
+            if request_id:
+                sql += " AND (at < ? OR (at = ? AND request_id < ?))"
+                args += [at, at, request_id]
+            else:
+                sql += " AND at < ?"
+                args.append(at)
+        sql += " ORDER BY at DESC, request_id DESC LIMIT ?"
         args.append(limit)
         return [record_to_dict(dict(r)) for r in self.db.conn.execute(sql, args)]

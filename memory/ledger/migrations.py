@@ -150,8 +150,16 @@ def m003_outbox(db: sqlite3.Connection) -> None:
     )
 
 
+def m004_audit_filters(db: sqlite3.Connection) -> None:
+    _run(db, """
+        CREATE INDEX audit_by_model ON audit (tenant, model, at);
+        CREATE INDEX audit_by_rule ON audit (tenant, rule, at)
+        """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
     ("003_outbox", m003_outbox),
+    ("004_audit_filters", m004_audit_filters),
 ]

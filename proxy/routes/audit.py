@@ -36,7 +36,8 @@ async def list_audit(state: State, caller: Caller, user: str | None = None,
         caller.tenant, user=user, model=model, rule=rule, since=since, until=until,
         before=before, limit=limit))
     return {"object": "list", "data": records,
-            "next_before": records[-1]["at"] if len(records) == limit else None}
+            "next_before": (f"{records[-1]['at']}|{records[-1]['request_id']}"
+                            if len(records) == limit else None)}
 
 
 @router.get("/v1/audit/{request_id}")
