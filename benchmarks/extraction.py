@@ -244,14 +244,14 @@ def fake_counts(upstream: str) -> Counter[str]:
 # -- config ------------------------------------------------------------------------------------
 
 
-def raw_config(store: Path, upstream: str, mode: str) -> dict[str, Any]:
+def raw_config(store: Path, upstream: str, mode: str, workers: int = 1) -> dict[str, Any]:
     return {
         "server": {"host": HOST, "log_level": "warning", "upstream_timeout_seconds": 30},
         "model_list": [{"model_name": MODEL,
                         "litellm_params": {"model": f"openai/{MODEL}", "api_base": upstream,
                                            "api_key": "sk-fake"}}],
         "store": {"path": str(store)},
-        "extraction": {"enabled": True, "mode": mode,
+        "extraction": {"enabled": True, "mode": mode, "workers": workers,
                        **({"model": MODEL} if mode == "llm" else {})},
     }
 
@@ -514,11 +514,12 @@ def _collect(store: Path, lag: Lag) -> None:
                 lag.applied_ms.append(_ms(min(at for _, at in rows), item.done_at))
 
 
-def bench_lag(mode: str, samples: Sequence[Sample], rate: float, workdir: Path,
+def bench_lag(mode: str, samples: Sequence[Sample], rate: float, workers: int, workdir: Path,
               upstream: str, kids: Children) -> Lag:
     store = workdir / f"lag-{mode}"
     config = workdir / f"lag-{mode}.yaml"
-    config.write_text(yaml.safe_dump(raw_config(store, upstream, mode), sort_keys=False))
+    config.write_text(yaml.safe_dump(raw_config(store, upstream, mode, workers),
+                                     sort_keys=False))
     port = free_port()
     child = kids.start(f"selfmodel-{mode}", _selfmodel_argv(config, port), cwd=workdir)
     url = f"http://{HOST}:{port}"
@@ -667,6 +668,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                              "(default 100, quick 40)")
     parser.add_argument("--rate", type=float, default=5.0,
                         help="requests per second offered to the proxy in the lag run")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="extraction.workers of the proxy in the lag run (default 1)")
     parser.add_argument("--llm-delay", type=float, default=0.0,
                         help="seconds the fake LLM waits before answering an extraction call")
     parser.add_argument("--modes", default=",".join(MODES),
@@ -679,8 +682,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.turns = args.turns or (200 if args.quick else 1000)
     args.lag_turns = args.lag_turns or (40 if args.quick else 100)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if min(args.turns, args.lag_turns) < 2 or args.rate <= 0:
-        parser.error("--turns and --lag-turns must be at least 2, --rate positive")
+    if min(args.turns, args.lag_turns) < 2 or args.rate <= 0 or not 1 <= args.workers <= 32:
+        parser.error("--turns and --lag-turns must be at least 2, --rate positive, "
+                     "--workers in 1..32")
     if set(args.modes) - set(MODES) or not args.modes:
         parser.error(f"--modes takes a subset of {','.join(MODES)}")
     return args
@@ -712,7 +716,8 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Throughput], 
         if not args.skip_lag:
             lag_samples = mix(preferences, distractors, 2 * args.lag_turns, SEED + 1)
             for mode in args.modes:
-                lags.append(bench_lag(mode, lag_samples, args.rate, workdir, upstream, kids))
+                lags.append(bench_lag(mode, lag_samples, args.rate, args.workers, workdir,
+                                      upstream, kids))
     return throughput, lags
 
 
@@ -729,7 +734,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"{os.cpu_count()} CPUs; {args.turns} background turns; lag: {args.lag_turns} "
-          f"preference + {args.lag_turns} distractor turns at {args.rate:g} req/s; fake LLM "
+          f"preference + {args.lag_turns} distractor turns at {args.rate:g} req/s, "
+          f"{args.workers} worker(s); fake LLM "
           f"delay {args.llm_delay:g} s; {_load_note()}")
     workdir = Path(tempfile.mkdtemp(prefix="selfmodel-extraction-bench-"))
     try:
@@ -742,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(table(header, throughput_rows(throughput)))
     if lags:
         print(f"\n2. end-to-end lag, response complete → belief applied (selfmodel serve, "
-              f"1 worker, {args.rate:g} req/s open loop)\n")
+              f"{args.workers} worker(s), {args.rate:g} req/s open loop)\n")
         print(table(["", *(f"mode {r.mode}" for r in lags)], lag_rows(lags)))
         print("\n'lag to belief' = history.at of the request's first created/reinforced row "
               "minus the client's\nresponse-complete time; 'job finished' = outbox.updated_at "

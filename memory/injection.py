@@ -155,11 +155,5 @@ class Injector:
     def _duplicate(snapshot: Any, index: int, picked: list[int]) -> bool:
         if not picked:
             return False
-        mine = snapshot.view_matrix[snapshot.view_owner == index][:1]
-        if len(mine) == 0:
-            return False
-        for other in picked:
-            theirs = snapshot.view_matrix[snapshot.view_owner == other][:1]
-            if len(theirs) and float(np.dot(mine[0], theirs[0])) >= NEAR_DUPLICATE:
-                return True
-        return False
+        sims = snapshot.statements[picked] @ snapshot.statements[index]
+        return bool(np.max(sims) >= NEAR_DUPLICATE)

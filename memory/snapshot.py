@@ -41,6 +41,7 @@ class Snapshot:
     view_matrix: np.ndarray
     built: datetime
     vectors: dict[str, np.ndarray]  # belief id -> its view vectors, reused on the next load
+    statements: np.ndarray  # entry index -> its statement's vector (the first view)
 
     def features(self, now: datetime) -> list[Features]:
         return [Features(confidence=e.confidence,
@@ -96,10 +97,16 @@ class SnapshotCache:
         if blocks:
             view_owner = np.asarray(owners, dtype=np.int64)
             view_matrix = np.vstack(blocks)
+            statements = np.zeros((len(entries), view_matrix.shape[1]), dtype=np.float32)
+            for index, entry in enumerate(entries):
+                block = vectors.get(entry.id)
+                if block is not None and len(block):
+                    statements[index] = block[0]
         else:
             view_owner = np.zeros(0, dtype=np.int64)
             view_matrix = np.zeros((0, 1), dtype=np.float32)
-        return Snapshot(revision, entries, view_owner, view_matrix, now, vectors)
+            statements = np.zeros((len(entries), 1), dtype=np.float32)
+        return Snapshot(revision, entries, view_owner, view_matrix, now, vectors, statements)
 
     def _vectors(self, tenant: str, user: str, ids: list[str],
                  previous: Snapshot | None) -> dict[str, np.ndarray]:
