@@ -59,19 +59,12 @@ class Applier:
     def _near_duplicate(self, tenant: str, user: str, statement: str,
                         context: str) -> str | None:
         core = self.beliefs.core
-        active = {r["id"]: r for r in self.beliefs.active_rows(tenant, user, [context])}
-        if not active:
+        found, matrix = core.statement_vectors(tenant, user, [context])
+        if not found:
             return None
-        owners, matrix = core.vectors.user_vectors(tenant, user)
-        if not owners:
-            return None
-        query = core.embedder.embed([statement])[0]
-        sims = matrix @ query
-        best_id, best = None, NEAR_DUPLICATE
-        for owner, sim in zip(owners, sims, strict=True):
-            if owner in active and float(sim) >= best:
-                best_id, best = owner, float(sim)
-        return best_id
+        sims = matrix @ core.embedder.embed([statement])[0]
+        best = int(np.argmax(sims))
+        return found[best]["id"] if float(sims[best]) >= NEAR_DUPLICATE else None
 
     def apply(self, tenant: str, user: str, ops: Sequence[Op], *, request_id: str | None,
               known_ids: set[str], actor: str = "extraction") -> Applied:
@@ -117,14 +110,10 @@ class Applier:
                                        request_id=request_id).id
 
 
-def top_related(query: np.ndarray, owners: Sequence[str], matrix: np.ndarray,
-                allowed: set[str], limit: int) -> list[str]:
+def top_related(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray,
+                limit: int) -> list[str]:
     """The ids of the beliefs closest to a turn, for the extractor's context."""
-    if not owners or limit <= 0:
+    if not ids or limit <= 0:
         return []
-    sims = matrix @ query
-    best: dict[str, float] = {}
-    for owner, sim in zip(owners, sims, strict=True):
-        if owner in allowed and float(sim) > best.get(owner, -2.0):
-            best[owner] = float(sim)
-    return [i for i, _ in sorted(best.items(), key=lambda kv: -kv[1])[:limit]]
+    order = np.argsort(-(matrix @ query), kind="stable")[:limit]
+    return [ids[int(i)] for i in order]

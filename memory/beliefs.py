@@ -108,7 +108,7 @@ class Beliefs:
         check_confidence(evidence.anchor)
         with self.core.lock(tenant, user):
             row = self._insert(tenant, user, text, context, evidence, supersedes, actor, now)
-        self.core.index(tenant, user, [row], replace=False)
+        self.core.index(tenant, user, [row])
         return self.get(tenant, user, row["id"])
 
     def create_many(self, tenant: str, user: str,
@@ -130,7 +130,7 @@ class Beliefs:
                 for (row, ev), (_, _, evidence) in zip(built, checked, strict=True):
                     self._write_new(conn, row, ev, evidence, actor)
                 rows.bump_revision(conn, tenant, user)
-        self.core.index(tenant, user, [row for row, _ in built], replace=False)
+        self.core.index(tenant, user, [row for row, _ in built])
         return [row["id"] for row, _ in built]
 
     def _row_for(self, tenant: str, user: str, text: str, context: str, evidence: EvidenceIn,
@@ -226,7 +226,7 @@ class Beliefs:
                                     evidence.observation_id)
                 rows.bump_revision(conn, tenant, user)
         self.core.unindex(tenant, user, [belief_id])
-        self.core.index(tenant, user, [new], replace=False)
+        self.core.index(tenant, user, [new])
         return self.get(tenant, user, new["id"])
 
     def set_status(self, tenant: str, user: str, belief_id: str, status: str, *, actor: str,

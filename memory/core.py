@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from memory import confidence as conf
+from memory import vectors
 from memory.embed import Embedder
 from memory.errors import InvalidError
 from memory.ledger import Database
@@ -44,27 +44,6 @@ class UserLocks:
             return lock
 
 
-class RecentVectors:
-    """Vectors of beliefs this process indexed lately, so a user's next request after a
-    write does not have to read them back from Chroma."""
-
-    def __init__(self, capacity: int = 20_000) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, belief_id: str, vectors: np.ndarray) -> None:
-        with self._lock:
-            self._items[belief_id] = vectors
-            self._items.move_to_end(belief_id)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-
-    def get(self, belief_id: str) -> np.ndarray | None:
-        with self._lock:
-            return self._items.get(belief_id)
-
-
 def signals_of(evidence: Sequence[dict[str, Any]]) -> list[conf.Signal]:
     return [
         conf.Signal(source=e["source"], polarity=e["polarity"], at=parse_time(e["at"]),
@@ -82,7 +61,6 @@ class Core:
         self.contexts = contexts
         self.lock = UserLocks()
         self._situations: np.ndarray | None = None
-        self.recent_vectors = RecentVectors()
 
     def context(self, name: str) -> ContextConfig:
         try:
@@ -149,8 +127,9 @@ class Core:
             self._situations = self.embedder.embed(situation_texts())
         return self._situations
 
-    def views_of(self, beliefs: Sequence[dict[str, Any]]) -> list[tuple[list[str], np.ndarray]]:
-        """Each belief's index views with their vectors (situations are embedded once)."""
+    def views_of(self, beliefs: Sequence[dict[str, Any]],
+                 ) -> list[tuple[np.ndarray, list[int]]]:
+        """Each belief's statement vector and the situation views it is indexed under."""
         statements = self.embedder.embed([b["statement"] for b in beliefs])
         situations = self.situation_matrix()
         position = {text: i for i, text in enumerate(situation_texts())}
@@ -158,33 +137,44 @@ class Core:
         for belief, vector in zip(beliefs, statements, strict=True):
             views = index_views(belief["statement"], belief["context"], statement_vector=vector,
                                 situation_matrix=situations)
-            rows_ = [vector] + [situations[position[v]] for v in views[1:]]
-            out.append((views, np.stack(rows_)))
+            out.append((vector, [position[v] for v in views[1:]]))
         return out
 
-    def index(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]],
-              replace: bool = True) -> None:
-        """Embed and index beliefs; on failure they stay `indexed = 0` for a later retry."""
+    def view_matrix(self, vector: np.ndarray, situations: Sequence[int]) -> np.ndarray:
+        """The rows a belief is scored on: its statement, then its situations."""
+        table = self.situation_matrix()
+        return np.vstack([vector[None, :], table[list(situations)]]) if situations else (
+            vector[None, :])
+
+    def index(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]]) -> None:
+        """Embed beliefs into SQLite (retrievable at once); Chroma follows in the background.
+
+        If embedding fails the beliefs stay without vectors and are retried later."""
         if not beliefs:
             return
         try:
-            items = [(b["id"], views, vectors)
-                     for b, (views, vectors) in zip(beliefs, self.views_of(beliefs), strict=True)]
-            if replace:
-                self.vectors.remove(tenant, user, [b["id"] for b in beliefs])
-            self.vectors.upsert_many(tenant, user, items)
-            for belief_id, _, vectors in items:
-                self.recent_vectors.put(belief_id, vectors)
+            computed = self.views_of(beliefs)
         except Exception:  # noqa: BLE001 - SQLite holds the truth; indexing is retried
-            log.warning("indexing %d belief(s) failed; will retry", len(beliefs), exc_info=True)
+            log.warning("embedding %d belief(s) failed; will retry", len(beliefs), exc_info=True)
             return
         with self.db.write() as conn:
+            vectors.save(conn, self.embedder.name,
+                         [(b["id"], vector, situations)
+                          for b, (vector, situations) in zip(beliefs, computed, strict=True)])
             for belief in beliefs:
-                rows.update_belief(conn, belief["id"], {"indexed": 1})
+                rows.update_belief(conn, belief["id"], {"indexed": 0})
             rows.bump_revision(conn, tenant, user)
 
     def unindex(self, tenant: str, user: str, belief_ids: Sequence[str]) -> None:
-        try:
-            self.vectors.remove(tenant, user, belief_ids)
-        except Exception:  # noqa: BLE001 - retrieval also filters by status in SQLite
-            log.warning("removing beliefs from the index failed", exc_info=True)
+        """Beliefs that left the active set: the index sync removes them from Chroma."""
+        with self.db.write() as conn:
+            for belief_id in belief_ids:
+                rows.update_belief(conn, belief_id, {"indexed": 0})
+
+    def statement_vectors(self, tenant: str, user: str, contexts: Sequence[str] | None = None,
+                          ) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """A user's active beliefs with vectors, and their statement vectors as a matrix."""
+        found = vectors.load_active(self.db.conn, tenant, user, contexts)
+        if not found:
+            return [], np.zeros((0, 1), dtype=np.float32)
+        return found, np.stack([f["vector"] for f in found])

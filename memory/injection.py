@@ -104,7 +104,7 @@ class Injector:
     def _retrieve(self, tenant: str, user: str, rule: InjectionRule,
                   messages: list[dict[str, Any]]) -> list[ScoredBelief]:
         snapshot = self.snapshots.get(tenant, user)
-        if snapshot is None or not snapshot.entries:
+        if snapshot is None or not (snapshot.entries or snapshot.unembedded):
             return []
         texts = query_texts(messages)
         if not texts:

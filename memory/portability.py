@@ -99,7 +99,14 @@ def import_user(core: Core, tenant: str, user: str, document: Any) -> dict[str, 
 
 
 def forget_user(core: Core, tenant: str, user: str) -> dict[str, int]:
-    """Delete beliefs, vectors, observations and pending jobs; redact the user's audit text."""
+    """Delete beliefs, vectors, observations and pending jobs; redact the user's audit text.
+
+    The index is cleared before and after the SQLite delete: if Chroma is down nothing is
+    deleted (the call fails and can be retried), and no sync in between can leave rows behind.
+    """
+    if not rows.user_exists(core.db.conn, tenant, user):
+        raise NotFoundError(f"no user {user!r}")
+    core.vectors.drop_user(tenant, user)
     with core.lock(tenant, user), core.db.write() as conn:
         if not rows.user_exists(conn, tenant, user):
             raise NotFoundError(f"no user {user!r}")

@@ -17,8 +17,11 @@ from typing import Any
 
 import anyio
 
+from memory import indexer
 from memory.audit import AuditLog, AuditRecord
 from memory.beliefs import Beliefs
+from memory.errors import NotFoundError
+from memory.models import Belief
 from memory.core import Core
 from memory.embed import Embedder, build_embedder
 from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
@@ -38,6 +41,7 @@ log = logging.getLogger("selfmodel.runtime")
 
 AUDIT_FLUSH_SECONDS = 0.25
 MAINTENANCE_SECONDS = 30.0
+INDEX_SYNC_SECONDS = 1.0
 
 
 def check_index_model(db: Database, embedder: Embedder) -> None:
@@ -124,18 +128,26 @@ class MemoryRuntime:
                 log.exception("writing audit records failed")
 
     async def _maintenance_loop(self) -> None:
+        rounds = 0
         while True:
             try:
                 await anyio.to_thread.run_sync(self.index_pending)
-                await anyio.to_thread.run_sync(self.audit_log.purge)
+                await anyio.to_thread.run_sync(self.sync_index)
+                if rounds % int(MAINTENANCE_SECONDS / INDEX_SYNC_SECONDS) == 0:
+                    await anyio.to_thread.run_sync(self.audit_log.purge)
             except Exception:  # noqa: BLE001 - retried on the next round
-                log.exception("maintenance failed")
-            await asyncio.sleep(MAINTENANCE_SECONDS)
+                log.warning("maintenance failed; retrying", exc_info=True)
+            rounds += 1
+            await asyncio.sleep(INDEX_SYNC_SECONDS)
+
+    def sync_index(self) -> int:
+        return indexer.sync_all(self.db, self.vectors)
 
     def index_pending(self) -> int:
-        """Index beliefs whose indexing failed earlier (embedder or store was down)."""
+        """Embed beliefs whose embedding failed earlier (the embedder was down)."""
         found = [dict(r) for r in self.db.conn.execute(
-            "SELECT * FROM beliefs WHERE indexed = 0 AND status = 'active' LIMIT 500")]
+            "SELECT b.* FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
+            "WHERE v.belief_id IS NULL AND b.status = 'active' LIMIT 500")]
         by_user: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in found:
             by_user.setdefault((row["tenant"], row["user_id"]), []).append(row)
@@ -172,6 +184,19 @@ class MemoryRuntime:
         counts = await anyio.to_thread.run_sync(self.outbox.counts)
         return {"store": "ok" if store_ok else "unreachable", "embedding": self.embedder.name,
                 "outbox": counts}
+
+    def search(self, tenant: str, user: str, text: str,
+               limit: int) -> list[tuple[Belief, float]]:
+        """Semantic search over a user's active beliefs, through the Chroma index."""
+        self.sync_index()
+        hits = self.vectors.search(tenant, user, self.embedder.embed([text])[0], limit)
+        found = []
+        for belief_id, similarity in hits:
+            try:
+                found.append((self.beliefs.get(tenant, user, belief_id), similarity))
+            except NotFoundError:
+                continue  # deleted since the index was written
+        return found
 
     def user_exists(self, tenant: str, user: str) -> bool:
         return rows.user_exists(self.db.conn, tenant, user)

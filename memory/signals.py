@@ -62,19 +62,13 @@ class Signals:
         return {"observation_id": observation["id"], "belief": belief, "created": True}
 
     def _closest(self, tenant: str, user: str, text: str, context: str | None) -> str | None:
-        active = {r["id"] for r in self.beliefs.active_rows(tenant, user,
-                                                            [context] if context else None)}
-        if not active:
-            return None
-        owners, matrix = self.core.vectors.user_vectors(tenant, user)
-        if not owners:
+        found, matrix = self.core.statement_vectors(tenant, user,
+                                                    [context] if context else None)
+        if not found:
             return None
         sims = matrix @ self.core.embedder.embed([text])[0]
-        best, best_sim = None, OBSERVATION_MATCH
-        for owner, sim in zip(owners, sims, strict=True):
-            if owner in active and float(sim) >= best_sim:
-                best, best_sim = owner, float(sim)
-        return best
+        best = int(sims.argmax())
+        return found[best]["id"] if float(sims[best]) >= OBSERVATION_MATCH else None
 
     def feedback(self, tenant: str, request_id: str, score: float,
                  comment: str | None) -> dict[str, Any]:

@@ -1,10 +1,14 @@
-"""The only module that touches chromadb: one collection per user.
+"""The only module that touches chromadb: the searchable vector index, one collection per tenant.
 
-A per-user collection keeps a user's retrieval independent of how many beliefs
-everyone else has (a `where` filter on a shared collection costs 25-130 ms and
-grows with the total). Every belief is indexed as one or more *views* (its
-statement and the situations it matters in), each a row `belief_id:n`.
-The index is derived data: `selfmodel reindex` rebuilds it from SQLite.
+Layout, and why. Retrieval for one request needs a single user's ~100 beliefs, which a matrix
+product scores exactly in microseconds; that path reads the vectors SQLite keeps beside each
+belief (`memory.vectors`), so no request waits on Chroma, whatever the total. Chroma holds
+every active belief's statement vector with its user and context as metadata, one collection
+per tenant, written in batches by `memory.indexer` (an embedded Chroma flushes to disk on each
+write, ~40 ms, and keeps each open collection's index in memory, ~3 MB, so per-user collections
+or per-belief writes do not scale). It answers semantic search over a user's beliefs and is the
+index a Chroma server shares between proxy processes. It is derived data: `selfmodel reindex`
+rebuilds it from SQLite.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from memory.settings import StoreConfig
 log = logging.getLogger("selfmodel.store")
 
 EMBEDDER_KEY = "embedding_model"
-MAX_VIEWS = 32
 _PREFIX = "sm_"
 
 
@@ -31,9 +34,8 @@ class IndexMismatch(Exception):
     """The vector index was built by another embedding model than the configured one."""
 
 
-def collection_name(tenant: str, user: str) -> str:
-    digest = hashlib.sha256(f"{tenant}\x00{user}".encode()).hexdigest()[:40]
-    return _PREFIX + digest
+def collection_name(tenant: str) -> str:
+    return _PREFIX + hashlib.sha256(tenant.encode()).hexdigest()[:40]
 
 
 class VectorStore:
@@ -57,95 +59,54 @@ class VectorStore:
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _collection(self, tenant: str, user: str, create: bool) -> Any | None:
-        name = collection_name(tenant, user)
+    def _collection(self, tenant: str) -> Any:
+        name = collection_name(tenant)
         cached = self._collections.get(name)
         if cached is not None:
             return cached
         with self._lock:
-            if name in self._collections:
-                return self._collections[name]
-            if create:
+            if name not in self._collections:
                 collection = self._client.get_or_create_collection(
                     name, embedding_function=None,
-                    metadata={EMBEDDER_KEY: self.embedder_name, "hnsw:space": "cosine"},
-                )
-            else:
-                try:
-                    collection = self._client.get_collection(name, embedding_function=None)
-                except Exception:  # noqa: BLE001 - chroma raises several types for "absent"
-                    return None
-            built_by = (collection.metadata or {}).get(EMBEDDER_KEY)
-            if built_by and built_by != self.embedder_name:
-                raise IndexMismatch(
-                    f"the vector index was built with {built_by!r} but the config uses "
-                    f"{self.embedder_name!r}; run `selfmodel reindex` to rebuild it"
-                )
-            self._collections[name] = collection
-            return collection
+                    metadata={EMBEDDER_KEY: self.embedder_name, "hnsw:space": "cosine"})
+                built_by = (collection.metadata or {}).get(EMBEDDER_KEY)
+                if built_by and built_by != self.embedder_name:
+                    raise IndexMismatch(
+                        f"the vector index was built with {built_by!r} but the config uses "
+                        f"{self.embedder_name!r}; run `selfmodel reindex` to rebuild it")
+                self._collections[name] = collection
+            return self._collections[name]
 
-    def upsert_many(self, tenant: str, user: str,
-                    items: Sequence[tuple[str, Sequence[str], np.ndarray]]) -> None:
+    def upsert(self, tenant: str, items: Sequence[tuple[str, str, str, np.ndarray]]) -> None:
+        """(belief id, user, context, statement vector) rows, in one write."""
         if not items:
             return
-        collection = self._collection(tenant, user, create=True)
-        ids, embeddings, documents, metadatas = [], [], [], []
-        for belief_id, views, vectors in items:
-            if len(views) > MAX_VIEWS:
-                raise ValueError(f"a belief has at most {MAX_VIEWS} views, got {len(views)}")
-            for i, view in enumerate(views):
-                ids.append(f"{belief_id}:{i}")
-                embeddings.append(vectors[i].astype(np.float32).tolist())
-                documents.append(view)
-                metadatas.append({"belief_id": belief_id, "view": i})
-        collection.upsert(ids=ids, embeddings=embeddings, documents=documents,
-                          metadatas=metadatas)
+        self._collection(tenant).upsert(
+            ids=[belief_id for belief_id, _, _, _ in items],
+            embeddings=np.stack([v for _, _, _, v in items]).astype(np.float32).tolist(),
+            metadatas=[{"user": user, "context": context} for _, user, context, _ in items])
 
-    def remove(self, tenant: str, user: str, belief_ids: Sequence[str]) -> None:
-        collection = self._collection(tenant, user, create=False)
-        if collection is None or not belief_ids:
-            return
-        # Deleting by id avoids a metadata filter, which is Chroma's slow path.
-        collection.delete(ids=[f"{b}:{i}" for b in belief_ids for i in range(MAX_VIEWS)])
+    def delete(self, tenant: str, belief_ids: Sequence[str]) -> None:
+        if belief_ids:
+            self._collection(tenant).delete(ids=list(belief_ids))
 
-    def user_vectors(self, tenant: str, user: str) -> tuple[list[str], np.ndarray]:
-        """Every view of a user's indexed beliefs: (belief id per row, matrix)."""
-        collection = self._collection(tenant, user, create=False)
-        if collection is None:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        got = collection.get(include=["embeddings", "metadatas"])
-        metadatas = got.get("metadatas") or []
-        embeddings = got.get("embeddings")
-        if embeddings is None or len(metadatas) == 0:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        matrix = np.asarray(embeddings, dtype=np.float32)
-        return [str(m["belief_id"]) for m in metadatas], matrix
+    def search(self, tenant: str, user: str, vector: np.ndarray,
+               limit: int) -> list[tuple[str, float]]:
+        """A user's beliefs nearest to `vector`: (belief id, cosine similarity)."""
+        collection = self._collection(tenant)
+        found = collection.query(query_embeddings=[vector.astype(np.float32).tolist()],
+                                 n_results=limit, where={"user": user},
+                                 include=["distances"])
+        ids = (found.get("ids") or [[]])[0]
+        distances = (found.get("distances") or [[]])[0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
-    def belief_vectors(self, tenant: str, user: str,
-                       belief_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The view vectors of some beliefs, fetched by id (no metadata filter)."""
-        collection = self._collection(tenant, user, create=False)
-        if collection is None or not belief_ids:
-            return {}
-        got = collection.get(ids=[f"{b}:{i}" for b in belief_ids for i in range(MAX_VIEWS)],
-                             include=["embeddings", "metadatas"])
-        rows: dict[str, list[tuple[int, np.ndarray]]] = {}
-        embeddings = got.get("embeddings")
-        for meta, vector in zip(got.get("metadatas") or [],
-                                [] if embeddings is None else embeddings, strict=True):
-            rows.setdefault(str(meta["belief_id"]), []).append((int(meta["view"]), vector))
-        return {belief_id: np.asarray([v for _, v in sorted(found, key=lambda x: x[0])],
-                                      dtype=np.float32)
-                for belief_id, found in rows.items()}
+    def count_user(self, tenant: str, user: str) -> int:
+        got = self._collection(tenant).get(where={"user": user}, include=[])
+        return len(got.get("ids") or [])
 
     def drop_user(self, tenant: str, user: str) -> None:
-        name = collection_name(tenant, user)
-        with self._lock:
-            self._collections.pop(name, None)
-            try:
-                self._client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - already absent is fine
-                log.debug("no collection to drop for a forgotten user")
+        self._collection(tenant).delete(where={"user": user})
 
     def drop_all(self) -> int:
         with self._lock:

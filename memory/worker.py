@@ -93,11 +93,11 @@ class ExtractionWorker:
         if not active:
             return []
         core = self.beliefs.core
-        owners, matrix = core.vectors.user_vectors(turn.tenant, turn.user)
+        found, matrix = core.statement_vectors(turn.tenant, turn.user)
         ids: list[str] = []
-        if owners and texts:
+        if found and texts:
             query = core.embedder.embed([" ".join(texts)[-2000:]])[0]
-            ids = top_related(query, owners, matrix, set(active), self.related_limit)
+            ids = top_related(query, [f["id"] for f in found], matrix, self.related_limit)
         ids += [i for i in turn.injected_ids if i in active and i not in ids]
         return [Related(i, active[i]["statement"], active[i]["context"]) for i in ids]
 

@@ -13,8 +13,9 @@ from proxy.config import Config, ConfigError, load_config
 
 
 def reindex(config: Config) -> dict[str, Any]:
-    """Drop every user's vectors and re-embed all active beliefs from SQLite."""
+    """Re-embed every active belief from SQLite and rebuild the Chroma index from scratch."""
     configure_offline()
+    from memory import indexer
     from memory.core import Core
     from memory.embed import build_embedder
     from memory.ledger import Database
@@ -27,25 +28,25 @@ def reindex(config: Config) -> dict[str, Any]:
                               memory.embedding.batch_size)
     vectors = VectorStore(memory.store, embedder.name)
     dropped = vectors.drop_all()
+    with db.write() as conn:
+        conn.execute("DELETE FROM belief_vectors")
+        conn.execute("UPDATE beliefs SET indexed = 0")
     db.set_meta(EMBEDDER_KEY, embedder.name)
     core = Core(db, vectors, embedder, memory.contexts)
-    with db.write() as conn:
-        conn.execute("UPDATE beliefs SET indexed = 0")
     users = [tuple(r) for r in db.conn.execute(
         "SELECT DISTINCT tenant, user_id FROM beliefs WHERE status = 'active'")]
-    count = 0
     for tenant, user in users:
-        found = [dict(r) for r in db.conn.execute(
+        core.index(tenant, user, [dict(r) for r in db.conn.execute(
             "SELECT * FROM beliefs WHERE tenant = ? AND user_id = ? AND status = 'active'",
-            (tenant, user))]
-        core.index(tenant, user, found)
-        count += len(found)
-    missing = db.conn.execute("SELECT COUNT(*) FROM beliefs WHERE status = 'active' "
-                              "AND indexed = 0").fetchone()[0]
+            (tenant, user))])
+    synced = indexer.sync_all(db, vectors)
+    embedded = db.conn.execute("SELECT COUNT(*) FROM belief_vectors").fetchone()[0]
+    active = db.conn.execute("SELECT COUNT(*) FROM beliefs WHERE status = 'active'"
+                             ).fetchone()[0]
     db.close()
     return {"embedding_model": embedder.name, "collections_dropped": dropped,
-            "users": len(users), "beliefs_indexed": count - missing, "failed": missing,
-            "seconds": round(time.perf_counter() - started, 2)}
+            "users": len(users), "beliefs_indexed": embedded, "failed": active - embedded,
+            "index_rows_synced": synced, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def preflight(config: Config) -> str | None:

@@ -157,9 +157,21 @@ def m004_audit_filters(db: sqlite3.Connection) -> None:
         """)
 
 
+def m005_belief_vectors(db: sqlite3.Connection) -> None:
+    _run(db, """
+        CREATE TABLE belief_vectors (
+            belief_id TEXT PRIMARY KEY REFERENCES beliefs (id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            situations TEXT NOT NULL
+        )
+        """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
     ("003_outbox", m003_outbox),
     ("004_audit_filters", m004_audit_filters),
+    ("005_belief_vectors", m005_belief_vectors),
 ]

@@ -12,7 +12,7 @@ from memory.beliefs import EvidenceIn, check_confidence
 from memory.models import Belief
 from proxy.body import read_json
 from proxy.deps import Caller, State
-from proxy.errors import InvalidField
+from proxy.errors import InvalidField, NotFound
 from proxy.identity import validate_user_id
 
 router = APIRouter(prefix="/v1/users/{user}")
@@ -60,8 +60,16 @@ def _if_match(header: str | None) -> int | None:
 async def list_beliefs(user: str, state: State, caller: Caller,
                        context: str | None = None, status: str | None = None,
                        min_confidence: float | None = Query(default=None, ge=0, le=1),
-                       ) -> dict[str, Any]:
+                       q: str | None = Query(default=None, min_length=1, max_length=1000),
+                       limit: int = Query(default=20, ge=1, le=200)) -> dict[str, Any]:
     validate_user_id(user)
+    if q is not None:
+        if not await anyio.to_thread.run_sync(state.memory.user_exists, caller.tenant, user):
+            raise NotFound(f"no user {user!r}", code="not_found")
+        hits = await anyio.to_thread.run_sync(state.memory.search, caller.tenant, user, q, limit)
+        return {"object": "list", "user": user, "data": [
+            {**b.model_dump(mode="json", exclude={"evidence", "history"}),
+             "similarity": round(similarity, 4)} for b, similarity in hits]}
     found = await anyio.to_thread.run_sync(
         lambda: state.memory.beliefs.list(caller.tenant, user, context, status, min_confidence))
     return {"object": "list", "user": user, "data": [b.model_dump(mode="json") for b in found]}

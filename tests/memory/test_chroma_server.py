@@ -73,11 +73,13 @@ def test_beliefs_survive_proxy_and_server_restarts(make_proxy, upstream, chroma,
         session.post("/v1/users/ana/beliefs", json={
             "statement": "I am vegetarian.", "context": "constraints"})
     assert _injected(first, "Suggest a dinner recipe") >= 1
+    assert first.state.memory.sync_index() == 41
     first.stop()
 
     stop(chroma["server"][0])
     chroma["server"][0] = start_chroma(chroma["path"], chroma["port"])
     second = make_proxy(override, store=store)
     assert _injected(second, "Suggest a dinner recipe") >= 1
-    owners, _ = second.state.memory.vectors.user_vectors("default", "ana")
-    assert len(set(owners)) == 41
+    assert second.state.memory.vectors.count_user("default", "ana") == 41
+    nearest = second.state.memory.search("default", "ana", "vegetarian food", 3)
+    assert nearest[0][0].statement == "I am vegetarian."

@@ -141,8 +141,10 @@ def test_forget_user_removes_everything(http, proxy):
     assert summary["forgotten"] and summary["beliefs"] == 1
     assert http.get("/v1/users/ana/beliefs").status_code == 404
     assert http.get(f"/v1/users/ana/beliefs/{belief['id']}").status_code == 404
-    owners, _ = proxy.state.memory.vectors.user_vectors("default", "ana")
-    assert owners == []
+    memory = proxy.state.memory
+    memory.sync_index()
+    assert memory.vectors.count_user("default", "ana") == 0
+    assert memory.db.conn.execute("SELECT COUNT(*) FROM belief_vectors").fetchone()[0] == 0
 
 
 def test_export_import_round_trip_is_lossless(http, make_proxy, tmp_path):
@@ -201,3 +203,14 @@ def test_why_do_we_believe_this(http):
     assert first["delta"] > 0 and second["delta"] > 0
     assert second["confidence_after"] > first["confidence_after"]
     assert second["confidence_after"] == pytest.approx(detail["confidence"], abs=1e-3)
+
+
+def test_semantic_search_through_the_index(http):
+    for statement, context in [("I am vegetarian.", "constraints"),
+                               ("I play the cello.", "preferences"),
+                               ("I work as a nurse.", "expertise")]:
+        _create(http, statement=statement, context=context)
+    found = http.get("/v1/users/ana/beliefs", params={"q": "music instruments"}).json()["data"]
+    assert found[0]["statement"] == "I play the cello."
+    assert found[0]["similarity"] > found[-1]["similarity"]
+    assert http.get("/v1/users/nobody/beliefs", params={"q": "x"}).status_code == 404
