@@ -20,14 +20,14 @@ import anyio
 from memory import indexer
 from memory.audit import AuditLog, AuditRecord
 from memory.beliefs import Beliefs
-from memory.errors import NotFoundError
-from memory.models import Belief
 from memory.core import Core
 from memory.embed import Embedder, build_embedder
+from memory.errors import NotFoundError
 from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.injection import Injection, Injector, MemoryDegraded
 from memory.ledger import Database
 from memory.ledger import beliefs as rows
+from memory.models import Belief
 from memory.outbox import Outbox
 from memory.prompts import PromptLibrary
 from memory.settings import MemoryConfig

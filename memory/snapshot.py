@@ -42,7 +42,7 @@ class Snapshot:
     view_matrix: np.ndarray
     built: datetime
     statements: np.ndarray
-    unembedded: int = 0  # active beliefs still waiting for their vectors  # entry index -> its statement's vector (the first view)
+    unembedded: int = 0  # active beliefs still waiting for their vectors
 
     def features(self, now: datetime) -> list[Features]:
         return [Features(confidence=e.confidence,
