@@ -25,6 +25,12 @@ HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
 
 
+def load_note() -> str:
+    """The machine's load: shared cores inflate every figure, so each report states it."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))

@@ -56,6 +56,7 @@ from benchmarks._common import (  # noqa: E402
     HOST,
     Children,
     free_port,
+    load_note,
     percentile,
     timed,
     wait_ready,
@@ -721,11 +722,6 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Throughput], 
     return throughput, lags
 
 
-def _load_note() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.serve_fake is not None:
@@ -736,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{os.cpu_count()} CPUs; {args.turns} background turns; lag: {args.lag_turns} "
           f"preference + {args.lag_turns} distractor turns at {args.rate:g} req/s, "
           f"{args.workers} worker(s); fake LLM "
-          f"delay {args.llm_delay:g} s; {_load_note()}")
+          f"delay {args.llm_delay:g} s; {load_note()}")
     workdir = Path(tempfile.mkdtemp(prefix="selfmodel-extraction-bench-"))
     try:
         throughput, lags = run_all(args, workdir)
@@ -753,7 +749,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("\n'lag to belief' = history.at of the request's first created/reinforced row "
               "minus the client's\nresponse-complete time; 'job finished' = outbox.updated_at "
               "(after re-embedding and indexing).")
-    print(f"\n{_load_note()}")
+    print(f"\n{load_note()}")
     bad = [r.mode for r in throughput if r.max_calls_per_turn > 1]
     print("bar: at most one LLM call per turn: " + ("FAIL " + ",".join(bad) if bad else "PASS"))
     if args.json:

@@ -48,6 +48,7 @@ from benchmarks._common import (  # noqa: E402
     Children,
     Stats,
     free_port,
+    load_note,
     rss_mb,
     run_load,
     timed,
@@ -212,7 +213,10 @@ def populate(store: Path, users: int, beliefs: int) -> None:
         rate = done / (time.perf_counter() - began)
         print(f"    {done}/{users} users ({rate:.1f} users/s, "
               f"~{(users - done) / rate:.0f} s left)", flush=True)
-    pending = runtime.db.conn.execute("SELECT COUNT(*) FROM beliefs WHERE indexed = 0").fetchone()
+    runtime.sync_index()
+    pending = runtime.db.conn.execute(
+        "SELECT COUNT(*) FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
+        "WHERE v.belief_id IS NULL OR b.indexed = 0").fetchone()
     runtime.db.close()
     if pending[0]:
         raise SystemExit(f"{pending[0]} beliefs failed to index; see the warnings above")
@@ -615,11 +619,6 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Target], Targ
     return targets, direct, inject, lite
 
 
-def _load_note() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.serve_fake is not None:
@@ -633,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"{os.cpu_count()} CPUs; {args.requests} requests per level; store "
           f"{args.users} users x {args.beliefs} beliefs; extraction "
-          f"{'off' if args.no_extraction else 'on (as deployed)'}; {_load_note()}")
+          f"{'off' if args.no_extraction else 'on (as deployed)'}; {load_note()}")
     workdir = Path(tempfile.mkdtemp(prefix="selfmodel-bench-"))
     try:
         targets, direct, inject, lite = run_all(args, workdir)
@@ -642,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\nresults ({args.requests} requests per level, injection from {args.users} users x "
           f"{args.beliefs} beliefs, warm = {min(args.users, WARM_USERS)} users touched once)\n")
     print(table(targets, direct))
-    print(f"\n{_load_note()} (other processes on this machine inflate every column)")
+    print(f"\n{load_note()} (other processes on this machine inflate every column)")
     print()
     for line in bars(direct, inject, lite):
         print(line)

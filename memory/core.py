@@ -140,12 +140,6 @@ class Core:
             out.append((vector, [position[v] for v in views[1:]]))
         return out
 
-    def view_matrix(self, vector: np.ndarray, situations: Sequence[int]) -> np.ndarray:
-        """The rows a belief is scored on: its statement, then its situations."""
-        table = self.situation_matrix()
-        return np.vstack([vector[None, :], table[list(situations)]]) if situations else (
-            vector[None, :])
-
     def index(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]]) -> None:
         """Embed beliefs into SQLite (retrievable at once); Chroma follows in the background.
 

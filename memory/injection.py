@@ -17,7 +17,7 @@ from memory.embed import Embedder
 from memory.ledger.db import utcnow
 from memory.models import ScoredBelief
 from memory.prompts import PromptLibrary
-from memory.ranking import query_texts, rank
+from memory.ranking import cut, query_texts, score_indexed
 from memory.rules import choose_rule
 from memory.settings import InjectionRule, MemoryConfig
 from memory.snapshot import SnapshotCache
@@ -60,6 +60,7 @@ class Injector:
     def __init__(self, config: MemoryConfig, snapshots: SnapshotCache, embedder: Embedder,
                  prompts: PromptLibrary) -> None:
         self.config = config
+        self.core = snapshots.core
         self.snapshots = snapshots
         self.embedder = embedder
         self.prompts = prompts
@@ -110,19 +111,17 @@ class Injector:
         if not texts:
             return []
         queries = self.embedder.embed(texts)
-        if len(snapshot.view_owner) == 0:
+        if not snapshot.entries:
             return []
         features = snapshot.features(utcnow())
         allowed = set(rule.contexts) if rule.contexts else None
-        view_matrix, view_owner = snapshot.view_matrix, snapshot.view_owner
-        if allowed is not None:
-            # Route by observation context before ranking, so other contexts take no places.
-            keep = np.array([snapshot.entries[i].context in allowed for i in view_owner])
-            view_matrix, view_owner = view_matrix[keep], view_owner[keep]
-            if len(view_owner) == 0:
-                return []
-        ranked = rank(queries, view_matrix, view_owner, features,
-                      top_k=rule.top_k, min_confidence=rule.min_confidence)
+        # Route by observation context before ranking, so other contexts take no places.
+        mask = (np.array([e.context in allowed for e in snapshot.entries])
+                if allowed is not None else None)
+        scores_all = score_indexed(queries, snapshot.statements, self.core.situation_matrix(),
+                                   snapshot.situations, features,
+                                   min_confidence=rule.min_confidence, allowed=mask)
+        ranked = [(i, float(scores_all[i])) for i in cut(scores_all, rule.top_k)]
         picked: list[int] = []
         scores: dict[int, float] = {}
         if rule.include_core:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Features", "cut", "query_texts", "rank", "score_beliefs"]
+__all__ = ["Features", "cut", "query_texts", "rank", "score_beliefs", "score_indexed"]
 
 # Weight of the situation match relative to the statement match. Routing is the stronger
 # signal for vague requests, but the statement must still order beliefs within an area.
@@ -151,6 +151,52 @@ def score_beliefs(
     stmt_vecs[present] = views[statement_row[present]]
     centroid = stmt_vecs[top].mean(axis=0)
     raw = raw + FEEDBACK_WEIGHT * (stmt_vecs @ centroid)
+    raw = raw + np.array([_prior(f) for f in features], dtype=np.float32)
+    return np.where(eligible, raw, -np.inf).astype(np.float32)
+
+
+def score_indexed(
+    query_vectors: np.ndarray,
+    statements: np.ndarray,
+    situation_table: np.ndarray,
+    situation_index: np.ndarray,
+    features: Sequence[Features],
+    *,
+    min_confidence: float,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """`score_beliefs` for the compact layout the hot path keeps in memory.
+
+    A belief's situation views are shared rows of `situation_table`, named by
+    `situation_index` (beliefs x slots, -1 for an empty slot), so each query is scored against
+    the situation list once instead of once per belief. `allowed` masks beliefs out.
+    """
+    n = len(features)
+    queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
+    score = np.full(n, -np.inf, dtype=np.float32)
+    if n == 0 or queries.shape[0] == 0:
+        return score
+    statement = statements @ queries.T  # (beliefs, queries)
+    table = situation_table @ queries.T  # (situations, queries)
+    if situation_index.size:
+        padded = np.vstack([table, np.full((1, table.shape[1]), -np.inf, dtype=np.float32)])
+        gathered = padded[np.where(situation_index < 0, len(table), situation_index)]
+        situation = gathered.max(axis=1)
+    else:
+        situation = np.full_like(statement, -np.inf)
+    situation = np.where(np.isfinite(situation), situation, statement)
+    weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
+    weights[0] = 1.0
+    raw = ((statement + SITUATION_WEIGHT * situation) * weights).max(axis=1)
+    eligible = np.array([f.confidence >= min_confidence for f in features])
+    if allowed is not None:
+        eligible &= allowed
+    if not eligible.any():
+        return score
+    raw = np.where(eligible, raw, -np.inf)
+    k = min(FEEDBACK_TOP, int(eligible.sum()))
+    top = np.argpartition(-raw, k - 1)[:k]
+    raw = raw + FEEDBACK_WEIGHT * (statements @ statements[top].mean(axis=0))
     raw = raw + np.array([_prior(f) for f in features], dtype=np.float32)
     return np.where(eligible, raw, -np.inf).astype(np.float32)
 

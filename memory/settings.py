@@ -114,7 +114,7 @@ class ExtractionConfig(Strict):
     model: str | None = None
     gate: bool = True
     contexts: list[str] | None = None
-    workers: int = Field(default=1, ge=1, le=32)
+    workers: int = Field(default=2, ge=1, le=32)
     max_attempts: int = Field(default=5, ge=1, le=100)
     backoff_seconds: float = Field(default=2.0, ge=0)
     related_beliefs: int = Field(default=12, ge=0, le=100)

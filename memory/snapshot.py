@@ -38,10 +38,9 @@ class Entry:
 class Snapshot:
     revision: int
     entries: list[Entry]
-    view_owner: np.ndarray  # row of view_matrix -> index into entries
-    view_matrix: np.ndarray
+    statements: np.ndarray  # entry index -> its statement vector
+    situations: np.ndarray  # entry index -> its situation views (rows of the shared table), -1 pad
     built: datetime
-    statements: np.ndarray
     unembedded: int = 0  # active beliefs still waiting for their vectors
 
     def features(self, now: datetime) -> list[Features]:
@@ -90,19 +89,13 @@ class SnapshotCache:
         entries = [Entry(id=r["id"], statement=r["statement"], context=r["context"],
                          confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
                          updated=parse_time(r["updated_at"])) for r in found]
-        owners: list[int] = []
-        blocks: list[np.ndarray] = []
+        slots = max((len(r["situations"]) for r in found), default=0)
+        situations = np.full((len(found), slots), -1, dtype=np.int64)
         for index, row in enumerate(found):
-            block = self.core.view_matrix(row["vector"], row["situations"])
-            owners.extend([index] * len(block))
-            blocks.append(block)
-        if blocks:
-            return Snapshot(revision, entries, np.asarray(owners, dtype=np.int64),
-                            np.vstack(blocks), now, np.stack([r["vector"] for r in found]),
-                            unembedded)
-        empty = np.zeros((0, 1), dtype=np.float32)
-        return Snapshot(revision, entries, np.zeros(0, dtype=np.int64), empty, now, empty,
-                        unembedded)
+            situations[index, :len(row["situations"])] = row["situations"]
+        statements = (np.stack([r["vector"] for r in found]) if found
+                      else np.zeros((0, 1), dtype=np.float32))
+        return Snapshot(revision, entries, statements, situations, now, unembedded)
 
     def invalidate(self, tenant: str, user: str) -> None:
         with self._lock:

@@ -37,7 +37,8 @@ class ExtractionWorker:
 
     async def run(self) -> None:
         while True:
-            jobs = await anyio.to_thread.run_sync(self.outbox.claim)
+            # One job at a time, so several workers share a burst instead of one hoarding it.
+            jobs = await anyio.to_thread.run_sync(self.outbox.claim, 1)
             for job_id, turn, _ in jobs:
                 await self.process(job_id, turn)
             if not jobs:

@@ -96,3 +96,29 @@ def test_score_beliefs_marks_ineligible() -> None:
     score = score_beliefs(_e(0)[None], vm, vo, feats, min_confidence=0.3)
     assert not np.isfinite(score[0]) and np.isfinite(score[1])
     assert cut(score, 5) == [1]
+
+
+def test_indexed_layout_scores_like_the_view_matrix():
+    from memory.ranking import Features, score_beliefs, score_indexed
+
+    rng = np.random.default_rng(3)
+
+    def unit(rows: int) -> np.ndarray:
+        m = rng.standard_normal((rows, 16)).astype(np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    table, statements, queries = unit(10), unit(6), unit(2)
+    index = np.array([[0, 3, -1], [2, -1, -1], [-1, -1, -1], [1, 4, 9], [5, 5, 6], [7, -1, -1]])
+    rows, owner = [], []
+    for belief, slots in enumerate(index):
+        rows.append(statements[belief])
+        owner.append(belief)
+        for slot in slots[slots >= 0]:
+            rows.append(table[slot])
+            owner.append(belief)
+    features = [Features(confidence=0.5 + 0.08 * i, age_days=10.0 * i, context="preferences")
+                for i in range(6)]
+    expected = score_beliefs(queries, np.stack(rows), np.array(owner), features,
+                             min_confidence=0.55)
+    got = score_indexed(queries, statements, table, index, features, min_confidence=0.55)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
