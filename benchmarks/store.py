@@ -1,22 +1,27 @@
 """Store benchmark: write rate and one-user retrieval latency as the total number of beliefs grows.
 
-What it measures, for each total (one store grown cumulatively, so 1M reuses the 100k data):
-    * real write path: `Beliefs.create` (embed + SQLite + Chroma) on a sample of new beliefs;
-    * bulk load used to reach the totals: SQLite rows in large transactions and
-      `VectorStore.upsert_many` with precomputed vectors (the same views the real path writes);
-    * cold retrieval (a snapshot-cache miss): `SnapshotCache` with capacity 0, i.e. the user's
-      revision + active beliefs + evidence from SQLite and `VectorStore.user_vectors`;
-    * warm retrieval (the hot path minus query embedding): a snapshot-cache hit + `ranking.rank`
-      with a precomputed query vector;
-    * for comparison, one shared collection queried with a `where` filter on the user (only while
-      the total is at most --shared-max), next to an unfiltered query on the per-user collection;
-    * RSS, open file descriptors and disk size after each total; and, at the end, a fresh process
-      opening the store (start-up cost and first reads after a restart).
-Loading stops at --budget-minutes of wall time; totals not reached are extrapolated from the
-measured rates and clearly labelled as extrapolations.
+The layout measured (see memory/store.py, memory/vectors.py, memory/indexer.py): SQLite holds
+every belief with its statement vector and situation indices (`belief_vectors`); the hot path
+reads only SQLite. Chroma holds ONE collection per tenant (all users' statement vectors, user
+as metadata), filled in batches by `indexer.sync_all`, and answers `VectorStore.search` (the
+semantic search API, not on the request path).
+
+For each total (one store grown cumulatively, 100 beliefs per user):
+    * real write path: `Beliefs.create` on a sample of new beliefs (embed + SQLite + revision),
+      and `Beliefs.create_many` for whole 100-belief users; then the Chroma sync of those;
+    * bulk load used to reach the totals: precomputed vectors for a pool of distinct statements
+      (each embedded once), written with `vectors.save` and the ledger row helpers in large
+      transactions, then `indexer.sync_all` to Chroma; SQLite and Chroma rates apart;
+    * one-user retrieval over random users: cold (`SnapshotCache(core, 0).get`), warm (cache
+      hit + `score_indexed` + `cut` with a precomputed query vector) and `Injector._retrieve`
+      with pre-embedded queries (cold and warm cache);
+    * `VectorStore.search` (Chroma, where={"user": ...}): the semantic search API;
+    * RSS, open file descriptors and disk size after each total.
+Loading stops at --budget-minutes of wall time; a total not reached is measured where the load
+stopped (marked *) and its figures at the requested total are extrapolated, labelled as such.
 
 Run from the repo root:
-    python benchmarks/store.py [--totals 10000,100000,1000000] [--per-user 100] [--dir PATH]
+    python benchmarks/store.py [--totals 10000,100000,1000000] [--budget-minutes 25] [--dir PATH]
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -39,29 +43,29 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from memory import indexer, vectors  # noqa: E402
 from memory.beliefs import Beliefs, EvidenceIn  # noqa: E402
 from memory.core import Core  # noqa: E402
 from memory.embed import LocalEmbedder  # noqa: E402
+from memory.injection import Injector  # noqa: E402
 from memory.ledger import Database  # noqa: E402
 from memory.ledger import beliefs as rows  # noqa: E402
 from memory.ledger.db import iso, utcnow  # noqa: E402
 from memory.models import new_id  # noqa: E402
-from memory.ranking import rank  # noqa: E402
-from memory.settings import DEFAULT_CONTEXTS, StoreConfig  # noqa: E402
+from memory.ranking import cut, score_indexed  # noqa: E402
+from memory.settings import DEFAULT_CONTEXTS, InjectionRule, MemoryConfig, StoreConfig  # noqa: E402
 from memory.snapshot import SnapshotCache  # noqa: E402
 from memory.store import VectorStore  # noqa: E402
-from memory.views import index_views  # noqa: E402
 
 TENANT = "bench"
 CONTEXT = "preferences"
 EVAL_FILE = ROOT.parent / "shared" / "eval" / "prefeval_explicit_dev.jsonl"
-SHARED_COLLECTION = "bench_shared_where"
 # Prefixes turn each gold preference into distinct statements (distinct vectors), so users do
 # not all hold the same few hundred texts.
-VARIANT_PREFIXES = ("", "Honestly, ", "For what it's worth, ", "As a rule, ", "These days ")
-SQLITE_USERS_PER_TRANSACTION = 50
-TOP_K = 8
-MIN_CONFIDENCE = 0.3
+VARIANT_PREFIXES = ("", "Honestly, ", "For what it's worth, ", "As a rule, ", "These days ",
+                    "I think ", "To be clear, ", "In general, ")
+USERS_PER_TRANSACTION = 100  # 10k beliefs per SQLite transaction, then one sync_all
+RULE = InjectionRule(name="bench")
 
 
 # -- process and disk figures -------------------------------------------------------------------
@@ -87,7 +91,7 @@ def disk_bytes(path: Path) -> int:
         for name in files:
             try:
                 total += os.stat(os.path.join(folder, name)).st_blocks * 512
-            except FileNotFoundError:  # chroma may drop a WAL file while we walk
+            except FileNotFoundError:  # chroma may drop a file while we walk
                 continue
     return total
 
@@ -110,53 +114,55 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-# -- the statement pool -------------------------------------------------------------------------
+# -- texts and the statement pool -----------------------------------------------------------------
 
 def load_texts(path: Path) -> tuple[list[str], list[str]]:
-    """Distinct gold preferences and the queries of the eval file."""
-    preferences: list[str] = []
-    queries: list[str] = []
+    """Distinct gold preferences and the distinct queries of the eval file."""
+    preferences: dict[str, None] = {}
+    queries: dict[str, None] = {}
     with path.open() as handle:
         for line in handle:
             case = json.loads(line)
-            if case["gold_preference"] not in preferences:
-                preferences.append(case["gold_preference"])
-            queries.append(case["query"])
-    return preferences, queries
+            preferences[case["gold_preference"]] = None
+            queries[case["query"]] = None
+    return list(preferences), list(queries)
 
 
 def variants(preferences: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for prefix in VARIANT_PREFIXES:
-        for text in preferences:
-            out.append(prefix + (text[0].lower() + text[1:] if prefix else text))
-    return out
+    return [prefix + (text[0].lower() + text[1:] if prefix else text)
+            for prefix in VARIANT_PREFIXES for text in preferences]
 
 
 @dataclass
 class Pool:
     statements: list[str]
-    views: list[list[str]]
-    vectors: list[np.ndarray]  # one (views, dim) matrix per statement
+    vectors: list[np.ndarray]
+    situations: list[list[int]]
 
 
 def build_pool(core: Core, statements: list[str]) -> Pool:
-    """Embed every statement's views once; the bulk load reuses them (embedding is not what
-    the layout decides, and 1M embeddings would take hours on 2 cores)."""
-    views_of = getattr(core, "views_of", None)
-    all_views: list[list[str]] = []
-    all_vectors: list[np.ndarray] = []
+    """Each distinct statement embedded once (`Core.views_of`, as `Core.index` does); the bulk
+    load reuses them: embedding is not what the layout decides, and 1M embeddings would take
+    hours on 2 cores."""
+    vecs: list[np.ndarray] = []
+    sits: list[list[int]] = []
     for start in range(0, len(statements), 256):
-        chunk = statements[start:start + 256]
-        if views_of is not None:
-            got = views_of([{"statement": s, "context": CONTEXT} for s in chunk])
-            all_views += [list(v) for v, _ in got]
-            all_vectors += [np.asarray(m, dtype=np.float32) for _, m in got]
-        else:  # an older core indexes the statement alone
-            matrix = core.embedder.embed(chunk)
-            all_views += [index_views(s, CONTEXT) for s in chunk]
-            all_vectors += [matrix[i:i + 1] for i in range(len(chunk))]
-    return Pool(statements, all_views, all_vectors)
+        got = core.views_of([{"statement": s, "context": CONTEXT}
+                             for s in statements[start:start + 256]])
+        vecs += [np.asarray(v, dtype=np.float32) for v, _ in got]
+        sits += [list(s) for _, s in got]
+    return Pool(statements, vecs, sits)
+
+
+class QueryCache:
+    """The Injector's embedder with every query pre-embedded: `_retrieve` minus embedding."""
+
+    def __init__(self, name: str, dim: int, texts: Sequence[str], matrix: np.ndarray) -> None:
+        self.name, self.dim = name, dim
+        self._vectors = {t: matrix[i] for i, t in enumerate(texts)}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vectors[t] for t in texts])
 
 
 # -- the benchmark ------------------------------------------------------------------------------
@@ -175,253 +181,186 @@ class Bench:
         self.root = root
         self.per_user = per_user
         self.rng = np.random.default_rng(seed)
+        self.baseline_rss_mb = proc_status()["VmRSS"] / 1024
         self.db = Database(root / "selfmodel.db")
         self.embedder = LocalEmbedder()
-        self.vectors = VectorStore(StoreConfig(path=str(root)), self.embedder.name)
-        self.core = Core(self.db, self.vectors, self.embedder, dict(DEFAULT_CONTEXTS))
+        self.store = VectorStore(StoreConfig(path=str(root)), self.embedder.name)
+        self.core = Core(self.db, self.store, self.embedder, dict(DEFAULT_CONTEXTS))
         self.beliefs = Beliefs(self.core)
-        self.users = 0
-        self.shared_users: set[str] = set()
-        self.load_seconds = 0.0
-        preferences, queries = load_texts(EVAL_FILE)
+        self.bulk_users: list[str] = []  # users written by the bulk load (timed reads use them)
+        self.total = 0
+        self.real_writes = 0
+        self.sqlite_s = self.chroma_s = 0.0
+        self.sqlite_n = self.chroma_n = 0
+        preferences, self.queries = load_texts(EVAL_FILE)
         started = time.perf_counter()
         self.pool = build_pool(self.core, variants(preferences))
-        log(f"pool: {len(self.pool.statements)} statements, "
-            f"{sum(len(v) for v in self.pool.views)} views embedded in "
+        log(f"pool: {len(self.pool.statements)} distinct statements embedded once in "
             f"{time.perf_counter() - started:.1f}s")
-        self.query_vectors = self.embedder.embed(queries)
-        self.real_writes = 0
+        self.query_vectors = self.embedder.embed(self.queries)
+        self.injector_cold = Injector(
+            MemoryConfig(), SnapshotCache(self.core, 0),
+            QueryCache(self.embedder.name, self.embedder.dim, self.queries, self.query_vectors),
+            None)  # type: ignore[arg-type]  # _retrieve does not render
+        self.rss_after_model_mb = proc_status()["VmRSS"] / 1024
 
-    # The chroma client is private to VectorStore, but a path may have only one client per
-    # process, so the shared-collection comparison has to borrow it.
-    def shared(self) -> Any:
-        return self.vectors._client.get_or_create_collection(
-            SHARED_COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"})
-
-    @staticmethod
-    def user_id(index: int) -> str:
-        return f"user{index:07d}"
+    def new_user(self) -> str:
+        return f"user{len(self.bulk_users) + self.real_writes:08d}"
 
     # -- writes --------------------------------------------------------------------------------
 
-    def real_path(self, count: int) -> dict[str, Any]:
-        """`Beliefs.create` for `count` beliefs of new users: embed, SQLite, Chroma, revision."""
-        latencies: list[float] = []
-        users = math.ceil(count / self.per_user)
-        started = time.perf_counter()
-        for _ in range(users):
-            user = self.user_id(self.users)
-            for _ in range(self.per_user):
-                # A unique suffix defeats the embedder's single-text cache, as new beliefs do.
-                text = f"{self.pool.statements[int(self.rng.integers(len(self.pool.statements)))]}"
-                text += f" (note {self.real_writes})"
-                self.real_writes += 1
-                evidence = EvidenceIn(source="stated", kind="turn", quote=text[:80])
-                _, ms = timed(lambda u=user, t=text, e=evidence: self.beliefs.create(
-                    TENANT, u, t, CONTEXT, e))
-                latencies.append(ms)
-            self.users += 1
-        seconds = time.perf_counter() - started
-        return {"beliefs": len(latencies), "per_s": len(latencies) / seconds,
-                **{f"ms_{k}": v for k, v in percentiles(latencies).items() if k != "n"}}
+    def _text(self) -> str:
+        # A unique suffix defeats the embedder's cache, as genuinely new beliefs would.
+        text = self.pool.statements[int(self.rng.integers(len(self.pool.statements)))]
+        self.real_writes += 1
+        return f"{text} (note {self.real_writes})"
 
-    def _sqlite_rows(self, users: Sequence[str],
-                     picks: Sequence[np.ndarray]) -> list[list[str]]:
+    def real_path(self, count: int, many_users: int) -> dict[str, Any]:
+        """`Beliefs.create` one by one, then `create_many` of whole users; then their sync."""
+        evidence = EvidenceIn(source="stated", kind="turn")
+        single: list[float] = []
+        started = time.perf_counter()
+        while len(single) < count:
+            user = self.new_user()
+            for _ in range(min(self.per_user, count - len(single))):
+                text = self._text()
+                single.append(timed(lambda u=user, t=text: self.beliefs.create(
+                    TENANT, u, t, CONTEXT, evidence))[1])
+        single_s = time.perf_counter() - started
+        many: list[float] = []
+        for _ in range(many_users):
+            user = self.new_user()
+            items = [(self._text(), CONTEXT, evidence) for _ in range(self.per_user)]
+            many.append(timed(lambda u=user, i=items: self.beliefs.create_many(
+                TENANT, u, i))[1])
+        synced, sync_ms = timed(lambda: indexer.sync_all(self.db, self.store))
+        self.total += count + many_users * self.per_user
+        return {"create_per_s": count / single_s, "create": percentiles(single),
+                "many_per_s": many_users * self.per_user / (sum(many) / 1000),
+                "many_user_ms": percentiles(many), "sync_per_s": synced / (sync_ms / 1000)}
+
+    def _sqlite_chunk(self, users: Sequence[str]) -> None:
         moment = iso(utcnow())
-        ids: list[list[str]] = []
+        model = self.embedder.name
         with self.db.write() as conn:
-            for user, pick in zip(users, picks, strict=True):
+            for user in users:
                 rows.ensure_user(conn, TENANT, user)
-                user_ids = []
-                for p in pick:
+                picks = self.rng.choice(len(self.pool.statements), self.per_user, replace=False)
+                saved = []
+                for p in picks:
                     row = {"id": new_id("bel"), "tenant": TENANT, "user_id": user,
                            "statement": self.pool.statements[p], "context": CONTEXT,
                            "status": "active", "source": "stated", "confidence": 0.6,
                            "version": 1, "supersedes": None, "superseded_by": None,
                            "valid_from": moment, "valid_to": None, "created_at": moment,
                            "updated_at": moment}
-                    rows.insert_belief(conn, row)
+                    rows.insert_belief(conn, row)  # indexed = 0: the sync picks it up
                     rows.insert_evidence(conn, {
                         "id": new_id("evi"), "belief_id": row["id"], "source": "stated",
                         "kind": "turn", "quote": None, "request_id": None,
                         "observation_id": None, "polarity": 1, "weight": 1.0, "anchor": None,
                         "at": moment})
                     rows.insert_history(conn, row, "created", "bench")
-                    user_ids.append(row["id"])
-                # insert_belief leaves `indexed` at 0; one statement per user marks the rows
-                # as indexed instead of an UPDATE per belief (Chroma gets them right after).
-                conn.execute("UPDATE beliefs SET indexed = 1 WHERE tenant = ? AND user_id = ?",
-                             (TENANT, user))
+                    saved.append((row["id"], self.pool.vectors[p], self.pool.situations[p]))
+                vectors.save(conn, model, saved)
                 rows.bump_revision(conn, TENANT, user)
-                ids.append(user_ids)
-        return ids
 
-    def bulk_load(self, until_users: int, deadline: float, shared_max: int,
-                  rate_log: list[dict[str, float]]) -> bool:
-        """Add users up to `until_users`; False when the deadline stopped it early."""
-        sqlite_s = chroma_s = shared_s = 0.0
-        done = 0
-        window_start, window_beliefs = time.perf_counter(), 0
-        while self.users < until_users:
+    def bulk_load(self, until: int, deadline: float, rate_log: list[dict[str, float]]) -> bool:
+        """Add bulk users until `until` beliefs; False when the deadline stopped it early."""
+        while self.total < until:
             if time.perf_counter() > deadline:
-                log(f"time budget reached at {self.users} users")
-                self._log_rates(sqlite_s, chroma_s, shared_s, done)
+                log(f"time budget reached at {self.total:,} beliefs")
                 return False
-            batch = min(SQLITE_USERS_PER_TRANSACTION, until_users - self.users)
-            users = [self.user_id(self.users + i) for i in range(batch)]
-            picks = [self.rng.choice(len(self.pool.statements), self.per_user, replace=False)
-                     for _ in users]
+            batch = min(USERS_PER_TRANSACTION, math.ceil((until - self.total) / self.per_user))
+            users = [f"bulk{len(self.bulk_users) + i:08d}" for i in range(batch)]
             t0 = time.perf_counter()
-            ids = self._sqlite_rows(users, picks)
+            self._sqlite_chunk(users)
             t1 = time.perf_counter()
-            for user, pick, belief_ids in zip(users, picks, ids, strict=True):
-                items = [(b, self.pool.views[p], self.pool.vectors[p])
-                         for b, p in zip(belief_ids, pick, strict=True)]
-                self.vectors.upsert_many(TENANT, user, items)
+            synced = indexer.sync_all(self.db, self.store)
             t2 = time.perf_counter()
-            if (self.users + batch) * self.per_user <= shared_max:
-                self._load_shared(users, picks, ids)
-                self.shared_users.update(users)
-            t3 = time.perf_counter()
-            sqlite_s, chroma_s, shared_s = (sqlite_s + t1 - t0, chroma_s + t2 - t1,
-                                            shared_s + t3 - t2)
-            self.users += batch
-            done += batch * self.per_user
-            window_beliefs += batch * self.per_user
-            if window_beliefs >= 10_000:
-                now = time.perf_counter()
-                rate = window_beliefs / (now - window_start)
-                rate_log.append({"total": self.users * self.per_user, "per_s": rate})
-                log(f"  {self.users * self.per_user:>9,} beliefs  {rate:7.0f} beliefs/s  "
-                    f"rss {proc_status()['VmRSS'] / 1024:7.0f} MB  fds {open_fds()}")
-                window_start, window_beliefs = now, 0
-        self._log_rates(sqlite_s, chroma_s, shared_s, done)
+            self.bulk_users += users
+            added = batch * self.per_user
+            self.total += added
+            self.sqlite_s += t1 - t0
+            self.chroma_s += t2 - t1
+            self.sqlite_n += added
+            self.chroma_n += synced
+            rate_log.append({"total": self.total, "sqlite_per_s": added / (t1 - t0),
+                             "chroma_per_s": synced / (t2 - t1)})
+            if len(rate_log) % 10 == 0:
+                log(f"  {self.total:>9,} beliefs  sqlite {added / (t1 - t0):6.0f}/s  "
+                    f"chroma sync {synced / (t2 - t1):6.0f}/s  "
+                    f"rss {proc_status()['VmRSS'] / 1024:6.0f} MB")
         return True
-
-    def _log_rates(self, sqlite_s: float, chroma_s: float, shared_s: float, done: int) -> None:
-        self.load_seconds += sqlite_s + chroma_s + shared_s
-        self.last_load = {"beliefs": done, "sqlite_s": sqlite_s, "chroma_s": chroma_s,
-                          "shared_s": shared_s,
-                          "per_s": done / max(sqlite_s + chroma_s, 1e-9),
-                          "chroma_per_s": done / max(chroma_s, 1e-9),
-                          "sqlite_per_s": done / max(sqlite_s, 1e-9)}
-
-    def _load_shared(self, users: Sequence[str], picks: Sequence[np.ndarray],
-                     ids: Sequence[list[str]]) -> None:
-        # Statement view only, one row per belief: enough to show what the `where` filter costs,
-        # at a quarter of the load time of all views.
-        collection = self.shared()
-        batch_ids, vectors, documents, metadatas = [], [], [], []
-        for user, pick, belief_ids in zip(users, picks, ids, strict=True):
-            for b, p in zip(belief_ids, pick, strict=True):
-                batch_ids.append(f"{b}:0")
-                vectors.append(self.pool.vectors[p][0].tolist())
-                documents.append(self.pool.statements[p])
-                metadatas.append({"user": user, "belief_id": b})
-        collection.upsert(ids=batch_ids, embeddings=vectors, documents=documents,
-                          metadatas=metadatas)
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def retrieval(self, samples: int, compare_shared: bool) -> dict[str, Any]:
-        chosen = self.rng.choice(self.users, size=min(2 * samples, self.users), replace=False)
-        users_a = [self.user_id(int(i)) for i in chosen[:samples]]
-        users_b = [self.user_id(int(i)) for i in chosen[samples:]] or users_a
-        queries = self.query_vectors
+    def retrieval(self, samples: int) -> dict[str, Any]:
+        picked = self.rng.choice(len(self.bulk_users), size=min(samples, len(self.bulk_users)),
+                                 replace=False)
+        users = [self.bulk_users[int(i)] for i in picked]
+        texts = [self.queries[i % len(self.queries)] for i in range(len(users))]
+        qvecs = [self.query_vectors[i % len(self.queries)] for i in range(len(users))]
+        situations = self.core.situation_matrix()
         out: dict[str, Any] = {}
 
         cold = SnapshotCache(self.core, 0)
-        cold_ms = [timed(lambda u=u: cold.get(TENANT, u))[1] for u in users_a]
-        out["cold"] = percentiles(cold_ms)
-        # Split of a miss: Chroma's share on users not read yet, SQLite's on the same users.
-        out["cold_chroma"] = percentiles(
-            [timed(lambda u=u: self.vectors.user_vectors(TENANT, u))[1] for u in users_b])
+        out["cold"] = percentiles([timed(lambda u=u: cold.get(TENANT, u))[1] for u in users])
 
-        def sqlite_part(user: str) -> None:
-            active = rows.list_beliefs(self.db.conn, TENANT, user, statuses=["active"])
-            rows.evidence_for(self.db.conn, [r["id"] for r in active])
-
-        out["cold_sqlite"] = percentiles([timed(lambda u=u: sqlite_part(u))[1] for u in users_a])
-
-        warm = SnapshotCache(self.core, len(users_a))
-        snapshots = [warm.get(TENANT, u) for u in users_a]
-        out["snapshot_kb"] = float(np.mean([
-            (s.view_matrix.nbytes + s.view_owner.nbytes) / 1024 for s in snapshots if s]))
-        out["views_per_user"] = float(np.mean([s.view_matrix.shape[0] for s in snapshots if s]))
-        warm_ms: list[float] = []
-        rank_ms: list[float] = []
-        for i, user in enumerate(users_a):
-            query = queries[i % len(queries)]
+        warm = SnapshotCache(self.core, len(users))
+        for user in users:
+            warm.get(TENANT, user)
+        warm_ms, score_ms = [], []
+        for user, query in zip(users, qvecs, strict=True):
             start = time.perf_counter()
             snapshot = warm.get(TENANT, user)
             assert snapshot is not None
             middle = time.perf_counter()
-            ranked = rank(query, snapshot.view_matrix, snapshot.view_owner,
-                          snapshot.features(utcnow()), top_k=TOP_K,
-                          min_confidence=MIN_CONFIDENCE)
+            scores = score_indexed(query, snapshot.statements, situations, snapshot.situations,
+                                   snapshot.features(utcnow()),
+                                   min_confidence=RULE.min_confidence)
+            kept = cut(scores, RULE.top_k)
             end = time.perf_counter()
-            assert ranked, "a user with beliefs ranked none"
+            assert kept, "a user with beliefs ranked none"
             warm_ms.append((end - start) * 1000)
-            rank_ms.append((end - middle) * 1000)
+            score_ms.append((end - middle) * 1000)
         out["warm"] = percentiles(warm_ms)
-        out["warm_rank_only"] = percentiles(rank_ms)
+        out["warm_score_only"] = percentiles(score_ms)
 
-        if compare_shared:
-            shared = self.shared()
-            # Users written through Beliefs.create are not in the shared collection.
-            in_shared = [u for u in users_a if u in self.shared_users]
-            per_user_ms, where_ms, where_get_ms = [], [], []
-            for i, user in enumerate(in_shared):
-                query = [queries[i % len(queries)].tolist()]
-                collection = self.vectors._collection(TENANT, user, create=False)
-                per_user_ms.append(timed(lambda c=collection, q=query: c.query(
-                    query_embeddings=q, n_results=TOP_K))[1])
-                where_ms.append(timed(lambda q=query, u=user: shared.query(
-                    query_embeddings=q, n_results=TOP_K, where={"user": u}))[1])
-                where_get_ms.append(timed(lambda u=user: shared.get(
-                    where={"user": u}, include=["embeddings", "metadatas"]))[1])
-            out["query_per_user_collection"] = percentiles(per_user_ms)
-            out["query_shared_where"] = percentiles(where_ms)
-            out["get_shared_where"] = percentiles(where_get_ms)
-            out["shared_rows"] = shared.count()
+        def messages(text: str) -> list[dict[str, Any]]:
+            return [{"role": "user", "content": text}]
+
+        out["retrieve_cold"] = percentiles([timed(
+            lambda u=u, t=t: self.injector_cold._retrieve(TENANT, u, RULE, messages(t)))[1]
+            for u, t in zip(users, texts, strict=True)])
+        injector_warm = Injector(MemoryConfig(), warm, self.injector_cold.embedder,
+                                 None)  # type: ignore[arg-type]
+        found = []
+        for u, t in zip(users, texts, strict=True):
+            got, ms = timed(lambda u=u, t=t: injector_warm._retrieve(TENANT, u, RULE,
+                                                                     messages(t)))
+            found.append(ms)
+            assert got, "retrieval found nothing"
+        out["retrieve_warm"] = percentiles(found)
+
+        # The semantic search API (not on the request path): one collection, where-filtered.
+        _, first = timed(lambda: self.store.search(TENANT, users[0], qvecs[0], 10))
+        search_ms = []
+        for user, query in zip(users, qvecs, strict=True):
+            hits, ms = timed(lambda u=user, q=query: self.store.search(TENANT, u, q, 10))
+            search_ms.append(ms)
+            assert hits, "search found nothing"
+        out["search_first_ms"] = first
+        out["search"] = percentiles(search_ms)
         return out
 
     def footprint(self) -> dict[str, Any]:
         status = proc_status()
-        chroma_dir = self.root / "chroma"
+        db_files = [self.root / f"selfmodel.db{s}" for s in ("", "-wal", "-shm")]
         return {"rss_mb": status["VmRSS"] / 1024, "hwm_mb": status["VmHWM"] / 1024,
                 "fds": open_fds(), "disk_mb": disk_bytes(self.root) / 2**20,
-                "chroma_sqlite_mb": (chroma_dir / "chroma.sqlite3").stat().st_size / 2**20,
-                "segment_dirs": sum(1 for p in chroma_dir.iterdir() if p.is_dir()),
-                "ledger_mb": (self.root / "selfmodel.db").stat().st_size / 2**20}
-
-
-# -- a fresh process opening the grown store (restart cost) -------------------------------------
-
-def probe_open(root: Path, users: int, samples: int) -> None:
-    """Run in a child process: open the store as a restarted server would, read some users."""
-    started = time.perf_counter()
-    embedder_name = LocalEmbedder.name
-    vectors = VectorStore(StoreConfig(path=str(root)), embedder_name)
-    opened = time.perf_counter()
-    db = Database(root / "selfmodel.db")
-    core = Core(db, vectors, _NoEmbedder(), dict(DEFAULT_CONTEXTS))  # type: ignore[arg-type]
-    cache = SnapshotCache(core, 0)
-    rng = np.random.default_rng(1)
-    picked = rng.choice(users, size=min(samples, users), replace=False)
-    first = [timed(lambda i=int(i): cache.get(TENANT, Bench.user_id(i)))[1] for i in picked]
-    print(json.dumps({"open_s": opened - started, "first_reads": percentiles(first),
-                      "rss_mb": proc_status()["VmRSS"] / 1024}))
-
-
-class _NoEmbedder:
-    """The restart probe reads only; loading the ONNX model would blur its RSS figure."""
-
-    name = LocalEmbedder.name
-    dim = 384
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        raise RuntimeError("the restart probe does not embed")
+                "chroma_mb": disk_bytes(self.root / "chroma") / 2**20,
+                "ledger_mb": sum(p.stat().st_size for p in db_files if p.exists()) / 2**20}
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -434,104 +373,114 @@ def fmt(value: Any, digits: int = 1) -> str:
     return f"{value:,}"
 
 
-def report(stages: list[Stage], rate_log: list[dict[str, float]], per_user: int,
-           restart: dict[str, Any] | None, budget_minutes: float) -> None:
+METRICS: list[tuple[str, Callable[[dict[str, Any]], Any], int]] = [
+    ("users", lambda f: f["users"], 0),
+    ("write: Beliefs.create beliefs/s", lambda f: f["real"]["create_per_s"], 1),
+    ("write: Beliefs.create p50 ms", lambda f: f["real"]["create"]["p50"], 2),
+    ("write: Beliefs.create p99 ms", lambda f: f["real"]["create"]["p99"], 2),
+    ("write: create_many (100/user) beliefs/s", lambda f: f["real"]["many_per_s"], 0),
+    ("write: create_many per user p50 ms", lambda f: f["real"]["many_user_ms"]["p50"], 1),
+    ("write: sync of those to Chroma beliefs/s", lambda f: f["real"]["sync_per_s"], 0),
+    ("bulk: SQLite beliefs/s (this step)", lambda f: f["load"]["sqlite_per_s"], 0),
+    ("bulk: Chroma sync_all beliefs/s (this step)", lambda f: f["load"]["chroma_per_s"], 0),
+    ("cold: SnapshotCache miss p50 ms", lambda f: f["read"]["cold"]["p50"], 2),
+    ("cold: SnapshotCache miss p99 ms", lambda f: f["read"]["cold"]["p99"], 2),
+    ("warm: hit + score_indexed + cut p50 ms", lambda f: f["read"]["warm"]["p50"], 3),
+    ("warm: hit + score_indexed + cut p99 ms", lambda f: f["read"]["warm"]["p99"], 3),
+    ("  score_indexed + cut only p50 ms", lambda f: f["read"]["warm_score_only"]["p50"], 3),
+    ("Injector._retrieve cold p50 ms (no embed)", lambda f: f["read"]["retrieve_cold"]["p50"], 2),
+    ("Injector._retrieve cold p99 ms (no embed)", lambda f: f["read"]["retrieve_cold"]["p99"], 2),
+    ("Injector._retrieve warm p50 ms (no embed)", lambda f: f["read"]["retrieve_warm"]["p50"], 2),
+    ("Injector._retrieve warm p99 ms (no embed)", lambda f: f["read"]["retrieve_warm"]["p99"], 2),
+    ("search API (Chroma where) p50 ms [1]", lambda f: f["read"]["search"]["p50"], 2),
+    ("search API (Chroma where) p99 ms [1]", lambda f: f["read"]["search"]["p99"], 2),
+    ("search API first call after load ms [1]", lambda f: f["read"]["search_first_ms"], 1),
+    ("RSS MB", lambda f: f["mem"]["rss_mb"], 0),
+    ("peak RSS MB", lambda f: f["mem"]["hwm_mb"], 0),
+    ("open file descriptors", lambda f: f["mem"]["fds"], 0),
+    ("disk MB (store dir)", lambda f: f["mem"]["disk_mb"], 0),
+    ("  chroma dir MB", lambda f: f["mem"]["chroma_mb"], 0),
+    ("  selfmodel.db (+wal) MB", lambda f: f["mem"]["ledger_mb"], 0),
+]
+
+
+def value_of(stage: Stage, getter: Callable[[dict[str, Any]], Any]) -> Any:
+    try:
+        return getter(stage.figures)
+    except (KeyError, TypeError):
+        return None
+
+
+def slope(points: list[tuple[int, float]]) -> float | None:
+    """Exponent b of cost ~ total^b between the first and last measured point."""
+    usable = [(t, v) for t, v in points if isinstance(v, int | float) and v > 0 and t > 0]
+    if len(usable) < 2 or usable[-1][0] == usable[0][0]:
+        return None
+    (t0, v0), (t1, v1) = usable[0], usable[-1]
+    return math.log(v1 / v0) / math.log(t1 / t0)
+
+
+def report(stages: list[Stage], bench: Bench, rate_log: list[dict[str, float]],
+           per_user: int, budget_minutes: float) -> None:
     measured = [s for s in stages if s.figures]
-    header = ["metric"] + [f"{s.reached:,}{'*' if s.partial else ''}" for s in measured]
-    lines: list[list[str]] = []
-
-    def row(label: str, getter: Callable[[Stage], Any], digits: int = 1) -> None:
-        values = []
-        for s in measured:
-            try:
-                values.append(getter(s))
-            except (KeyError, TypeError):
-                values.append(None)
-        growth = "-"
-        numbers = [v for v in values if isinstance(v, int | float) and not math.isnan(v)]
-        if len(numbers) >= 2 and numbers[0]:
-            growth = f"x{numbers[-1] / numbers[0]:.2f}"
-        lines.append([label] + [fmt(v, digits) for v in values] + [growth])
-
-    f = "figures"
-    row("users (= per-user collections)", lambda s: s.users)
-    row("write: Beliefs.create beliefs/s", lambda s: getattr(s, f)["real"]["per_s"])
-    row("write: Beliefs.create p50 ms", lambda s: s.figures["real"]["ms_p50"])
-    row("write: Beliefs.create p99 ms", lambda s: s.figures["real"]["ms_p99"])
-    row("bulk load beliefs/s (sqlite+chroma)", lambda s: s.figures["load"]["per_s"], 0)
-    row("  chroma upsert_many beliefs/s", lambda s: s.figures["load"]["chroma_per_s"], 0)
-    row("  sqlite beliefs/s", lambda s: s.figures["load"]["sqlite_per_s"], 0)
-    row("cold (cache miss) p50 ms", lambda s: s.figures["read"]["cold"]["p50"], 2)
-    row("cold (cache miss) p99 ms", lambda s: s.figures["read"]["cold"]["p99"], 2)
-    row("  chroma user_vectors p50 ms", lambda s: s.figures["read"]["cold_chroma"]["p50"], 2)
-    row("  chroma user_vectors p99 ms", lambda s: s.figures["read"]["cold_chroma"]["p99"], 2)
-    row("  sqlite beliefs+evidence p50 ms", lambda s: s.figures["read"]["cold_sqlite"]["p50"], 2)
-    row("warm (hit + rank) p50 ms", lambda s: s.figures["read"]["warm"]["p50"], 3)
-    row("warm (hit + rank) p99 ms", lambda s: s.figures["read"]["warm"]["p99"], 3)
-    row("  rank only p50 ms", lambda s: s.figures["read"]["warm_rank_only"]["p50"], 3)
-    row("per-user collection query p50 ms",
-        lambda s: s.figures["read"]["query_per_user_collection"]["p50"], 2)
-    row("per-user collection query p99 ms",
-        lambda s: s.figures["read"]["query_per_user_collection"]["p99"], 2)
-    row("shared collection + where query p50 ms",
-        lambda s: s.figures["read"]["query_shared_where"]["p50"], 2)
-    row("shared collection + where query p99 ms",
-        lambda s: s.figures["read"]["query_shared_where"]["p99"], 2)
-    row("shared collection + where get p50 ms",
-        lambda s: s.figures["read"]["get_shared_where"]["p50"], 2)
-    row("  rows in shared collection", lambda s: s.figures["read"]["shared_rows"])
-    row("snapshot size per user KB", lambda s: s.figures["read"]["snapshot_kb"])
-    row("views (vectors) per user", lambda s: s.figures["read"]["views_per_user"])
-    row("RSS MB", lambda s: s.figures["mem"]["rss_mb"], 0)
-    row("peak RSS MB", lambda s: s.figures["mem"]["hwm_mb"], 0)
-    row("open file descriptors", lambda s: s.figures["mem"]["fds"])
-    row("disk MB (store dir)", lambda s: s.figures["mem"]["disk_mb"], 0)
-    row("  chroma.sqlite3 MB", lambda s: s.figures["mem"]["chroma_sqlite_mb"], 0)
-    row("  selfmodel.db MB", lambda s: s.figures["mem"]["ledger_mb"], 0)
-    row("  chroma segment dirs", lambda s: s.figures["mem"]["segment_dirs"])
-    row("cumulative load wall s", lambda s: s.figures["load_seconds_total"], 0)
-
-    widths = [max(len(r[i]) for r in [header + ["growth"], *lines]) for i in range(len(header) + 1)]
+    header = (["metric"] + [f"{s.reached:,}{'*' if s.partial else ''}" for s in measured]
+              + ["x per 10x total", "exponent"])
+    lines = [header]
+    for label, getter, digits in METRICS:
+        values = [value_of(s, getter) for s in measured]
+        b = slope([(s.reached, v) for s, v in zip(measured, values, strict=True)])
+        per10 = f"x{10 ** b:.2f}" if b is not None else "-"
+        lines.append([label] + [fmt(float(v) if digits else v, digits) for v in values]
+                     + [per10, f"{b:+.2f}" if b is not None else "-"])
+    widths = [max(len(r[i]) for r in lines) for i in range(len(header))]
     print()
-    print(f"== store benchmark: {per_user} beliefs per user; columns are total beliefs "
-          "(* = time budget stopped the load short of the requested total)")
-    for r in [header + ["growth"], *lines]:
-        print("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
-                        for i, cell in enumerate(r)))
-    print("growth = last measured column / first measured column")
+    print(f"== store benchmark: {per_user} beliefs per user, one tenant (one Chroma collection);"
+          " columns are total beliefs (* = the time budget stopped the load short)")
+    for r in lines:
+        print("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
+                        for i, c in enumerate(r)))
+    print("x per 10x total / exponent: cost ~ total^exponent fitted between the first and last"
+          " measured column (0 = flat, 1 = linear in the total)")
+    print("[1] VectorStore.search is the semantic search API, not on the request path: "
+          "Injector._retrieve reads SQLite only")
+    print(f"RSS before the store was opened: {bench.baseline_rss_mb:.0f} MB; after loading the "
+          f"embedding model and the statement pool: {bench.rss_after_model_mb:.0f} MB")
+    if bench.sqlite_s and bench.chroma_s:
+        print(f"bulk load overall: SQLite {bench.sqlite_n / bench.sqlite_s:,.0f} beliefs/s "
+              f"({bench.sqlite_s:,.0f} s), Chroma sync_all {bench.chroma_n / bench.chroma_s:,.0f}"
+              f" beliefs/s ({bench.chroma_s:,.0f} s)")
     if rate_log:
-        print("\nbulk-load rate as the store grows (beliefs/s over each 10k window):")
+        print("\nbulk-load rate as the store grows (beliefs/s per 10k-belief step):")
         step = max(1, len(rate_log) // 12)
-        for entry in rate_log[::step] + ([rate_log[-1]] if len(rate_log) % step else []):
-            print(f"  at {int(entry['total']):>9,}: {entry['per_s']:7.0f}/s")
-    if restart:
-        print(f"\nrestart (fresh process opening the store at {measured[-1].reached:,} beliefs): "
-              f"open {restart['open_s']:.2f}s, first cold reads p50 "
-              f"{restart['first_reads']['p50']:.1f} ms p99 {restart['first_reads']['p99']:.1f} "
-              f"ms, RSS {restart['rss_mb']:.0f} MB")
-    extrapolate(stages, rate_log, per_user, budget_minutes)
+        for entry in rate_log[::step] + ([rate_log[-1]] if (len(rate_log) - 1) % step else []):
+            print(f"  at {int(entry['total']):>9,}: SQLite {entry['sqlite_per_s']:7.0f}/s  "
+                  f"Chroma {entry['chroma_per_s']:7.0f}/s")
+    extrapolate(stages, measured, rate_log, budget_minutes)
 
 
-def extrapolate(stages: list[Stage], rate_log: list[dict[str, float]], per_user: int,
+def extrapolate(stages: list[Stage], measured: list[Stage], rate_log: list[dict[str, float]],
                 budget_minutes: float) -> None:
     missing = [s for s in stages if s.reached < s.target]
-    last = max((s for s in stages if s.figures), key=lambda s: s.reached, default=None)
-    if not missing or last is None or not rate_log:
+    if not missing or len(measured) < 2 or not rate_log:
         return
-    recent = [e["per_s"] for e in rate_log[-5:]]
-    rate = float(np.mean(recent))
-    mem = last.figures["mem"]
-    disk_per_belief = mem["disk_mb"] / last.reached
-    print(f"\nEXTRAPOLATION (not measured; the load stopped at {last.reached:,} beliefs, "
-          f"{budget_minutes:g} min budget):")
+    last = measured[-1]
+    recent = rate_log[-5:]
+    sqlite_rate = float(np.mean([e["sqlite_per_s"] for e in recent]))
+    chroma_rate = float(np.mean([e["chroma_per_s"] for e in recent]))
+    print(f"\nEXTRAPOLATION - NOT MEASURED (the load stopped at {last.reached:,} beliefs after the "
+          f"{budget_minutes:g} min budget); power law fitted over the measured columns:")
     for s in missing:
         remaining = s.target - last.reached
-        hours = remaining / rate / 3600
-        print(f"  {s.target:,} beliefs ({s.target // per_user:,} collections): at the last "
-              f"measured bulk rate {rate:.0f}/s another {remaining:,} take >= {hours:.1f} h "
-              f"(the rate falls as the store grows, so this is a lower bound); disk "
-              f"~{disk_per_belief * s.target / 1024:.1f} GB at {disk_per_belief * 1024:.2f} "
-              f"KB/belief")
+        hours = remaining * (1 / sqlite_rate + 1 / chroma_rate) / 3600
+        print(f"  to reach {s.target:,}: another {remaining:,} beliefs take ~{hours:.1f} h at the "
+              f"last rates (SQLite {sqlite_rate:.0f}/s, Chroma {chroma_rate:.0f}/s)")
+        for label, getter, _ in METRICS[9:]:
+            points = [(m.reached, value_of(m, getter)) for m in measured]
+            b = slope(points)
+            if b is None:
+                continue
+            v = points[-1][1] * (s.target / last.reached) ** b
+            print(f"    {label:<45} ~{v:,.2f} (extrapolated)")
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -542,79 +491,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--totals", default="10000,100000,1000000")
     parser.add_argument("--per-user", type=int, default=100)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/selfmodel-store-bench"))
-    parser.add_argument("--real-writes", type=int, default=500,
-                        help="beliefs written through Beliefs.create at each total")
+    parser.add_argument("--creates", type=int, default=300,
+                        help="beliefs written one by one through Beliefs.create at each total")
+    parser.add_argument("--many-users", type=int, default=3,
+                        help="users written through Beliefs.create_many at each total")
     parser.add_argument("--samples", type=int, default=300, help="users timed per total")
-    parser.add_argument("--shared-max", type=int, default=100_000,
-                        help="largest total also loaded into one shared collection")
     parser.add_argument("--budget-minutes", type=float, default=25.0,
                         help="wall time after which loading stops and the rest is extrapolated")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--probe-open", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--users", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.probe_open:
-        probe_open(args.dir, args.users, args.samples)
-        return 0
 
     totals = sorted(int(t) for t in args.totals.split(","))
     if args.dir.exists():
         shutil.rmtree(args.dir)  # totals are cumulative from an empty store
     args.dir.mkdir(parents=True)
     log(f"store at {args.dir}; totals {totals}; {args.per_user} beliefs/user; "
-        f"open-file limit {os.sysconf('SC_OPEN_MAX')}")
+        f"budget {args.budget_minutes:g} min; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs")
     deadline = time.perf_counter() + args.budget_minutes * 60
     bench = Bench(args.dir, args.per_user, args.seed)
     stages = [Stage(target=t) for t in totals]
     rate_log: list[dict[str, float]] = []
-    stopped = False
     for stage in stages:
-        if stopped or time.perf_counter() > deadline:
-            # Measuring again a few hundred beliefs further would repeat the last column.
+        if time.perf_counter() > deadline:
             log(f"time budget spent: {stage.target:,} is extrapolated, not measured")
             break
         log(f"== total {stage.target:,}")
-        real = bench.real_path(min(args.real_writes, stage.target - bench.users * args.per_user))
-        log(f"  Beliefs.create: {real['per_s']:.1f} beliefs/s, p50 {real['ms_p50']:.1f} ms, "
-            f"p99 {real['ms_p99']:.1f} ms")
-        completed = bench.bulk_load(math.ceil(stage.target / args.per_user), deadline,
-                                    args.shared_max, rate_log)
-        stage.partial = not completed
-        stopped = not completed
-        stage.users = bench.users
-        stage.reached = bench.users * args.per_user
-        compare = bool(bench.shared_users) and stage.reached <= args.shared_max
-        log(f"  measuring retrieval at {stage.reached:,} beliefs")
-        stage.figures = {"real": real, "load": bench.last_load,
-                         "load_seconds_total": bench.load_seconds,
-                         "read": bench.retrieval(args.samples, compare),
-                         "mem": bench.footprint()}
-        read, mem = stage.figures["read"], stage.figures["mem"]
-        log(f"  cold p50 {read['cold']['p50']:.1f} ms p99 {read['cold']['p99']:.1f} ms; "
-            f"warm p50 {read['warm']['p50']:.3f} ms p99 {read['warm']['p99']:.3f} ms; "
-            f"RSS {mem['rss_mb']:.0f} MB; disk {mem['disk_mb']:.0f} MB")
-
-    restart = None
-    last = max((s for s in stages if s.figures), key=lambda s: s.reached)
-    bench.db.close()
-    # A fresh process: what a restarted server pays to open the grown store (WAL replay,
-    # collection cache) before its first requests. Our client stays idle meanwhile.
-    log("restart probe: opening the store in a fresh process")
-    child = subprocess.run(
-        [sys.executable, __file__, "--probe-open", "--dir", str(args.dir),
-         "--users", str(last.users), "--samples", "50"],
-        capture_output=True, text=True, check=False)
-    if child.returncode == 0 and child.stdout.strip():
-        restart = json.loads(child.stdout.strip().splitlines()[-1])
-    else:
-        log(f"restart probe failed: {child.stderr.strip()[-500:]}")
-    report(stages, rate_log, args.per_user, restart, args.budget_minutes)
+        real = bench.real_path(args.creates, args.many_users)
+        log(f"  Beliefs.create {real['create_per_s']:.1f}/s (p50 {real['create']['p50']:.1f} "
+            f"ms); create_many {real['many_per_s']:.0f}/s; sync {real['sync_per_s']:.0f}/s")
+        s0, c0, n0 = bench.sqlite_s, bench.chroma_s, bench.sqlite_n
+        stage.partial = not bench.bulk_load(stage.target, deadline, rate_log)
+        added = bench.sqlite_n - n0
+        stage.reached = bench.total
+        stage.users = bench.db.conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+        log(f"  measuring at {stage.reached:,} beliefs")
+        read = bench.retrieval(args.samples)
+        stage.figures = {
+            "users": stage.users, "real": real,
+            "load": {"beliefs": added,
+                     "sqlite_per_s": added / max(bench.sqlite_s - s0, 1e-9) if added else None,
+                     "chroma_per_s": added / max(bench.chroma_s - c0, 1e-9) if added else None},
+            "read": read, "mem": bench.footprint()}
+        mem = stage.figures["mem"]
+        log(f"  cold p50 {read['cold']['p50']:.2f} ms; warm p50 {read['warm']['p50']:.3f} ms; "
+            f"_retrieve warm p50 {read['retrieve_warm']['p50']:.2f} ms; search p50 "
+            f"{read['search']['p50']:.1f} ms p99 {read['search']['p99']:.1f} ms; RSS "
+            f"{mem['rss_mb']:.0f} MB; disk {mem['disk_mb']:.0f} MB")
+        if stage.partial:
+            break
+    report(stages, bench, rate_log, args.per_user, args.budget_minutes)
     if args.json:
         args.json.write_text(json.dumps({"stages": [s.__dict__ for s in stages],
-                                         "rates": rate_log, "restart": restart}, indent=1,
-                                        default=str))
+                                         "rates": rate_log}, indent=1, default=str))
+    bench.db.close()
     return 0
 
 

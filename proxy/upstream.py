@@ -67,6 +67,11 @@ def map_exception(exc: Exception) -> SelfmodelError:
     if names & {"APIConnectionError", "ConnectError", "RemoteProtocolError"}:
         return UpstreamError(f"upstream unreachable: {message}", status=502,
                              type="upstream_error", code="upstream_unreachable")
+    if "Missing credentials" in message or "api_key client option must be set" in message:
+        return UpstreamError("the provider needs an API key for this model: set the variable "
+                             "its `api_key` names in config.yaml (e.g. OPENAI_API_KEY), or use "
+                             "`forward_client_key: true`", status=401,
+                             type="authentication_error", code="provider_key_missing")
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and 400 <= status < 600:
         kind = {400: "invalid_request_error", 401: "authentication_error",
@@ -101,9 +106,14 @@ class Upstream:
 
     def _lib(self) -> Any:
         if self._litellm is None:
+            import logging
+
             import litellm
 
             litellm.suppress_debug_info = True
+            # litellm logs every call at INFO; our own access metrics cover that.
+            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+                logging.getLogger(name).setLevel(logging.WARNING)
             self._litellm = litellm
         return self._litellm
 

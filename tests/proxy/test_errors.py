@@ -114,3 +114,12 @@ def test_errors_carry_request_id(proxy):
 def test_unknown_route_is_openai_shaped(proxy):
     response = httpx.get(proxy.url + "/v1/nothing-here")
     _assert_error(response, 404, "not_found_error")
+
+
+def test_missing_provider_key_is_a_clear_401(make_proxy, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    proxy = make_proxy({"model_list": [{"model_name": "keyless", "litellm_params": {
+        "model": "openai/gpt-4o-mini"}}]})
+    response = _post(proxy, {"model": "keyless", "messages": [{"role": "user", "content": "x"}]})
+    error = _assert_error(response, 401, "authentication_error")
+    assert error["code"] == "provider_key_missing"
