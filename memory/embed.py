@@ -30,7 +30,6 @@ All embedders are blocking and thread-safe: callers run them in a thread pool, o
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -149,9 +148,10 @@ class LocalEmbedder:
         self.batch_size = batch_size
         self._cache = _LRUCache(cache_size)
         if intra_op_num_threads is None:
-            # Measured on 2 cores: a single query takes the same with 1 or 2 threads, a batch of
-            # 32 runs ~1.6x faster with 2; more threads than cores only adds contention.
-            intra_op_num_threads = min(2, os.cpu_count() or 1)
+            # Measured on 2 cores: a single query is as fast or faster with 1 thread, and under
+            # concurrent requests 1 thread leaves the other core to the event loop; batches
+            # (writes, off the request path) would run ~1.6x faster with 2.
+            intra_op_num_threads = 1
         model_path, tokenizer_path = _local_model_files()
         try:
             import onnxruntime as ort
