@@ -73,7 +73,8 @@ def test_beliefs_survive_proxy_and_server_restarts(make_proxy, upstream, chroma,
         session.post("/v1/users/ana/beliefs", json={
             "statement": "I am vegetarian.", "context": "constraints"})
     assert _injected(first, "Suggest a dinner recipe") >= 1
-    assert first.state.memory.sync_index() == 41
+    first.state.memory.sync_index()  # the background sync may have run already
+    assert first.state.memory.vectors.count_user("default", "ana") == 41
     first.stop()
 
     stop(chroma["server"][0])
