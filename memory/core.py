@@ -156,7 +156,7 @@ class Core:
                          [(b["id"], vector, situations)
                           for b, (vector, situations) in zip(beliefs, computed, strict=True)])
             for belief in beliefs:
-                rows.update_belief(conn, belief["id"], {"indexed": 0})
+                rows.update_belief(conn, belief["id"], {"indexed": 0, "embedded": 1})
             rows.bump_revision(conn, tenant, user)
 
     def unindex(self, tenant: str, user: str, belief_ids: Sequence[str]) -> None:

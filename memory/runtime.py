@@ -146,8 +146,7 @@ class MemoryRuntime:
     def index_pending(self) -> int:
         """Embed beliefs whose embedding failed earlier (the embedder was down)."""
         found = [dict(r) for r in self.db.conn.execute(
-            "SELECT b.* FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
-            "WHERE v.belief_id IS NULL AND b.status = 'active' LIMIT 500")]
+            "SELECT * FROM beliefs WHERE embedded = 0 AND status = 'active' LIMIT 500")]
         by_user: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in found:
             by_user.setdefault((row["tenant"], row["user_id"]), []).append(row)

@@ -81,9 +81,8 @@ class SnapshotCache:
         conn = self.core.db.conn
         found = vectors.load_active(conn, tenant, user)
         unembedded = conn.execute(
-            "SELECT COUNT(*) FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
-            "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active' "
-            "AND v.belief_id IS NULL", (tenant, user)).fetchone()[0]
+            "SELECT COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? AND status = 'active' "
+            "AND embedded = 0", (tenant, user)).fetchone()[0]
         evidence = rows.evidence_for(conn, [r["id"] for r in found])
         now = utcnow()
         entries = [Entry(id=r["id"], statement=r["statement"], context=r["context"],

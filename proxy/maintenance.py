@@ -30,7 +30,7 @@ def reindex(config: Config) -> dict[str, Any]:
     dropped = vectors.drop_all()
     with db.write() as conn:
         conn.execute("DELETE FROM belief_vectors")
-        conn.execute("UPDATE beliefs SET indexed = 0")
+        conn.execute("UPDATE beliefs SET indexed = 0, embedded = 0")
     db.set_meta(EMBEDDER_KEY, embedder.name)
     core = Core(db, vectors, embedder, memory.contexts)
     users = [tuple(r) for r in db.conn.execute(

@@ -168,10 +168,21 @@ def m005_belief_vectors(db: sqlite3.Connection) -> None:
         """)
 
 
+def m006_embedded_flag(db: sqlite3.Connection) -> None:
+    # Finding beliefs that still need vectors must not scan every belief.
+    _run(db, """
+        ALTER TABLE beliefs ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0;
+        UPDATE beliefs SET embedded = 1 WHERE id IN (SELECT belief_id FROM belief_vectors);
+        CREATE INDEX beliefs_unembedded ON beliefs (embedded, status);
+        CREATE INDEX audit_by_age ON audit (at)
+        """)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
     ("003_outbox", m003_outbox),
     ("004_audit_filters", m004_audit_filters),
     ("005_belief_vectors", m005_belief_vectors),
+    ("006_embedded_flag", m006_embedded_flag),
 ]
