@@ -21,7 +21,7 @@ from memory import indexer
 from memory.audit import AuditLog, AuditRecord
 from memory.beliefs import Beliefs
 from memory.core import Core
-from memory.embed import Embedder, build_embedder
+from memory.embed import BatchingEmbedder, Embedder, build_embedder
 from memory.errors import NotFoundError
 from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.injection import Injection, Injector, MemoryDegraded
@@ -71,7 +71,9 @@ class MemoryRuntime:
         self.signals = Signals(self.beliefs)
         self.prompts = PromptLibrary(config.prompts_dir)
         self.snapshots = SnapshotCache(self.core, config.store.user_cache_size)
-        self.injector = Injector(config, self.snapshots, self.embedder, self.prompts)
+        # Queries from concurrent requests share model runs; writes embed directly.
+        self.query_embedder = BatchingEmbedder(self.embedder)
+        self.injector = Injector(config, self.snapshots, self.query_embedder, self.prompts)
         self.audit_log = AuditLog(self.db, config.audit.store_rendered,
                                   config.audit.retention_days)
         self.outbox = Outbox(self.db, config.extraction.max_attempts,
@@ -117,6 +119,7 @@ class MemoryRuntime:
                 await task
         self._tasks.clear()
         await anyio.to_thread.run_sync(self.audit_log.flush)
+        self.query_embedder.close()
         self.db.close()
 
     async def _flush_loop(self) -> None:

@@ -188,3 +188,19 @@ def test_litellm_failure_raises_embedding_error(litellm_httpx) -> None:
     )
     with pytest.raises(EmbeddingError, match="embedding"):
         embedder.embed(["hello"])
+
+
+def test_batching_embedder_matches_direct_calls_under_concurrency():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from memory.embed import BatchingEmbedder, LocalEmbedder
+
+    inner = LocalEmbedder(cache_size=0)
+    batching = BatchingEmbedder(inner, max_batch=8)
+    texts = [f"I like topic number {i} quite a lot" * (1 + i % 3) for i in range(24)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        got = list(pool.map(lambda t: batching.embed([t])[0], texts))
+    expected = inner.embed(texts)
+    np.testing.assert_allclose(np.stack(got), expected, atol=1e-4)
+    assert batching.embed([]).shape == (0, inner.dim)
+    batching.close()
