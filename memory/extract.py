@@ -36,11 +36,15 @@ class Related:
 
 
 class Extractor(Protocol):
+    uses_related: bool  # whether it reads the related beliefs (worth a query embedding)
+
     async def extract(self, user_texts: Sequence[str], reply: str, related: Sequence[Related],
                       contexts: Mapping[str, str], model: str) -> Extraction: ...
 
 
 class LocalExtractor:
+    uses_related = False
+
     async def extract(self, user_texts: Sequence[str], reply: str, related: Sequence[Related],
                       contexts: Mapping[str, str], model: str) -> Extraction:
         ops = []
@@ -58,6 +62,8 @@ class ExtractionFailed(Exception):
 
 
 class LLMExtractor:
+    uses_related = True
+
     def __init__(self, complete: Complete, prompts: PromptLibrary,
                  model: str | None = None) -> None:
         self._complete = complete

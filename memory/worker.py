@@ -90,6 +90,8 @@ class ExtractionWorker:
         await anyio.to_thread.run_sync(self.outbox.finish, job_id, "done")
 
     def _related(self, turn: Turn, texts: list[str]) -> list[Related]:
+        if not self.extractor.uses_related:
+            return []
         active = {r["id"]: r for r in self.beliefs.active_rows(turn.tenant, turn.user)}
         if not active:
             return []
