@@ -189,9 +189,18 @@ class MemoryRuntime:
 
     def search(self, tenant: str, user: str, text: str,
                limit: int) -> list[tuple[Belief, float]]:
-        """Semantic search over a user's active beliefs, through the Chroma index."""
+        """Semantic search over a user's active beliefs, through the Chroma index.
+
+        Chroma's filtered HNSW search can return short lists when one user's rows are a tiny
+        share of a large tenant; then the exact scores from SQLite answer instead.
+        """
         self.sync_index()
-        hits = self.vectors.search(tenant, user, self.embedder.embed([text])[0], limit)
+        query = self.embedder.embed([text])[0]
+        hits = self.vectors.search(tenant, user, query, limit)
+        found, matrix = self.core.statement_vectors(tenant, user)
+        if len(hits) < min(limit, len(found)):
+            order = (matrix @ query).argsort()[::-1][:limit]
+            hits = [(found[int(i)]["id"], float((matrix @ query)[int(i)])) for i in order]
         found = []
         for belief_id, similarity in hits:
             try:
