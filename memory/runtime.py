@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -84,6 +85,7 @@ class MemoryRuntime:
             use_gate=config.extraction.gate, related_limit=config.extraction.related_beliefs,
             stats=self.stats)
         self._tasks: list[asyncio.Task[None]] = []
+        self._sync_lock = threading.Lock()
 
     @property
     def context_descriptions(self) -> dict[str, str]:
@@ -144,7 +146,8 @@ class MemoryRuntime:
             await asyncio.sleep(INDEX_SYNC_SECONDS)
 
     def sync_index(self) -> int:
-        return indexer.sync_all(self.db, self.vectors)
+        with self._sync_lock:
+            return indexer.sync_all(self.db, self.vectors)
 
     def index_pending(self) -> int:
         """Embed beliefs whose embedding failed earlier (the embedder was down)."""

@@ -58,6 +58,9 @@ class VectorStore:
         self.embedder_name = embedder_name
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # One Chroma call at a time: none is on the request path, and concurrent writes from
+        # the sync loop and API threads into the native client are not worth the risk.
+        self._io = threading.RLock()
 
     def _collection(self, tenant: str) -> Any:
         name = collection_name(tenant)
@@ -81,6 +84,10 @@ class VectorStore:
         """(belief id, user, context, statement vector) rows, in one write."""
         if not items:
             return
+        with self._io:
+            self._upsert(tenant, items)
+
+    def _upsert(self, tenant: str, items: Sequence[tuple[str, str, str, np.ndarray]]) -> None:
         self._collection(tenant).upsert(
             ids=[belief_id for belief_id, _, _, _ in items],
             embeddings=np.stack([v for _, _, _, v in items]).astype(np.float32).tolist(),
@@ -88,28 +95,31 @@ class VectorStore:
 
     def delete(self, tenant: str, belief_ids: Sequence[str]) -> None:
         if belief_ids:
-            self._collection(tenant).delete(ids=list(belief_ids))
+            with self._io:
+                self._collection(tenant).delete(ids=list(belief_ids))
 
     def search(self, tenant: str, user: str, vector: np.ndarray,
                limit: int) -> list[tuple[str, float]]:
         """A user's beliefs nearest to `vector`: (belief id, cosine similarity)."""
-        collection = self._collection(tenant)
-        found = collection.query(query_embeddings=[vector.astype(np.float32).tolist()],
-                                 n_results=limit, where={"user": user},
-                                 include=["distances"])
+        with self._io:
+            found = self._collection(tenant).query(
+                query_embeddings=[vector.astype(np.float32).tolist()], n_results=limit,
+                where={"user": user}, include=["distances"])
         ids = (found.get("ids") or [[]])[0]
         distances = (found.get("distances") or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
     def count_user(self, tenant: str, user: str) -> int:
-        got = self._collection(tenant).get(where={"user": user}, include=[])
+        with self._io:
+            got = self._collection(tenant).get(where={"user": user}, include=[])
         return len(got.get("ids") or [])
 
     def drop_user(self, tenant: str, user: str) -> None:
-        self._collection(tenant).delete(where={"user": user})
+        with self._io:
+            self._collection(tenant).delete(where={"user": user})
 
     def drop_all(self) -> int:
-        with self._lock:
+        with self._io, self._lock:
             self._collections.clear()
             dropped = 0
             for collection in self._client.list_collections():
@@ -121,7 +131,8 @@ class VectorStore:
 
     def heartbeat(self) -> bool:
         try:
-            self._client.heartbeat()
+            with self._io:
+                self._client.heartbeat()
         except Exception:  # noqa: BLE001 - any failure means unhealthy
             return False
         return True
