@@ -47,6 +47,7 @@ from benchmarks._common import (  # noqa: E402
     HOST,
     Children,
     Stats,
+    cpu_seconds,
     free_port,
     load_note,
     rss_mb,
@@ -357,6 +358,8 @@ class Target:
     cold: Stats | None = None
     rss: float | None = None
     startup_s: float | None = None
+    pid: int | None = None
+    cpu_ms: float | None = None  # server CPU per request at c=1: robust to a noisy machine
 
 
 class Run:
@@ -373,8 +376,13 @@ class Run:
 
     async def load(self, target: Target, shape: Shape, n: int, concurrency: int,
                    label: str) -> Stats:
+        before = cpu_seconds(target.pid) if target.pid else None
         stats = await run_load(label, target.url, shape, n, concurrency, target.headers,
                                stream=shape.stream, start=self.next_start())
+        if before is not None and concurrency == 1 and not shape.stream and target.pid:
+            # Let work that runs after the response (extraction, audit) land in the count.
+            await asyncio.sleep(1.0)
+            target.cpu_ms = (cpu_seconds(target.pid) - before) * 1000 / n
         if not self.quiet:
             print("    " + stats.line(), flush=True)
         return stats
@@ -427,8 +435,8 @@ def bench_selfmodel(run: Run, kids: Children, workdir: Path, store: Path, upstre
                               extraction=not args.no_extraction)
     child = kids.start("selfmodel", _selfmodel_argv(config, port), cwd=workdir)
     url = f"http://{HOST}:{port}"
-    plain = Target("selfmodel", f"{url}/v1/chat/completions")
-    inject = Target("selfmodel+inject", plain.url)
+    plain = Target("selfmodel", f"{url}/v1/chat/completions", pid=child.proc.pid)
+    inject = Target("selfmodel+inject", plain.url, pid=child.proc.pid)
     with timed("starting selfmodel"):
         plain.startup_s = inject.startup_s = wait_ready(child, f"{url}/healthz", 300)
     with timed("selfmodel, no user (pass-through)"):
@@ -463,7 +471,7 @@ def bench_litellm(run: Run, kids: Children, workdir: Path, upstream: str,
     child = kids.start("litellm", argv, env=env, cwd=workdir)
     url = f"http://{HOST}:{port}"
     target = Target("litellm-proxy", f"{url}/v1/chat/completions",
-                    headers={"Authorization": f"Bearer {key}"})
+                    headers={"Authorization": f"Bearer {key}"}, pid=child.proc.pid)
     with timed("starting LiteLLM's proxy"):
         target.startup_s = wait_ready(child, f"{url}/health/liveliness", 300)
     with timed("LiteLLM proxy (pass-through)"):
@@ -504,6 +512,8 @@ def _rows(targets: list[Target], direct: Target) -> list[tuple[str, list[str]]]:
                                          for t in targets]),
         ("injected beliefs (avg)", [_injected(t) for t in targets]),
         ("errors", [str(_errors(t)) for t in targets]),
+        ("server CPU ms per request, c=1", [f"{t.cpu_ms:.2f}" if t.cpu_ms else "-"
+                                            for t in targets]),
         ("RSS MB (after run)", [f"{t.rss:.0f}" if t.rss else "-" for t in targets]),
         ("startup s", [f"{t.startup_s:.1f}" if t.startup_s else "-" for t in targets]),
     ]
