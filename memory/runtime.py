@@ -20,9 +20,10 @@ import anyio
 
 from memory import indexer
 from memory.audit import AuditLog, AuditRecord
+from memory.batching import BatchingEmbedder
 from memory.beliefs import Beliefs
 from memory.core import Core
-from memory.embed import BatchingEmbedder, Embedder, build_embedder
+from memory.embed import Embedder, build_embedder
 from memory.errors import NotFoundError
 from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.injection import Injection, Injector, MemoryDegraded

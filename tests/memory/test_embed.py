@@ -193,7 +193,8 @@ def test_litellm_failure_raises_embedding_error(litellm_httpx) -> None:
 def test_batching_embedder_matches_direct_calls_under_concurrency():
     from concurrent.futures import ThreadPoolExecutor
 
-    from memory.embed import BatchingEmbedder, LocalEmbedder
+    from memory.batching import BatchingEmbedder
+    from memory.embed import LocalEmbedder
 
     inner = LocalEmbedder(cache_size=0)
     batching = BatchingEmbedder(inner, max_batch=8)
