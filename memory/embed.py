@@ -38,6 +38,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from memory.quantize import dynamic_int8
+
 __all__ = [
     "EmbeddingError",
     "Embedder",
@@ -142,7 +144,12 @@ class LocalEmbedder:
         batch_size: int = 32,
         intra_op_num_threads: int | None = None,
         cache_size: int = 2048,
+        quantize: str | None = None,
     ) -> None:
+        if quantize not in (None, "dynamic"):
+            raise EmbeddingError(f"embedding.params.quantize must be 'dynamic' or absent, "
+                                 f"got {quantize!r}")
+        self.name = local_name(quantize)
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
@@ -153,6 +160,13 @@ class LocalEmbedder:
             # (writes, off the request path) would run ~1.6x faster with 2.
             intra_op_num_threads = 1
         model_path, tokenizer_path = _local_model_files()
+        if quantize == "dynamic":
+            try:
+                model_path = dynamic_int8(model_path)
+            except Exception as exc:  # noqa: BLE001 - any failure: say how to get back
+                raise EmbeddingError(
+                    f"Cannot build the faster local model: {exc}. Remove `quantize` from "
+                    "embedding.params to use the default.") from exc
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -242,9 +256,15 @@ def _import_litellm() -> Any:
     return litellm
 
 
-def embedder_name(model: str) -> str:
+def local_name(quantize: str | None) -> str:
+    return LOCAL_MODEL_NAME if quantize is None else f"{LOCAL_MODEL_NAME}-{quantize}"
+
+
+def embedder_name(model: str, params: dict[str, Any] | None = None) -> str:
     """The name an embedder for `model` records in the index, without loading it."""
-    return LOCAL_MODEL_NAME if model == "local" else f"litellm/{model}"
+    if model == "local":
+        return local_name((params or {}).get("quantize"))  # type: ignore[arg-type]
+    return f"litellm/{model}"
 
 
 class LiteLLMEmbedder:
@@ -325,7 +345,8 @@ def build_embedder(
 ) -> Embedder:
     """The embedder the config asks for: ``"local"`` or any litellm embedding model name.
 
-    For ``"local"``, ``params`` may set ``intra_op_num_threads`` and ``cache_size``.
+    For ``"local"``, ``params`` may set ``intra_op_num_threads``, ``cache_size`` and
+    ``quantize: dynamic`` (int8 arithmetic, ~2x faster queries; see `memory.quantize`).
     """
     if model == "local":
         return LocalEmbedder(batch_size=batch_size, **(params or {}))

@@ -63,7 +63,7 @@ def preflight(config: Config) -> str | None:
         recorded = db.get_meta(EMBEDDER_KEY)
     finally:
         db.close()
-    wanted = embedder_name(config.embedding.model)
+    wanted = embedder_name(config.embedding.model, dict(config.embedding.params))
     if recorded is not None and recorded != wanted:
         return (f"the vector index in {config.store.path} was built with {recorded!r} but the "
                 f"config uses {wanted!r}: run `selfmodel reindex` to rebuild it")
@@ -118,7 +118,8 @@ def _check_store(config: Config, embedder: Any,
     try:
         db = Database(Path(config.store.path) / "selfmodel.db")
         beliefs = db.conn.execute("SELECT COUNT(*) FROM beliefs").fetchone()[0]
-        recorded, wanted = db.get_meta(EMBEDDER_KEY), embedder_name(config.embedding.model)
+        recorded = db.get_meta(EMBEDDER_KEY)
+        wanted = embedder_name(config.embedding.model, dict(config.embedding.params))
         db.close()
         if recorded is not None and recorded != wanted:
             raise ValueError(f"the index was built with {recorded!r} but the config uses "
@@ -128,7 +129,8 @@ def _check_store(config: Config, embedder: Any,
         report("sqlite", False, str(exc))
         return
     try:
-        store = VectorStore(config.store, embedder_name(config.embedding.model))
+        name = embedder_name(config.embedding.model, dict(config.embedding.params))
+        store = VectorStore(config.store, name)
         report("vector store", store.heartbeat(), store.location)
     except Exception as exc:  # noqa: BLE001
         report("vector store", False, f"{exc} (is another process using the embedded store? "

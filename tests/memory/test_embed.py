@@ -205,3 +205,21 @@ def test_batching_embedder_matches_direct_calls_under_concurrency():
     np.testing.assert_allclose(np.stack(got), expected, atol=1e-4)
     assert batching.embed([]).shape == (0, inner.dim)
     batching.close()
+
+
+def test_dynamic_quantization_is_close_and_cached(tmp_path, monkeypatch):
+    from memory.embed import EmbeddingError, LocalEmbedder, embedder_name
+
+    monkeypatch.setenv("SELFMODEL_CACHE_DIR", str(tmp_path))
+    fast = LocalEmbedder(quantize="dynamic", cache_size=0)
+    assert fast.name == embedder_name("local", {"quantize": "dynamic"})
+    assert fast.name != embedder_name("local")
+    assert len(list(tmp_path.glob("*-int8-dynamic-*.onnx"))) == 1
+    texts = ["I am vegetarian and never eat meat.", "Suggest a dinner recipe for tonight."]
+    plain = LocalEmbedder(cache_size=0).embed(texts)
+    quick = fast.embed(texts)
+    assert np.all(np.sum(plain * quick, axis=1) > 0.98)
+    LocalEmbedder(quantize="dynamic")  # second start reuses the cached build
+    assert len(list(tmp_path.glob("*.onnx"))) == 1
+    with pytest.raises(EmbeddingError):
+        LocalEmbedder(quantize="fp8")
