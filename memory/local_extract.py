@@ -188,8 +188,15 @@ def _candidates(sentence: str) -> list[str]:
     return [p for p in parts if _is_self_statement(p)]
 
 
+# Conversational openers carry nothing about the user: "Hey, I'm vegan" states "I'm vegan".
+_OPENER = re.compile(
+    r"^(?:(?:hey|hi|hello|so|well|ok(?:ay)?|also|and|but|actually|honestly|quick question|"
+    r"fyi|btw|by the way|anyway|oh)\b[\s,:;.!-]*)+(?=\S)", re.I)
+
+
 def _normalize(quote: str) -> str:
     text = " ".join(quote.split()).strip(" \"'\u201c\u201d-*\u2022")
+    text = _OPENER.sub("", text)
     text = re.sub(r"(?<![\w'])i(?=$|[\s,.'!])", "I", text)
     text = text[:1].upper() + text[1:]
     text = text.rstrip(" ,;:!")
