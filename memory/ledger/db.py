@@ -102,9 +102,16 @@ class Database:
                          "SET value = excluded.value", (key, value))
 
     def close(self) -> None:
+        """Close this thread's connection and let go of the others.
+
+        Closing another thread's connection while it runs a statement is a use-after-free
+        inside SQLite (a crash, not an exception), and a worker thread may still be finishing
+        its last query at shutdown; the others close when their last user drops them.
+        """
+        mine = getattr(self._local, "conn", None)
         with self._connections_lock:
-            for conn in self._connections:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
             self._connections.clear()
         self._local = threading.local()
+        if mine is not None:
+            with contextlib.suppress(sqlite3.Error):
+                mine.close()
