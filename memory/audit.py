@@ -86,22 +86,31 @@ class AuditLog:
         self.retention_days = retention_days
         self._pending: list[AuditRecord] = []
         self._lock = threading.Lock()
+        # Held across taking a batch and committing it: a reader that flushes first must not
+        # look before a batch another thread already took is in the table.
+        self._flushing = threading.Lock()
 
     def add(self, record: AuditRecord) -> None:
         with self._lock:
             self._pending.append(record)
 
     def flush(self) -> int:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return 0
-        marks = ", ".join("?" for _ in _COLUMNS)
-        with self.db.write() as conn:
-            conn.executemany(
-                f"INSERT OR REPLACE INTO audit ({', '.join(_COLUMNS)}) VALUES ({marks})",
-                [r.row(self.store_rendered) for r in batch])
-        return len(batch)
+        with self._flushing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            marks = ", ".join("?" for _ in _COLUMNS)
+            try:
+                with self.db.write() as conn:
+                    conn.executemany(
+                        f"INSERT OR REPLACE INTO audit ({', '.join(_COLUMNS)}) VALUES ({marks})",
+                        [r.row(self.store_rendered) for r in batch])
+            except BaseException:
+                with self._lock:  # keep them for the next attempt: an audit record is not lost
+                    self._pending[:0] = batch
+                raise
+            return len(batch)
 
     def purge(self) -> int:
         if self.retention_days <= 0:
