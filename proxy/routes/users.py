@@ -8,6 +8,8 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
+from memory.injection import MemoryDegraded
+from memory.ledger import beliefs as rows
 from memory.portability import export_user, forget_user, import_user
 from proxy.body import check_chat_body, read_json
 from proxy.deps import Caller, State
@@ -30,8 +32,6 @@ class Observation(BaseModel):
 async def list_users(state: State, caller: Caller, q: str | None = None,
                      limit: int = Query(default=50, ge=1, le=500),
                      offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
-    from memory.ledger import beliefs as rows
-
     found = await anyio.to_thread.run_sync(
         lambda: rows.list_users(state.memory.db.conn, caller.tenant, q, limit, offset))
     return {"object": "list", "data": [{"user": r["user_id"], "created": r["created_at"],
@@ -75,8 +75,6 @@ async def preview(user: str, request: Request, state: State, caller: Caller) -> 
     body = await read_json(request, state.config.server.max_body_bytes)
     check_chat_body(body)
     entry = state.upstream.resolve(body["model"])
-    from memory.injection import MemoryDegraded
-
     try:
         injection = await state.memory.plan(
             tenant=caller.tenant, user=user, model=body["model"], messages=body["messages"],
