@@ -21,6 +21,8 @@ class BatchingEmbedder:
     per batch and pooled over real tokens only.
     """
 
+    batch_invariant = True
+
     def __init__(self, inner: Embedder, max_batch: int = 32) -> None:
         self.inner = inner
         self.name = inner.name
@@ -77,3 +79,12 @@ class BatchingEmbedder:
         for item, future in batch:
             future.set_result(vectors[offset:offset + len(item)])
             offset += len(item)
+
+
+def query_embedder(inner: Embedder) -> Embedder:
+    """The embedder for the request path: shared model runs where they change no vector."""
+    # Embedders written before `batch_invariant` existed batched exactly, as LiteLLM's do.
+    if getattr(inner, "batch_invariant", True):
+        return BatchingEmbedder(inner)
+    # Concurrent queries then run side by side (onnxruntime sessions are thread-safe).
+    return inner

@@ -32,7 +32,7 @@ def dynamic_int8(model: Path, directory: Path | None = None) -> Path:
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:  # the quantizer needs the `onnx` package
-        raise ImportError("the `dynamic` local model needs `pip install 'selfmodel[fast]'`"
+        raise ImportError("the int8 local model needs the `onnx` package (pip install onnx)"
                           ) from exc
     target_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target_dir) as work:

@@ -20,7 +20,7 @@ import anyio
 
 from memory import indexer
 from memory.audit import AuditLog, AuditRecord
-from memory.batching import BatchingEmbedder
+from memory.batching import BatchingEmbedder, query_embedder
 from memory.beliefs import Beliefs
 from memory.core import Core
 from memory.embed import Embedder, build_embedder
@@ -73,8 +73,8 @@ class MemoryRuntime:
         self.signals = Signals(self.beliefs)
         self.prompts = PromptLibrary(config.prompts_dir)
         self.snapshots = SnapshotCache(self.core, config.store.user_cache_size)
-        # Queries from concurrent requests share model runs; writes embed directly.
-        self.query_embedder = BatchingEmbedder(self.embedder)
+        # Queries from concurrent requests may share model runs; writes embed directly.
+        self.query_embedder = query_embedder(self.embedder)
         self.injector = Injector(config, self.snapshots, self.query_embedder, self.prompts)
         self.audit_log = AuditLog(self.db, config.audit.store_rendered,
                                   config.audit.retention_days)
@@ -122,7 +122,8 @@ class MemoryRuntime:
                 await task
         self._tasks.clear()
         await anyio.to_thread.run_sync(self.audit_log.flush)
-        self.query_embedder.close()
+        if isinstance(self.query_embedder, BatchingEmbedder):
+            self.query_embedder.close()
         self.db.close()
 
     async def _flush_loop(self) -> None:

@@ -34,7 +34,7 @@ def local() -> LocalEmbedder:
 
 def test_local_shape_dtype_and_norm(local: LocalEmbedder) -> None:
     assert isinstance(local, Embedder)
-    assert local.name == "local/all-MiniLM-L6-v2-int8"
+    assert local.name == "local/all-MiniLM-L6-v2-int8-dynamic"
     assert local.dim == 384
     vectors = local.embed(["hello world", "the user prefers short answers", ""])
     assert vectors.shape == (3, 384)
@@ -196,7 +196,7 @@ def test_batching_embedder_matches_direct_calls_under_concurrency():
     from memory.batching import BatchingEmbedder
     from memory.embed import LocalEmbedder
 
-    inner = LocalEmbedder(cache_size=0)
+    inner = LocalEmbedder(cache_size=0, quantize="none")  # the build whose batches are exact
     batching = BatchingEmbedder(inner, max_batch=8)
     texts = [f"I like topic number {i} quite a lot" * (1 + i % 3) for i in range(24)]
     with ThreadPoolExecutor(max_workers=12) as pool:
@@ -211,15 +211,32 @@ def test_dynamic_quantization_is_close_and_cached(tmp_path, monkeypatch):
     from memory.embed import EmbeddingError, LocalEmbedder, embedder_name
 
     monkeypatch.setenv("SELFMODEL_CACHE_DIR", str(tmp_path))
-    fast = LocalEmbedder(quantize="dynamic", cache_size=0)
-    assert fast.name == embedder_name("local", {"quantize": "dynamic"})
-    assert fast.name != embedder_name("local")
+    fast = LocalEmbedder(cache_size=0)
+    assert fast.name == embedder_name("local") == embedder_name("local", {"quantize": "dynamic"})
+    assert fast.name != embedder_name("local", {"quantize": "none"})
     assert len(list(tmp_path.glob("*-int8-dynamic-*.onnx"))) == 1
     texts = ["I am vegetarian and never eat meat.", "Suggest a dinner recipe for tonight."]
-    plain = LocalEmbedder(cache_size=0).embed(texts)
+    plain = LocalEmbedder(cache_size=0, quantize="none").embed(texts)
     quick = fast.embed(texts)
     assert np.all(np.sum(plain * quick, axis=1) > 0.98)
     LocalEmbedder(quantize="dynamic")  # second start reuses the cached build
     assert len(list(tmp_path.glob("*.onnx"))) == 1
     with pytest.raises(EmbeddingError):
         LocalEmbedder(quantize="fp8")
+
+
+def test_int8_vectors_do_not_depend_on_the_batch(local: LocalEmbedder) -> None:
+    # Its activations are quantized per input tensor: batching would couple texts' vectors.
+    texts = ["I live in Lyon.", "word " * 300, "tea", "Suggest a laptop for programming."]
+    alone = np.concatenate([LocalEmbedder(cache_size=0).embed([text]) for text in texts])
+    np.testing.assert_array_equal(local.embed(texts), alone)
+    np.testing.assert_array_equal(local.embed(texts[::-1])[::-1], alone)
+
+
+def test_query_path_shares_runs_only_where_vectors_stay_exact(local: LocalEmbedder) -> None:
+    from memory.batching import BatchingEmbedder, query_embedder
+
+    assert query_embedder(local) is local
+    exact = query_embedder(LocalEmbedder(cache_size=0, quantize="none"))
+    assert isinstance(exact, BatchingEmbedder)
+    exact.close()
