@@ -26,6 +26,7 @@ from memory.core import Core
 from memory.embed import Embedder, build_embedder
 from memory.errors import NotFoundError
 from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
+from memory.gate import gate
 from memory.injection import Injection, Injector, MemoryDegraded
 from memory.ledger import Database
 from memory.ledger import beliefs as rows
@@ -183,8 +184,18 @@ class MemoryRuntime:
     async def enqueue_turn(self, turn: Turn) -> None:
         if not self.config.extraction.enabled:
             return
-        await anyio.to_thread.run_sync(self.outbox.enqueue, turn)
-        self.worker.wakeup.set()
+        if await anyio.to_thread.run_sync(self._write_turn, turn):
+            self.worker.wakeup.set()
+
+    def _write_turn(self, turn: Turn) -> bool:
+        if self.config.extraction.gate and not gate(turn.user_texts()).keep:
+            # Nothing in it about the user: the worker would only mark the job skipped, so the
+            # request path spares the write (and the worker its claim and finish).
+            self.stats["gate_skipped"] += 1
+            self.stats["jobs_skipped"] += 1
+            return False
+        self.outbox.enqueue(turn)
+        return True
 
     async def health(self) -> dict[str, Any]:
         store_ok = await anyio.to_thread.run_sync(self.vectors.heartbeat)

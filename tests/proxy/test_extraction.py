@@ -89,10 +89,13 @@ def test_repeating_a_statement_reinforces_instead_of_duplicating(proxy, upstream
 def test_gate_skips_turns_without_user_information(proxy, upstream):
     say(proxy, "Write a haiku about the sea.")
     counts = wait_idle(proxy)
-    assert counts == {"skipped": 1}
+    assert counts == {}  # judged before the write: no job at all
     assert beliefs(proxy) == []
     metrics = httpx.get(proxy.url + "/metrics").text
     assert "selfmodel_gate_skipped_total 1.0" in metrics
+    assert 'selfmodel_extraction_jobs_total{outcome="skipped"} 1.0' in metrics
+    say(proxy, "I'm vegetarian. Ideas for lunch?")
+    assert wait_idle(proxy) == {"done": 1}
 
 
 def test_llm_mode_applies_every_kind_of_op(make_proxy, upstream):
