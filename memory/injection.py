@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import numpy as np
 
 from memory import budget, render
 from memory.embed import Embedder
@@ -116,28 +115,27 @@ class Injector:
         features = snapshot.features(utcnow())
         allowed = set(rule.contexts) if rule.contexts else None
         # Route by observation context before ranking, so other contexts take no places.
-        mask = (np.array([e.context in allowed for e in snapshot.entries])
-                if allowed is not None else None)
+        mask = snapshot.in_contexts(allowed) if allowed is not None else None
         scores_all = score_indexed(queries, snapshot.statements, self.core.situation_matrix(),
                                    snapshot.situations, features,
                                    min_confidence=rule.min_confidence, allowed=mask)
-        ranked = [(i, float(scores_all[i])) for i in cut(scores_all, rule.top_k)]
-        picked: list[int] = []
-        scores: dict[int, float] = {}
-        if rule.include_core:
-            for index in self._core(snapshot.entries, allowed):
-                picked.append(index)
-                scores[index] = 1.0
-        for index, score in ranked:
-            entry = snapshot.entries[index]
-            if allowed is not None and entry.context not in allowed:
-                continue
-            if index in scores or self._duplicate(snapshot, index, picked):
-                continue
-            picked.append(index)
-            scores[index] = score
-            if len(picked) >= rule.top_k + (CORE_MAX if rule.include_core else 0):
+        ranked = cut(scores_all, rule.top_k)
+        core = self._core(snapshot.entries, allowed) if rule.include_core else []
+        scores = dict.fromkeys(core, 1.0)
+        limit = rule.top_k + (CORE_MAX if rule.include_core else 0)
+        candidates = core + [i for i in ranked if i not in scores]
+        # Cosines among the few candidates at once; a candidate too close to one already
+        # picked says the same thing.
+        vectors = snapshot.statements[candidates]
+        close = ((vectors @ vectors.T) >= NEAR_DUPLICATE).tolist()
+        kept: list[int] = list(range(len(core)))
+        for position in range(len(core), len(candidates)):
+            if len(kept) >= limit:
                 break
+            if not any(close[position][earlier] for earlier in kept):
+                kept.append(position)
+                scores[candidates[position]] = float(scores_all[candidates[position]])
+        picked = [candidates[position] for position in kept]
         return [ScoredBelief(id=snapshot.entries[i].id, statement=snapshot.entries[i].statement,
                              context=snapshot.entries[i].context,
                              confidence=round(snapshot.entries[i].confidence, 4),
@@ -149,10 +147,3 @@ class Injector:
                 if e.context in CORE_CONTEXTS and e.confidence >= CORE_MIN_CONFIDENCE
                 and (allowed is None or e.context in allowed)]
         return [i for _, i in sorted(core, reverse=True)[:CORE_MAX]]
-
-    @staticmethod
-    def _duplicate(snapshot: Any, index: int, picked: list[int]) -> bool:
-        if not picked:
-            return False
-        sims = snapshot.statements[picked] @ snapshot.statements[index]
-        return bool(np.max(sims) >= NEAR_DUPLICATE)

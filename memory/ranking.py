@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Features", "cut", "query_texts", "rank", "score_beliefs", "score_indexed"]
+__all__ = ["FeatureArrays", "Features", "cut", "query_texts", "rank", "score_beliefs",
+           "score_indexed"]
 
 # Weight of the situation match relative to the statement match. Routing is the stronger
 # signal for vague requests, but the statement must still order beliefs within an area.
@@ -56,6 +57,24 @@ class Features:
     confidence: float
     age_days: float
     context: str
+
+
+@dataclass(frozen=True)
+class FeatureArrays:
+    """`Features` of all a user's beliefs as arrays: the hot path scores them without a loop."""
+
+    confidence: np.ndarray  # float64, one per belief
+    age_days: np.ndarray
+
+    @classmethod
+    def of(cls, features: Sequence[Features] | FeatureArrays) -> FeatureArrays:
+        if isinstance(features, FeatureArrays):
+            return features
+        return cls(np.array([f.confidence for f in features], dtype=np.float64),
+                   np.array([f.age_days for f in features], dtype=np.float64))
+
+    def __len__(self) -> int:
+        return len(self.confidence)
 
 
 def _text_of(content: Any) -> str:
@@ -90,19 +109,20 @@ def query_texts(messages: list[dict[str, Any]], max_turns: int = 2) -> list[str]
     return out
 
 
-def _prior(feature: Features) -> float:
+def _priors(features: FeatureArrays) -> np.ndarray:
     # Additive and at most 0 so a fully confident, fresh belief is scored by similarity alone.
-    confidence = min(max(feature.confidence, 0.0), 1.0)
-    age = max(feature.age_days, 0.0)
-    recency = math.exp(-age * math.log(2.0) / RECENCY_HALF_LIFE_DAYS)
-    return CONFIDENCE_WEIGHT * (confidence - 1.0) + RECENCY_WEIGHT * (recency - 1.0)
+    confidence = np.clip(features.confidence, 0.0, 1.0)
+    age = np.maximum(features.age_days, 0.0)
+    recency = np.exp(-age * math.log(2.0) / RECENCY_HALF_LIFE_DAYS)
+    return (CONFIDENCE_WEIGHT * (confidence - 1.0) + RECENCY_WEIGHT * (recency - 1.0)
+            ).astype(np.float32)
 
 
 def score_beliefs(
     query_vectors: np.ndarray,
     view_matrix: np.ndarray,
     view_owner: np.ndarray,
-    features: Sequence[Features],
+    features: Sequence[Features] | FeatureArrays,
     *,
     min_confidence: float,
 ) -> np.ndarray:
@@ -139,7 +159,8 @@ def score_beliefs(
     weights[0] = 1.0
     raw = (per_query * weights).max(axis=1)
 
-    eligible = present & np.array([f.confidence >= min_confidence for f in features])
+    arrays = FeatureArrays.of(features)
+    eligible = present & (arrays.confidence >= min_confidence)
     if not eligible.any():
         return score
     raw = np.where(eligible, raw, -np.inf)
@@ -151,7 +172,7 @@ def score_beliefs(
     stmt_vecs[present] = views[statement_row[present]]
     centroid = stmt_vecs[top].mean(axis=0)
     raw = raw + FEEDBACK_WEIGHT * (stmt_vecs @ centroid)
-    raw = raw + np.array([_prior(f) for f in features], dtype=np.float32)
+    raw = raw + _priors(arrays)
     return np.where(eligible, raw, -np.inf).astype(np.float32)
 
 
@@ -160,7 +181,7 @@ def score_indexed(
     statements: np.ndarray,
     situation_table: np.ndarray,
     situation_index: np.ndarray,
-    features: Sequence[Features],
+    features: Sequence[Features] | FeatureArrays,
     *,
     min_confidence: float,
     allowed: np.ndarray | None = None,
@@ -188,7 +209,8 @@ def score_indexed(
     weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
     weights[0] = 1.0
     raw = ((statement + SITUATION_WEIGHT * situation) * weights).max(axis=1)
-    eligible = np.array([f.confidence >= min_confidence for f in features])
+    arrays = FeatureArrays.of(features)
+    eligible = arrays.confidence >= min_confidence
     if allowed is not None:
         eligible &= allowed
     if not eligible.any():
@@ -197,20 +219,21 @@ def score_indexed(
     k = min(FEEDBACK_TOP, int(eligible.sum()))
     top = np.argpartition(-raw, k - 1)[:k]
     raw = raw + FEEDBACK_WEIGHT * (statements @ statements[top].mean(axis=0))
-    raw = raw + np.array([_prior(f) for f in features], dtype=np.float32)
+    raw = raw + _priors(arrays)
     return np.where(eligible, raw, -np.inf).astype(np.float32)
 
 
 def cut(score: np.ndarray, top_k: int) -> list[int]:
     """Eligible beliefs best first, cut adaptively to at most `top_k`."""
-    order = [int(i) for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])]
-    if not order:
+    order = np.argsort(-score, kind="stable")
+    order = order[np.isfinite(score[order])]
+    if not order.size:
         return []
-    finite = score[np.isfinite(score)]
-    spread = float(finite.std()) if finite.size > 1 else 0.0
-    floor = float(score[order[0]]) - CUT_STDS * spread
-    kept = [i for j, i in enumerate(order) if j < MIN_KEEP or score[i] >= floor]
-    return kept[:top_k]
+    spread = float(score[np.isfinite(score)].std()) if order.size > 1 else 0.0
+    ranked = score[order]
+    keep = ranked >= float(ranked[0]) - CUT_STDS * spread
+    keep[:MIN_KEEP] = True
+    return [int(i) for i in order[keep][:top_k]]
 
 
 def rank(

@@ -19,7 +19,7 @@ from memory import vectors
 from memory.core import Core
 from memory.ledger import beliefs as rows
 from memory.ledger.db import parse_time, utcnow
-from memory.ranking import Features
+from memory.ranking import FeatureArrays
 
 # Confidence decays over days; recomputing it hourly is exact enough.
 _RECOMPUTE_AFTER_SECONDS = 3600
@@ -43,10 +43,18 @@ class Snapshot:
     built: datetime
     unembedded: int = 0  # active beliefs still waiting for their vectors
 
-    def features(self, now: datetime) -> list[Features]:
-        return [Features(confidence=e.confidence,
-                         age_days=max(0.0, (now - e.updated).total_seconds() / 86400),
-                         context=e.context) for e in self.entries]
+    def __post_init__(self) -> None:
+        # Arrays once per snapshot, so that a request scores its beliefs without a Python loop.
+        self._confidence = np.array([e.confidence for e in self.entries], dtype=np.float64)
+        self._updated = np.array([e.updated.timestamp() for e in self.entries], dtype=np.float64)
+        self._contexts = np.array([e.context for e in self.entries], dtype=object)
+
+    def features(self, now: datetime) -> FeatureArrays:
+        ages = np.maximum(0.0, (now.timestamp() - self._updated) / 86400)
+        return FeatureArrays(self._confidence, ages)
+
+    def in_contexts(self, allowed: set[str]) -> np.ndarray:
+        return np.isin(self._contexts, list(allowed))
 
 
 class SnapshotCache:
