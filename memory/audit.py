@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -59,13 +59,12 @@ class AuditRecord:
         )
 
     def row(self, store_rendered: bool) -> tuple[Any, ...]:
-        values = asdict(self)
-        values["user_id"] = values.pop("user")
-        values["injected"] = json.dumps(self.injected)
-        values["rendered"] = self.rendered if store_rendered else None
-        values["stream"] = int(self.stream)
-        values["degraded"] = int(self.degraded_reason is not None)
-        return tuple(values[c] for c in _COLUMNS)
+        """Values in `_COLUMNS` order (read field by field: `asdict` deep-copies `injected`)."""
+        return (self.request_id, self.at, self.tenant, self.user, self.model, self.rule,
+                json.dumps(self.injected), self.rendered if store_rendered else None,
+                self.template, self.template_sha256, self.tokens, self.retrieve_ms,
+                self.render_ms, self.upstream_ms, self.status, self.error, int(self.stream),
+                int(self.degraded_reason is not None), self.degraded_reason)
 
 
 def record_to_dict(row: dict[str, Any]) -> dict[str, Any]:
