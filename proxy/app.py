@@ -28,7 +28,8 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upstream = Upstream(config.model_list, config.server.upstream_timeout_seconds)
+        upstream = Upstream(config.model_list, config.server.upstream_timeout_seconds,
+                            direct=config.server.direct_openai)
         upstream.warm_up()
         memory = MemoryRuntime(config.memory, embedder=embedder,
                                complete=upstream.complete_text)
@@ -41,6 +42,7 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
             yield
         finally:
             await memory.stop()
+            await upstream.aclose()
 
     app = FastAPI(title="selfmodel", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None)

@@ -35,6 +35,8 @@ class ServerConfig(Strict):
     port: int = Field(default=4141, ge=0, le=65535)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     upstream_timeout_seconds: float = Field(default=600.0, gt=0)
+    # `openai/...` models are forwarded as sent, without litellm (faster, byte-faithful).
+    direct_openai: bool = True
     log_level: str = "info"
 
 

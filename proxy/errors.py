@@ -106,6 +106,35 @@ class UpstreamError(SelfmodelError):
     type = "upstream_error"
 
 
+# The same failure reads the same whichever path (litellm or direct) met it.
+_TYPE_OF_STATUS = {400: "invalid_request_error", 401: "authentication_error",
+                   403: "permission_error", 404: "not_found_error", 422: "invalid_request_error",
+                   429: "rate_limit_error"}
+
+
+def upstream_status_error(message: str, status: int) -> UpstreamError:
+    """The provider's own error status, passed on to the client."""
+    return UpstreamError(message, status=status, type=_TYPE_OF_STATUS.get(status, "api_error"),
+                         code=f"upstream_{status}")
+
+
+def upstream_timeout(detail: str) -> UpstreamError:
+    return UpstreamError(f"upstream timed out: {detail}", status=504, type="timeout_error",
+                         code="upstream_timeout")
+
+
+def upstream_unreachable(detail: str) -> UpstreamError:
+    return UpstreamError(f"upstream unreachable: {detail}", status=502,
+                         code="upstream_unreachable")
+
+
+def provider_key_missing() -> UpstreamError:
+    return UpstreamError("the provider needs an API key for this model: set the variable its "
+                         "`api_key` names in config.yaml (e.g. OPENAI_API_KEY), or use "
+                         "`forward_client_key: true`", status=401, type="authentication_error",
+                         code="provider_key_missing")
+
+
 def error_response(error: SelfmodelError, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 

@@ -13,7 +13,16 @@ import fnmatch
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from proxy.errors import NotFound, SelfmodelError, UpstreamError
+from proxy.direct import DirectOpenAI, eligible
+from proxy.errors import (
+    NotFound,
+    SelfmodelError,
+    UpstreamError,
+    provider_key_missing,
+    upstream_status_error,
+    upstream_timeout,
+    upstream_unreachable,
+)
 
 if TYPE_CHECKING:
     from proxy.config import ModelEntry
@@ -62,31 +71,35 @@ def map_exception(exc: Exception) -> SelfmodelError:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     if names & {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "TimeoutError",
                 "PoolTimeout", "WriteTimeout"}:
-        return UpstreamError(f"upstream timed out: {message}", status=504,
-                             type="timeout_error", code="upstream_timeout")
+        return upstream_timeout(message)
     if names & {"APIConnectionError", "ConnectError", "RemoteProtocolError"}:
-        return UpstreamError(f"upstream unreachable: {message}", status=502,
-                             type="upstream_error", code="upstream_unreachable")
+        return upstream_unreachable(message)
     if "Missing credentials" in message or "api_key client option must be set" in message:
-        return UpstreamError("the provider needs an API key for this model: set the variable "
-                             "its `api_key` names in config.yaml (e.g. OPENAI_API_KEY), or use "
-                             "`forward_client_key: true`", status=401,
-                             type="authentication_error", code="provider_key_missing")
+        return provider_key_missing()
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and 400 <= status < 600:
-        kind = {400: "invalid_request_error", 401: "authentication_error",
-                403: "permission_error", 404: "not_found_error", 422: "invalid_request_error",
-                429: "rate_limit_error"}.get(status, "api_error")
-        return UpstreamError(message, status=status, type=kind, code=f"upstream_{status}")
+        return upstream_status_error(message, status)
     return UpstreamError(f"upstream failed: {message}", status=502,
                          code="upstream_error")
 
 
 class Upstream:
-    def __init__(self, models: list[ModelEntry], timeout: float) -> None:
+    def __init__(self, models: list[ModelEntry], timeout: float, direct: bool = True) -> None:
         self._models = models
         self._timeout = timeout
         self._litellm: Any = None
+        # OpenAI-compatible providers skip litellm (see `proxy.direct`).
+        self._direct = DirectOpenAI(timeout) if direct else None
+
+    async def aclose(self) -> None:
+        if self._direct is not None:
+            await self._direct.aclose()
+
+    def _direct_params(self, entry: ModelEntry, body: dict[str, Any]) -> dict[str, Any] | None:
+        if self._direct is None:
+            return None
+        params = self._params(entry, body)
+        return params if eligible(params) else None
 
     @property
     def names(self) -> list[str]:
@@ -120,11 +133,16 @@ class Upstream:
     def warm_up(self) -> None:
         self._lib()
 
-    def _call_args(self, entry: ModelEntry, body: dict[str, Any],
-                   client_key: str | None) -> dict[str, Any]:
+    @staticmethod
+    def _params(entry: ModelEntry, body: dict[str, Any]) -> dict[str, Any]:
         params = entry.litellm_params.model_dump(exclude_none=True)
         if "*" in params["model"]:
             params["model"] = params["model"].replace("*", body["model"])
+        return params
+
+    def _call_args(self, entry: ModelEntry, body: dict[str, Any],
+                   client_key: str | None) -> dict[str, Any]:
+        params = self._params(entry, body)
         params.setdefault("max_retries", 0)
         params.setdefault("timeout", self._timeout)
         if entry.forward_client_key and client_key:
@@ -139,6 +157,9 @@ class Upstream:
 
     async def complete(self, entry: ModelEntry, body: dict[str, Any],
                        client_key: str | None = None) -> dict[str, Any]:
+        direct = self._direct_params(entry, body)
+        if direct is not None and self._direct is not None:
+            return await self._direct.complete(entry, direct, body, client_key)
         litellm = self._lib()
         try:
             response = await litellm.acompletion(**self._call_args(entry, body, client_key))
@@ -174,6 +195,9 @@ class Upstream:
     async def open_stream(self, entry: ModelEntry, body: dict[str, Any],
                           client_key: str | None = None) -> AsyncIterator[dict[str, Any]]:
         """Start a streaming call; errors before the first chunk raise here."""
+        direct = self._direct_params(entry, body)
+        if direct is not None and self._direct is not None:
+            return await self._direct.open_stream(entry, direct, body, client_key)
         litellm = self._lib()
         try:
             stream = await litellm.acompletion(**self._call_args(entry, body, client_key))

@@ -107,9 +107,18 @@ def make_proxy(tmp_path: Path, upstream_url: str,
         proxy.stop()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A module that sets BOTH_UPSTREAM_PATHS runs each test using `proxy` twice: through the
+    # direct OpenAI-compatible path (the default for `openai/` models) and through litellm.
+    if "proxy" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_UPSTREAM_PATHS",
+                                                    False):
+        metafunc.parametrize("proxy", ["direct", "litellm"], indirect=True)
+
+
 @pytest.fixture
-def proxy(make_proxy: Callable[..., Proxy]) -> Proxy:
-    return make_proxy()
+def proxy(make_proxy: Callable[..., Proxy], request: pytest.FixtureRequest) -> Proxy:
+    path = getattr(request, "param", "direct")
+    return make_proxy({"server": {"direct_openai": path == "direct"}})
 
 
 @pytest.fixture

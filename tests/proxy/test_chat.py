@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import MODEL
 from tests.fake_upstream import Reply
 
+BOTH_UPSTREAM_PATHS = True  # see tests/conftest.py
+
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}},

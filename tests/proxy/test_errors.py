@@ -9,6 +9,8 @@ import pytest
 from tests.conftest import MODEL
 from tests.fake_upstream import Reply
 
+BOTH_UPSTREAM_PATHS = True  # see tests/conftest.py
+
 
 def _post(proxy, body=None, content=None, headers=None):
     return httpx.post(proxy.url + "/v1/chat/completions", json=body, content=content,

@@ -9,6 +9,8 @@ import httpx
 from tests.conftest import MODEL
 from tests.fake_upstream import Reply
 
+BOTH_UPSTREAM_PATHS = True  # see tests/conftest.py
+
 
 def test_chunks_arrive_before_the_stream_ends(proxy, upstream):
     upstream.stream_chunks = 4

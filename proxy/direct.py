@@ -1,0 +1,178 @@
+"""Forwarding to providers that already speak OpenAI's chat API, without litellm.
+
+litellm is our adapter to every provider, and it costs about 4 ms of CPU per call here (logging
+objects, cost lookups, re-validating the response into its own types), most of what the proxy
+adds to a request. A model configured as `openai/...` needs no translation: the client's body
+goes to the provider as it came (with the provider's model name), and the provider's answer
+comes back as it was sent, which is also more faithful (litellm rewrites `created` in stream
+chunks and adds fields of its own). An entry with parameters only litellm understands, or with
+retries, still goes through litellm; `server.direct_openai: false` sends every call through it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from proxy.errors import (
+    SelfmodelError,
+    UpstreamError,
+    provider_key_missing,
+    upstream_status_error,
+    upstream_timeout,
+    upstream_unreachable,
+)
+
+if TYPE_CHECKING:
+    from proxy.config import ModelEntry
+
+
+def _version() -> str:
+    try:
+        return metadata.version("selfmodel")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+USER_AGENT = f"selfmodel/{_version()}"
+PREFIX = "openai/"
+DEFAULT_BASE = "https://api.openai.com/v1"
+# What a direct call knows how to honour; any other litellm parameter means litellm's path.
+UNDERSTOOD = {"model", "api_base", "api_key", "timeout", "max_retries", "organization",
+              "extra_headers"}
+
+
+def eligible(params: dict[str, Any]) -> bool:
+    """Whether a model entry's (resolved) litellm parameters can be served directly."""
+    return (str(params.get("model", "")).startswith(PREFIX)
+            and not (params.keys() - UNDERSTOOD)
+            and not params.get("max_retries")
+            and isinstance(params.get("extra_headers", {}), dict))
+
+
+def _base_url(params: dict[str, Any]) -> str:
+    # The order litellm's OpenAI provider follows, so either path calls the same place.
+    base = (params.get("api_base") or os.environ.get("OPENAI_BASE_URL")
+            or os.environ.get("OPENAI_API_BASE") or DEFAULT_BASE)
+    return str(base).rstrip("/")
+
+
+def _payload(params: dict[str, Any], body: dict[str, Any]) -> bytes:
+    payload = {**body, "model": params["model"][len(PREFIX):]}
+    # A literal `extra_body` is merged into the body, as litellm and the openai SDK do.
+    extra = payload.pop("extra_body", None)
+    if isinstance(extra, dict):
+        payload.update(extra)
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _error_of(response: httpx.Response, text: bytes) -> UpstreamError:
+    message = text.decode("utf-8", "replace").strip() or response.reason_phrase
+    try:
+        error = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        message = error["message"]
+    elif isinstance(error, str):
+        message = error
+    return upstream_status_error(message, response.status_code)
+
+
+class DirectOpenAI:
+    """One pooled HTTP client for all direct calls; `aclose()` at shutdown."""
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _request(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
+                 client_key: str | None) -> httpx.Request:
+        key = (client_key if entry.forward_client_key and client_key
+               else params.get("api_key") or os.environ.get("OPENAI_API_KEY"))
+        if not key:
+            raise provider_key_missing()
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+                   "User-Agent": USER_AGENT,
+                   **{str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()}}
+        if params.get("organization"):
+            headers["OpenAI-Organization"] = str(params["organization"])
+        timeout = float(params.get("timeout") or self._timeout)
+        return self._client.build_request(
+            "POST", f"{_base_url(params)}/chat/completions", content=_payload(params, body),
+            headers=headers, timeout=httpx.Timeout(timeout))
+
+    async def _send(self, request: httpx.Request, stream: bool) -> httpx.Response:
+        try:
+            response = await self._client.send(request, stream=stream)
+        except httpx.TimeoutException as exc:
+            raise upstream_timeout(str(exc) or type(exc).__name__) from None
+        except httpx.HTTPError as exc:
+            raise upstream_unreachable(str(exc) or type(exc).__name__) from None
+        if response.status_code >= 400:
+            try:
+                text = await response.aread()
+            except httpx.HTTPError:
+                text = b""
+            finally:
+                await response.aclose()
+            raise _error_of(response, text)
+        return response
+
+    async def complete(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
+                       client_key: str | None) -> dict[str, Any]:
+        response = await self._send(self._request(entry, params, body, client_key), False)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise UpstreamError("upstream answered with something that is not a JSON object",
+                                code="upstream_bad_response")
+        return data
+
+    async def open_stream(self, entry: ModelEntry, params: dict[str, Any],
+                          body: dict[str, Any], client_key: str | None,
+                          ) -> AsyncIterator[dict[str, Any]]:
+        """Start a streaming call; errors before the first chunk raise here."""
+        response = await self._send(self._request(entry, params, body, client_key), True)
+        return _events(response)
+
+
+async def _events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    """The `data:` events of an OpenAI stream, parsed, up to `[DONE]`."""
+    try:
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue  # blank separators, `:` keep-alive comments, event names
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                raise UpstreamError("upstream sent a stream event that is not JSON",
+                                    code="upstream_bad_response") from None
+            if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
+                error = chunk["error"]
+                raise UpstreamError(f"upstream failed mid-stream: {error.get('message')}",
+                                    code="upstream_error")
+            yield chunk
+    except SelfmodelError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise upstream_timeout(str(exc) or type(exc).__name__) from None
+    except httpx.HTTPError as exc:
+        raise upstream_unreachable(str(exc) or type(exc).__name__) from None
+    finally:
+        await response.aclose()

@@ -1,0 +1,86 @@
+"""The direct path for OpenAI-compatible providers: which entries take it, and fidelity."""
+
+import httpx
+import pytest
+
+from proxy.direct import eligible
+from tests.conftest import MODEL
+
+
+@pytest.mark.parametrize("params,expected", [
+    ({"model": "openai/gpt-4o", "api_key": "k"}, True),
+    ({"model": "openai/gpt-4o", "api_base": "http://h/v1", "timeout": 5, "max_retries": 0,
+      "organization": "org", "extra_headers": {"X-A": "1"}}, True),
+    ({"model": "anthropic/claude-3"}, False),  # needs translating: litellm
+    ({"model": "gpt-4o"}, False),  # litellm infers the provider
+    ({"model": "openai/gpt-4o", "max_retries": 2}, False),  # litellm retries
+    ({"model": "openai/gpt-4o", "api_version": "2024-01-01"}, False),  # only litellm knows it
+    ({"model": "openai/gpt-4o", "extra_headers": "X-A: 1"}, False),
+])
+def test_which_entries_go_direct(params, expected):
+    assert eligible(params) is expected
+
+
+def _chat(proxy, model=MODEL, **extra):
+    return httpx.post(proxy.url + "/v1/chat/completions", timeout=30,
+                      json={"model": model, "messages": [{"role": "user", "content": "hi"}],
+                            **extra})
+
+
+def test_direct_answer_is_the_providers_own(proxy, upstream):
+    response = _chat(proxy, user="u-1", some_new_param={"a": 1})
+    assert response.status_code == 200
+    body = response.json()
+    # Exactly the fake's document, `logprobs: null` and all (litellm re-serializes it).
+    assert body["created"] == 1700000000
+    assert body["choices"][0]["logprobs"] is None
+    assert body["model"] == "gpt-test"
+    sent = upstream.chat_requests[-1]
+    assert sent["model"] == "gpt-test" and sent["user"] == "u-1"
+    assert sent["some_new_param"] == {"a": 1}
+    headers = upstream.headers[-1]
+    assert headers["authorization"] == "Bearer sk-provider-secret"
+    assert headers["user-agent"].startswith("selfmodel/")
+
+
+def test_direct_stream_chunks_are_relayed_unchanged(proxy, upstream):
+    with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=30,
+                      json={"model": MODEL, "stream": True,
+                            "messages": [{"role": "user", "content": "hi"}]}) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: {")]
+    assert lines and all('"created":1700000000' in line for line in lines)
+
+
+def test_entry_headers_and_organization_are_sent(make_proxy, upstream, upstream_url):
+    proxy = make_proxy({"model_list": [{
+        "model_name": "org-model",
+        "litellm_params": {"model": "openai/gpt-org", "api_base": upstream_url, "api_key": "k1",
+                           "organization": "org-7", "extra_headers": {"X-Team": "search"}}}]})
+    assert _chat(proxy, model="org-model").status_code == 200
+    headers = upstream.headers[-1]
+    assert headers["openai-organization"] == "org-7" and headers["x-team"] == "search"
+
+
+def test_entries_litellm_must_handle_still_go_through_it(make_proxy, upstream, upstream_url):
+    proxy = make_proxy({"model_list": [{
+        "model_name": "retrying", "litellm_params": {"model": "openai/gpt-r", "max_retries": 1,
+                                                     "api_base": upstream_url, "api_key": "k"}}]})
+    assert _chat(proxy, model="retrying").status_code == 200
+    assert not upstream.headers[-1]["user-agent"].startswith("selfmodel/")
+
+
+def test_switching_the_direct_path_off(make_proxy, upstream):
+    proxy = make_proxy({"server": {"direct_openai": False}})
+    assert _chat(proxy).status_code == 200
+    assert not upstream.headers[-1]["user-agent"].startswith("selfmodel/")
+
+
+def test_missing_provider_key_is_a_clear_401(make_proxy, upstream, upstream_url, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    proxy = make_proxy({"model_list": [{
+        "model_name": "keyless", "litellm_params": {"model": "openai/x",
+                                                    "api_base": upstream_url}}]})
+    response = _chat(proxy, model="keyless")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "provider_key_missing"
+    assert upstream.requests == []
