@@ -32,6 +32,7 @@ from memory.ledger import Database
 from memory.ledger import beliefs as rows
 from memory.models import Belief
 from memory.outbox import Outbox
+from memory.portability import forget_user
 from memory.prompts import PromptLibrary
 from memory.settings import MemoryConfig
 from memory.signals import Signals
@@ -177,6 +178,11 @@ class MemoryRuntime:
             if self.config.injection.fail_closed:
                 raise
             return Injection(messages=messages, degraded_reason=str(exc))
+
+    def forget(self, tenant: str, user: str) -> dict[str, int]:
+        removed = forget_user(self.core, tenant, user)
+        self.snapshots.invalidate(tenant, user)  # nothing of the user stays in memory either
+        return removed
 
     def audit(self, record: AuditRecord) -> None:
         self.audit_log.add(record)

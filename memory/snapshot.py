@@ -32,6 +32,7 @@ class Entry:
     context: str
     confidence: float
     updated: datetime
+    version: int = 0  # every write to a belief (evidence, correction) bumps it
 
 
 @dataclass
@@ -57,6 +58,11 @@ class Snapshot:
         return np.isin(self._contexts, list(allowed))
 
 
+def _key(*fields: object) -> tuple[object, ...]:
+    # Everything a write changes: a belief matching on all of it has the same evidence.
+    return fields
+
+
 class SnapshotCache:
     def __init__(self, core: Core, capacity: int) -> None:
         self.core = core
@@ -72,11 +78,12 @@ class SnapshotCache:
         key = (tenant, user)
         with self._lock:
             cached = self._items.get(key)
-            if cached is not None and cached.revision == revision and (
-                    utcnow() - cached.built).total_seconds() < _RECOMPUTE_AFTER_SECONDS:
+            fresh = cached is not None and (
+                utcnow() - cached.built).total_seconds() < _RECOMPUTE_AFTER_SECONDS
+            if fresh and cached is not None and cached.revision == revision:
                 self._items.move_to_end(key)
                 return cached
-        snapshot = self._load(tenant, user, revision)
+        snapshot = self._load(tenant, user, revision, cached if fresh else None)
         if self.capacity > 0:
             with self._lock:
                 self._items[key] = snapshot
@@ -85,17 +92,30 @@ class SnapshotCache:
                     self._items.popitem(last=False)
         return snapshot
 
-    def _load(self, tenant: str, user: str, revision: int) -> Snapshot:
+    def _load(self, tenant: str, user: str, revision: int,
+              previous: Snapshot | None = None) -> Snapshot:
+        """Read the user's rows; beliefs unchanged since `previous` keep their entries, so a
+        write to one belief does not recompute the confidence of all the others."""
         conn = self.core.db.conn
         found = vectors.load_active(conn, tenant, user)
         unembedded = conn.execute(
             "SELECT COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? AND status = 'active' "
             "AND embedded = 0", (tenant, user)).fetchone()[0]
-        evidence = rows.evidence_for(conn, [r["id"] for r in found])
+        kept = {_key(e.id, e.version, e.statement, e.context, e.updated): e
+                for e in previous.entries} if previous else {}
+        for r in found:
+            r["key"] = _key(r["id"], r["version"], r["statement"], r["context"],
+                            parse_time(r["updated_at"]))
+        changed = [r for r in found if r["key"] not in kept]
+        evidence = rows.evidence_for(conn, [r["id"] for r in changed])
         now = utcnow()
-        entries = [Entry(id=r["id"], statement=r["statement"], context=r["context"],
-                         confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
-                         updated=parse_time(r["updated_at"])) for r in found]
+        entries = [kept.get(r["key"]) or Entry(
+            id=r["id"], statement=r["statement"], context=r["context"],
+            confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
+            updated=parse_time(r["updated_at"]), version=r["version"]) for r in found]
+        # Kept confidences date from the previous build: the hourly recompute counts from it.
+        if previous is not None and len(changed) < len(found):
+            now = previous.built
         slots = max((len(r["situations"]) for r in found), default=0)
         situations = np.full((len(found), slots), -1, dtype=np.int64)
         for index, row in enumerate(found):

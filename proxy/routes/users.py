@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from memory.injection import MemoryDegraded
 from memory.ledger import beliefs as rows
-from memory.portability import export_user, forget_user, import_user
+from memory.portability import export_user, import_user
 from proxy.body import check_chat_body, read_json
 from proxy.deps import Caller, State
 from proxy.errors import MemoryUnavailable
@@ -40,8 +40,7 @@ async def list_users(state: State, caller: Caller, q: str | None = None,
 
 @router.delete("/v1/users/{user}")
 async def forget(user: str, state: State, caller: Caller) -> dict[str, Any]:
-    removed = await anyio.to_thread.run_sync(forget_user, state.memory.core, caller.tenant, user)
-    state.memory.snapshots.invalidate(caller.tenant, user)
+    removed = await anyio.to_thread.run_sync(state.memory.forget, caller.tenant, user)
     return {"user": user, "forgotten": True, **removed}
 
 
