@@ -27,6 +27,7 @@ from memory.embed import Embedder, build_embedder
 from memory.errors import NotFoundError
 from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.gate import gate
+from memory.heap import release_free_memory
 from memory.injection import Injection, Injector, MemoryDegraded
 from memory.ledger import Database
 from memory.ledger import beliefs as rows
@@ -74,7 +75,8 @@ class MemoryRuntime:
         self.beliefs = Beliefs(self.core)
         self.signals = Signals(self.beliefs)
         self.prompts = PromptLibrary(config.prompts_dir)
-        self.snapshots = SnapshotCache(self.core, config.store.user_cache_size)
+        self.snapshots = SnapshotCache(self.core, config.store.user_cache_size,
+                                       int(config.store.user_cache_mb * 2**20))
         # Queries from concurrent requests may share model runs; writes embed directly.
         self.query_embedder = query_embedder(self.embedder)
         self.injector = Injector(config, self.snapshots, self.query_embedder, self.prompts)
@@ -144,6 +146,7 @@ class MemoryRuntime:
                 await anyio.to_thread.run_sync(self.sync_index)
                 if rounds % int(MAINTENANCE_SECONDS / INDEX_SYNC_SECONDS) == 0:
                     await anyio.to_thread.run_sync(self.audit_log.purge)
+                    await anyio.to_thread.run_sync(release_free_memory)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.warning("maintenance failed; retrying", exc_info=True)
             rounds += 1

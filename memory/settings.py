@@ -29,6 +29,7 @@ class StoreConfig(Strict):
     path: str = "./.selfmodel"
     chroma: ChromaServer | None = None
     user_cache_size: int = Field(default=4096, ge=0)
+    user_cache_mb: float = Field(default=256, gt=0)
 
 
 class EmbeddingConfig(Strict):

@@ -25,7 +25,7 @@ from memory.ranking import FeatureArrays
 _RECOMPUTE_AFTER_SECONDS = 3600
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     id: str
     statement: str
@@ -33,6 +33,10 @@ class Entry:
     confidence: float
     updated: datetime
     version: int = 0  # every write to a belief (evidence, correction) bumps it
+
+
+# What an entry costs beyond its strings: the object, its datetime, the arrays' per-belief share.
+_ENTRY_OVERHEAD_BYTES = 250
 
 
 @dataclass
@@ -49,6 +53,9 @@ class Snapshot:
         self._confidence = np.array([e.confidence for e in self.entries], dtype=np.float64)
         self._updated = np.array([e.updated.timestamp() for e in self.entries], dtype=np.float64)
         self._contexts = np.array([e.context for e in self.entries], dtype=object)
+        self.nbytes = (self.statements.nbytes + self.situations.nbytes
+                       + sum(len(e.statement) + len(e.id) + _ENTRY_OVERHEAD_BYTES
+                             for e in self.entries))
 
     def features(self, now: datetime) -> FeatureArrays:
         ages = np.maximum(0.0, (now.timestamp() - self._updated) / 86400)
@@ -64,9 +71,13 @@ def _key(*fields: object) -> tuple[object, ...]:
 
 
 class SnapshotCache:
-    def __init__(self, core: Core, capacity: int) -> None:
+    """Recently used users' snapshots, bounded by count and by bytes (least recent goes)."""
+
+    def __init__(self, core: Core, capacity: int, max_bytes: int | None = None) -> None:
         self.core = core
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.nbytes = 0
         self._items: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -86,10 +97,15 @@ class SnapshotCache:
         snapshot = self._load(tenant, user, revision, cached if fresh else None)
         if self.capacity > 0:
             with self._lock:
+                replaced = self._items.pop(key, None)
+                if replaced is not None:
+                    self.nbytes -= replaced.nbytes
                 self._items[key] = snapshot
-                self._items.move_to_end(key)
-                while len(self._items) > self.capacity:
-                    self._items.popitem(last=False)
+                self.nbytes += snapshot.nbytes
+                while len(self._items) > 1 and (
+                        len(self._items) > self.capacity
+                        or (self.max_bytes is not None and self.nbytes > self.max_bytes)):
+                    self.nbytes -= self._items.popitem(last=False)[1].nbytes
         return snapshot
 
     def _load(self, tenant: str, user: str, revision: int,
@@ -97,33 +113,33 @@ class SnapshotCache:
         """Read the user's rows; beliefs unchanged since `previous` keep their entries, so a
         write to one belief does not recompute the confidence of all the others."""
         conn = self.core.db.conn
-        found = vectors.load_active(conn, tenant, user)
+        found, statements, situation_lists = vectors.load_compact(conn, tenant, user)
         unembedded = conn.execute(
             "SELECT COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? AND status = 'active' "
             "AND embedded = 0", (tenant, user)).fetchone()[0]
         kept = {_key(e.id, e.version, e.statement, e.context, e.updated): e
                 for e in previous.entries} if previous else {}
-        for r in found:
-            r["key"] = _key(r["id"], r["version"], r["statement"], r["context"],
-                            parse_time(r["updated_at"]))
-        changed = [r for r in found if r["key"] not in kept]
-        evidence = rows.evidence_for(conn, [r["id"] for r in changed])
+        keys = [_key(r["id"], r["version"], r["statement"], r["context"],
+                     parse_time(r["updated_at"])) for r in found]
+        changed = [r["id"] for r, key in zip(found, keys, strict=True) if key not in kept]
+        evidence = rows.evidence_for(conn, changed)
         now = utcnow()
-        entries = [kept.get(r["key"]) or Entry(
+        entries = [kept.get(key) or Entry(
             id=r["id"], statement=r["statement"], context=r["context"],
             confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
-            updated=parse_time(r["updated_at"]), version=r["version"]) for r in found]
+            updated=key[4], version=r["version"]) for r, key in zip(found, keys, strict=True)]
         # Kept confidences date from the previous build: the hourly recompute counts from it.
         if previous is not None and len(changed) < len(found):
             now = previous.built
-        slots = max((len(r["situations"]) for r in found), default=0)
-        situations = np.full((len(found), slots), -1, dtype=np.int64)
-        for index, row in enumerate(found):
-            situations[index, :len(row["situations"])] = row["situations"]
-        statements = (np.stack([r["vector"] for r in found]) if found
-                      else np.zeros((0, 1), dtype=np.float32))
+        slots = max((len(s) for s in situation_lists), default=0)
+        # int32: the situation table has a few hundred rows; half the memory of int64.
+        situations = np.full((len(found), slots), -1, dtype=np.int32)
+        for index, listed in enumerate(situation_lists):
+            situations[index, :len(listed)] = listed
         return Snapshot(revision, entries, statements, situations, now, unembedded)
 
     def invalidate(self, tenant: str, user: str) -> None:
         with self._lock:
-            self._items.pop((tenant, user), None)
+            dropped = self._items.pop((tenant, user), None)
+            if dropped is not None:
+                self.nbytes -= dropped.nbytes

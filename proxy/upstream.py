@@ -130,8 +130,17 @@ class Upstream:
             self._litellm = litellm
         return self._litellm
 
+    def needs_litellm(self) -> bool:
+        """Whether some configured model goes through litellm rather than the direct path."""
+        return any(self._direct_params(entry, {"model": entry.model_name}) is None
+                   for entry in self._models)
+
     def warm_up(self) -> None:
-        self._lib()
+        # Import litellm at start, not on the first request, but only if a model needs it:
+        # it costs ~3 s and ~160 MB of RSS, which a proxy whose models all speak OpenAI's
+        # API never pays (an extraction model outside model_list still loads it on first use).
+        if self.needs_litellm():
+            self._lib()
 
     @staticmethod
     def _params(entry: ModelEntry, body: dict[str, Any]) -> dict[str, Any]:

@@ -45,3 +45,19 @@ def test_forgetting_drops_the_users_snapshot(tmp_path, embedder):
     assert ("t", "u") not in runtime.snapshots._items
     assert runtime.snapshots.get("t", "u") is None
     runtime.db.close()
+
+
+@pytest.mark.parametrize("budget_mb,kept", [(64, 3), (0.0001, 1)])
+def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb, kept):
+    config = parse_config({"store": {"path": str(tmp_path), "user_cache_mb": budget_mb}})
+    runtime = MemoryRuntime(config.memory, embedder=embedder)
+    for user in ("u1", "u2", "u3"):
+        runtime.beliefs.create("t", user, f"I like tea, says {user}", "preferences",
+                               _said("tea"))
+        assert runtime.snapshots.get("t", user) is not None
+    items = runtime.snapshots._items
+    assert len(items) == kept and ("t", "u3") in items  # the most recent stays
+    assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values()) > 0
+    runtime.snapshots.invalidate("t", "u3")
+    assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values())
+    runtime.db.close()

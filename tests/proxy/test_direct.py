@@ -5,7 +5,9 @@ import json
 import httpx
 import pytest
 
+from proxy.config import parse_config
 from proxy.direct import eligible
+from proxy.upstream import Upstream
 from tests.conftest import MODEL
 from tests.fake_upstream import Reply
 
@@ -28,6 +30,18 @@ def _chat(proxy, model=MODEL, **extra):
     return httpx.post(proxy.url + "/v1/chat/completions", timeout=30,
                       json={"model": model, "messages": [{"role": "user", "content": "hi"}],
                             **extra})
+
+
+@pytest.mark.parametrize("models,direct,expected", [
+    (["openai/gpt-4o", "openai/*"], True, False),  # every call can go direct: no litellm
+    (["openai/gpt-4o", "anthropic/claude-3"], True, True),
+    (["openai/gpt-4o"], False, True),  # direct path switched off
+])
+def test_litellm_is_loaded_only_when_a_model_needs_it(models, direct, expected):
+    config = parse_config({"model_list": [
+        {"model_name": f"m{i}", "litellm_params": {"model": model, "api_key": "k"}}
+        for i, model in enumerate(models)]})
+    assert Upstream(config.model_list, 30, direct=direct).needs_litellm() is expected
 
 
 def test_direct_answer_is_the_providers_own(proxy, upstream):
