@@ -27,7 +27,6 @@ from memory.embed import Embedder, build_embedder
 from memory.errors import NotFoundError
 from memory.extract import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.gate import gate
-from memory.heap import release_free_memory
 from memory.injection import Injection, Injector, MemoryDegraded
 from memory.ledger import Database
 from memory.ledger import beliefs as rows
@@ -146,7 +145,6 @@ class MemoryRuntime:
                 await anyio.to_thread.run_sync(self.sync_index)
                 if rounds % int(MAINTENANCE_SECONDS / INDEX_SYNC_SECONDS) == 0:
                     await anyio.to_thread.run_sync(self.audit_log.purge)
-                    await anyio.to_thread.run_sync(release_free_memory)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.warning("maintenance failed; retrying", exc_info=True)
             rounds += 1
