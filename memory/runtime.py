@@ -87,7 +87,7 @@ class MemoryRuntime:
         self.worker = ExtractionWorker(
             self.outbox, self.beliefs, self._extractor(complete), self.context_descriptions,
             use_gate=config.extraction.gate, related_limit=config.extraction.related_beliefs,
-            stats=self.stats)
+            stats=self.stats, on_applied=self.snapshots.refresh)
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_lock = threading.Lock()
 

@@ -138,6 +138,14 @@ class SnapshotCache:
             situations[index, :len(listed)] = listed
         return Snapshot(revision, entries, statements, situations, now, unembedded)
 
+    def refresh(self, tenant: str, user: str) -> None:
+        """Bring a cached user's snapshot up to date after a write, so that the user's next
+        request does not pay for the reload (background learning calls this)."""
+        with self._lock:
+            cached = (tenant, user) in self._items
+        if cached:
+            self.get(tenant, user)
+
     def invalidate(self, tenant: str, user: str) -> None:
         with self._lock:
             dropped = self._items.pop((tenant, user), None)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import anyio
 
@@ -23,7 +23,8 @@ log = logging.getLogger("selfmodel.worker")
 class ExtractionWorker:
     def __init__(self, outbox: Outbox, beliefs: Beliefs, extractor: Extractor,
                  contexts: Mapping[str, str], *, use_gate: bool, related_limit: int,
-                 stats: Counter[str], poll_seconds: float = 0.2) -> None:
+                 stats: Counter[str], poll_seconds: float = 0.2,
+                 on_applied: Callable[[str, str], object] | None = None) -> None:
         self.outbox = outbox
         self.beliefs = beliefs
         self.applier = Applier(beliefs)
@@ -34,6 +35,8 @@ class ExtractionWorker:
         self.stats = stats
         self.poll_seconds = poll_seconds
         self.wakeup = asyncio.Event()
+        # Called (in a worker thread) after a job changed a user's self-model.
+        self.on_applied = on_applied
 
     async def run(self) -> None:
         while True:
@@ -88,6 +91,8 @@ class ExtractionWorker:
             log.info("extraction op rejected (job %s): %s", job_id, rejected.reason)
         self.stats["jobs_done"] += 1
         await anyio.to_thread.run_sync(self.outbox.finish, job_id, "done")
+        if applied.applied and self.on_applied is not None:
+            await anyio.to_thread.run_sync(self.on_applied, turn.tenant, turn.user)
 
     def _related(self, turn: Turn, texts: list[str]) -> list[Related]:
         if not self.extractor.uses_related:

@@ -86,6 +86,24 @@ def test_repeating_a_statement_reinforces_instead_of_duplicating(proxy, upstream
     assert found[0]["version"] == 2
 
 
+def test_learning_refreshes_the_cached_snapshot_off_the_request_path(proxy, upstream):
+    say(proxy, "I'm vegetarian. Ideas for lunch?")
+    wait_idle(proxy)
+    say(proxy, "Ideas for dinner?")  # retrieval caches ana's beliefs
+    snapshots, key = proxy.state.memory.snapshots, ("default", "ana")
+    assert [e.statement for e in snapshots._items[key].entries] == ["I'm vegetarian."]
+    say(proxy, "I love spicy food. Ideas for a snack?")
+    wait_idle(proxy)
+    deadline = time.monotonic() + 10
+    while len(snapshots._items[key].entries) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # The worker reloaded it: the next request finds it current, with the new belief.
+    cached = snapshots._items[key]
+    assert sorted(e.statement for e in cached.entries) == ["I love spicy food.",
+                                                           "I'm vegetarian."]
+    assert snapshots.get(*key) is cached
+
+
 def test_gate_skips_turns_without_user_information(proxy, upstream):
     say(proxy, "Write a haiku about the sea.")
     counts = wait_idle(proxy)
