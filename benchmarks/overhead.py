@@ -68,7 +68,8 @@ SEED = 7
 CONTEXT_WEIGHTS = {"preferences": 60, "constraints": 15, "expertise": 10, "goals": 10,
                    "communication_style": 5}
 # Files whose change makes a cached store stale (how rows and vectors are written).
-INDEX_CODE = ("memory/core.py", "memory/views.py", "memory/store.py", "memory/embed.py")
+INDEX_CODE = ("memory/core.py", "memory/views.py", "memory/store.py", "memory/embed.py",
+              "memory/quantize.py", "memory/encoder_graph.py")
 OPENERS = ("", "Hi! ", "Quick question: ", "Hey, ", "I was wondering: ", "Please help. ")
 
 
