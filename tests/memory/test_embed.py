@@ -34,7 +34,7 @@ def local() -> LocalEmbedder:
 
 def test_local_shape_dtype_and_norm(local: LocalEmbedder) -> None:
     assert isinstance(local, Embedder)
-    assert local.name == "local/all-MiniLM-L6-v2-int8-fused1"
+    assert local.name == "local/all-MiniLM-L6-v2-int8-fused2"
     assert local.dim == 384
     vectors = local.embed(["hello world", "the user prefers short answers", ""])
     assert vectors.shape == (3, 384)
@@ -228,7 +228,7 @@ def test_dynamic_quantization_is_close_and_cached(tmp_path, monkeypatch):
     fast = LocalEmbedder(cache_size=0)
     assert fast.name == embedder_name("local") == embedder_name("local", {"quantize": "dynamic"})
     assert fast.name != embedder_name("local", {"quantize": "none"})
-    assert len(list(tmp_path.glob("*-int8-fused1-*.onnx"))) == 1
+    assert len(list(tmp_path.glob("*-int8-fused2-*.onnx"))) == 1
     texts = ["I am vegetarian and never eat meat.", "Suggest a dinner recipe for tonight."]
     plain = LocalEmbedder(cache_size=0, quantize="none").embed(texts)
     quick = fast.embed(texts)
