@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,6 +47,12 @@ log = logging.getLogger("selfmodel.runtime")
 AUDIT_FLUSH_SECONDS = 0.25
 MAINTENANCE_SECONDS = 30.0
 INDEX_SYNC_SECONDS = 1.0
+# The embedded Chroma client holds the GIL while it writes (~30 ms for a small batch here),
+# which stalls every request in flight. So its index is written when no chat request has come
+# for a moment, and at the latest after a few minutes; a search syncs first, so it never misses
+# a belief, and retrieval never reads Chroma.
+SYNC_WHEN_IDLE_SECONDS = 0.5
+SYNC_AT_LATEST_SECONDS = 300.0
 
 
 def check_index_model(db: Database, embedder: Embedder) -> None:
@@ -90,6 +97,7 @@ class MemoryRuntime:
             stats=self.stats, on_applied=self.snapshots.refresh)
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_lock = threading.Lock()
+        self._last_request = self._last_sync = time.monotonic()
 
     @property
     def context_descriptions(self) -> dict[str, str]:
@@ -137,12 +145,20 @@ class MemoryRuntime:
             except Exception:  # noqa: BLE001 - keep the records for the next attempt
                 log.exception("writing audit records failed")
 
+    def _sync_due(self, now: float) -> bool:
+        if not self.vectors.embedded:
+            return True
+        return (now - self._last_request >= SYNC_WHEN_IDLE_SECONDS
+                or now - self._last_sync >= SYNC_AT_LATEST_SECONDS)
+
     async def _maintenance_loop(self) -> None:
         rounds = 0
         while True:
             try:
                 await anyio.to_thread.run_sync(self.index_pending)
-                await anyio.to_thread.run_sync(self.sync_index)
+                if self._sync_due(time.monotonic()):
+                    await anyio.to_thread.run_sync(self.sync_index)
+                    self._last_sync = time.monotonic()
                 if rounds % int(MAINTENANCE_SECONDS / INDEX_SYNC_SECONDS) == 0:
                     await anyio.to_thread.run_sync(self.audit_log.purge)
             except Exception:  # noqa: BLE001 - retried on the next round
@@ -170,6 +186,7 @@ class MemoryRuntime:
     async def plan(self, *, tenant: str, user: str | None, model: str,
                    messages: list[dict[str, Any]], headers: Mapping[str, str],
                    model_info: Mapping[str, Any] | None = None) -> Injection:
+        self._last_request = time.monotonic()
         try:
             return await self.injector.plan(tenant=tenant, user=user, model=model,
                                             messages=messages, headers=headers,

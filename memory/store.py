@@ -50,11 +50,14 @@ class VectorStore:
                 headers=config.chroma.headers or None, settings=settings,
             )
             self.location = f"chroma server {config.chroma.host}:{config.chroma.port}"
+            self.embedded = False
         else:
             path = Path(config.path) / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             self._client = chromadb.PersistentClient(path=str(path), settings=settings)
             self.location = str(path)
+            # The embedded client runs in this process and holds the GIL while it writes.
+            self.embedded = True
         self.embedder_name = embedder_name
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()

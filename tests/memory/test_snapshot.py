@@ -61,3 +61,4 @@ def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb,
     runtime.snapshots.invalidate("t", "u3")
     assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values())
     runtime.db.close()
+
