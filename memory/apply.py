@@ -64,7 +64,7 @@ class Applier:
             return None
         sims = matrix @ core.embedder.embed([statement])[0]
         best = int(np.argmax(sims))
-        return found[best]["id"] if float(sims[best]) >= NEAR_DUPLICATE else None
+        return found[best] if float(sims[best]) >= NEAR_DUPLICATE else None
 
     def apply(self, tenant: str, user: str, ops: Sequence[Op], *, request_id: str | None,
               known_ids: set[str], actor: str = "extraction") -> Applied:

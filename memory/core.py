@@ -166,9 +166,6 @@ class Core:
                 rows.update_belief(conn, belief_id, {"indexed": 0})
 
     def statement_vectors(self, tenant: str, user: str, contexts: Sequence[str] | None = None,
-                          ) -> tuple[list[dict[str, Any]], np.ndarray]:
-        """A user's active beliefs with vectors, and their statement vectors as a matrix."""
-        found = vectors.load_active(self.db.conn, tenant, user, contexts)
-        if not found:
-            return [], np.zeros((0, 1), dtype=np.float32)
-        return found, np.stack([f["vector"] for f in found])
+                          ) -> tuple[list[str], np.ndarray]:
+        """The ids of a user's active beliefs with vectors, and their statement vectors."""
+        return vectors.load_statements(self.db.conn, tenant, user, contexts)

@@ -240,7 +240,7 @@ class MemoryRuntime:
         found, matrix = self.core.statement_vectors(tenant, user)
         if len(hits) < min(limit, len(found)):
             order = (matrix @ query).argsort()[::-1][:limit]
-            hits = [(found[int(i)]["id"], float((matrix @ query)[int(i)])) for i in order]
+            hits = [(found[int(i)], float((matrix @ query)[int(i)])) for i in order]
         found = []
         for belief_id, similarity in hits:
             try:

@@ -68,7 +68,7 @@ class Signals:
             return None
         sims = matrix @ self.core.embedder.embed([text])[0]
         best = int(sims.argmax())
-        return found[best]["id"] if float(sims[best]) >= OBSERVATION_MATCH else None
+        return found[best] if float(sims[best]) >= OBSERVATION_MATCH else None
 
     def feedback(self, tenant: str, request_id: str, score: float,
                  comment: str | None) -> dict[str, Any]:

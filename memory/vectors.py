@@ -34,23 +34,20 @@ def save(conn: sqlite3.Connection, model: str,
          for belief_id, vector, situations in rows])
 
 
-def load_active(conn: sqlite3.Connection, tenant: str, user: str,
-                contexts: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """A user's active beliefs that have vectors, with `vector` and `situations` decoded."""
-    sql = ("SELECT b.*, v.vector AS vector_blob, v.situations AS situation_list "
-           "FROM beliefs b JOIN belief_vectors v ON v.belief_id = b.id "
+def load_statements(conn: sqlite3.Connection, tenant: str, user: str,
+                    contexts: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """The ids of a user's active beliefs that have vectors, and their statement vectors."""
+    sql = ("SELECT b.id, v.vector FROM beliefs b JOIN belief_vectors v ON v.belief_id = b.id "
            "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active'")
     args: list[Any] = [tenant, user]
     if contexts:
         sql += f" AND b.context IN ({', '.join('?' for _ in contexts)})"
         args += list(contexts)
-    out = []
-    for row in conn.execute(sql + " ORDER BY b.created_at, b.id", args):
-        item = dict(row)
-        item["vector"] = unpack(item.pop("vector_blob"))
-        item["situations"] = json.loads(item.pop("situation_list"))
-        out.append(item)
-    return out
+    found = conn.execute(sql + " ORDER BY b.created_at, b.id", args).fetchall()
+    if not found:
+        return [], np.zeros((0, 1), dtype=np.float32)
+    matrix = np.frombuffer(b"".join(row[1] for row in found), dtype=np.float32)
+    return [row[0] for row in found], matrix.reshape(len(found), -1).copy()
 
 
 def load_compact(conn: sqlite3.Connection, tenant: str, user: str,

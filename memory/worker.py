@@ -105,7 +105,7 @@ class ExtractionWorker:
         ids: list[str] = []
         if found and texts:
             query = core.embedder.embed([" ".join(texts)[-2000:]])[0]
-            ids = top_related(query, [f["id"] for f in found], matrix, self.related_limit)
+            ids = top_related(query, found, matrix, self.related_limit)
         ids += [i for i in turn.injected_ids if i in active and i not in ids]
         return [Related(i, active[i]["statement"], active[i]["context"]) for i in ids]
 
