@@ -2,7 +2,8 @@
 
 One run prints, side by side, for the same load against the same fast fake upstream:
 p50/p99 latency and req/s at concurrency 1, 16 and 64; the latency selfmodel adds at
-concurrency 1 (without a user, and with injection from a store of U users x B beliefs);
+concurrency 1 (without a user, and with injection from a store of U users x B beliefs, the
+latter also in rounds alternating with direct calls, which the bar is judged on);
 streaming time to first `data:` chunk; the proxy's RSS. The fake upstream, each proxy and
 the load generator (this process, httpx) run in separate processes, so that on 2 cores no
 server shares an interpreter (or a GIL) with the client measuring it.
@@ -361,6 +362,8 @@ class Target:
     startup_s: float | None = None
     pid: int | None = None
     cpu_ms: float | None = None  # server CPU per request at c=1: robust to a noisy machine
+    # c=1 latencies taken in alternating rounds with direct calls: (direct, this target).
+    paired: tuple[Stats, Stats] | None = None
 
 
 class Run:
@@ -418,6 +421,28 @@ def _selfmodel_argv(config: Path, port: int) -> list[str]:
     return [sys.executable, "-c", code, "serve", "--config", str(config), "--port", str(port)]
 
 
+PAIRED_ROUNDS = 10
+
+
+async def _paired(run: Run, target: Target, direct_url: str, shape: Shape) -> None:
+    """c=1 latency of `target` and of direct calls in alternating short rounds, so that both
+    see the same moments of a shared machine (its speed drifts by tens of percent over the
+    minutes one run takes); pooled, they give the added latency the bars are judged on."""
+    per_round = max(10, run.requests // PAIRED_ROUNDS)
+    direct, ours = Stats("direct (paired)", 1), Stats(f"{target.name} (paired)", 1)
+    for _ in range(PAIRED_ROUNDS):
+        for pooled, url in ((direct, direct_url), (ours, target.url)):
+            got = await run_load("paired", url, shape, per_round, 1, target.headers,
+                                 start=run.next_start())
+            pooled.latencies += got.latencies
+            pooled.errors += got.errors
+            pooled.injected += got.injected
+            pooled.elapsed += got.elapsed
+    target.paired = (direct, ours)
+    if not run.quiet:
+        print(f"    {ours.line()}\n    {direct.line()}", flush=True)
+
+
 async def _injection(run: Run, target: Target, questions: list[str], warm: list[str]) -> None:
     # First touch: each request is a user the proxy has not seen since it started (its
     # snapshot is loaded from SQLite + Chroma); then every warm user is touched once.
@@ -447,6 +472,9 @@ def bench_selfmodel(run: Run, kids: Children, workdir: Path, store: Path, upstre
                                       min(users, WARM_USERS))
     with timed(f"selfmodel with injection ({len(warm)} distinct users)"):
         asyncio.run(_injection(run, inject, pool.questions, warm))
+    with timed("selfmodel with injection and direct calls, alternating (c=1)"):
+        asyncio.run(_paired(run, inject, f"{upstream}/chat/completions",
+                            Shape(pool.questions, users=warm)))
     plain.rss = inject.rss = rss_mb(child.proc.pid)
     kids.stop(child)
     return plain, inject
@@ -506,6 +534,8 @@ def _rows(targets: list[Target], direct: Target) -> list[tuple[str, list[str]]]:
         rows.append((f"c={level} req/s", [f"{t.levels[level].rps:.0f}" if level in t.levels
                                           else "-" for t in targets]))
     rows += [
+        ("c=1 added, alternating with direct", [_added(t.paired[1], t.paired[0]) if t.paired
+                                                 else "-" for t in targets]),
         ("stream TTFB p50 / p99 ms", [_pair(t.stream) for t in targets]),
         ("stream TTFB added p50 / p99", [_added(t.stream, direct.stream) for t in targets]),
         ("first touch c=1 p50 / p99", [_pair(t.cold) for t in targets]),
@@ -545,9 +575,10 @@ def table(targets: list[Target], direct: Target) -> str:
 
 
 def bars(direct: Target, inject: Target, lite: Target | None) -> list[str]:
-    """DESIGN.md section 5, as far as this run measures it (warm users at concurrency 1)."""
+    """DESIGN.md section 5, as far as this run measures it (warm users at concurrency 1; the
+    added latency from the rounds alternating with direct calls)."""
     out = []
-    base, warm = direct.levels.get(1), inject.levels.get(1)
+    base, warm = inject.paired or (direct.levels.get(1), inject.levels.get(1))
     if base and warm and base.ok and warm.ok:
         p50, p99 = warm.p(50) - base.p(50), warm.p(99) - base.p(99)
         out.append(f"added latency with injection p50 {p50:.2f} ms (bar 10), p99 {p99:.2f} ms "
@@ -577,6 +608,8 @@ def to_json(targets: list[Target]) -> dict[str, Any]:
                 "rps": s.rps, "injected_avg": s.injected_avg if s.injected else None}
 
     return {t.name: {"levels": {str(c): stats(s) for c, s in t.levels.items()},
+                     "paired_c1": ({"direct": stats(t.paired[0]), "target": stats(t.paired[1])}
+                                   if t.paired else None),
                      "stream_ttfb": stats(t.stream), "first_touch": stats(t.cold),
                      "rss_mb": t.rss, "startup_s": t.startup_s} for t in targets}
 
