@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from collections.abc import AsyncIterator
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -101,15 +102,28 @@ class DirectOpenAI:
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}
 
     def _client(self) -> aiohttp.ClientSession:
         # A session belongs to the event loop it was made in: make it on first use, in the loop.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
-                # Like httpx's defaults: honour HTTP(S)_PROXY and NO_PROXY from the environment.
-                trust_env=True, auto_decompress=True)
+                # Proxies come from `_proxy_for`: aiohttp's trust_env re-reads the environment
+                # and ~/.netrc on every request (measured +0.5 ms of CPU per call).
+                trust_env=False, auto_decompress=True)
         return self._session
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The HTTP(S)_PROXY that applies to `url` unless NO_PROXY exempts it, as httpx and
+        requests decide; looked up once per provider address."""
+        if url not in self._proxies:
+            scheme, _, rest = url.partition("://")
+            host = rest.split("/", 1)[0]
+            proxies = urllib.request.getproxies_environment()
+            bypass = urllib.request.proxy_bypass_environment(host, proxies)
+            self._proxies[url] = None if bypass else proxies.get(scheme.lower())
+        return self._proxies[url]
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -137,10 +151,11 @@ class DirectOpenAI:
     async def _send(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
                     client_key: str | None) -> aiohttp.ClientResponse:
         headers = self._headers(entry, params, client_key)
+        base = _base_url(params)
         try:
             response = await self._client().post(
-                f"{_base_url(params)}/chat/completions", data=_payload(params, body),
-                headers=headers, timeout=self._timeouts(params))
+                f"{base}/chat/completions", data=_payload(params, body), headers=headers,
+                timeout=self._timeouts(params), proxy=self._proxy_for(base))
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _failure(exc) from None
         if response.status >= 400:

@@ -116,3 +116,15 @@ def test_missing_provider_key_is_a_clear_401(make_proxy, upstream, upstream_url,
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "provider_key_missing"
     assert upstream.requests == []
+
+
+def test_proxies_from_the_environment_are_honoured_except_no_proxy(monkeypatch):
+    from proxy.direct import DirectOpenAI
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1,.internal")
+    direct = DirectOpenAI(5)
+    assert direct._proxy_for("https://api.openai.com/v1") == "http://proxy.corp:3128"
+    assert direct._proxy_for("https://llm.internal/v1") is None
+    assert direct._proxy_for("http://127.0.0.1:8000/v1") is None
+    assert direct._proxy_for("http://vllm:8000/v1") is None  # no HTTP_PROXY set
