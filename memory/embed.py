@@ -268,8 +268,6 @@ class LocalEmbedder:
         return self._compute(texts)
 
     def _compute(self, texts: Sequence[str]) -> np.ndarray:
-        if len(texts) == 1:
-            return self._run(texts)
         if not self.batch_invariant:
             return np.concatenate([self._run([text]) for text in texts])
         # Length-sorted chunks waste less compute on padding; padding never changes a vector.

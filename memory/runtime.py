@@ -239,8 +239,8 @@ class MemoryRuntime:
         hits = self.vectors.search(tenant, user, query, limit)
         found, matrix = self.core.statement_vectors(tenant, user)
         if len(hits) < min(limit, len(found)):
-            order = (matrix @ query).argsort()[::-1][:limit]
-            hits = [(found[int(i)], float((matrix @ query)[int(i)])) for i in order]
+            exact = matrix @ query
+            hits = [(found[int(i)], float(exact[i])) for i in exact.argsort()[::-1][:limit]]
         found = []
         for belief_id, similarity in hits:
             try:

@@ -34,6 +34,13 @@ def save(conn: sqlite3.Connection, model: str,
          for belief_id, vector, situations in rows])
 
 
+def _matrix(blobs: list[bytes]) -> np.ndarray:
+    """Statement vectors stored as float32 bytes, as one (rows, dim) block."""
+    if not blobs:
+        return np.zeros((0, 1), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
+
+
 def load_statements(conn: sqlite3.Connection, tenant: str, user: str,
                     contexts: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
     """The ids of a user's active beliefs that have vectors, and their statement vectors."""
@@ -44,10 +51,7 @@ def load_statements(conn: sqlite3.Connection, tenant: str, user: str,
         sql += f" AND b.context IN ({', '.join('?' for _ in contexts)})"
         args += list(contexts)
     found = conn.execute(sql + " ORDER BY b.created_at, b.id", args).fetchall()
-    if not found:
-        return [], np.zeros((0, 1), dtype=np.float32)
-    matrix = np.frombuffer(b"".join(row[1] for row in found), dtype=np.float32)
-    return [row[0] for row in found], matrix.reshape(len(found), -1).copy()
+    return [row[0] for row in found], _matrix([row[1] for row in found])
 
 
 def load_compact(conn: sqlite3.Connection, tenant: str, user: str,
@@ -56,17 +60,13 @@ def load_compact(conn: sqlite3.Connection, tenant: str, user: str,
     their statement vectors as one matrix, and their situation lists.
 
     The hot path loads a user this way: only the columns it reads, and the vectors copied
-    once into one block instead of an array per row (fewer, larger allocations fragment the
-    heap less when many users load at once).
+    once into one block instead of an array per row.
     """
     found = conn.execute(
         "SELECT b.id, b.statement, b.context, b.version, b.updated_at, v.vector AS vector_blob, "
         "v.situations AS situation_list FROM beliefs b JOIN belief_vectors v "
         "ON v.belief_id = b.id WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active' "
         "ORDER BY b.created_at, b.id", (tenant, user)).fetchall()
-    if not found:
-        return [], np.zeros((0, 1), dtype=np.float32), []
-    blob = b"".join(row["vector_blob"] for row in found)
-    matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(found), -1).copy()
-    return found, matrix, [json.loads(row["situation_list"]) for row in found]
+    return (found, _matrix([row["vector_blob"] for row in found]),
+            [json.loads(row["situation_list"]) for row in found])
 

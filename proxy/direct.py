@@ -197,14 +197,16 @@ async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
     # Split by hand: aiohttp's own line reader refuses lines over 512 KiB, and one SSE event
     # (a large tool-call argument, a whole answer from a provider that does not really stream)
     # can be longer than that.
-    pending = b""
+    parts: list[bytes] = []  # of a line not finished yet; joined once, when it is
     async for data in response.content.iter_any():
-        pending += data
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
+        *complete, rest = data.split(b"\n")
+        for piece in complete:
+            line = b"".join([*parts, piece])
+            parts.clear()
             yield line.rstrip(b"\r").decode("utf-8", "replace")
-    if pending:
-        yield pending.rstrip(b"\r").decode("utf-8", "replace")
+        parts.append(rest)
+    if any(parts):
+        yield b"".join(parts).rstrip(b"\r").decode("utf-8", "replace")
 
 
 async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
