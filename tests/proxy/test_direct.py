@@ -121,6 +121,9 @@ def test_missing_provider_key_is_a_clear_401(make_proxy, upstream, upstream_url,
 def test_proxies_from_the_environment_are_honoured_except_no_proxy(monkeypatch):
     from proxy.direct import DirectOpenAI
 
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1,.internal")
     direct = DirectOpenAI(5)
