@@ -60,14 +60,24 @@ class Children:
         self.log_dir = log_dir
         self.children: list[Child] = []
 
-    def start(self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              cwd: Path | None = None) -> Child:
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Child:
         log = self.log_dir / f"{name}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=cwd,
-                                    env={**os.environ, **(env or {})},
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                list(argv),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
         child = Child(name, proc, log)
         self.children.append(child)
         return child
@@ -98,15 +108,15 @@ class Children:
         self.stop_all()
 
 
-def wait_ready(child: Child, url: str, timeout: float,
-               headers: Mapping[str, str] | None = None) -> float:
+def wait_ready(
+    child: Child, url: str, timeout: float, headers: Mapping[str, str] | None = None
+) -> float:
     """Poll `url` until it answers below 500; returns the seconds it took."""
     started = time.monotonic()
     deadline = started + timeout
     while time.monotonic() < deadline:
         if child.proc.poll() is not None:
-            raise RuntimeError(f"{child.name} exited with {child.proc.returncode}:\n"
-                               f"{child.tail()}")
+            raise RuntimeError(f"{child.name} exited with {child.proc.returncode}:\n{child.tail()}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, headers=dict(headers or {}), timeout=2).status_code < 500:
                 return time.monotonic() - started
@@ -186,16 +196,19 @@ class Stats:
 
     def line(self) -> str:
         errors = f", {self.errors} errors ({self.first_error})" if self.errors else ""
-        return (f"{self.label:<34} c={self.concurrency:<3} n={self.ok:<5} "
-                f"p50={self.p(50):7.2f} ms  p99={self.p(99):7.2f} ms  {self.rps:7.1f} req/s"
-                f"{errors}")
+        return (
+            f"{self.label:<34} c={self.concurrency:<3} n={self.ok:<5} "
+            f"p50={self.p(50):7.2f} ms  p99={self.p(99):7.2f} ms  {self.rps:7.1f} req/s"
+            f"{errors}"
+        )
 
 
 Body = Callable[[int], dict[str, Any]]
 
 
-async def _one(client: httpx.AsyncClient, url: str, body: dict[str, Any],
-               stream: bool, stats: Stats) -> None:
+async def _one(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], stream: bool, stats: Stats
+) -> None:
     started = time.perf_counter()
     try:
         if stream:
@@ -222,15 +235,23 @@ async def _one(client: httpx.AsyncClient, url: str, body: dict[str, Any],
         stats.injected.append(int(injected))
 
 
-async def run_load(label: str, url: str, body: Body, n: int, concurrency: int,
-                   headers: Mapping[str, str] | None = None, stream: bool = False,
-                   start: int = 0) -> Stats:
+async def run_load(
+    label: str,
+    url: str,
+    body: Body,
+    n: int,
+    concurrency: int,
+    headers: Mapping[str, str] | None = None,
+    stream: bool = False,
+    start: int = 0,
+) -> Stats:
     """Send exactly `n` requests (body(start + i)) with `concurrency` in flight; bounded."""
     stats = Stats(label, concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     timeout = httpx.Timeout(REQUEST_TIMEOUT)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout,
-                                 headers=dict(headers or {})) as client:
+    async with httpx.AsyncClient(
+        limits=limits, timeout=timeout, headers=dict(headers or {})
+    ) as client:
         counter = iter(range(start, start + n))
 
         async def worker() -> None:
@@ -238,8 +259,10 @@ async def run_load(label: str, url: str, body: Body, n: int, concurrency: int,
                 await _one(client, url, body(i), stream, stats)
 
         began = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))),
-                               timeout=REQUEST_TIMEOUT * (n / concurrency + 2))
+        await asyncio.wait_for(
+            asyncio.gather(*(worker() for _ in range(concurrency))),
+            timeout=REQUEST_TIMEOUT * (n / concurrency + 2),
+        )
         stats.elapsed = time.perf_counter() - began
     return stats
 

@@ -27,8 +27,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 EVAL_SET = REPO.parent / "shared" / "eval" / "prefeval_explicit_dev.jsonl"
-FALLBACK = ["Suggest a dinner recipe for tonight.", "What laptop should I buy for programming?",
-            "Plan a weekend in Lisbon for me and my partner.", "Which podcasts should I try?"]
+FALLBACK = [
+    "Suggest a dinner recipe for tonight.",
+    "What laptop should I buy for programming?",
+    "Plan a weekend in Lisbon for me and my partner.",
+    "Which podcasts should I try?",
+]
 
 
 def queries(limit: int) -> list[str]:
@@ -56,8 +60,12 @@ def exported_int8(shipped: Path, work: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--gap-ms", type=float, default=0.0,
-                        help="sleep between queries (caches cool down as between requests)")
+    parser.add_argument(
+        "--gap-ms",
+        type=float,
+        default=0.0,
+        help="sleep between queries (caches cool down as between requests)",
+    )
     args = parser.parse_args()
 
     from memory.offline import configure_offline
@@ -82,14 +90,18 @@ def main() -> None:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         previous._session = ort.InferenceSession(
-            str(exported_int8(_local_model_files()[0], Path(work))), options,
-            providers=["CPUExecutionProvider"])
+            str(exported_int8(_local_model_files()[0], Path(work))),
+            options,
+            providers=["CPUExecutionProvider"],
+        )
         previous._wants_token_types = True
         builds = {"shipped": shipped, "int8": previous, "fused": fused}
         reference = np.concatenate([shipped.embed([t]) for t in texts])
         tokens = [len(shipped._tokenizer.encode(t).ids) for t in texts]
-        print(f"{len(texts)} queries, median {int(np.median(tokens))} tokens "
-              f"(p90 {int(np.percentile(tokens, 90))}); one thread; gap {args.gap_ms} ms")
+        print(
+            f"{len(texts)} queries, median {int(np.median(tokens))} tokens "
+            f"(p90 {int(np.percentile(tokens, 90))}); one thread; gap {args.gap_ms} ms"
+        )
         timings: dict[str, list[float]] = {name: [] for name in builds}
         for _ in range(2):  # interleaved rounds: machine noise hits every build alike
             for name, embedder in builds.items():
@@ -106,8 +118,10 @@ def main() -> None:
             vectors = np.concatenate([embedder.embed([t]) for t in texts])
             cosine = np.sum(vectors * reference, axis=1)
             spent = np.array(timings[name])
-            print(f"{name:8s} {np.percentile(spent, 50):8.2f} {np.percentile(spent, 90):8.2f} "
-                  f"{cosine.min():8.4f} {cosine.mean():9.5f}")
+            print(
+                f"{name:8s} {np.percentile(spent, 50):8.2f} {np.percentile(spent, 90):8.2f} "
+                f"{cosine.min():8.4f} {cosine.mean():9.5f}"
+            )
 
 
 if __name__ == "__main__":

@@ -87,12 +87,25 @@ class Sample:
 
 
 def _synthetic_distractors() -> list[Sample]:
-    asks = ("Write a haiku about", "Summarize the history of", "Explain how", "Translate to "
-            "French: the weather in", "Give me three facts about", "Write a SQL query for")
-    topics = ("the sea", "the printing press", "TCP handshakes work", "Paris in spring",
-              "octopuses", "monthly revenue per region", "black holes", "the Roman empire")
-    return [Sample("distractor", f"{ask} {topic}.", CHAT_REPLY) for ask in asks
-            for topic in topics]
+    asks = (
+        "Write a haiku about",
+        "Summarize the history of",
+        "Explain how",
+        "Translate to French: the weather in",
+        "Give me three facts about",
+        "Write a SQL query for",
+    )
+    topics = (
+        "the sea",
+        "the printing press",
+        "TCP handshakes work",
+        "Paris in spring",
+        "octopuses",
+        "monthly revenue per region",
+        "black holes",
+        "the Roman empire",
+    )
+    return [Sample("distractor", f"{ask} {topic}.", CHAT_REPLY) for ask in asks for topic in topics]
 
 
 def load_samples() -> tuple[list[Sample], list[Sample], str]:
@@ -112,17 +125,22 @@ def load_samples() -> tuple[list[Sample], list[Sample], str]:
             if message.get("role") == "user" and isinstance(message.get("content"), str):
                 following = messages[i + 1] if i + 1 < len(messages) else {}
                 reply = following.get("content") if following.get("role") == "assistant" else None
-                distractors.append(Sample("distractor", message["content"],
-                                          (reply or CHAT_REPLY)[:4000]))
+                distractors.append(
+                    Sample("distractor", message["content"], (reply or CHAT_REPLY)[:4000])
+                )
     note = "distractor_messages.json"
     if not distractors:
         distractors, note = _synthetic_distractors(), "synthetic task requests"
-    return preferences, distractors, f"{len(preferences)} PrefEval preferences, " \
-        f"{len(distractors)} distractors ({note})"
+    return (
+        preferences,
+        distractors,
+        f"{len(preferences)} PrefEval preferences, {len(distractors)} distractors ({note})",
+    )
 
 
-def mix(preferences: Sequence[Sample], distractors: Sequence[Sample], n: int,
-        seed: int) -> list[Sample]:
+def mix(
+    preferences: Sequence[Sample], distractors: Sequence[Sample], n: int, seed: int
+) -> list[Sample]:
     """n turns, half preferences and half distractors, in a shuffled order."""
     rng = random.Random(seed)
     prefs = list(preferences)
@@ -147,8 +165,9 @@ _CONTEXT_LINE = re.compile(r"^\s+- ([A-Za-z_][\w-]*): (.*)$")
 _BELIEF_LINE = re.compile(r"^- (\S+) \[([^\]]+)\]: (\".*\")$")
 
 
-def parse_extraction_prompt(messages: list[dict[str, Any]]
-                            ) -> tuple[dict[str, str], list[tuple[str, str, str]], list[str]]:
+def parse_extraction_prompt(
+    messages: list[dict[str, Any]],
+) -> tuple[dict[str, str], list[tuple[str, str, str]], list[str]]:
     """(contexts, related beliefs as (id, context, statement), user texts) from the prompt."""
     system = str(messages[0].get("content") or "")
     user = str(messages[1].get("content") or "") if len(messages) > 1 else ""
@@ -188,12 +207,27 @@ def fake_ops(messages: list[dict[str, Any]]) -> dict[str, Any]:
         for found in extract_statements(text, contexts):
             same = known.get(" ".join(found.statement.lower().split()))
             if same is not None:
-                ops.append({"op": "reinforce", "id": same[0], "statement": None,
-                            "context": same[1], "quote": found.quote, "source": "stated"})
+                ops.append(
+                    {
+                        "op": "reinforce",
+                        "id": same[0],
+                        "statement": None,
+                        "context": same[1],
+                        "quote": found.quote,
+                        "source": "stated",
+                    }
+                )
             else:
-                ops.append({"op": "add", "id": None, "statement": found.statement,
-                            "context": found.context, "quote": found.quote,
-                            "source": "stated"})
+                ops.append(
+                    {
+                        "op": "add",
+                        "id": None,
+                        "statement": found.statement,
+                        "context": found.context,
+                        "quote": found.quote,
+                        "source": "stated",
+                    }
+                )
     return {"ops": ops}
 
 
@@ -207,11 +241,21 @@ def serve_fake(port: int, delay: float) -> None:
     counts: Counter[str] = Counter()
 
     def completion(body: dict[str, Any], content: str) -> dict[str, Any]:
-        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000,
-                "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "logprobs": None, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": content}}],
-                "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70}}
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": body.get("model", "fake"),
+            "choices": [
+                {
+                    "index": 0,
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+        }
 
     async def chat(request: Request) -> Response:
         body = await request.json()
@@ -233,8 +277,13 @@ def serve_fake(port: int, delay: float) -> None:
     async def stats(_: Request) -> Response:
         return JSONResponse(dict(counts))
 
-    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
-                            Route("/v1/models", models), Route("/stats", stats)])
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/models", models),
+            Route("/stats", stats),
+        ]
+    )
     uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
 
 
@@ -248,12 +297,23 @@ def fake_counts(upstream: str) -> Counter[str]:
 def raw_config(store: Path, upstream: str, mode: str, workers: int = 1) -> dict[str, Any]:
     return {
         "server": {"host": HOST, "log_level": "warning", "upstream_timeout_seconds": 30},
-        "model_list": [{"model_name": MODEL,
-                        "litellm_params": {"model": f"openai/{MODEL}", "api_base": upstream,
-                                           "api_key": "sk-fake"}}],
+        "model_list": [
+            {
+                "model_name": MODEL,
+                "litellm_params": {
+                    "model": f"openai/{MODEL}",
+                    "api_base": upstream,
+                    "api_key": "sk-fake",
+                },
+            }
+        ],
         "store": {"path": str(store)},
-        "extraction": {"enabled": True, "mode": mode, "workers": workers,
-                       **({"model": MODEL} if mode == "llm" else {})},
+        "extraction": {
+            "enabled": True,
+            "mode": mode,
+            "workers": workers,
+            **({"model": MODEL} if mode == "llm" else {}),
+        },
     }
 
 
@@ -297,11 +357,11 @@ def _timed_sync(stage: Stage, fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             stage.calls += 1
             stage.seconds += time.perf_counter() - began
+
     return wrapper
 
 
-def _timed_async(stage: Stage, fn: Callable[..., Awaitable[Any]]
-                 ) -> Callable[..., Awaitable[Any]]:
+def _timed_async(stage: Stage, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
         try:
@@ -309,11 +369,13 @@ def _timed_async(stage: Stage, fn: Callable[..., Awaitable[Any]]
         finally:
             stage.calls += 1
             stage.seconds += time.perf_counter() - began
+
     return wrapper
 
 
-async def _throughput(mode: str, samples: Sequence[Sample], store: Path, upstream: str,
-                      embedder: Any) -> Throughput:
+async def _throughput(
+    mode: str, samples: Sequence[Sample], store: Path, upstream: str, embedder: Any
+) -> Throughput:
     import memory.worker as worker_module
     from memory.runtime import MemoryRuntime
     from memory.turns import Turn
@@ -331,16 +393,16 @@ async def _throughput(mode: str, samples: Sequence[Sample], store: Path, upstrea
         await upstream_client.complete_text(MODEL, [{"role": "user", "content": "hi"}], None)
         real = upstream_client.complete_text
 
-        async def counted(model: str, messages: list[dict[str, Any]],
-                          response_format: dict[str, Any] | None) -> str:
+        async def counted(
+            model: str, messages: list[dict[str, Any]], response_format: dict[str, Any] | None
+        ) -> str:
             calls["llm"] += 1
             return await real(model, messages, response_format)
 
         complete = counted
     runtime = MemoryRuntime(config.memory, embedder=embedder, complete=complete)
     worker = runtime.worker
-    stages = {name: Stage() for name in ("claim", "gate", "related", "extract", "apply",
-                                         "finish")}
+    stages = {name: Stage() for name in ("claim", "gate", "related", "extract", "apply", "finish")}
     result.stages = stages
     worker.outbox.claim = _timed_sync(stages["claim"], worker.outbox.claim)  # type: ignore[method-assign]
     worker.outbox.finish = _timed_sync(stages["finish"], worker.outbox.finish)  # type: ignore[method-assign]
@@ -362,11 +424,19 @@ async def _throughput(mode: str, samples: Sequence[Sample], store: Path, upstrea
     try:
         began = time.perf_counter()
         for i, sample in enumerate(samples):
-            runtime.outbox.enqueue(Turn(
-                request_id=f"req-{mode}-{i:06d}", tenant=TENANT, user=user_of(i), model=MODEL,
-                messages=[{"role": "system", "content": SYSTEM},
-                          {"role": "user", "content": sample.text}],
-                reply=sample.reply))
+            runtime.outbox.enqueue(
+                Turn(
+                    request_id=f"req-{mode}-{i:06d}",
+                    tenant=TENANT,
+                    user=user_of(i),
+                    model=MODEL,
+                    messages=[
+                        {"role": "system", "content": SYSTEM},
+                        {"role": "user", "content": sample.text},
+                    ],
+                    reply=sample.reply,
+                )
+            )
         result.enqueue_seconds = time.perf_counter() - began
         began = time.perf_counter()
         result.processed = await asyncio.wait_for(worker.drain(), timeout=3600)
@@ -377,18 +447,22 @@ async def _throughput(mode: str, samples: Sequence[Sample], store: Path, upstrea
     result.llm_calls_seen = fake_counts(upstream)["extraction"] - seen_before
     result.outbox = runtime.outbox.counts()
     result.beliefs_active = runtime.db.conn.execute(
-        "SELECT COUNT(*) FROM beliefs WHERE status = 'active'").fetchone()[0]
+        "SELECT COUNT(*) FROM beliefs WHERE status = 'active'"
+    ).fetchone()[0]
     await runtime.stop()
     return result
 
 
-def bench_throughput(mode: str, samples: Sequence[Sample], workdir: Path, upstream: str,
-                     embedder: Any) -> Throughput:
+def bench_throughput(
+    mode: str, samples: Sequence[Sample], workdir: Path, upstream: str, embedder: Any
+) -> Throughput:
     store = workdir / f"throughput-{mode}"
     with timed(f"background path, mode {mode}: {len(samples)} turns"):
         result = asyncio.run(_throughput(mode, samples, store, upstream, embedder))
-    print(f"    {result.processed} turns in {result.seconds:.2f} s = {result.rate:.1f} turns/s",
-          flush=True)
+    print(
+        f"    {result.processed} turns in {result.seconds:.2f} s = {result.rate:.1f} turns/s",
+        flush=True,
+    )
     shutil.rmtree(store, ignore_errors=True)
     return result
 
@@ -440,15 +514,19 @@ def _selfmodel_argv(config: Path, port: int) -> list[str]:
 
 
 def _chat_body(text: str, user: str) -> dict[str, Any]:
-    return {"model": MODEL, "user": user, "max_tokens": 64,
-            "messages": [{"role": "system", "content": SYSTEM},
-                         {"role": "user", "content": text}]}
+    return {
+        "model": MODEL,
+        "user": user,
+        "max_tokens": 64,
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}],
+    }
 
 
 async def _send_all(url: str, items: list[Sent], rate: float) -> float:
     """Open loop: request i starts at t0 + i / rate, whatever the others are doing."""
     timeout = httpx.Timeout(30.0)
     async with httpx.AsyncClient(timeout=timeout) as client:
+
         async def one(item: Sent, at: float) -> None:
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             began = time.perf_counter()
@@ -466,7 +544,8 @@ async def _send_all(url: str, items: list[Sent], rate: float) -> float:
         began = time.perf_counter()
         await asyncio.wait_for(
             asyncio.gather(*(one(item, start + i / rate) for i, item in enumerate(items))),
-            timeout=len(items) / rate + 120)
+            timeout=len(items) / rate + 120,
+        )
         return time.perf_counter() - began
 
 
@@ -481,8 +560,9 @@ def _wait_idle(store: Path, timeout: float) -> float:
     deadline = began + timeout
     with contextlib.closing(_read_db(store)) as conn:
         while time.monotonic() < deadline:
-            busy = conn.execute("SELECT COUNT(*) FROM outbox WHERE state IN "
-                                "('pending', 'running')").fetchone()[0]
+            busy = conn.execute(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'running')"
+            ).fetchone()[0]
             if not busy:
                 return time.monotonic() - began
             time.sleep(0.1)
@@ -498,29 +578,38 @@ def _collect(store: Path, lag: Lag) -> None:
         for item in lag.sent:
             if item.error or item.request_id is None or item.done_at is None:
                 continue
-            job = conn.execute("SELECT state, updated_at FROM outbox WHERE request_id = ?",
-                               (item.request_id,)).fetchone()
+            job = conn.execute(
+                "SELECT state, updated_at FROM outbox WHERE request_id = ?", (item.request_id,)
+            ).fetchone()
             if job is not None:
                 lag.states[job[0]] += 1
                 if job[0] in ("done", "skipped"):
                     lag.finished_ms.append(_ms(job[1], item.done_at))
                     if item.sample.kind == "preference":
                         lag.finished_pref_ms.append(_ms(job[1], item.done_at))
-            rows = conn.execute("SELECT event, at FROM history WHERE request_id = ? "
-                                "AND actor = 'extraction' ORDER BY seq",
-                                (item.request_id,)).fetchall()
+            rows = conn.execute(
+                "SELECT event, at FROM history WHERE request_id = ? "
+                "AND actor = 'extraction' ORDER BY seq",
+                (item.request_id,),
+            ).fetchall()
             for event, _ in rows:
                 lag.events[event] += 1
             if rows:
                 lag.applied_ms.append(_ms(min(at for _, at in rows), item.done_at))
 
 
-def bench_lag(mode: str, samples: Sequence[Sample], rate: float, workers: int, workdir: Path,
-              upstream: str, kids: Children) -> Lag:
+def bench_lag(
+    mode: str,
+    samples: Sequence[Sample],
+    rate: float,
+    workers: int,
+    workdir: Path,
+    upstream: str,
+    kids: Children,
+) -> Lag:
     store = workdir / f"lag-{mode}"
     config = workdir / f"lag-{mode}.yaml"
-    config.write_text(yaml.safe_dump(raw_config(store, upstream, mode, workers),
-                                     sort_keys=False))
+    config.write_text(yaml.safe_dump(raw_config(store, upstream, mode, workers), sort_keys=False))
     port = free_port()
     child = kids.start(f"selfmodel-{mode}", _selfmodel_argv(config, port), cwd=workdir)
     url = f"http://{HOST}:{port}"
@@ -535,16 +624,14 @@ def bench_lag(mode: str, samples: Sequence[Sample], rate: float, workers: int, w
         seen_before = fake_counts(upstream)["extraction"]
         lag.sent = [Sent(i, s, user_of(i)) for i, s in enumerate(samples)]
         with timed(f"lag, mode {mode}: {len(samples)} requests at {rate:g} req/s"):
-            lag.send_seconds = asyncio.run(_send_all(f"{url}/v1/chat/completions", lag.sent,
-                                                     rate))
+            lag.send_seconds = asyncio.run(_send_all(f"{url}/v1/chat/completions", lag.sent, rate))
             lag.drain_wait_s = _wait_idle(store, 600)
         lag.llm_calls_seen = fake_counts(upstream)["extraction"] - seen_before
         latencies = [s.latency for s in lag.sent if not s.error]
         lag.chat_p50_ms = percentile(latencies, 50) * 1000
         _collect(store, lag)
         # Cross-check through the API that what history says is what a client sees.
-        probe = next((s for s in lag.sent if s.sample.kind == "preference" and not s.error),
-                     None)
+        probe = next((s for s in lag.sent if s.sample.kind == "preference" and not s.error), None)
         if probe is not None:
             listed = httpx.get(f"{url}/v1/users/{probe.user}/beliefs", timeout=10)
             if listed.status_code != 200:
@@ -569,8 +656,12 @@ def table(header: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]) -> s
     body = [[name, *cells] for name, cells in rows]
     grid = [list(header), *body]
     widths = [max(len(row[i]) for row in grid) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                       for i, cell in enumerate(row)) for row in grid]
+    lines = [
+        "  ".join(
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        )
+        for row in grid
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -579,16 +670,29 @@ def throughput_rows(results: Sequence[Throughput]) -> list[tuple[str, list[str]]
     rows: list[tuple[str, list[str]]] = [
         ("turns drained", [str(r.processed) for r in results]),
         ("throughput turns/s", [_fmt(r.rate) for r in results]),
-        ("mean ms per turn", [_fmt(1000 * r.seconds / max(1, r.processed), 2)
-                              for r in results]),
-        ("mean ms per kept turn", [_fmt(1000 * r.seconds / max(1, r.kept), 2)
-                                   for r in results]),
-        ("enqueue turns/s (fill)", [_fmt(r.turns / r.enqueue_seconds if r.enqueue_seconds
-                                         else float("nan"), 0) for r in results]),
-        ("gate skipped", [f"{r.stats['gate_skipped']} ({100 * r.stats['gate_skipped'] / max(1, r.processed):.0f}%)"  # noqa: E501
-                          for r in results]),
-        ("jobs done / dead / retried", [f"{r.stats['jobs_done']} / {r.stats['jobs_dead']} / "
-                                        f"{r.stats['jobs_retried']}" for r in results]),
+        ("mean ms per turn", [_fmt(1000 * r.seconds / max(1, r.processed), 2) for r in results]),
+        ("mean ms per kept turn", [_fmt(1000 * r.seconds / max(1, r.kept), 2) for r in results]),
+        (
+            "enqueue turns/s (fill)",
+            [
+                _fmt(r.turns / r.enqueue_seconds if r.enqueue_seconds else float("nan"), 0)
+                for r in results
+            ],
+        ),
+        (
+            "gate skipped",
+            [
+                f"{r.stats['gate_skipped']} ({100 * r.stats['gate_skipped'] / max(1, r.processed):.0f}%)"  # noqa: E501
+                for r in results
+            ],
+        ),
+        (
+            "jobs done / dead / retried",
+            [
+                f"{r.stats['jobs_done']} / {r.stats['jobs_dead']} / {r.stats['jobs_retried']}"
+                for r in results
+            ],
+        ),
     ]
     for kind in OP_KINDS:
         if any(r.stats[f"op_{kind}"] for r in results):
@@ -596,35 +700,59 @@ def throughput_rows(results: Sequence[Throughput]) -> list[tuple[str, list[str]]
     rows += [
         ("ops rejected", [str(r.stats["ops_rejected"]) for r in results]),
         ("active beliefs after", [str(r.beliefs_active) for r in results]),
-        ("LLM calls (worker / fake saw)", [f"{r.stats['llm_calls']} / {r.llm_calls_seen}"
-                                           for r in results]),
-        ("LLM calls per turn", [_fmt(r.stats["llm_calls"] / max(1, r.processed), 3)
-                                for r in results]),
-        ("LLM calls per kept turn", [_fmt(r.stats["llm_calls"] / max(1, r.kept), 3)
-                                     for r in results]),
+        (
+            "LLM calls (worker / fake saw)",
+            [f"{r.stats['llm_calls']} / {r.llm_calls_seen}" for r in results],
+        ),
+        (
+            "LLM calls per turn",
+            [_fmt(r.stats["llm_calls"] / max(1, r.processed), 3) for r in results],
+        ),
+        (
+            "LLM calls per kept turn",
+            [_fmt(r.stats["llm_calls"] / max(1, r.kept), 3) for r in results],
+        ),
         ("max LLM calls in one turn", [str(r.max_calls_per_turn) for r in results]),
     ]
     for name in ("claim", "gate", "related", "extract", "apply", "finish"):
-        rows.append((f"stage {name}: ms per call", [
-            _fmt(1000 * r.stages[name].seconds / max(1, r.stages[name].calls), 2)
-            for r in results]))
-    rows.append(("stage share of drain (g/r/x/a)", [
-        " / ".join(f"{100 * r.stages[n].seconds / max(1e-9, r.seconds):.0f}%"
-                   for n in ("gate", "related", "extract", "apply")) for r in results]))
+        rows.append(
+            (
+                f"stage {name}: ms per call",
+                [
+                    _fmt(1000 * r.stages[name].seconds / max(1, r.stages[name].calls), 2)
+                    for r in results
+                ],
+            )
+        )
+    rows.append(
+        (
+            "stage share of drain (g/r/x/a)",
+            [
+                " / ".join(
+                    f"{100 * r.stages[n].seconds / max(1e-9, r.seconds):.0f}%"
+                    for n in ("gate", "related", "extract", "apply")
+                )
+                for r in results
+            ],
+        )
+    )
     return rows
 
 
 def lag_rows(results: Sequence[Lag]) -> list[tuple[str, list[str]]]:
     return [
-        ("requests (preference turns)", [f"{len(r.sent)} ({r.preference_turns})"
-                                         for r in results]),
+        ("requests (preference turns)", [f"{len(r.sent)} ({r.preference_turns})" for r in results]),
         ("offered rate req/s", [_fmt(r.rate) for r in results]),
         ("chat errors", [str(r.errors) for r in results]),
         ("chat latency p50 ms", [_fmt(r.chat_p50_ms) for r in results]),
-        ("jobs done / skipped / dead", [f"{r.states['done']} / {r.states['skipped']} / "
-                                        f"{r.states['dead']}" for r in results]),
-        ("history events (created/reinf.)", [f"{r.events['created']} / {r.events['reinforced']}"
-                                             for r in results]),
+        (
+            "jobs done / skipped / dead",
+            [f"{r.states['done']} / {r.states['skipped']} / {r.states['dead']}" for r in results],
+        ),
+        (
+            "history events (created/reinf.)",
+            [f"{r.events['created']} / {r.events['reinforced']}" for r in results],
+        ),
         ("LLM calls the fake saw", [str(r.llm_calls_seen) for r in results]),
         ("turns with an applied belief", [str(len(r.applied_ms)) for r in results]),
         ("lag to belief p50 ms", [_p(r.applied_ms, 50) for r in results]),
@@ -640,20 +768,35 @@ def lag_rows(results: Sequence[Lag]) -> list[tuple[str, list[str]]]:
 
 def to_json(throughput: Sequence[Throughput], lags: Sequence[Lag]) -> dict[str, Any]:
     return {
-        "throughput": {r.mode: {
-            "turns": r.processed, "seconds": r.seconds, "turns_per_s": r.rate,
-            "stats": dict(r.stats), "llm_calls_seen": r.llm_calls_seen,
-            "max_llm_calls_per_turn": r.max_calls_per_turn,
-            "stages_ms": {n: 1000 * s.seconds for n, s in r.stages.items()}}
-            for r in throughput},
-        "lag": {r.mode: {
-            "requests": len(r.sent), "rate": r.rate, "errors": r.errors,
-            "applied": len(r.applied_ms),
-            "lag_to_belief_ms": {"p50": percentile(r.applied_ms, 50),
-                                 "p99": percentile(r.applied_ms, 99)},
-            "lag_to_job_finished_ms": {"p50": percentile(r.finished_ms, 50),
-                                       "p99": percentile(r.finished_ms, 99)}}
-            for r in lags},
+        "throughput": {
+            r.mode: {
+                "turns": r.processed,
+                "seconds": r.seconds,
+                "turns_per_s": r.rate,
+                "stats": dict(r.stats),
+                "llm_calls_seen": r.llm_calls_seen,
+                "max_llm_calls_per_turn": r.max_calls_per_turn,
+                "stages_ms": {n: 1000 * s.seconds for n, s in r.stages.items()},
+            }
+            for r in throughput
+        },
+        "lag": {
+            r.mode: {
+                "requests": len(r.sent),
+                "rate": r.rate,
+                "errors": r.errors,
+                "applied": len(r.applied_ms),
+                "lag_to_belief_ms": {
+                    "p50": percentile(r.applied_ms, 50),
+                    "p99": percentile(r.applied_ms, 99),
+                },
+                "lag_to_job_finished_ms": {
+                    "p50": percentile(r.finished_ms, 50),
+                    "p99": percentile(r.finished_ms, 99),
+                },
+            }
+            for r in lags
+        },
     }
 
 
@@ -662,19 +805,40 @@ def to_json(throughput: Sequence[Throughput], lags: Sequence[Lag]) -> dict[str, 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--turns", type=int, default=None,
-                        help="turns in the background-throughput run (default 1000, quick 200)")
-    parser.add_argument("--lag-turns", type=int, default=None,
-                        help="preference turns in the lag run, sent with as many distractors "
-                             "(default 100, quick 40)")
-    parser.add_argument("--rate", type=float, default=5.0,
-                        help="requests per second offered to the proxy in the lag run")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="extraction.workers of the proxy in the lag run (default 1)")
-    parser.add_argument("--llm-delay", type=float, default=0.0,
-                        help="seconds the fake LLM waits before answering an extraction call")
-    parser.add_argument("--modes", default=",".join(MODES),
-                        help="comma-separated extraction modes to measure")
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=None,
+        help="turns in the background-throughput run (default 1000, quick 200)",
+    )
+    parser.add_argument(
+        "--lag-turns",
+        type=int,
+        default=None,
+        help="preference turns in the lag run, sent with as many distractors "
+        "(default 100, quick 40)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=5.0,
+        help="requests per second offered to the proxy in the lag run",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="extraction.workers of the proxy in the lag run (default 1)",
+    )
+    parser.add_argument(
+        "--llm-delay",
+        type=float,
+        default=0.0,
+        help="seconds the fake LLM waits before answering an extraction call",
+    )
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="comma-separated extraction modes to measure"
+    )
     parser.add_argument("--skip-lag", action="store_true", help="only the background path")
     parser.add_argument("--quick", action="store_true", help="fewer turns")
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
@@ -684,8 +848,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.lag_turns = args.lag_turns or (40 if args.quick else 100)
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if min(args.turns, args.lag_turns) < 2 or args.rate <= 0 or not 1 <= args.workers <= 32:
-        parser.error("--turns and --lag-turns must be at least 2, --rate positive, "
-                     "--workers in 1..32")
+        parser.error(
+            "--turns and --lag-turns must be at least 2, --rate positive, --workers in 1..32"
+        )
     if set(args.modes) - set(MODES) or not args.modes:
         parser.error(f"--modes takes a subset of {','.join(MODES)}")
     return args
@@ -703,8 +868,14 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Throughput], 
     lags: list[Lag] = []
     with Children(workdir) as kids:
         port = free_port()
-        argv = [sys.executable, __file__, "--serve-fake", str(port),
-                "--llm-delay", str(args.llm_delay)]
+        argv = [
+            sys.executable,
+            __file__,
+            "--serve-fake",
+            str(port),
+            "--llm-delay",
+            str(args.llm_delay),
+        ]
         fake = kids.start("fake-llm", argv, cwd=REPO)
         wait_ready(fake, f"http://{HOST}:{port}/v1/models", 120)
         upstream = f"http://{HOST}:{port}/v1"
@@ -717,8 +888,9 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Throughput], 
         if not args.skip_lag:
             lag_samples = mix(preferences, distractors, 2 * args.lag_turns, SEED + 1)
             for mode in args.modes:
-                lags.append(bench_lag(mode, lag_samples, args.rate, args.workers, workdir,
-                                      upstream, kids))
+                lags.append(
+                    bench_lag(mode, lag_samples, args.rate, args.workers, workdir, upstream, kids)
+                )
     return throughput, lags
 
 
@@ -729,26 +901,34 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"{os.cpu_count()} CPUs; {args.turns} background turns; lag: {args.lag_turns} "
-          f"preference + {args.lag_turns} distractor turns at {args.rate:g} req/s, "
-          f"{args.workers} worker(s); fake LLM "
-          f"delay {args.llm_delay:g} s; {load_note()}")
+    print(
+        f"{os.cpu_count()} CPUs; {args.turns} background turns; lag: {args.lag_turns} "
+        f"preference + {args.lag_turns} distractor turns at {args.rate:g} req/s, "
+        f"{args.workers} worker(s); fake LLM "
+        f"delay {args.llm_delay:g} s; {load_note()}"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="selfmodel-extraction-bench-"))
     try:
         throughput, lags = run_all(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     header = ["", *(f"mode {r.mode}" for r in throughput)]
-    print(f"\n1. background path (outbox → gate → extract → apply), {args.turns} turns, "
-          f"one worker, drain() timed\n")
+    print(
+        f"\n1. background path (outbox → gate → extract → apply), {args.turns} turns, "
+        f"one worker, drain() timed\n"
+    )
     print(table(header, throughput_rows(throughput)))
     if lags:
-        print(f"\n2. end-to-end lag, response complete → belief applied (selfmodel serve, "
-              f"{args.workers} worker(s), {args.rate:g} req/s open loop)\n")
+        print(
+            f"\n2. end-to-end lag, response complete → belief applied (selfmodel serve, "
+            f"{args.workers} worker(s), {args.rate:g} req/s open loop)\n"
+        )
         print(table(["", *(f"mode {r.mode}" for r in lags)], lag_rows(lags)))
-        print("\n'lag to belief' = history.at of the request's first created/reinforced row "
-              "minus the client's\nresponse-complete time; 'job finished' = outbox.updated_at "
-              "(after re-embedding and indexing).")
+        print(
+            "\n'lag to belief' = history.at of the request's first created/reinforced row "
+            "minus the client's\nresponse-complete time; 'job finished' = outbox.updated_at "
+            "(after re-embedding and indexing)."
+        )
     print(f"\n{load_note()}")
     bad = [r.mode for r in throughput if r.max_calls_per_turn > 1]
     print("bar: at most one LLM call per turn: " + ("FAIL " + ",".join(bad) if bad else "PASS"))

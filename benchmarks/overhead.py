@@ -66,11 +66,22 @@ WARM_USERS = 500  # users touched before the warm measurements (the proxy caches
 SEED = 7
 # Where beliefs fall: mostly preferences, as in real self-models; constraints and style feed
 # the proxy's "core" beliefs, which take another path through the injector.
-CONTEXT_WEIGHTS = {"preferences": 60, "constraints": 15, "expertise": 10, "goals": 10,
-                   "communication_style": 5}
+CONTEXT_WEIGHTS = {
+    "preferences": 60,
+    "constraints": 15,
+    "expertise": 10,
+    "goals": 10,
+    "communication_style": 5,
+}
 # Files whose change makes a cached store stale (how rows and vectors are written).
-INDEX_CODE = ("memory/core.py", "memory/views.py", "memory/store.py", "memory/embed.py",
-              "memory/quantize.py", "memory/encoder_graph.py")
+INDEX_CODE = (
+    "memory/core.py",
+    "memory/views.py",
+    "memory/store.py",
+    "memory/embed.py",
+    "memory/quantize.py",
+    "memory/encoder_graph.py",
+)
 OPENERS = ("", "Hi! ", "Quick question: ", "Hey, ", "I was wondering: ", "Please help. ")
 
 
@@ -85,20 +96,62 @@ class Pool:
 
 
 def _synthetic_pool() -> Pool:
-    likes = ("I prefer", "I really dislike", "I love", "I avoid", "I'm a big fan of",
-             "I can't stand", "I usually choose", "I'm trying to cut down on")
-    things = ("spicy food", "long meetings", "early mornings", "jazz music", "horror movies",
-              "crowded beaches", "electric cars", "paper books", "dark roast coffee",
-              "budget hotels", "solo travel", "open-source software", "video tutorials",
-              "red wine", "running outdoors", "vegan recipes", "board games", "podcasts",
-              "minimalist design", "detailed answers", "short answers", "cats", "hiking",
-              "science fiction", "online courses", "live concerts", "seafood", "yoga")
+    likes = (
+        "I prefer",
+        "I really dislike",
+        "I love",
+        "I avoid",
+        "I'm a big fan of",
+        "I can't stand",
+        "I usually choose",
+        "I'm trying to cut down on",
+    )
+    things = (
+        "spicy food",
+        "long meetings",
+        "early mornings",
+        "jazz music",
+        "horror movies",
+        "crowded beaches",
+        "electric cars",
+        "paper books",
+        "dark roast coffee",
+        "budget hotels",
+        "solo travel",
+        "open-source software",
+        "video tutorials",
+        "red wine",
+        "running outdoors",
+        "vegan recipes",
+        "board games",
+        "podcasts",
+        "minimalist design",
+        "detailed answers",
+        "short answers",
+        "cats",
+        "hiking",
+        "science fiction",
+        "online courses",
+        "live concerts",
+        "seafood",
+        "yoga",
+    )
     statements = [f"{like} {thing}." for like in likes for thing in things]
     asks = ("Can you recommend", "What are some good", "Suggest", "Help me pick")
-    topics = ("a dinner recipe for tonight", "weekend activities in Lisbon",
-              "a laptop for programming", "books to read this summer", "a workout plan",
-              "a gift for my sister", "places to eat in Bangkok", "a movie for tonight",
-              "ways to learn Spanish", "a hotel in Tokyo", "a new hobby", "a podcast")
+    topics = (
+        "a dinner recipe for tonight",
+        "weekend activities in Lisbon",
+        "a laptop for programming",
+        "books to read this summer",
+        "a workout plan",
+        "a gift for my sister",
+        "places to eat in Bangkok",
+        "a movie for tonight",
+        "ways to learn Spanish",
+        "a hotel in Tokyo",
+        "a new hobby",
+        "a podcast",
+    )
     questions = [f"{ask} {topic}?" for ask in asks for topic in topics]
     return Pool("synthetic", statements, questions)
 
@@ -138,8 +191,9 @@ class PrecomputedEmbedder:
         return np.stack([self.known[t] for t in texts]).astype(np.float32)
 
 
-def _belief_rows(core: Any, user: str, texts: Sequence[str], rng: random.Random,
-                 now: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def _belief_rows(
+    core: Any, user: str, texts: Sequence[str], rng: random.Random, now: Any
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Rows as `Beliefs._insert` writes them: one stated evidence each, ages up to a year."""
     from datetime import timedelta
 
@@ -152,19 +206,35 @@ def _belief_rows(core: Any, user: str, texts: Sequence[str], rng: random.Random,
     for text in texts:
         moment = iso(now - timedelta(days=rng.uniform(0, 365)))
         context = rng.choices(contexts, weights)[0]
-        row = {"id": new_id("bel"), "tenant": TENANT, "user_id": user, "statement": text,
-               "context": context, "status": "active", "source": "stated", "confidence": 0.0,
-               "version": 1, "supersedes": None, "superseded_by": None, "valid_from": moment,
-               "valid_to": None, "created_at": moment, "updated_at": moment}
-        evidence = Beliefs._evidence_row(row["id"], EvidenceIn(source="stated", kind="turn",
-                                                               quote=text), moment)
+        row = {
+            "id": new_id("bel"),
+            "tenant": TENANT,
+            "user_id": user,
+            "statement": text,
+            "context": context,
+            "status": "active",
+            "source": "stated",
+            "confidence": 0.0,
+            "version": 1,
+            "supersedes": None,
+            "superseded_by": None,
+            "valid_from": moment,
+            "valid_to": None,
+            "created_at": moment,
+            "updated_at": moment,
+        }
+        evidence = Beliefs._evidence_row(
+            row["id"], EvidenceIn(source="stated", kind="turn", quote=text), moment
+        )
         row["confidence"] = core.confidence_of(context, [evidence], now)
         out.append((row, evidence))
     return out
 
 
-def _write_rows(runtime: Any, batch: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
-                ) -> None:
+def _write_rows(
+    runtime: Any,
+    batch: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
+) -> None:
     from memory.ledger import beliefs as rows
 
     with runtime.db.write() as conn:  # one transaction for the whole batch of users
@@ -197,8 +267,10 @@ def populate(store: Path, users: int, beliefs: int) -> None:
     real = LocalEmbedder(batch_size=64)
     began = time.perf_counter()
     known = dict(zip(statements, real.embed(statements), strict=True))
-    print(f"    embedded {len(known)} distinct statements in {time.perf_counter() - began:.1f} s",
-          flush=True)
+    print(
+        f"    embedded {len(known)} distinct statements in {time.perf_counter() - began:.1f} s",
+        flush=True,
+    )
     config = parse_config({"store": {"path": str(store)}})
     runtime = MemoryRuntime(config.memory, embedder=PrecomputedEmbedder(real, known))
     rng, now = random.Random(SEED), utcnow()
@@ -206,20 +278,26 @@ def populate(store: Path, users: int, beliefs: int) -> None:
     for first in range(0, users, batch_size):
         batch = {}
         for number in range(first, min(users, first + batch_size)):
-            texts = (rng.sample(statements, beliefs) if beliefs <= len(statements)
-                     else rng.choices(statements, k=beliefs))
+            texts = (
+                rng.sample(statements, beliefs)
+                if beliefs <= len(statements)
+                else rng.choices(statements, k=beliefs)
+            )
             batch[user_id(number)] = _belief_rows(runtime.core, user_id(number), texts, rng, now)
         _write_rows(runtime, batch)
         for user, items in batch.items():
             runtime.core.index(TENANT, user, [row for row, _ in items])
         done = min(users, first + batch_size)
         rate = done / (time.perf_counter() - began)
-        print(f"    {done}/{users} users ({rate:.1f} users/s, "
-              f"~{(users - done) / rate:.0f} s left)", flush=True)
+        print(
+            f"    {done}/{users} users ({rate:.1f} users/s, ~{(users - done) / rate:.0f} s left)",
+            flush=True,
+        )
     runtime.sync_index()
     pending = runtime.db.conn.execute(
         "SELECT COUNT(*) FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
-        "WHERE v.belief_id IS NULL OR b.indexed = 0").fetchone()
+        "WHERE v.belief_id IS NULL OR b.indexed = 0"
+    ).fetchone()
     runtime.db.close()
     if pending[0]:
         raise SystemExit(f"{pending[0]} beliefs failed to index; see the warnings above")
@@ -250,11 +328,24 @@ def ensure_store(users: int, beliefs: int, pool: Pool) -> Path:
     shutil.rmtree(building, ignore_errors=True)
     try:
         with timed(f"populating {users} users x {beliefs} beliefs into {target.name}"):
-            subprocess.run([sys.executable, __file__, "--populate-into", str(building),
-                            "--users", str(users), "--beliefs", str(beliefs)],
-                           check=True, cwd=REPO, timeout=4 * 3600)
-        (building / "READY").write_text(json.dumps({"users": users, "beliefs": beliefs,
-                                                    "pool": pool.tag}))
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--populate-into",
+                    str(building),
+                    "--users",
+                    str(users),
+                    "--beliefs",
+                    str(beliefs),
+                ],
+                check=True,
+                cwd=REPO,
+                timeout=4 * 3600,
+            )
+        (building / "READY").write_text(
+            json.dumps({"users": users, "beliefs": beliefs, "pool": pool.tag})
+        )
         building.rename(target)
     finally:
         shutil.rmtree(building, ignore_errors=True)
@@ -269,19 +360,25 @@ def serve_fake(port: int) -> None:
 
     from tests.fake_upstream import FakeUpstream, build_app
 
-    uvicorn.run(build_app(FakeUpstream()), host=HOST, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        build_app(FakeUpstream()), host=HOST, port=port, log_level="warning", access_log=False
+    )
 
 
 def model_entry(upstream: str) -> dict[str, Any]:
-    return {"model_name": MODEL, "litellm_params": {"model": f"openai/{MODEL}",
-                                                    "api_base": upstream, "api_key": "sk-fake"}}
+    return {
+        "model_name": MODEL,
+        "litellm_params": {"model": f"openai/{MODEL}", "api_base": upstream, "api_key": "sk-fake"},
+    }
 
 
 def selfmodel_config(path: Path, store: Path, upstream: str, extraction: bool) -> Path:
-    raw = {"server": {"host": HOST, "log_level": "warning", "upstream_timeout_seconds": 30},
-           "model_list": [model_entry(upstream)], "store": {"path": str(store)},
-           "extraction": {"enabled": extraction}}
+    raw = {
+        "server": {"host": HOST, "log_level": "warning", "upstream_timeout_seconds": 30},
+        "model_list": [model_entry(upstream)],
+        "store": {"path": str(store)},
+        "extraction": {"enabled": extraction},
+    }
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 
@@ -291,8 +388,15 @@ def litellm_files(workdir: Path, upstream: str) -> tuple[Path, Path]:
     config.write_text(yaml.safe_dump({"model_list": [model_entry(upstream)]}, sort_keys=False))
     # Per-request access lines cost CPU that selfmodel (access_log=False) does not pay.
     logs = workdir / "litellm-logging.json"
-    logs.write_text(json.dumps({"version": 1, "disable_existing_loggers": False,
-                                "loggers": {"uvicorn.access": {"level": "WARNING"}}}))
+    logs.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "loggers": {"uvicorn.access": {"level": "WARNING"}},
+            }
+        )
+    )
     return config, logs
 
 
@@ -301,8 +405,14 @@ def litellm_problem() -> str | None:
     code = "import litellm.proxy.proxy_server"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     try:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=180, env=env, cwd=tempfile.gettempdir())
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
     except subprocess.TimeoutExpired:
         return "importing litellm.proxy.proxy_server took over 180 s"
     if done.returncode == 0:
@@ -316,9 +426,12 @@ def litellm_problem() -> str | None:
 
 def chat_body(question: str, user: str | None, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "model": MODEL, "max_tokens": 64,
-        "messages": [{"role": "system", "content": "You are a helpful assistant."},
-                     {"role": "user", "content": question}],
+        "model": MODEL,
+        "max_tokens": 64,
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": question},
+        ],
     }
     if user is not None:
         body["user"] = user
@@ -378,11 +491,20 @@ class Run:
         self.offset += 1_000_000
         return self.offset
 
-    async def load(self, target: Target, shape: Shape, n: int, concurrency: int,
-                   label: str) -> Stats:
+    async def load(
+        self, target: Target, shape: Shape, n: int, concurrency: int, label: str
+    ) -> Stats:
         before = cpu_seconds(target.pid) if target.pid else None
-        stats = await run_load(label, target.url, shape, n, concurrency, target.headers,
-                               stream=shape.stream, start=self.next_start())
+        stats = await run_load(
+            label,
+            target.url,
+            shape,
+            n,
+            concurrency,
+            target.headers,
+            stream=shape.stream,
+            start=self.next_start(),
+        )
         if before is not None and concurrency == 1 and not shape.stream and target.pid:
             # Let work that runs after the response (extraction, audit) land in the count.
             await asyncio.sleep(1.0)
@@ -393,13 +515,22 @@ class Run:
 
     async def measure(self, target: Target, shape: Shape, stream_shape: Shape) -> None:
         # Warm up connections, lazy imports and the upstream client before timing anything.
-        await run_load("warm-up", target.url, shape, min(40, self.requests), 4, target.headers,
-                       start=self.next_start())
+        await run_load(
+            "warm-up",
+            target.url,
+            shape,
+            min(40, self.requests),
+            4,
+            target.headers,
+            start=self.next_start(),
+        )
         for level in LEVELS:
-            target.levels[level] = await self.load(target, shape, self.requests, level,
-                                                   f"{target.name}")
-        target.stream = await self.load(target, stream_shape, self.requests, 1,
-                                        f"{target.name} stream TTFB")
+            target.levels[level] = await self.load(
+                target, shape, self.requests, level, f"{target.name}"
+            )
+        target.stream = await self.load(
+            target, stream_shape, self.requests, 1, f"{target.name} stream TTFB"
+        )
 
 
 # -- the phases ---------------------------------------------------------------------------------
@@ -408,8 +539,7 @@ class Run:
 def bench_direct(run: Run, upstream: str, pool: Pool) -> Target:
     target = Target("direct", f"{upstream}/chat/completions")
     with timed("direct to the fake upstream"):
-        asyncio.run(run.measure(target, Shape(pool.questions),
-                                Shape(pool.questions, stream=True)))
+        asyncio.run(run.measure(target, Shape(pool.questions), Shape(pool.questions, stream=True)))
     return target
 
 
@@ -432,8 +562,9 @@ async def _paired(run: Run, target: Target, direct_url: str, shape: Shape) -> No
     direct, ours = Stats("direct (paired)", 1), Stats(f"{target.name} (paired)", 1)
     for _ in range(PAIRED_ROUNDS):
         for pooled, url in ((direct, direct_url), (ours, target.url)):
-            got = await run_load("paired", url, shape, per_round, 1, target.headers,
-                                 start=run.next_start())
+            got = await run_load(
+                "paired", url, shape, per_round, 1, target.headers, start=run.next_start()
+            )
             pooled.latencies += got.latencies
             pooled.errors += got.errors
             pooled.injected += got.injected
@@ -447,18 +578,28 @@ async def _injection(run: Run, target: Target, questions: list[str], warm: list[
     # First touch: each request is a user the proxy has not seen since it started (its
     # snapshot is loaded from SQLite + Chroma); then every warm user is touched once.
     first = Shape(questions, users=warm, spread=False)
-    target.cold = await run.load(target, first, min(run.requests, len(warm)), 1,
-                                 f"{target.name} first touch")
+    target.cold = await run.load(
+        target, first, min(run.requests, len(warm)), 1, f"{target.name} first touch"
+    )
     await run_load("touch", target.url, first, len(warm), 8, start=run.next_start())
-    await run.measure(target, Shape(questions, users=warm),
-                      Shape(questions, users=warm, stream=True))
+    await run.measure(
+        target, Shape(questions, users=warm), Shape(questions, users=warm, stream=True)
+    )
 
 
-def bench_selfmodel(run: Run, kids: Children, workdir: Path, store: Path, upstream: str,
-                    pool: Pool, args: argparse.Namespace) -> tuple[Target, Target]:
+def bench_selfmodel(
+    run: Run,
+    kids: Children,
+    workdir: Path,
+    store: Path,
+    upstream: str,
+    pool: Pool,
+    args: argparse.Namespace,
+) -> tuple[Target, Target]:
     port, users = free_port(), args.users
-    config = selfmodel_config(workdir / "selfmodel.yaml", store, upstream,
-                              extraction=not args.no_extraction)
+    config = selfmodel_config(
+        workdir / "selfmodel.yaml", store, upstream, extraction=not args.no_extraction
+    )
     child = kids.start("selfmodel", _selfmodel_argv(config, port), cwd=workdir)
     url = f"http://{HOST}:{port}"
     plain = Target("selfmodel", f"{url}/v1/chat/completions", pid=child.proc.pid)
@@ -466,46 +607,62 @@ def bench_selfmodel(run: Run, kids: Children, workdir: Path, store: Path, upstre
     with timed("starting selfmodel"):
         plain.startup_s = inject.startup_s = wait_ready(child, f"{url}/healthz", 300)
     with timed("selfmodel, no user (pass-through)"):
-        asyncio.run(run.measure(plain, Shape(pool.questions), Shape(pool.questions,
-                                                                    stream=True)))
-    warm = random.Random(SEED).sample([user_id(i) for i in range(users)],
-                                      min(users, WARM_USERS))
+        asyncio.run(run.measure(plain, Shape(pool.questions), Shape(pool.questions, stream=True)))
+    warm = random.Random(SEED).sample([user_id(i) for i in range(users)], min(users, WARM_USERS))
     with timed(f"selfmodel with injection ({len(warm)} distinct users)"):
         asyncio.run(_injection(run, inject, pool.questions, warm))
     with timed("selfmodel with injection and direct calls, alternating (c=1)"):
-        asyncio.run(_paired(run, inject, f"{upstream}/chat/completions",
-                            Shape(pool.questions, users=warm)))
+        asyncio.run(
+            _paired(run, inject, f"{upstream}/chat/completions", Shape(pool.questions, users=warm))
+        )
     plain.rss = inject.rss = rss_mb(child.proc.pid)
     kids.stop(child)
     return plain, inject
 
 
-def bench_litellm(run: Run, kids: Children, workdir: Path, upstream: str,
-                  pool: Pool) -> Target | None:
+def bench_litellm(
+    run: Run, kids: Children, workdir: Path, upstream: str, pool: Pool
+) -> Target | None:
     with timed("checking that LiteLLM's proxy can be imported"):
         problem = litellm_problem()
     if problem:
-        print(f"LiteLLM proxy not measured ({problem}). Install it with: "
-              "pip install -e \".[bench]\"")
+        print(f'LiteLLM proxy not measured ({problem}). Install it with: pip install -e ".[bench]"')
         return None
     port, key = free_port(), "sk-bench-" + secrets.token_hex(24)
     config, logs = litellm_files(workdir, upstream)
     exe = Path(sys.executable).with_name("litellm")
-    argv = [str(exe), "--config", str(config), "--host", HOST, "--port", str(port),
-            "--num_workers", "1", "--log_config", str(logs)]
+    argv = [
+        str(exe),
+        "--config",
+        str(config),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+        "--log_config",
+        str(logs),
+    ]
     # No DB: keys other than the master key, spend logs and the UI's state are all off.
     # Newer versions refuse to start without a master key, so give it a random one.
-    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_MASTER_KEY": key,
-           "ANONYMIZED_TELEMETRY": "False"}
+    env = {
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_MASTER_KEY": key,
+        "ANONYMIZED_TELEMETRY": "False",
+    }
     child = kids.start("litellm", argv, env=env, cwd=workdir)
     url = f"http://{HOST}:{port}"
-    target = Target("litellm-proxy", f"{url}/v1/chat/completions",
-                    headers={"Authorization": f"Bearer {key}"}, pid=child.proc.pid)
+    target = Target(
+        "litellm-proxy",
+        f"{url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        pid=child.proc.pid,
+    )
     with timed("starting LiteLLM's proxy"):
         target.startup_s = wait_ready(child, f"{url}/health/liveliness", 300)
     with timed("LiteLLM proxy (pass-through)"):
-        asyncio.run(run.measure(target, Shape(pool.questions),
-                                Shape(pool.questions, stream=True)))
+        asyncio.run(run.measure(target, Shape(pool.questions), Shape(pool.questions, stream=True)))
     target.rss = rss_mb(child.proc.pid)
     kids.stop(child)
     return target
@@ -529,22 +686,33 @@ def _rows(targets: list[Target], direct: Target) -> list[tuple[str, list[str]]]:
     for level in LEVELS:
         rows.append((f"c={level} p50 / p99 ms", [_pair(t.levels.get(level)) for t in targets]))
         if level == 1:
-            rows.append(("c=1 added p50 / p99 ms",
-                         [_added(t.levels.get(1), direct.levels.get(1)) for t in targets]))
-        rows.append((f"c={level} req/s", [f"{t.levels[level].rps:.0f}" if level in t.levels
-                                          else "-" for t in targets]))
+            rows.append(
+                (
+                    "c=1 added p50 / p99 ms",
+                    [_added(t.levels.get(1), direct.levels.get(1)) for t in targets],
+                )
+            )
+        rows.append(
+            (
+                f"c={level} req/s",
+                [f"{t.levels[level].rps:.0f}" if level in t.levels else "-" for t in targets],
+            )
+        )
     rows += [
-        ("c=1 added, alternating with direct", [_added(t.paired[1], t.paired[0]) if t.paired
-                                                 else "-" for t in targets]),
+        (
+            "c=1 added, alternating with direct",
+            [_added(t.paired[1], t.paired[0]) if t.paired else "-" for t in targets],
+        ),
         ("stream TTFB p50 / p99 ms", [_pair(t.stream) for t in targets]),
         ("stream TTFB added p50 / p99", [_added(t.stream, direct.stream) for t in targets]),
         ("first touch c=1 p50 / p99", [_pair(t.cold) for t in targets]),
-        ("first touch added p50 / p99", [_added(t.cold, direct.levels.get(1))
-                                         for t in targets]),
+        ("first touch added p50 / p99", [_added(t.cold, direct.levels.get(1)) for t in targets]),
         ("injected beliefs (avg)", [_injected(t) for t in targets]),
         ("errors", [str(_errors(t)) for t in targets]),
-        ("server CPU ms per request, c=1", [f"{t.cpu_ms:.2f}" if t.cpu_ms else "-"
-                                            for t in targets]),
+        (
+            "server CPU ms per request, c=1",
+            [f"{t.cpu_ms:.2f}" if t.cpu_ms else "-" for t in targets],
+        ),
         ("RSS MB (after run)", [f"{t.rss:.0f}" if t.rss else "-" for t in targets]),
         ("startup s", [f"{t.startup_s:.1f}" if t.startup_s else "-" for t in targets]),
     ]
@@ -568,8 +736,12 @@ def table(targets: list[Target], direct: Target) -> str:
     header = ["", *(t.name for t in targets)]
     body = [[name, *cells] for name, cells in _rows(targets, direct)]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                       for i, cell in enumerate(row)) for row in [header, *body]]
+    lines = [
+        "  ".join(
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        )
+        for row in [header, *body]
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -581,22 +753,28 @@ def bars(direct: Target, inject: Target, lite: Target | None) -> list[str]:
     base, warm = inject.paired or (direct.levels.get(1), inject.levels.get(1))
     if base and warm and base.ok and warm.ok:
         p50, p99 = warm.p(50) - base.p(50), warm.p(99) - base.p(99)
-        out.append(f"added latency with injection p50 {p50:.2f} ms (bar 10), p99 {p99:.2f} ms "
-                   f"(bar 40): {'PASS' if p50 <= 10 and p99 <= 40 else 'FAIL'}")
+        out.append(
+            f"added latency with injection p50 {p50:.2f} ms (bar 10), p99 {p99:.2f} ms "
+            f"(bar 40): {'PASS' if p50 <= 10 and p99 <= 40 else 'FAIL'}"
+        )
     if direct.stream and inject.stream and direct.stream.ok and inject.stream.ok:
         added = inject.stream.p(50) - direct.stream.p(50)
-        out.append(f"stream TTFB added p50 {added:.2f} ms (bar 10): "
-                   f"{'PASS' if added <= 10 else 'FAIL'}")
+        out.append(
+            f"stream TTFB added p50 {added:.2f} ms (bar 10): {'PASS' if added <= 10 else 'FAIL'}"
+        )
     if lite is not None:
         for level in LEVELS[1:]:
             ours, theirs = inject.levels.get(level), lite.levels.get(level)
             if ours and theirs:
                 verdict = "PASS" if ours.rps >= theirs.rps else "FAIL"
-                out.append(f"throughput c={level} with injection {ours.rps:.0f} req/s vs LiteLLM "
-                           f"{theirs.rps:.0f} req/s: {verdict}")
+                out.append(
+                    f"throughput c={level} with injection {ours.rps:.0f} req/s vs LiteLLM "
+                    f"{theirs.rps:.0f} req/s: {verdict}"
+                )
     if inject.rss:
-        out.append(f"proxy RSS {inject.rss:.0f} MB (bar 600): "
-                   f"{'PASS' if inject.rss <= 600 else 'FAIL'}")
+        out.append(
+            f"proxy RSS {inject.rss:.0f} MB (bar 600): {'PASS' if inject.rss <= 600 else 'FAIL'}"
+        )
     return out
 
 
@@ -604,14 +782,28 @@ def to_json(targets: list[Target]) -> dict[str, Any]:
     def stats(s: Stats | None) -> dict[str, Any] | None:
         if s is None:
             return None
-        return {"n": s.ok, "errors": s.errors, "p50_ms": s.p(50), "p99_ms": s.p(99),
-                "rps": s.rps, "injected_avg": s.injected_avg if s.injected else None}
+        return {
+            "n": s.ok,
+            "errors": s.errors,
+            "p50_ms": s.p(50),
+            "p99_ms": s.p(99),
+            "rps": s.rps,
+            "injected_avg": s.injected_avg if s.injected else None,
+        }
 
-    return {t.name: {"levels": {str(c): stats(s) for c, s in t.levels.items()},
-                     "paired_c1": ({"direct": stats(t.paired[0]), "target": stats(t.paired[1])}
-                                   if t.paired else None),
-                     "stream_ttfb": stats(t.stream), "first_touch": stats(t.cold),
-                     "rss_mb": t.rss, "startup_s": t.startup_s} for t in targets}
+    return {
+        t.name: {
+            "levels": {str(c): stats(s) for c, s in t.levels.items()},
+            "paired_c1": (
+                {"direct": stats(t.paired[0]), "target": stats(t.paired[1])} if t.paired else None
+            ),
+            "stream_ttfb": stats(t.stream),
+            "first_touch": stats(t.cold),
+            "rss_mb": t.rss,
+            "startup_s": t.startup_s,
+        }
+        for t in targets
+    }
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -619,16 +811,24 @@ def to_json(targets: list[Target]) -> dict[str, Any]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=None,
-                        help="requests per concurrency level (default 300, --quick 60)")
-    parser.add_argument("--users", type=int, default=None,
-                        help="users in the store (default 1000, --quick 100)")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="requests per concurrency level (default 300, --quick 60)",
+    )
+    parser.add_argument(
+        "--users", type=int, default=None, help="users in the store (default 1000, --quick 100)"
+    )
     parser.add_argument("--beliefs", type=int, default=100, help="beliefs per user")
     parser.add_argument("--quick", action="store_true", help="fewer requests and users")
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
     parser.add_argument("--skip-litellm", action="store_true", help="do not run LiteLLM")
-    parser.add_argument("--no-extraction", action="store_true",
-                        help="turn the proxy's background learning off (isolates injection)")
+    parser.add_argument(
+        "--no-extraction",
+        action="store_true",
+        help="turn the proxy's background learning off (isolates injection)",
+    )
     # Child-process entry points (the same file, so the benchmark stays one script).
     parser.add_argument("--serve-fake", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--populate-into", type=Path, default=None, help=argparse.SUPPRESS)
@@ -640,11 +840,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Target], Target, Target,
-                                                                Target | None]:
+def run_all(
+    args: argparse.Namespace, workdir: Path
+) -> tuple[list[Target], Target, Target, Target | None]:
     pool = load_pool()
-    print(f"pool: {pool.tag}, {len(pool.statements)} statements, "
-          f"{len(pool.questions)} questions")
+    print(f"pool: {pool.tag}, {len(pool.statements)} statements, {len(pool.questions)} questions")
     cached = ensure_store(args.users, args.beliefs, pool)
     store = workdir / "store"
     with timed("copying the store for this run"):
@@ -652,8 +852,9 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Target], Targ
     run = Run(args.requests)
     with Children(workdir) as kids:
         port = free_port()
-        fake = kids.start("fake-upstream", [sys.executable, __file__, "--serve-fake", str(port)],
-                          cwd=REPO)
+        fake = kids.start(
+            "fake-upstream", [sys.executable, __file__, "--serve-fake", str(port)], cwd=REPO
+        )
         wait_ready(fake, f"http://{HOST}:{port}/v1/models", 120)
         upstream = f"http://{HOST}:{port}/v1"
         direct = bench_direct(run, upstream, pool)
@@ -674,16 +875,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     # A plain `kill` of the benchmark still runs the `finally` blocks that stop the children.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"{os.cpu_count()} CPUs; {args.requests} requests per level; store "
-          f"{args.users} users x {args.beliefs} beliefs; extraction "
-          f"{'off' if args.no_extraction else 'on (as deployed)'}; {load_note()}")
+    print(
+        f"{os.cpu_count()} CPUs; {args.requests} requests per level; store "
+        f"{args.users} users x {args.beliefs} beliefs; extraction "
+        f"{'off' if args.no_extraction else 'on (as deployed)'}; {load_note()}"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="selfmodel-bench-"))
     try:
         targets, direct, inject, lite = run_all(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\nresults ({args.requests} requests per level, injection from {args.users} users x "
-          f"{args.beliefs} beliefs, warm = {min(args.users, WARM_USERS)} users touched once)\n")
+    print(
+        f"\nresults ({args.requests} requests per level, injection from {args.users} users x "
+        f"{args.beliefs} beliefs, warm = {min(args.users, WARM_USERS)} users touched once)\n"
+    )
     print(table(targets, direct))
     print(f"\n{load_note()} (other processes on this machine inflate every column)")
     print()

@@ -42,8 +42,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--top-k", type=int, default=40)
     ap.add_argument("--max-tokens", type=int, default=400)
-    ap.add_argument("--random-priors", action="store_true",
-                    help="draw confidence 0.5-1.0 and age 0-365 days per belief (seed 0)")
+    ap.add_argument(
+        "--random-priors",
+        action="store_true",
+        help="draw confidence 0.5-1.0 and age 0-365 days per belief (seed 0)",
+    )
     args = ap.parse_args()
     d = load()
     n = len(d.prefs)
@@ -51,8 +54,10 @@ def main() -> None:
     cost = Cost(tpl, d.prefs)
     if args.random_priors:
         rng = np.random.default_rng(0)
-        feats = [Features(float(c), float(a), "preferences")
-                 for c, a in zip(rng.uniform(0.5, 1.0, n), rng.uniform(0, 365, n), strict=True)]
+        feats = [
+            Features(float(c), float(a), "preferences")
+            for c, a in zip(rng.uniform(0.5, 1.0, n), rng.uniform(0, 365, n), strict=True)
+        ]
     else:
         feats = [FEATS] * n
 
@@ -71,18 +76,24 @@ def main() -> None:
         toks.append(tok)
         kept.append(k)
     ours = {"hits": np.array(hits), "tokens": np.array(toks), "kept": np.array(kept)}
+
     # Exactness check of the additive token count against a real render.
     class _B:
         def __init__(self, s: str) -> None:
             self.statement, self.context, self.confidence = s, "preferences", 0.9
+
     sample = [d.prefs[b] for b in d.users[0][:12]]
-    assert cost.count([_B(s) for s in sample]) == cost.fit(
-        [d.users[0][j] for j in range(12)], 10_000)[1]
+    assert (
+        cost.count([_B(s) for s in sample])
+        == cost.fit([d.users[0][j] for j in range(12)], 10_000)[1]
+    )
 
     cos = score_cases(d, per_belief=0, SITUATION_WEIGHT=0.0, FEEDBACK_WEIGHT=0.0)
-    print(f"{n} cases, 100 beliefs per user, priors "
-          f"{'random' if args.random_priors else 'uniform'}; template inject_default.j2 "
-          f"(header {cost.header} tokens, median line {np.median(cost.line):.0f})")
+    print(
+        f"{n} cases, 100 beliefs per user, priors "
+        f"{'random' if args.random_priors else 'uniform'}; template inject_default.j2 "
+        f"(header {cost.header} tokens, median line {np.median(cost.line):.0f})"
+    )
     print(f"\nours   top_k={args.top_k} max_tokens={args.max_tokens}: {summary(ours)}")
     rows = {"ours": ours}
     for k in (8, 10, 15):
@@ -93,25 +104,34 @@ def main() -> None:
     rows["cos250"] = r
     print(f"cosine fill 250 tokens              : {summary(r)}")
 
-    print("\nrecall vs token budget (fill in ranked order, no cut):\n" + " " * 8
-          + "".join(f"{b:>7d}" for b in CURVE))
+    print(
+        "\nrecall vs token budget (fill in ranked order, no cut):\n"
+        + " " * 8
+        + "".join(f"{b:>7d}" for b in CURVE)
+    )
     full = score_cases(d, CUT_STDS=float("inf"))
     for name, cases in (("ours", full), ("cosine", cos)):
-        print(f"{name:8s}" + "".join(
-            f"{evaluate(d, cases, fixed(100), cost, top_k=100, max_tokens=b)['hits'].mean():7.3f}"
-            for b in CURVE))
+        recalls = [
+            evaluate(d, cases, fixed(100), cost, top_k=100, max_tokens=b)["hits"].mean()
+            for b in CURVE
+        ]
+        print(f"{name:8s}" + "".join(f"{r:7.3f}" for r in recalls))
 
     print("\nper-topic recall:   ours (median tok) | cosine top-8 | cosine fill 250")
     topics = np.array(d.topics)
     po, c8, c250 = per_topic(d, ours), per_topic(d, rows["cos8"]), per_topic(d, rows["cos250"])
     for tp in sorted(po):
         med = statistics.median(ours["tokens"][topics == tp])
-        print(f"  {tp:22s} n={int((topics == tp).sum()):3d}  {po[tp]:.3f} ({med:3.0f}) | "
-              f"{c8[tp]:.3f} | {c250[tp]:.3f}")
+        print(
+            f"  {tp:22s} n={int((topics == tp).sum()):3d}  {po[tp]:.3f} ({med:3.0f}) | "
+            f"{c8[tp]:.3f} | {c250[tp]:.3f}"
+        )
     rows_per_user = int(np.mean([len(v) for v in views.values()]) * 100)
-    print(f"\nrank() per query (100 beliefs, ~{rows_per_user} view rows): "
-          f"p50 {np.median(times) * 1000:.2f} ms, "
-          f"p99 {np.percentile(times, 99) * 1000:.2f} ms")
+    print(
+        f"\nrank() per query (100 beliefs, ~{rows_per_user} view rows): "
+        f"p50 {np.median(times) * 1000:.2f} ms, "
+        f"p99 {np.percentile(times, 99) * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

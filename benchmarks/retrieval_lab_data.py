@@ -66,9 +66,7 @@ def load(eval_dir: Path = EVAL_DIR) -> Data:
     clauses = [[s for s in _SENT.split(p.strip()) if s] for p in prefs]
     clauses = [c if len(c) > 1 else [] for c in clauses]
     flat = [c for cs in clauses for c in cs]
-    key = hashlib.sha256(
-        json.dumps([text, list(SITUATIONS), flat]).encode()
-    ).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([text, list(SITUATIONS), flat]).encode()).hexdigest()[:16]
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"{key}.npz"
     if path.exists():
@@ -82,6 +80,6 @@ def load(eval_dir: Path = EVAL_DIR) -> Data:
         np.savez(path, pvec=pvec, qvec=qvec, smat=smat, cvec=cvec)
     out, k = [], 0
     for cs in clauses:
-        out.append(cvec[k:k + len(cs)])
+        out.append(cvec[k : k + len(cs)])
         k += len(cs)
     return Data(prefs, queries, topics, pvec, qvec, smat, out, build_users(len(rows), prefs))

@@ -77,13 +77,20 @@ class Case:
     score: np.ndarray  # per local belief
 
 
-def views_for(d: Data, b: int, per_belief: int, clauses: bool, linked: bool = True
-              ) -> tuple[np.ndarray, np.ndarray]:
+def views_for(
+    d: Data, b: int, per_belief: int, clauses: bool, linked: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows for belief b as memory.views.index_views picks them (statement, [clauses as
     statement-kind rows], situations); and each row's kind (0 statement, 1 clause, 2 situation).
     """
-    texts = index_views(d.prefs[b], "preferences", statement_vector=d.pvec[b],
-                        situation_matrix=d.smat, per_belief=per_belief, linked=linked)
+    texts = index_views(
+        d.prefs[b],
+        "preferences",
+        statement_vector=d.pvec[b],
+        situation_matrix=d.smat,
+        per_belief=per_belief,
+        linked=linked,
+    )
     rows = [d.pvec[b]]
     kind = [0]
     if clauses and len(d.clause_vecs[b]):
@@ -94,8 +101,15 @@ def views_for(d: Data, b: int, per_belief: int, clauses: bool, linked: bool = Tr
     return np.stack(rows), np.array(kind)
 
 
-def score_cases(d: Data, *, per_belief: int = 3, clauses: bool = False, linked: bool = True,
-                query_split: bool = False, **consts: float) -> list[Case]:
+def score_cases(
+    d: Data,
+    *,
+    per_belief: int = 3,
+    clauses: bool = False,
+    linked: bool = True,
+    query_split: bool = False,
+    **consts: float,
+) -> list[Case]:
     saved = {k: getattr(ranking, k) for k in consts}
     for k, v in consts.items():
         setattr(ranking, k, v)
@@ -114,8 +128,7 @@ def score_cases(d: Data, *, per_belief: int = 3, clauses: bool = False, linked: 
             if clauses:
                 kw["view_kind"] = np.concatenate(kinds)
             q = d.qvec[i][None, :] if not query_split else d.query_rows[i]
-            s = score_beliefs(q, vm, np.array(owner), [FEATS] * len(u), min_confidence=0.3,
-                              **kw)
+            s = score_beliefs(q, vm, np.array(owner), [FEATS] * len(u), min_confidence=0.3, **kw)
             out.append(Case(i, u, s))
     finally:
         for k, v in saved.items():
@@ -136,8 +149,9 @@ def dedupe(d: Data, u: list[int], order: list[int]) -> list[int]:
 Policy = Callable[[np.ndarray], int]  # sorted scores (desc) -> how many to keep
 
 
-def evaluate(d: Data, cases: list[Case], policy: Policy, cost: Cost, *, top_k: int,
-             max_tokens: int) -> dict:
+def evaluate(
+    d: Data, cases: list[Case], policy: Policy, cost: Cost, *, top_k: int, max_tokens: int
+) -> dict:
     hits, toks, kept = [], [], []
     for c in cases:
         order = [int(j) for j in np.argsort(-c.score, kind="stable") if np.isfinite(c.score[j])]
@@ -153,9 +167,11 @@ def evaluate(d: Data, cases: list[Case], policy: Policy, cost: Cost, *, top_k: i
 
 def summary(r: dict) -> str:
     t = r["tokens"]
-    return (f"recall {r['hits'].mean():.3f}  median {statistics.median(t):5.0f}  "
-            f"p90 {np.percentile(t, 90):5.0f}  mean {t.mean():5.0f}  "
-            f"median kept {statistics.median(r['kept']):.0f}")
+    return (
+        f"recall {r['hits'].mean():.3f}  median {statistics.median(t):5.0f}  "
+        f"p90 {np.percentile(t, 90):5.0f}  mean {t.mean():5.0f}  "
+        f"median kept {statistics.median(r['kept']):.0f}"
+    )
 
 
 def per_topic(d: Data, r: dict) -> dict[str, float]:
@@ -173,6 +189,7 @@ def fixed(k: int) -> Policy:
 def std_cut(c: float, min_keep: int = 3) -> Policy:
     def f(s: np.ndarray) -> int:
         return max(min_keep, int((s >= s[0] - c * s.std()).sum()))
+
     return f
 
 
@@ -185,21 +202,25 @@ def mass_cut(temp: float, mass: float, min_keep: int = 1) -> Policy:
         p = np.exp((s - s[0]) / temp)
         cum = np.cumsum(p) / p.sum()
         return max(min_keep, int(np.searchsorted(cum, mass) + 1))
+
     return f
 
 
 def zmass_cut(temp: float, mass: float, min_keep: int = 1) -> Policy:
     """Softmax mass over scores standardized by this query's own spread (scale-free)."""
+
     def f(s: np.ndarray) -> int:
         z = (s - s[0]) / max(float(s.std()), 1e-6)
         p = np.exp(z / temp)
         cum = np.cumsum(p) / p.sum()
         return max(min_keep, int(np.searchsorted(cum, mass) + 1))
+
     return f
 
 
-def loto(d: Data, candidates: dict[str, dict], objective: Callable[[dict, np.ndarray], float]
-         ) -> dict:
+def loto(
+    d: Data, candidates: dict[str, dict], objective: Callable[[dict, np.ndarray], float]
+) -> dict:
     """Leave-one-topic-out: for each topic choose the candidate best on the other topics,
     report its figures on the held-out topic; merge into one result."""
     topics = np.array(d.topics)
@@ -212,8 +233,11 @@ def loto(d: Data, candidates: dict[str, dict], objective: Callable[[dict, np.nda
         best = max(candidates, key=lambda name: objective(candidates[name], train))
         chosen[t] = best
         r = candidates[best]
-        hits[~train], toks[~train], kept[~train] = (r["hits"][~train], r["tokens"][~train],
-                                                     r["kept"][~train])
+        hits[~train], toks[~train], kept[~train] = (
+            r["hits"][~train],
+            r["tokens"][~train],
+            r["kept"][~train],
+        )
     return {"hits": hits, "tokens": toks, "kept": kept, "chosen": chosen}
 
 

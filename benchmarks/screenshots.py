@@ -29,9 +29,15 @@ from proxy.config import parse_config  # noqa: E402
 from tests.conftest import base_config  # noqa: E402
 from tests.fake_upstream import FakeUpstream, ServerThread, build_app  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 MAIN_USER = "maya.chen"
 BELIEFS = [
     ("Prefers concise answers with the code first", "communication_style", 0.8),
@@ -77,35 +83,58 @@ def seed(url: str) -> dict[str, Any]:
             ids[statement] = http.post(f"/v1/users/{MAIN_USER}/beliefs", json=body).json()["id"]
         for user, statements in OTHER_USERS.items():
             for statement in statements:
-                http.post(f"/v1/users/{user}/beliefs",
-                          json={"statement": statement, "context": "preferences"})
-        obs = [("Training for the Berlin half-marathon: picked the 21 km plan", "goals", 1.0),
-               ("Training for the Berlin half-marathon: skipped two long runs", "goals", -0.6),
-               ("Training for the Berlin half-marathon: logged a 16 km run", "goals", 1.0)]
+                http.post(
+                    f"/v1/users/{user}/beliefs",
+                    json={"statement": statement, "context": "preferences"},
+                )
+        obs = [
+            ("Training for the Berlin half-marathon: picked the 21 km plan", "goals", 1.0),
+            ("Training for the Berlin half-marathon: skipped two long runs", "goals", -0.6),
+            ("Training for the Berlin half-marathon: logged a 16 km run", "goals", 1.0),
+        ]
         for text, context, weight in obs:
-            http.post(f"/v1/users/{MAIN_USER}/observations",
-                      json={"text": text, "context": context, "weight": weight})
+            http.post(
+                f"/v1/users/{MAIN_USER}/observations",
+                json={"text": text, "context": context, "weight": weight},
+            )
         requests = []
         for text in CHATS:
-            reply = http.post("/v1/chat/completions", json={
-                "model": "gpt-test", "user": MAIN_USER,
-                "messages": [{"role": "user", "content": text}]})
+            reply = http.post(
+                "/v1/chat/completions",
+                json={
+                    "model": "gpt-test",
+                    "user": MAIN_USER,
+                    "messages": [{"role": "user", "content": text}],
+                },
+            )
             requests.append(reply.headers["x-selfmodel-request-id"])
         for user in list(OTHER_USERS)[:4]:
-            http.post("/v1/chat/completions", json={
-                "model": "gpt-test", "user": user,
-                "messages": [{"role": "user", "content": "Any tips for today?"}]})
-        http.post("/v1/chat/completions", json={
-            "model": "gpt-test", "messages": [{"role": "user", "content": "ping"}]})
-        http.post("/v1/feedback", json={"request_id": requests[0], "score": 1,
-                                        "comment": "great, exactly what I wanted"})
+            http.post(
+                "/v1/chat/completions",
+                json={
+                    "model": "gpt-test",
+                    "user": user,
+                    "messages": [{"role": "user", "content": "Any tips for today?"}],
+                },
+            )
+        http.post(
+            "/v1/chat/completions",
+            json={"model": "gpt-test", "messages": [{"role": "user", "content": "ping"}]},
+        )
+        http.post(
+            "/v1/feedback",
+            json={"request_id": requests[0], "score": 1, "comment": "great, exactly what I wanted"},
+        )
         http.post("/v1/feedback", json={"request_id": requests[2], "score": 0.6})
-        http.post("/v1/feedback", json={"request_id": requests[1], "score": -0.4,
-                                        "comment": "too long"})
+        http.post(
+            "/v1/feedback", json={"request_id": requests[1], "score": -0.4, "comment": "too long"}
+        )
         marathon = ids["Training for the Berlin half-marathon in April"]
         http.patch(f"/v1/users/{MAIN_USER}/beliefs/{marathon}", json={"confidence": 0.9})
-        http.patch(f"/v1/users/{MAIN_USER}/beliefs/{ids['Is vegetarian']}",
-                   json={"statement": "Is vegan since 2023"})
+        http.patch(
+            f"/v1/users/{MAIN_USER}/beliefs/{ids['Is vegetarian']}",
+            json={"statement": "Is vegan since 2023"},
+        )
         http.delete(f"/v1/users/{MAIN_USER}/beliefs/{ids['New to Kubernetes']}")
         return {"marathon": marathon, "request": requests[2]}
 

@@ -56,8 +56,7 @@ class Applier:
     def __init__(self, beliefs: Beliefs) -> None:
         self.beliefs = beliefs
 
-    def _near_duplicate(self, tenant: str, user: str, statement: str,
-                        context: str) -> str | None:
+    def _near_duplicate(self, tenant: str, user: str, statement: str, context: str) -> str | None:
         core = self.beliefs.core
         found, matrix = core.statement_vectors(tenant, user, [context])
         if not found:
@@ -66,8 +65,16 @@ class Applier:
         best = int(np.argmax(sims))
         return found[best] if float(sims[best]) >= NEAR_DUPLICATE else None
 
-    def apply(self, tenant: str, user: str, ops: Sequence[Op], *, request_id: str | None,
-              known_ids: set[str], actor: str = "extraction") -> Applied:
+    def apply(
+        self,
+        tenant: str,
+        user: str,
+        ops: Sequence[Op],
+        *,
+        request_id: str | None,
+        known_ids: set[str],
+        actor: str = "extraction",
+    ) -> Applied:
         result = Applied()
         for index, op in enumerate(ops):
             problem = _check_text(op)
@@ -84,34 +91,47 @@ class Applier:
             result.applied.append((op.op, belief_id))
         return result
 
-    def _apply_one(self, tenant: str, user: str, op: Op, request_id: str | None,
-                   actor: str) -> str:
-        evidence = EvidenceIn(source=op.source, kind="turn", polarity=1, quote=op.quote,
-                              request_id=request_id)
+    def _apply_one(self, tenant: str, user: str, op: Op, request_id: str | None, actor: str) -> str:
+        evidence = EvidenceIn(
+            source=op.source, kind="turn", polarity=1, quote=op.quote, request_id=request_id
+        )
         if op.op == "add":
             duplicate = self._near_duplicate(tenant, user, op.statement or "", op.context)
             if duplicate is None:
-                return self.beliefs.create(tenant, user, op.statement or "", op.context,
-                                           evidence, actor=actor).id
-            op = Op(op="reinforce", context=op.context, quote=op.quote, source=op.source,
-                    id=duplicate)
+                return self.beliefs.create(
+                    tenant, user, op.statement or "", op.context, evidence, actor=actor
+                ).id
+            op = Op(
+                op="reinforce", context=op.context, quote=op.quote, source=op.source, id=duplicate
+            )
         assert op.id is not None
         if op.op in ("reinforce", "weaken"):
             polarity = 1 if op.op == "reinforce" else -1
-            weakened = EvidenceIn(source=op.source, kind="turn", polarity=polarity,
-                                  quote=op.quote, request_id=request_id)
-            return self.beliefs.add_evidence(tenant, user, op.id, weakened,
-                                             event=f"{op.op}d" if op.op == "reinforce"
-                                             else "weakened", actor=actor).id
+            weakened = EvidenceIn(
+                source=op.source,
+                kind="turn",
+                polarity=polarity,
+                quote=op.quote,
+                request_id=request_id,
+            )
+            return self.beliefs.add_evidence(
+                tenant,
+                user,
+                op.id,
+                weakened,
+                event=f"{op.op}d" if op.op == "reinforce" else "weakened",
+                actor=actor,
+            ).id
         if op.op == "revise":
-            return self.beliefs.revise(tenant, user, op.id, op.statement or "", evidence,
-                                       actor=actor, context=op.context).id
-        return self.beliefs.set_status(tenant, user, op.id, "retracted", actor=actor,
-                                       request_id=request_id).id
+            return self.beliefs.revise(
+                tenant, user, op.id, op.statement or "", evidence, actor=actor, context=op.context
+            ).id
+        return self.beliefs.set_status(
+            tenant, user, op.id, "retracted", actor=actor, request_id=request_id
+        ).id
 
 
-def top_related(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray,
-                limit: int) -> list[str]:
+def top_related(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, limit: int) -> list[str]:
     """The ids of the beliefs closest to a turn, for the extractor's context."""
     if not ids or limit <= 0:
         return []

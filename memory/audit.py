@@ -18,9 +18,27 @@ from memory.ledger.db import iso, utcnow
 if TYPE_CHECKING:
     from memory.injection import Injection
 
-_COLUMNS = ("request_id", "at", "tenant", "user_id", "model", "rule", "injected", "rendered",
-            "template", "template_sha256", "tokens", "retrieve_ms", "render_ms", "upstream_ms",
-            "status", "error", "stream", "degraded", "degraded_reason")
+_COLUMNS = (
+    "request_id",
+    "at",
+    "tenant",
+    "user_id",
+    "model",
+    "rule",
+    "injected",
+    "rendered",
+    "template",
+    "template_sha256",
+    "tokens",
+    "retrieve_ms",
+    "render_ms",
+    "upstream_ms",
+    "status",
+    "error",
+    "stream",
+    "degraded",
+    "degraded_reason",
+)
 
 
 @dataclass
@@ -45,26 +63,62 @@ class AuditRecord:
     at: str = field(default_factory=lambda: iso(utcnow()))
 
     @classmethod
-    def from_injection(cls, injection: Injection, *, request_id: str, tenant: str,
-                       user: str | None, model: str, status: int, error: str | None,
-                       upstream_ms: float, stream: bool) -> AuditRecord:
+    def from_injection(
+        cls,
+        injection: Injection,
+        *,
+        request_id: str,
+        tenant: str,
+        user: str | None,
+        model: str,
+        status: int,
+        error: str | None,
+        upstream_ms: float,
+        stream: bool,
+    ) -> AuditRecord:
         return cls(
-            request_id=request_id, tenant=tenant, user=user, model=model, rule=injection.rule,
-            injected=[b.model_dump() for b in injection.beliefs], rendered=injection.rendered,
-            template=injection.template, template_sha256=injection.template_sha256,
-            tokens=injection.tokens, retrieve_ms=round(injection.retrieve_ms, 3),
-            render_ms=round(injection.render_ms, 3), upstream_ms=round(upstream_ms, 3),
-            status=status, error=error, stream=stream,
+            request_id=request_id,
+            tenant=tenant,
+            user=user,
+            model=model,
+            rule=injection.rule,
+            injected=[b.model_dump() for b in injection.beliefs],
+            rendered=injection.rendered,
+            template=injection.template,
+            template_sha256=injection.template_sha256,
+            tokens=injection.tokens,
+            retrieve_ms=round(injection.retrieve_ms, 3),
+            render_ms=round(injection.render_ms, 3),
+            upstream_ms=round(upstream_ms, 3),
+            status=status,
+            error=error,
+            stream=stream,
             degraded_reason=injection.degraded_reason,
         )
 
     def row(self, store_rendered: bool) -> tuple[Any, ...]:
         """Values in `_COLUMNS` order (read field by field: `asdict` deep-copies `injected`)."""
-        return (self.request_id, self.at, self.tenant, self.user, self.model, self.rule,
-                json.dumps(self.injected), self.rendered if store_rendered else None,
-                self.template, self.template_sha256, self.tokens, self.retrieve_ms,
-                self.render_ms, self.upstream_ms, self.status, self.error, int(self.stream),
-                int(self.degraded_reason is not None), self.degraded_reason)
+        return (
+            self.request_id,
+            self.at,
+            self.tenant,
+            self.user,
+            self.model,
+            self.rule,
+            json.dumps(self.injected),
+            self.rendered if store_rendered else None,
+            self.template,
+            self.template_sha256,
+            self.tokens,
+            self.retrieve_ms,
+            self.render_ms,
+            self.upstream_ms,
+            self.status,
+            self.error,
+            int(self.stream),
+            int(self.degraded_reason is not None),
+            self.degraded_reason,
+        )
 
 
 def record_to_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +127,11 @@ def record_to_dict(row: dict[str, Any]) -> dict[str, Any]:
     out["injected"] = json.loads(out["injected"])
     out["stream"] = bool(out["stream"])
     out["degraded"] = bool(out["degraded"])
-    out["latency_ms"] = {"retrieve": out.pop("retrieve_ms"), "render": out.pop("render_ms"),
-                         "upstream": out.pop("upstream_ms")}
+    out["latency_ms"] = {
+        "retrieve": out.pop("retrieve_ms"),
+        "render": out.pop("render_ms"),
+        "upstream": out.pop("upstream_ms"),
+    }
     return out
 
 
@@ -104,7 +161,8 @@ class AuditLog:
                 with self.db.write() as conn:
                     conn.executemany(
                         f"INSERT OR REPLACE INTO audit ({', '.join(_COLUMNS)}) VALUES ({marks})",
-                        [r.row(self.store_rendered) for r in batch])
+                        [r.row(self.store_rendered) for r in batch],
+                    )
             except BaseException:
                 with self._lock:  # keep them for the next attempt: an audit record is not lost
                     self._pending[:0] = batch
@@ -120,20 +178,34 @@ class AuditLog:
 
     def get(self, tenant: str, request_id: str) -> dict[str, Any] | None:
         self.flush()
-        row = self.db.conn.execute("SELECT * FROM audit WHERE tenant = ? AND request_id = ?",
-                                   (tenant, request_id)).fetchone()
+        row = self.db.conn.execute(
+            "SELECT * FROM audit WHERE tenant = ? AND request_id = ?", (tenant, request_id)
+        ).fetchone()
         return None if row is None else record_to_dict(dict(row))
 
-    def query(self, tenant: str, *, user: str | None = None, model: str | None = None,
-              rule: str | None = None, since: str | None = None, until: str | None = None,
-              limit: int = 50, before: str | None = None) -> list[dict[str, Any]]:
+    def query(
+        self,
+        tenant: str,
+        *,
+        user: str | None = None,
+        model: str | None = None,
+        rule: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Newest first; page with `before`, the cursor of the last record seen
         (`at|request_id`, so records sharing a timestamp are never skipped)."""
         self.flush()
         sql, args = "SELECT * FROM audit WHERE tenant = ?", [tenant]
-        for column, value, op in (("user_id", user, "="), ("model", model, "="),
-                                  ("rule", rule, "="), ("at", since, ">="),
-                                  ("at", until, "<=")):
+        for column, value, op in (
+            ("user_id", user, "="),
+            ("model", model, "="),
+            ("rule", rule, "="),
+            ("at", since, ">="),
+            ("at", until, "<="),
+        ):
             if value is not None:
                 sql += f" AND {column} {op} ?"
                 args.append(value)

@@ -28,7 +28,8 @@ class BatchingEmbedder:
         self.name = inner.name
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[tuple[list[str], Future[np.ndarray]] | None] = (
-            queue.SimpleQueue())
+            queue.SimpleQueue()
+        )
         self._thread = threading.Thread(target=self._serve, name="embed-batcher", daemon=True)
         self._thread.start()
 
@@ -77,7 +78,7 @@ class BatchingEmbedder:
             return
         offset = 0
         for item, future in batch:
-            future.set_result(vectors[offset:offset + len(item)])
+            future.set_result(vectors[offset : offset + len(item)])
             offset += len(item)
 
 

@@ -37,12 +37,16 @@ def clean_statement(statement: object, param: str = "statement") -> str:
         raise InvalidError("statement must be a non-empty string", param=param)
     text = " ".join(statement.split())
     if len(text) > MAX_STATEMENT_CHARS:
-        raise InvalidError(f"statement is longer than {MAX_STATEMENT_CHARS} characters",
-                           param=param)
+        raise InvalidError(
+            f"statement is longer than {MAX_STATEMENT_CHARS} characters", param=param
+        )
     if secrets.contains_secret(text):
         kinds = sorted({m.kind for m in secrets.find_secrets(text)})
-        raise InvalidError(f"statement contains a secret ({', '.join(kinds)}); secrets are "
-                           "never stored as beliefs", param=param)
+        raise InvalidError(
+            f"statement contains a secret ({', '.join(kinds)}); secrets are "
+            "never stored as beliefs",
+            param=param,
+        )
     return text
 
 
@@ -76,8 +80,14 @@ class Beliefs:
         evidence = rows.evidence_for(conn, [belief_id])[belief_id]
         return self.core.to_belief(row, evidence, rows.history_for(conn, belief_id))
 
-    def list(self, tenant: str, user: str, context: str | None = None,
-             status: str | None = None, min_confidence: float | None = None) -> list[Belief]:
+    def list(
+        self,
+        tenant: str,
+        user: str,
+        context: str | None = None,
+        status: str | None = None,
+        min_confidence: float | None = None,
+    ) -> list[Belief]:
         conn = self.core.db.conn
         if not rows.user_exists(conn, tenant, user):
             raise NotFoundError(f"no user {user!r}")
@@ -85,8 +95,9 @@ class Beliefs:
             self.core.context(context)
         if status is not None and status not in STATUSES:
             raise InvalidError(f"status must be one of {list(STATUSES)}", param="status")
-        found = rows.list_beliefs(conn, tenant, user, [context] if context else None,
-                                  [status] if status else None)
+        found = rows.list_beliefs(
+            conn, tenant, user, [context] if context else None, [status] if status else None
+        )
         evidence = rows.evidence_for(conn, [r["id"] for r in found])
         now = utcnow()
         beliefs = [self.core.to_belief(r, evidence[r["id"]], now=now) for r in found]
@@ -98,9 +109,18 @@ class Beliefs:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def create(self, tenant: str, user: str, statement: str, context: str,
-               evidence: EvidenceIn, *, supersedes: str | None = None,
-               actor: str = "api", now: datetime | None = None) -> Belief:
+    def create(
+        self,
+        tenant: str,
+        user: str,
+        statement: str,
+        context: str,
+        evidence: EvidenceIn,
+        *,
+        supersedes: str | None = None,
+        actor: str = "api",
+        now: datetime | None = None,
+    ) -> Belief:
         text = clean_statement(statement)
         self.core.context(context)
         if evidence.source not in SOURCES:
@@ -111,9 +131,14 @@ class Beliefs:
         self.core.index(tenant, user, [row])
         return self.get(tenant, user, row["id"])
 
-    def create_many(self, tenant: str, user: str,
-                    items: Sequence[tuple[str, str, EvidenceIn]], *,
-                    actor: str = "api") -> list[str]:
+    def create_many(
+        self,
+        tenant: str,
+        user: str,
+        items: Sequence[tuple[str, str, EvidenceIn]],
+        *,
+        actor: str = "api",
+    ) -> list[str]:
         """Many new beliefs in one transaction and one index write (onboarding, bulk loads)."""
         checked = []
         for statement, context, evidence in items:
@@ -123,8 +148,10 @@ class Beliefs:
             check_confidence(evidence.anchor)
             checked.append((clean_statement(statement), context, evidence))
         with self.core.lock(tenant, user):
-            built = [self._row_for(tenant, user, text, context, evidence, None, None)
-                     for text, context, evidence in checked]
+            built = [
+                self._row_for(tenant, user, text, context, evidence, None, None)
+                for text, context, evidence in checked
+            ]
             with self.core.db.write() as conn:
                 rows.ensure_user(conn, tenant, user)
                 for (row, ev), (_, _, evidence) in zip(built, checked, strict=True):
@@ -133,29 +160,59 @@ class Beliefs:
         self.core.index(tenant, user, [row for row, _ in built])
         return [row["id"] for row, _ in built]
 
-    def _row_for(self, tenant: str, user: str, text: str, context: str, evidence: EvidenceIn,
-                 supersedes: str | None, now: datetime | None,
-                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _row_for(
+        self,
+        tenant: str,
+        user: str,
+        text: str,
+        context: str,
+        evidence: EvidenceIn,
+        supersedes: str | None,
+        now: datetime | None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         moment = iso(now or utcnow())
-        row = {"id": new_id("bel"), "tenant": tenant, "user_id": user, "statement": text,
-               "context": context, "status": "active", "source": evidence.source,
-               "confidence": 0.0, "version": 1, "supersedes": supersedes,
-               "superseded_by": None, "valid_from": moment, "valid_to": None,
-               "created_at": moment, "updated_at": moment}
+        row = {
+            "id": new_id("bel"),
+            "tenant": tenant,
+            "user_id": user,
+            "statement": text,
+            "context": context,
+            "status": "active",
+            "source": evidence.source,
+            "confidence": 0.0,
+            "version": 1,
+            "supersedes": supersedes,
+            "superseded_by": None,
+            "valid_from": moment,
+            "valid_to": None,
+            "created_at": moment,
+            "updated_at": moment,
+        }
         ev = self._evidence_row(row["id"], evidence, moment)
         row["confidence"] = self.core.confidence_of(context, [ev])
         return row, ev
 
     @staticmethod
-    def _write_new(conn: Any, row: dict[str, Any], ev: dict[str, Any], evidence: EvidenceIn,
-                   actor: str) -> None:
+    def _write_new(
+        conn: Any, row: dict[str, Any], ev: dict[str, Any], evidence: EvidenceIn, actor: str
+    ) -> None:
         rows.insert_belief(conn, row)
         rows.insert_evidence(conn, ev)
-        rows.insert_history(conn, row, "created", actor, evidence.request_id,
-                            evidence.observation_id)
+        rows.insert_history(
+            conn, row, "created", actor, evidence.request_id, evidence.observation_id
+        )
 
-    def _insert(self, tenant: str, user: str, text: str, context: str, evidence: EvidenceIn,
-                supersedes: str | None, actor: str, now: datetime | None) -> dict[str, Any]:
+    def _insert(
+        self,
+        tenant: str,
+        user: str,
+        text: str,
+        context: str,
+        evidence: EvidenceIn,
+        supersedes: str | None,
+        actor: str,
+        now: datetime | None,
+    ) -> dict[str, Any]:
         row, ev = self._row_for(tenant, user, text, context, evidence, supersedes, now)
         with self.core.db.write() as conn:
             rows.ensure_user(conn, tenant, user)
@@ -165,13 +222,31 @@ class Beliefs:
 
     @staticmethod
     def _evidence_row(belief_id: str, e: EvidenceIn, moment: str) -> dict[str, Any]:
-        return {"id": new_id("evi"), "belief_id": belief_id, "source": e.source, "kind": e.kind,
-                "quote": _safe_quote(e.quote), "request_id": e.request_id,
-                "observation_id": e.observation_id, "polarity": 1 if e.polarity >= 0 else -1,
-                "weight": max(0.0, float(e.weight)), "anchor": e.anchor, "at": moment}
+        return {
+            "id": new_id("evi"),
+            "belief_id": belief_id,
+            "source": e.source,
+            "kind": e.kind,
+            "quote": _safe_quote(e.quote),
+            "request_id": e.request_id,
+            "observation_id": e.observation_id,
+            "polarity": 1 if e.polarity >= 0 else -1,
+            "weight": max(0.0, float(e.weight)),
+            "anchor": e.anchor,
+            "at": moment,
+        }
 
-    def add_evidence(self, tenant: str, user: str, belief_id: str, evidence: EvidenceIn, *,
-                     event: str, actor: str, expected_version: int | None = None) -> Belief:
+    def add_evidence(
+        self,
+        tenant: str,
+        user: str,
+        belief_id: str,
+        evidence: EvidenceIn,
+        *,
+        event: str,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Belief:
         """Reinforce or weaken (or anchor) an active belief; its confidence is recomputed."""
         with self.core.lock(tenant, user):
             row = self._row(tenant, user, belief_id)
@@ -182,15 +257,25 @@ class Beliefs:
             ev = self._evidence_row(belief_id, evidence, moment)
             conn = self.core.db.conn
             all_evidence = [*rows.evidence_for(conn, [belief_id])[belief_id], ev]
-            row.update(confidence=self.core.confidence_of(row["context"], all_evidence),
-                       version=row["version"] + 1, updated_at=moment)
+            row.update(
+                confidence=self.core.confidence_of(row["context"], all_evidence),
+                version=row["version"] + 1,
+                updated_at=moment,
+            )
             with self.core.db.write() as conn:
                 rows.insert_evidence(conn, ev)
-                rows.update_belief(conn, belief_id, {"confidence": row["confidence"],
-                                                     "version": row["version"],
-                                                     "updated_at": moment})
-                rows.insert_history(conn, row, event, actor, evidence.request_id,
-                                    evidence.observation_id)
+                rows.update_belief(
+                    conn,
+                    belief_id,
+                    {
+                        "confidence": row["confidence"],
+                        "version": row["version"],
+                        "updated_at": moment,
+                    },
+                )
+                rows.insert_history(
+                    conn, row, event, actor, evidence.request_id, evidence.observation_id
+                )
                 rows.bump_revision(conn, tenant, user)
         return self.get(tenant, user, belief_id)
 
@@ -202,9 +287,18 @@ class Beliefs:
                 "it changed since you read it; read it again and retry"
             )
 
-    def revise(self, tenant: str, user: str, belief_id: str, statement: str,
-               evidence: EvidenceIn, *, actor: str, context: str | None = None,
-               expected_version: int | None = None) -> Belief:
+    def revise(
+        self,
+        tenant: str,
+        user: str,
+        belief_id: str,
+        statement: str,
+        evidence: EvidenceIn,
+        *,
+        actor: str,
+        context: str | None = None,
+        expected_version: int | None = None,
+    ) -> Belief:
         """Supersede a belief by a new one; the old one keeps its history and gets valid_to."""
         text = clean_statement(statement)
         with self.core.lock(tenant, user):
@@ -216,22 +310,44 @@ class Beliefs:
             self.core.context(new_context)
             new = self._insert(tenant, user, text, new_context, evidence, belief_id, actor, None)
             moment = new["created_at"]
-            old.update(status="superseded", superseded_by=new["id"], valid_to=moment,
-                       version=old["version"] + 1, updated_at=moment)
+            old.update(
+                status="superseded",
+                superseded_by=new["id"],
+                valid_to=moment,
+                version=old["version"] + 1,
+                updated_at=moment,
+            )
             with self.core.db.write() as conn:
-                rows.update_belief(conn, belief_id, {
-                    "status": "superseded", "superseded_by": new["id"], "valid_to": moment,
-                    "version": old["version"], "updated_at": moment})
-                rows.insert_history(conn, old, "superseded", actor, evidence.request_id,
-                                    evidence.observation_id)
+                rows.update_belief(
+                    conn,
+                    belief_id,
+                    {
+                        "status": "superseded",
+                        "superseded_by": new["id"],
+                        "valid_to": moment,
+                        "version": old["version"],
+                        "updated_at": moment,
+                    },
+                )
+                rows.insert_history(
+                    conn, old, "superseded", actor, evidence.request_id, evidence.observation_id
+                )
                 rows.bump_revision(conn, tenant, user)
         self.core.unindex(tenant, user, [belief_id])
         self.core.index(tenant, user, [new])
         return self.get(tenant, user, new["id"])
 
-    def set_status(self, tenant: str, user: str, belief_id: str, status: str, *, actor: str,
-                   request_id: str | None = None,
-                   expected_version: int | None = None) -> Belief:
+    def set_status(
+        self,
+        tenant: str,
+        user: str,
+        belief_id: str,
+        status: str,
+        *,
+        actor: str,
+        request_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> Belief:
         """Retract an active belief, or restore a retracted one."""
         if status not in ("active", "retracted"):
             raise InvalidError("status can be set to 'active' or 'retracted'", param="status")
@@ -241,18 +357,33 @@ class Beliefs:
             if row["status"] == status:
                 return self.get(tenant, user, belief_id)
             if row["status"] == "superseded":
-                raise ConflictError(f"belief {belief_id!r} was superseded by "
-                                    f"{row['superseded_by']!r}; change that one instead")
+                raise ConflictError(
+                    f"belief {belief_id!r} was superseded by "
+                    f"{row['superseded_by']!r}; change that one instead"
+                )
             moment = iso(utcnow())
             valid_to = moment if status == "retracted" else None
-            row.update(status=status, valid_to=valid_to, version=row["version"] + 1,
-                       updated_at=moment)
+            row.update(
+                status=status, valid_to=valid_to, version=row["version"] + 1, updated_at=moment
+            )
             with self.core.db.write() as conn:
-                rows.update_belief(conn, belief_id, {"status": status, "valid_to": valid_to,
-                                                     "version": row["version"],
-                                                     "updated_at": moment})
-                rows.insert_history(conn, row, "retracted" if status == "retracted"
-                                    else "restored", actor, request_id)
+                rows.update_belief(
+                    conn,
+                    belief_id,
+                    {
+                        "status": status,
+                        "valid_to": valid_to,
+                        "version": row["version"],
+                        "updated_at": moment,
+                    },
+                )
+                rows.insert_history(
+                    conn,
+                    row,
+                    "retracted" if status == "retracted" else "restored",
+                    actor,
+                    request_id,
+                )
                 rows.bump_revision(conn, tenant, user)
         if status == "retracted":
             self.core.unindex(tenant, user, [belief_id])
@@ -260,31 +391,57 @@ class Beliefs:
             self.core.index(tenant, user, [row])
         return self.get(tenant, user, belief_id)
 
-    def correct(self, tenant: str, user: str, belief_id: str, *, statement: str | None = None,
-                confidence: float | None = None, status: str | None = None,
-                context: str | None = None, expected_version: int | None = None) -> Belief:
+    def correct(
+        self,
+        tenant: str,
+        user: str,
+        belief_id: str,
+        *,
+        statement: str | None = None,
+        confidence: float | None = None,
+        status: str | None = None,
+        context: str | None = None,
+        expected_version: int | None = None,
+    ) -> Belief:
         """A user's correction: recorded as evidence from the user, and it wins."""
         if statement is None and confidence is None and status is None and context is None:
             raise InvalidError("give at least one of statement, confidence, status, context")
         anchor = check_confidence(confidence)
         if status is not None:
-            current = self.set_status(tenant, user, belief_id, status, actor="user",
-                                      expected_version=expected_version)
+            current = self.set_status(
+                tenant, user, belief_id, status, actor="user", expected_version=expected_version
+            )
             if status == "retracted":
                 return current
             expected_version = None
-        correction = EvidenceIn(source="corrected", kind="correction", anchor=anchor,
-                                quote=statement)
+        correction = EvidenceIn(
+            source="corrected", kind="correction", anchor=anchor, quote=statement
+        )
         if statement is not None or context is not None:
             current_row = self._row(tenant, user, belief_id)
-            return self.revise(tenant, user, belief_id, statement or current_row["statement"],
-                               correction, actor="user", context=context,
-                               expected_version=expected_version)
+            return self.revise(
+                tenant,
+                user,
+                belief_id,
+                statement or current_row["statement"],
+                correction,
+                actor="user",
+                context=context,
+                expected_version=expected_version,
+            )
         if anchor is not None:
-            return self.add_evidence(tenant, user, belief_id, correction, event="corrected",
-                                     actor="user", expected_version=expected_version)
+            return self.add_evidence(
+                tenant,
+                user,
+                belief_id,
+                correction,
+                event="corrected",
+                actor="user",
+                expected_version=expected_version,
+            )
         return self.get(tenant, user, belief_id)
 
-    def active_rows(self, tenant: str, user: str,
-                    contexts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def active_rows(
+        self, tenant: str, user: str, contexts: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
         return rows.list_beliefs(self.core.db.conn, tenant, user, contexts, ["active"])

@@ -31,13 +31,15 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(part.get("text", "") for part in content
-                        if isinstance(part, dict) and isinstance(part.get("text"), str))
+        return " ".join(
+            part.get("text", "")
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
     return ""
 
 
-def estimate_request_tokens(messages: list[dict[str, Any]], model: str,
-                            exact_above: int) -> int:
+def estimate_request_tokens(messages: list[dict[str, Any]], model: str, exact_above: int) -> int:
     """Cheap upper estimate; counted exactly only when it could matter."""
     chars = sum(len(message_text(m)) + 8 for m in messages)
     rough = chars // 3 + 4 * len(messages)

@@ -46,15 +46,25 @@ class UserLocks:
 
 def signals_of(evidence: Sequence[dict[str, Any]]) -> list[conf.Signal]:
     return [
-        conf.Signal(source=e["source"], polarity=e["polarity"], at=parse_time(e["at"]),
-                    weight=e["weight"], anchor=e["anchor"])
+        conf.Signal(
+            source=e["source"],
+            polarity=e["polarity"],
+            at=parse_time(e["at"]),
+            weight=e["weight"],
+            anchor=e["anchor"],
+        )
         for e in evidence
     ]
 
 
 class Core:
-    def __init__(self, db: Database, vectors: VectorStore, embedder: Embedder,
-                 contexts: dict[str, ContextConfig]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        vectors: VectorStore,
+        embedder: Embedder,
+        contexts: dict[str, ContextConfig],
+    ) -> None:
         self.db = db
         self.vectors = vectors
         self.embedder = embedder
@@ -71,16 +81,25 @@ class Core:
                 param="context",
             ) from None
 
-    def confidence_of(self, context: str, evidence: Sequence[dict[str, Any]],
-                      now: datetime | None = None) -> float:
+    def confidence_of(
+        self, context: str, evidence: Sequence[dict[str, Any]], now: datetime | None = None
+    ) -> float:
         settings = self.contexts.get(context) or ContextConfig(description="")
         signals = signals_of(evidence)
-        return conf.confidence(signals, prior=settings.prior,
-                               half_life_days=settings.half_life_days, now=now or utcnow())
+        return conf.confidence(
+            signals,
+            prior=settings.prior,
+            half_life_days=settings.half_life_days,
+            now=now or utcnow(),
+        )
 
-    def to_belief(self, row: dict[str, Any], evidence: Sequence[dict[str, Any]] | None = None,
-                  history: Sequence[dict[str, Any]] | None = None,
-                  now: datetime | None = None) -> Belief:
+    def to_belief(
+        self,
+        row: dict[str, Any],
+        evidence: Sequence[dict[str, Any]] | None = None,
+        history: Sequence[dict[str, Any]] | None = None,
+        now: datetime | None = None,
+    ) -> Belief:
         now = now or utcnow()
         items: list[Evidence] = []
         value = row["confidence"]
@@ -88,38 +107,68 @@ class Core:
             value = self.confidence_of(row["context"], evidence, now)
             items = self._explained(row["context"], evidence, now)
         return Belief(
-            id=row["id"], tenant=row["tenant"], user=row["user_id"], statement=row["statement"],
-            context=row["context"], confidence=round(value, 4), status=row["status"],
-            source=row["source"], version=row["version"], supersedes=row["supersedes"],
-            superseded_by=row["superseded_by"], valid_from=parse_time(row["valid_from"]),
+            id=row["id"],
+            tenant=row["tenant"],
+            user=row["user_id"],
+            statement=row["statement"],
+            context=row["context"],
+            confidence=round(value, 4),
+            status=row["status"],
+            source=row["source"],
+            version=row["version"],
+            supersedes=row["supersedes"],
+            superseded_by=row["superseded_by"],
+            valid_from=parse_time(row["valid_from"]),
             valid_to=parse_time(row["valid_to"]) if row["valid_to"] else None,
-            created=parse_time(row["created_at"]), updated=parse_time(row["updated_at"]),
+            created=parse_time(row["created_at"]),
+            updated=parse_time(row["updated_at"]),
             evidence=items,
-            history=[HistoryEntry(
-                version=h["version"], event=h["event"], statement=h["statement"],
-                status=h["status"], confidence=h["confidence"], actor=h["actor"],
-                request_id=h["request_id"], observation_id=h["observation_id"],
-                at=parse_time(h["at"]),
-            ) for h in history or []],
+            history=[
+                HistoryEntry(
+                    version=h["version"],
+                    event=h["event"],
+                    statement=h["statement"],
+                    status=h["status"],
+                    confidence=h["confidence"],
+                    actor=h["actor"],
+                    request_id=h["request_id"],
+                    observation_id=h["observation_id"],
+                    at=parse_time(h["at"]),
+                )
+                for h in history or []
+            ],
         )
 
-    def _explained(self, context: str, evidence: Sequence[dict[str, Any]],
-                   now: datetime) -> list[Evidence]:
+    def _explained(
+        self, context: str, evidence: Sequence[dict[str, Any]], now: datetime
+    ) -> list[Evidence]:
         settings = self.contexts.get(context) or ContextConfig(description="")
-        steps = conf.explain(signals_of(evidence), prior=settings.prior,
-                             half_life_days=settings.half_life_days, now=now)
+        steps = conf.explain(
+            signals_of(evidence),
+            prior=settings.prior,
+            half_life_days=settings.half_life_days,
+            now=now,
+        )
         by_index = {step.index: step for step in steps}
         out = []
         for i, e in enumerate(evidence):
             step = by_index.get(i)
-            out.append(Evidence(
-                id=e["id"], source=e["source"], kind=e["kind"], quote=e["quote"],
-                request_id=e["request_id"], observation_id=e["observation_id"],
-                polarity=e["polarity"], weight=e["weight"], anchor=e["anchor"],
-                at=parse_time(e["at"]),
-                delta=round(step.delta_logodds, 4) if step else None,
-                confidence_after=round(step.confidence_after, 4) if step else None,
-            ))
+            out.append(
+                Evidence(
+                    id=e["id"],
+                    source=e["source"],
+                    kind=e["kind"],
+                    quote=e["quote"],
+                    request_id=e["request_id"],
+                    observation_id=e["observation_id"],
+                    polarity=e["polarity"],
+                    weight=e["weight"],
+                    anchor=e["anchor"],
+                    at=parse_time(e["at"]),
+                    delta=round(step.delta_logodds, 4) if step else None,
+                    confidence_after=round(step.confidence_after, 4) if step else None,
+                )
+            )
         return out
 
     def situation_matrix(self) -> np.ndarray:
@@ -127,16 +176,22 @@ class Core:
             self._situations = self.embedder.embed(situation_texts())
         return self._situations
 
-    def views_of(self, beliefs: Sequence[dict[str, Any]],
-                 ) -> list[tuple[np.ndarray, list[int]]]:
+    def views_of(
+        self,
+        beliefs: Sequence[dict[str, Any]],
+    ) -> list[tuple[np.ndarray, list[int]]]:
         """Each belief's statement vector and the situation views it is indexed under."""
         statements = self.embedder.embed([b["statement"] for b in beliefs])
         situations = self.situation_matrix()
         position = {text: i for i, text in enumerate(situation_texts())}
         out = []
         for belief, vector in zip(beliefs, statements, strict=True):
-            views = index_views(belief["statement"], belief["context"], statement_vector=vector,
-                                situation_matrix=situations)
+            views = index_views(
+                belief["statement"],
+                belief["context"],
+                statement_vector=vector,
+                situation_matrix=situations,
+            )
             out.append((vector, [position[v] for v in views[1:]]))
         return out
 
@@ -152,9 +207,14 @@ class Core:
             log.warning("embedding %d belief(s) failed; will retry", len(beliefs), exc_info=True)
             return
         with self.db.write() as conn:
-            vectors.save(conn, self.embedder.name,
-                         [(b["id"], vector, situations)
-                          for b, (vector, situations) in zip(beliefs, computed, strict=True)])
+            vectors.save(
+                conn,
+                self.embedder.name,
+                [
+                    (b["id"], vector, situations)
+                    for b, (vector, situations) in zip(beliefs, computed, strict=True)
+                ],
+            )
             for belief in beliefs:
                 rows.update_belief(conn, belief["id"], {"indexed": 0, "embedded": 1})
             rows.bump_revision(conn, tenant, user)
@@ -165,7 +225,11 @@ class Core:
             for belief_id in belief_ids:
                 rows.update_belief(conn, belief_id, {"indexed": 0})
 
-    def statement_vectors(self, tenant: str, user: str, contexts: Sequence[str] | None = None,
-                          ) -> tuple[list[str], np.ndarray]:
+    def statement_vectors(
+        self,
+        tenant: str,
+        user: str,
+        contexts: Sequence[str] | None = None,
+    ) -> tuple[list[str], np.ndarray]:
         """The ids of a user's active beliefs with vectors, and their statement vectors."""
         return vectors.load_statements(self.db.conn, tenant, user, contexts)

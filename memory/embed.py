@@ -166,8 +166,10 @@ class LocalEmbedder:
         quantize: str = DEFAULT_QUANTIZE,
     ) -> None:
         if quantize not in QUANTIZE_MODES:
-            raise EmbeddingError(f"embedding.params.quantize must be one of "
-                                 f"{', '.join(QUANTIZE_MODES)}, got {quantize!r}")
+            raise EmbeddingError(
+                f"embedding.params.quantize must be one of "
+                f"{', '.join(QUANTIZE_MODES)}, got {quantize!r}"
+            )
         self.name = local_name(quantize)
         self.batch_invariant = quantize == "none"
         if batch_size < 1:
@@ -211,7 +213,9 @@ class LocalEmbedder:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3
             session = ort.InferenceSession(
-                str(model_path), sess_options=options, providers=["CPUExecutionProvider"],
+                str(model_path),
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
                 disabled_optimizers=DISABLED_OPTIMIZERS if quantize == "dynamic" else None,
             )
         except Exception as exc:
@@ -262,8 +266,10 @@ class LocalEmbedder:
                 fresh = dict(zip(missing, self._compute(missing), strict=True))
                 for text, vector in fresh.items():
                     self._cache.put(text, vector.copy())
-                rows = [fresh[text] if row is None else row
-                        for text, row in zip(texts, rows, strict=True)]
+                rows = [
+                    fresh[text] if row is None else row
+                    for text, row in zip(texts, rows, strict=True)
+                ]
             return np.stack(rows)
         return self._compute(texts)
 
@@ -390,4 +396,3 @@ def build_embedder(
     if model == "local":
         return LocalEmbedder(batch_size=batch_size, **(params or {}))
     return LiteLLMEmbedder(model, params, batch_size)
-

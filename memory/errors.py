@@ -1,9 +1,9 @@
 """The self-model's own errors; the proxy maps each onto an HTTP status.
 
-    MemoryFault
-    ├── NotFoundError   unknown user or belief (also another tenant's: as if absent)
-    ├── InvalidError    bad input, nothing written
-    └── ConflictError   a stale version, or an id that already exists
+MemoryFault
+├── NotFoundError   unknown user or belief (also another tenant's: as if absent)
+├── InvalidError    bad input, nothing written
+└── ConflictError   a stale version, or an id that already exists
 """
 
 from __future__ import annotations

@@ -38,20 +38,39 @@ class Related:
 class Extractor(Protocol):
     uses_related: bool  # whether it reads the related beliefs (worth a query embedding)
 
-    async def extract(self, user_texts: Sequence[str], reply: str, related: Sequence[Related],
-                      contexts: Mapping[str, str], model: str) -> Extraction: ...
+    async def extract(
+        self,
+        user_texts: Sequence[str],
+        reply: str,
+        related: Sequence[Related],
+        contexts: Mapping[str, str],
+        model: str,
+    ) -> Extraction: ...
 
 
 class LocalExtractor:
     uses_related = False
 
-    async def extract(self, user_texts: Sequence[str], reply: str, related: Sequence[Related],
-                      contexts: Mapping[str, str], model: str) -> Extraction:
+    async def extract(
+        self,
+        user_texts: Sequence[str],
+        reply: str,
+        related: Sequence[Related],
+        contexts: Mapping[str, str],
+        model: str,
+    ) -> Extraction:
         ops = []
         for text in user_texts:
             for found in extract_statements(strip_injected(text), contexts):
-                ops.append(Op(op="add", context=found.context, quote=found.quote,
-                              source="stated", statement=found.statement))
+                ops.append(
+                    Op(
+                        op="add",
+                        context=found.context,
+                        quote=found.quote,
+                        source="stated",
+                        statement=found.statement,
+                    )
+                )
         return Extraction(ops=ops)
 
 
@@ -64,25 +83,41 @@ class ExtractionFailed(Exception):
 class LLMExtractor:
     uses_related = True
 
-    def __init__(self, complete: Complete, prompts: PromptLibrary,
-                 model: str | None = None) -> None:
+    def __init__(
+        self, complete: Complete, prompts: PromptLibrary, model: str | None = None
+    ) -> None:
         self._complete = complete
         self._prompts = prompts
         self._model = model
 
-    def messages(self, user_texts: Sequence[str], reply: str, related: Sequence[Related],
-                 contexts: Mapping[str, str]) -> list[dict[str, Any]]:
+    def messages(
+        self,
+        user_texts: Sequence[str],
+        reply: str,
+        related: Sequence[Related],
+        contexts: Mapping[str, str],
+    ) -> list[dict[str, Any]]:
         system = self._prompts.load("extract_system.j2").render(contexts=contexts)
         user = self._prompts.load("extract_user.j2").render(
-            beliefs=related, user_texts=[strip_injected(t) for t in user_texts],
-            reply=strip_injected(reply)[:4000])
+            beliefs=related,
+            user_texts=[strip_injected(t) for t in user_texts],
+            reply=strip_injected(reply)[:4000],
+        )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    async def extract(self, user_texts: Sequence[str], reply: str, related: Sequence[Related],
-                      contexts: Mapping[str, str], model: str) -> Extraction:
+    async def extract(
+        self,
+        user_texts: Sequence[str],
+        reply: str,
+        related: Sequence[Related],
+        contexts: Mapping[str, str],
+        model: str,
+    ) -> Extraction:
         messages = self.messages(user_texts, reply, related, contexts)
-        response_format = {"type": "json_schema", "json_schema": {
-            "name": "belief_ops", "strict": True, "schema": OPS_SCHEMA}}
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "belief_ops", "strict": True, "schema": OPS_SCHEMA},
+        }
         raw = await self._complete(self._model or model, messages, response_format)
         try:
             ops, rejected = validate_ops(parse_output(raw), set(contexts))

@@ -18,10 +18,15 @@ BATCH = 500
 
 
 def sync(db: Database, store: VectorStore, limit: int = BATCH) -> int:
-    found = [dict(r) for r in db.conn.execute(
-        "SELECT b.id, b.tenant, b.user_id, b.context, b.status, b.version, v.vector "
-        "FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
-        "WHERE b.indexed = 0 LIMIT ?", (limit,))]
+    found = [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT b.id, b.tenant, b.user_id, b.context, b.status, b.version, v.vector "
+            "FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
+            "WHERE b.indexed = 0 LIMIT ?",
+            (limit,),
+        )
+    ]
     upserts: dict[str, list[tuple[str, str, str, Any]]] = defaultdict(list)
     deletes: dict[str, list[str]] = defaultdict(list)
     done: list[tuple[str, int]] = []
@@ -29,8 +34,9 @@ def sync(db: Database, store: VectorStore, limit: int = BATCH) -> int:
         if row["status"] == "active":
             if row["vector"] is None:
                 continue  # not embedded yet: the embedding retry comes first
-            upserts[row["tenant"]].append((row["id"], row["user_id"], row["context"],
-                                           vectors.unpack(row["vector"])))
+            upserts[row["tenant"]].append(
+                (row["id"], row["user_id"], row["context"], vectors.unpack(row["vector"]))
+            )
         else:
             deletes[row["tenant"]].append(row["id"])
         done.append((row["id"], row["version"]))
@@ -40,8 +46,7 @@ def sync(db: Database, store: VectorStore, limit: int = BATCH) -> int:
         store.delete(tenant, ids)
     if done:
         with db.write() as conn:
-            conn.executemany("UPDATE beliefs SET indexed = 1 WHERE id = ? AND version = ?",
-                             done)
+            conn.executemany("UPDATE beliefs SET indexed = 1 WHERE id = ? AND version = ?", done)
     return len(done)
 
 

@@ -56,25 +56,37 @@ def _context_window(model_info: Mapping[str, Any] | None) -> int | None:
 
 
 class Injector:
-    def __init__(self, config: MemoryConfig, snapshots: SnapshotCache, embedder: Embedder,
-                 prompts: PromptLibrary) -> None:
+    def __init__(
+        self,
+        config: MemoryConfig,
+        snapshots: SnapshotCache,
+        embedder: Embedder,
+        prompts: PromptLibrary,
+    ) -> None:
         self.config = config
         self.core = snapshots.core
         self.snapshots = snapshots
         self.embedder = embedder
         self.prompts = prompts
 
-    async def plan(self, *, tenant: str, user: str | None, model: str,
-                   messages: list[dict[str, Any]], headers: Mapping[str, str],
-                   model_info: Mapping[str, Any] | None = None) -> Injection:
-        rule = choose_rule(self.config.injection.rules, model=model, tenant=tenant, user=user,
-                           headers=headers)
+    async def plan(
+        self,
+        *,
+        tenant: str,
+        user: str | None,
+        model: str,
+        messages: list[dict[str, Any]],
+        headers: Mapping[str, str],
+        model_info: Mapping[str, Any] | None = None,
+    ) -> Injection:
+        rule = choose_rule(
+            self.config.injection.rules, model=model, tenant=tenant, user=user, headers=headers
+        )
         if user is None or rule is None or not rule.enabled or rule.top_k == 0:
             return Injection(messages=messages, rule=rule.name if rule else None)
         started = time.perf_counter()
         try:
-            chosen = await anyio.to_thread.run_sync(self._retrieve, tenant, user, rule,
-                                                    messages)
+            chosen = await anyio.to_thread.run_sync(self._retrieve, tenant, user, rule, messages)
         except Exception as exc:  # noqa: BLE001 - fail open: forward without memory
             log.warning("memory retrieval failed: %s", exc)
             raise MemoryDegraded(f"{type(exc).__name__}: {exc}") from exc
@@ -84,25 +96,37 @@ class Injector:
         fitted = render.fit(template, chosen, limit, model)
         done = time.perf_counter()
         return Injection(
-            messages=render.insert(messages, fitted.text, rule.position), rule=rule.name,
-            beliefs=fitted.beliefs, rendered=fitted.text or None, tokens=fitted.tokens,
-            template=template.name, template_sha256=template.sha256,
-            retrieve_ms=(retrieved - started) * 1000, render_ms=(done - retrieved) * 1000,
+            messages=render.insert(messages, fitted.text, rule.position),
+            rule=rule.name,
+            beliefs=fitted.beliefs,
+            rendered=fitted.text or None,
+            tokens=fitted.tokens,
+            template=template.name,
+            template_sha256=template.sha256,
+            retrieve_ms=(retrieved - started) * 1000,
+            render_ms=(done - retrieved) * 1000,
         )
 
-    def _token_limit(self, rule: InjectionRule, model: str, messages: list[dict[str, Any]],
-                     model_info: Mapping[str, Any] | None) -> int:
+    def _token_limit(
+        self,
+        rule: InjectionRule,
+        model: str,
+        messages: list[dict[str, Any]],
+        model_info: Mapping[str, Any] | None,
+    ) -> int:
         window = _context_window(model_info)
         if window is None:
             return rule.max_tokens
         # Leave the reply room to breathe; shrink the injection rather than break the call.
         reserve = min(4096, window // 4)
-        used = budget.estimate_request_tokens(messages, model,
-                                              exact_above=window - reserve - rule.max_tokens)
+        used = budget.estimate_request_tokens(
+            messages, model, exact_above=window - reserve - rule.max_tokens
+        )
         return max(0, min(rule.max_tokens, window - reserve - used))
 
-    def _retrieve(self, tenant: str, user: str, rule: InjectionRule,
-                  messages: list[dict[str, Any]]) -> list[ScoredBelief]:
+    def _retrieve(
+        self, tenant: str, user: str, rule: InjectionRule, messages: list[dict[str, Any]]
+    ) -> list[ScoredBelief]:
         snapshot = self.snapshots.get(tenant, user)
         if snapshot is None or not (snapshot.entries or snapshot.unembedded):
             return []
@@ -116,9 +140,15 @@ class Injector:
         allowed = set(rule.contexts) if rule.contexts else None
         # Route by observation context before ranking, so other contexts take no places.
         mask = snapshot.in_contexts(allowed) if allowed is not None else None
-        scores_all = score_indexed(queries, snapshot.statements, self.core.situation_matrix(),
-                                   snapshot.situations, features,
-                                   min_confidence=rule.min_confidence, allowed=mask)
+        scores_all = score_indexed(
+            queries,
+            snapshot.statements,
+            self.core.situation_matrix(),
+            snapshot.situations,
+            features,
+            min_confidence=rule.min_confidence,
+            allowed=mask,
+        )
         ranked = cut(scores_all, rule.top_k)
         core = self._core(snapshot.entries, allowed) if rule.include_core else []
         scores = dict.fromkeys(core, 1.0)
@@ -136,14 +166,24 @@ class Injector:
                 kept.append(position)
                 scores[candidates[position]] = float(scores_all[candidates[position]])
         picked = [candidates[position] for position in kept]
-        return [ScoredBelief(id=snapshot.entries[i].id, statement=snapshot.entries[i].statement,
-                             context=snapshot.entries[i].context,
-                             confidence=round(snapshot.entries[i].confidence, 4),
-                             score=round(scores[i], 4)) for i in picked]
+        return [
+            ScoredBelief(
+                id=snapshot.entries[i].id,
+                statement=snapshot.entries[i].statement,
+                context=snapshot.entries[i].context,
+                confidence=round(snapshot.entries[i].confidence, 4),
+                score=round(scores[i], 4),
+            )
+            for i in picked
+        ]
 
     @staticmethod
     def _core(entries: list[Any], allowed: set[str] | None) -> list[int]:
-        core = [(e.confidence, i) for i, e in enumerate(entries)
-                if e.context in CORE_CONTEXTS and e.confidence >= CORE_MIN_CONFIDENCE
-                and (allowed is None or e.context in allowed)]
+        core = [
+            (e.confidence, i)
+            for i, e in enumerate(entries)
+            if e.context in CORE_CONTEXTS
+            and e.confidence >= CORE_MIN_CONFIDENCE
+            and (allowed is None or e.context in allowed)
+        ]
         return [i for _, i in sorted(core, reverse=True)[:CORE_MAX]]

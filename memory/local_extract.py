@@ -191,7 +191,9 @@ def _candidates(sentence: str) -> list[str]:
 # Conversational openers carry nothing about the user: "Hey, I'm vegan" states "I'm vegan".
 _OPENER = re.compile(
     r"^(?:(?:hey|hi|hello|so|well|ok(?:ay)?|also|and|but|actually|honestly|quick question|"
-    r"fyi|btw|by the way|anyway|oh)\b[\s,:;.!-]*)+(?=\S)", re.I)
+    r"fyi|btw|by the way|anyway|oh)\b[\s,:;.!-]*)+(?=\S)",
+    re.I,
+)
 
 
 def _normalize(quote: str) -> str:

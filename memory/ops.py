@@ -20,19 +20,24 @@ OPS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["ops"],
-    "properties": {"ops": {"type": "array", "items": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["op", "id", "statement", "context", "quote", "source"],
-        "properties": {
-            "op": {"type": "string", "enum": list(OP_KINDS)},
-            "id": {"type": ["string", "null"]},
-            "statement": {"type": ["string", "null"]},
-            "context": {"type": "string"},
-            "quote": {"type": "string"},
-            "source": {"type": "string", "enum": ["stated", "inferred"]},
-        },
-    }}},
+    "properties": {
+        "ops": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["op", "id", "statement", "context", "quote", "source"],
+                "properties": {
+                    "op": {"type": "string", "enum": list(OP_KINDS)},
+                    "id": {"type": ["string", "null"]},
+                    "statement": {"type": ["string", "null"]},
+                    "context": {"type": "string"},
+                    "quote": {"type": "string"},
+                    "source": {"type": "string", "enum": ["stated", "inferred"]},
+                },
+            },
+        }
+    },
 }
 
 
@@ -63,7 +68,7 @@ def _json_candidates(text: str) -> list[str]:
     candidates = [stripped, *fenced]
     start, end = stripped.find("{"), stripped.rfind("}")
     if start != -1 and end > start:
-        candidates.append(stripped[start:end + 1])
+        candidates.append(stripped[start : end + 1])
     return candidates
 
 
@@ -96,9 +101,16 @@ def validate_ops(data: Any, contexts: set[str]) -> tuple[list[Op], list[Rejected
         if reason:
             rejected.append(Rejected(index, reason, item))
             continue
-        ops.append(Op(op=item["op"], context=item["context"], quote=str(item.get("quote") or ""),
-                      source=item.get("source") or "stated", id=item.get("id") or None,
-                      statement=(item.get("statement") or None)))
+        ops.append(
+            Op(
+                op=item["op"],
+                context=item["context"],
+                quote=str(item.get("quote") or ""),
+                source=item.get("source") or "stated",
+                id=item.get("id") or None,
+                statement=(item.get("statement") or None),
+            )
+        )
     return ops, rejected
 
 
@@ -112,8 +124,9 @@ def _problem(item: Any, contexts: set[str]) -> str | None:
         return f"unknown context {item.get('context')!r}"
     if kind in _NEEDS_ID and not isinstance(item.get("id"), str):
         return f"{kind} needs the id of an existing belief"
-    if kind in _NEEDS_STATEMENT and not (isinstance(item.get("statement"), str)
-                                         and item["statement"].strip()):
+    if kind in _NEEDS_STATEMENT and not (
+        isinstance(item.get("statement"), str) and item["statement"].strip()
+    ):
         return f"{kind} needs a statement"
     if item.get("source", "stated") not in ("stated", "inferred"):
         return f"unknown source {item.get('source')!r}"

@@ -29,35 +29,53 @@ class Outbox:
             cursor = conn.execute(
                 "INSERT INTO outbox (request_id, tenant, user_id, payload, state, "
                 "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-                (turn.request_id, turn.tenant, turn.user, json.dumps(turn.to_json()), now, now,
-                 now))
+                (
+                    turn.request_id,
+                    turn.tenant,
+                    turn.user,
+                    json.dumps(turn.to_json()),
+                    now,
+                    now,
+                    now,
+                ),
+            )
             return int(cursor.lastrowid or 0)
 
     def recover(self) -> int:
         """Jobs a crashed process left running go back to pending."""
         with self.db.write() as conn:
-            return conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'running'"
-                                ).rowcount
+            return conn.execute(
+                "UPDATE outbox SET state = 'pending' WHERE state = 'running'"
+            ).rowcount
 
     def claim(self, limit: int = 8) -> list[tuple[int, Turn, int]]:
         now = iso(utcnow())
         with self.db.write() as conn:
             found = conn.execute(
                 "SELECT id, payload, attempts FROM outbox WHERE state = 'pending' "
-                "AND next_attempt_at <= ? ORDER BY id LIMIT ?", (now, limit)).fetchall()
+                "AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                (now, limit),
+            ).fetchall()
             for row in found:
-                conn.execute("UPDATE outbox SET state = 'running', updated_at = ? WHERE id = ?",
-                             (now, row["id"]))
-        return [(row["id"], Turn.from_json(json.loads(row["payload"])), row["attempts"])
-                for row in found]
+                conn.execute(
+                    "UPDATE outbox SET state = 'running', updated_at = ? WHERE id = ?",
+                    (now, row["id"]),
+                )
+        return [
+            (row["id"], Turn.from_json(json.loads(row["payload"])), row["attempts"])
+            for row in found
+        ]
 
     def finish(self, job_id: int, state: str = "done") -> None:
         with self.db.write() as conn:
-            conn.execute("UPDATE outbox SET state = ?, updated_at = ?, last_error = NULL "
-                         "WHERE id = ?", (state, iso(utcnow()), job_id))
+            conn.execute(
+                "UPDATE outbox SET state = ?, updated_at = ?, last_error = NULL WHERE id = ?",
+                (state, iso(utcnow()), job_id),
+            )
 
-    def fail(self, job_id: int, error: str, raw_output: str | None = None,
-             permanent: bool = False) -> str:
+    def fail(
+        self, job_id: int, error: str, raw_output: str | None = None, permanent: bool = False
+    ) -> str:
         with self.db.write() as conn:
             row = conn.execute("SELECT attempts FROM outbox WHERE id = ?", (job_id,)).fetchone()
             if row is None:
@@ -68,13 +86,23 @@ class Outbox:
             conn.execute(
                 "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, raw_output = ?, "
                 "next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                ("dead" if dead else "pending", attempts, error[:2000], raw_output,
-                 iso(utcnow() + timedelta(seconds=delay)), iso(utcnow()), job_id))
+                (
+                    "dead" if dead else "pending",
+                    attempts,
+                    error[:2000],
+                    raw_output,
+                    iso(utcnow() + timedelta(seconds=delay)),
+                    iso(utcnow()),
+                    job_id,
+                ),
+            )
             return "dead" if dead else "retry"
 
     def retry(self, tenant: str | None, job_id: int | None = None) -> int:
-        sql = ("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? "
-               "WHERE state = 'dead'")
+        sql = (
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? "
+            "WHERE state = 'dead'"
+        )
         args: list[Any] = [iso(utcnow())]
         if tenant is not None:
             sql += " AND tenant = ?"
@@ -85,8 +113,9 @@ class Outbox:
         with self.db.write() as conn:
             return conn.execute(sql, args).rowcount
 
-    def jobs(self, tenant: str | None, state: str | None = None,
-             limit: int = 100) -> list[dict[str, Any]]:
+    def jobs(
+        self, tenant: str | None, state: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM outbox WHERE 1 = 1", []
         if tenant is not None:
             sql += " AND tenant = ?"
@@ -105,5 +134,7 @@ class Outbox:
         return out
 
     def counts(self) -> dict[str, int]:
-        return {row[0]: row[1] for row in self.db.conn.execute(
-            "SELECT state, COUNT(*) FROM outbox GROUP BY state")}
+        return {
+            row[0]: row[1]
+            for row in self.db.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        }

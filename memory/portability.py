@@ -10,13 +10,44 @@ from memory.ledger import beliefs as rows
 from memory.ledger.db import iso, utcnow
 
 FORMAT = "selfmodel.export/v1"
-_BELIEF_FIELDS = ("id", "statement", "context", "status", "source", "confidence", "version",
-                  "supersedes", "superseded_by", "valid_from", "valid_to", "created_at",
-                  "updated_at")
-_EVIDENCE_FIELDS = ("id", "source", "kind", "quote", "request_id", "observation_id",
-                    "polarity", "weight", "anchor", "at")
-_HISTORY_FIELDS = ("version", "event", "statement", "status", "confidence", "actor",
-                   "request_id", "observation_id", "at")
+_BELIEF_FIELDS = (
+    "id",
+    "statement",
+    "context",
+    "status",
+    "source",
+    "confidence",
+    "version",
+    "supersedes",
+    "superseded_by",
+    "valid_from",
+    "valid_to",
+    "created_at",
+    "updated_at",
+)
+_EVIDENCE_FIELDS = (
+    "id",
+    "source",
+    "kind",
+    "quote",
+    "request_id",
+    "observation_id",
+    "polarity",
+    "weight",
+    "anchor",
+    "at",
+)
+_HISTORY_FIELDS = (
+    "version",
+    "event",
+    "statement",
+    "status",
+    "confidence",
+    "actor",
+    "request_id",
+    "observation_id",
+    "at",
+)
 
 
 def export_user(core: Core, tenant: str, user: str) -> dict[str, Any]:
@@ -29,14 +60,25 @@ def export_user(core: Core, tenant: str, user: str) -> dict[str, Any]:
     for belief in found:
         item = {field: belief[field] for field in _BELIEF_FIELDS}
         item["evidence"] = [{f: e[f] for f in _EVIDENCE_FIELDS} for e in evidence[belief["id"]]]
-        item["history"] = [{f: h[f] for f in _HISTORY_FIELDS}
-                           for h in rows.history_for(conn, belief["id"])]
+        item["history"] = [
+            {f: h[f] for f in _HISTORY_FIELDS} for h in rows.history_for(conn, belief["id"])
+        ]
         beliefs.append(item)
-    observations = [dict(r) for r in conn.execute(
-        "SELECT id, text, context, kind, weight, at FROM observations "
-        "WHERE tenant = ? AND user_id = ? ORDER BY at", (tenant, user))]
-    return {"format": FORMAT, "user": user, "exported_at": iso(utcnow()),
-            "beliefs": beliefs, "observations": observations}
+    observations = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, text, context, kind, weight, at FROM observations "
+            "WHERE tenant = ? AND user_id = ? ORDER BY at",
+            (tenant, user),
+        )
+    ]
+    return {
+        "format": FORMAT,
+        "user": user,
+        "exported_at": iso(utcnow()),
+        "beliefs": beliefs,
+        "observations": observations,
+    }
 
 
 def _require(item: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
@@ -56,8 +98,10 @@ def validate_document(core: Core, document: Any) -> list[dict[str, Any]]:
             raise InvalidError(f"beliefs.{i} must be an object", param=f"beliefs.{i}")
         _require(belief, _BELIEF_FIELDS, f"beliefs.{i}")
         if belief["context"] not in core.contexts:
-            raise InvalidError(f"beliefs.{i}.context: unknown context {belief['context']!r}",
-                               param=f"beliefs.{i}.context")
+            raise InvalidError(
+                f"beliefs.{i}.context: unknown context {belief['context']!r}",
+                param=f"beliefs.{i}.context",
+            )
         for j, e in enumerate(belief.get("evidence") or []):
             _require(e, _EVIDENCE_FIELDS, f"beliefs.{i}.evidence.{j}")
         for j, h in enumerate(belief.get("history") or []):
@@ -71,8 +115,10 @@ def import_user(core: Core, tenant: str, user: str, document: Any) -> dict[str, 
     with core.lock(tenant, user), core.db.write() as conn:
         for belief in beliefs:
             if conn.execute("SELECT 1 FROM beliefs WHERE id = ?", (belief["id"],)).fetchone():
-                raise ConflictError(f"belief {belief['id']!r} already exists; forget the user "
-                                    "first or import into a fresh store")
+                raise ConflictError(
+                    f"belief {belief['id']!r} already exists; forget the user "
+                    "first or import into a fresh store"
+                )
         rows.ensure_user(conn, tenant, user)
         for belief in beliefs:
             row = {f: belief[f] for f in _BELIEF_FIELDS}
@@ -81,17 +127,35 @@ def import_user(core: Core, tenant: str, user: str, document: Any) -> dict[str, 
             for e in belief.get("evidence") or []:
                 rows.insert_evidence(conn, {**e, "belief_id": belief["id"]})
             for h in belief.get("history") or []:
-                rows.insert_history(conn, {"id": belief["id"], "version": h["version"],
-                                           "statement": h["statement"], "status": h["status"],
-                                           "confidence": h["confidence"],
-                                           "updated_at": h["at"]},
-                                    h["event"], h["actor"], h["request_id"],
-                                    h["observation_id"])
+                rows.insert_history(
+                    conn,
+                    {
+                        "id": belief["id"],
+                        "version": h["version"],
+                        "statement": h["statement"],
+                        "status": h["status"],
+                        "confidence": h["confidence"],
+                        "updated_at": h["at"],
+                    },
+                    h["event"],
+                    h["actor"],
+                    h["request_id"],
+                    h["observation_id"],
+                )
         for o in observations:
-            rows.insert_observation(conn, {"id": o["id"], "tenant": tenant, "user_id": user,
-                                           "text": o["text"], "context": o.get("context"),
-                                           "kind": o.get("kind", "observation"),
-                                           "weight": o.get("weight", 1.0), "at": o["at"]})
+            rows.insert_observation(
+                conn,
+                {
+                    "id": o["id"],
+                    "tenant": tenant,
+                    "user_id": user,
+                    "text": o["text"],
+                    "context": o.get("context"),
+                    "kind": o.get("kind", "observation"),
+                    "weight": o.get("weight", 1.0),
+                    "at": o["at"],
+                },
+            )
         rows.bump_revision(conn, tenant, user)
     active = [dict(b, user_id=user, tenant=tenant) for b in beliefs if b["status"] == "active"]
     core.index(tenant, user, active)
@@ -111,11 +175,14 @@ def forget_user(core: Core, tenant: str, user: str) -> dict[str, int]:
         if not rows.user_exists(conn, tenant, user):
             raise NotFoundError(f"no user {user!r}")
         beliefs = rows.delete_user(conn, tenant, user)
-        jobs = conn.execute("DELETE FROM outbox WHERE tenant = ? AND user_id = ?",
-                            (tenant, user)).rowcount
+        jobs = conn.execute(
+            "DELETE FROM outbox WHERE tenant = ? AND user_id = ?", (tenant, user)
+        ).rowcount
         audited = conn.execute(
             "UPDATE audit SET rendered = NULL, injected = '[]', user_id = '[forgotten]', "
-            "error = NULL WHERE tenant = ? AND user_id = ?", (tenant, user)).rowcount
+            "error = NULL WHERE tenant = ? AND user_id = ?",
+            (tenant, user),
+        ).rowcount
         conn.execute("DELETE FROM feedback WHERE tenant = ? AND user_id = ?", (tenant, user))
     core.vectors.drop_user(tenant, user)
     return {"beliefs": beliefs, "jobs": jobs, "audit_records_redacted": audited}

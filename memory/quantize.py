@@ -47,8 +47,9 @@ def dynamic_int8(model: Path, directory: Path | None = None) -> Path:
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:  # the quantizer needs the `onnx` package
-        raise ImportError("the int8 local model needs the `onnx` package (pip install onnx)"
-                          ) from exc
+        raise ImportError(
+            "the int8 local model needs the `onnx` package (pip install onnx)"
+        ) from exc
     target_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target_dir) as work:
         folded = Path(work) / "fp32.onnx"
@@ -65,8 +66,13 @@ def dynamic_int8(model: Path, directory: Path | None = None) -> Path:
         level = root.level
         root.setLevel(logging.ERROR)  # its advice to pre-process applies to image models
         try:
-            quantize_dynamic(str(fused), str(built), weight_type=QuantType.QInt8,
-                             per_channel=True, op_types_to_quantize=["MatMul", "Attention"])
+            quantize_dynamic(
+                str(fused),
+                str(built),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul", "Attention"],
+            )
         finally:
             root.setLevel(level)
         os.replace(built, target)  # atomic: a concurrent start never reads half a file

@@ -27,8 +27,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FeatureArrays", "Features", "cut", "query_texts", "rank", "score_beliefs",
-           "score_indexed"]
+__all__ = [
+    "FeatureArrays",
+    "Features",
+    "cut",
+    "query_texts",
+    "rank",
+    "score_beliefs",
+    "score_indexed",
+]
 
 # Weight of the situation match relative to the statement match. Routing is the stronger
 # signal for vague requests, but the statement must still order beliefs within an area.
@@ -70,8 +77,10 @@ class FeatureArrays:
     def of(cls, features: Sequence[Features] | FeatureArrays) -> FeatureArrays:
         if isinstance(features, FeatureArrays):
             return features
-        return cls(np.array([f.confidence for f in features], dtype=np.float64),
-                   np.array([f.age_days for f in features], dtype=np.float64))
+        return cls(
+            np.array([f.confidence for f in features], dtype=np.float64),
+            np.array([f.age_days for f in features], dtype=np.float64),
+        )
 
     def __len__(self) -> int:
         return len(self.confidence)
@@ -84,7 +93,8 @@ def _text_of(content: Any) -> str:
         parts = [
             p.get("text", "")
             for p in content
-            if isinstance(p, dict) and p.get("type", "text") == "text"
+            if isinstance(p, dict)
+            and p.get("type", "text") == "text"
             and isinstance(p.get("text"), str)
         ]
         return " ".join(parts)
@@ -114,8 +124,9 @@ def _priors(features: FeatureArrays) -> np.ndarray:
     confidence = np.clip(features.confidence, 0.0, 1.0)
     age = np.maximum(features.age_days, 0.0)
     recency = np.exp(-age * math.log(2.0) / RECENCY_HALF_LIFE_DAYS)
-    return (CONFIDENCE_WEIGHT * (confidence - 1.0) + RECENCY_WEIGHT * (recency - 1.0)
-            ).astype(np.float32)
+    return (CONFIDENCE_WEIGHT * (confidence - 1.0) + RECENCY_WEIGHT * (recency - 1.0)).astype(
+        np.float32
+    )
 
 
 def score_beliefs(
@@ -248,6 +259,7 @@ def rank(
     """Return (belief index, score) best first, cut adaptively to at most `top_k`."""
     if top_k <= 0:
         return []
-    score = score_beliefs(query_vectors, view_matrix, view_owner, features,
-                          min_confidence=min_confidence)
+    score = score_beliefs(
+        query_vectors, view_matrix, view_owner, features, min_confidence=min_confidence
+    )
     return [(i, float(score[i])) for i in cut(score, top_k)]

@@ -24,8 +24,9 @@ class Rendered:
     tokens: int
 
 
-def fit(template: Template, beliefs: Sequence[ScoredBelief], max_tokens: int,
-        model: str) -> Rendered:
+def fit(
+    template: Template, beliefs: Sequence[ScoredBelief], max_tokens: int, model: str
+) -> Rendered:
     """The longest prefix of `beliefs` (best first) whose rendering fits `max_tokens`."""
     if not beliefs or max_tokens <= 0:
         return Rendered("", [], 0)
@@ -60,8 +61,9 @@ def insert(messages: list[dict[str, Any]], text: str, position: str) -> list[dic
         return messages
     result = copy.copy(messages)
     if position == "before_last_user":
-        last_user = max((i for i, m in enumerate(result) if m.get("role") == "user"),
-                        default=len(result))
+        last_user = max(
+            (i for i, m in enumerate(result) if m.get("role") == "user"), default=len(result)
+        )
         result.insert(last_user, {"role": "system", "content": text})
         return result
     system = next((i for i, m in enumerate(result) if m.get("role") in _SYSTEM_ROLES), None)
@@ -69,8 +71,9 @@ def insert(messages: list[dict[str, Any]], text: str, position: str) -> list[dic
         result.insert(0, {"role": "system", "content": text})
         return result
     message = dict(result[system])
-    message["content"] = _prepend_text(message.get("content"), text,
-                                       at_end=position == "system_append")
+    message["content"] = _prepend_text(
+        message.get("content"), text, at_end=position == "system_append"
+    )
     result[system] = message
     return result
 

@@ -14,18 +14,24 @@ def _glob(pattern: str | None, value: str | None) -> bool:
     return value is not None and fnmatchcase(value, pattern)
 
 
-def matches(rule: InjectionRule, *, model: str, tenant: str, user: str | None,
-            headers: Mapping[str, str]) -> bool:
+def matches(
+    rule: InjectionRule, *, model: str, tenant: str, user: str | None, headers: Mapping[str, str]
+) -> bool:
     when = rule.match
-    if not (_glob(when.model, model) and _glob(when.tenant, tenant)
-            and _glob(when.user, user)):
+    if not (_glob(when.model, model) and _glob(when.tenant, tenant) and _glob(when.user, user)):
         return False
     lowered = {key.lower(): value for key, value in headers.items()}
     return all(_glob(pattern, lowered.get(name.lower())) for name, pattern in when.headers.items())
 
 
-def choose_rule(rules: Sequence[InjectionRule], *, model: str, tenant: str, user: str | None,
-                headers: Mapping[str, str]) -> InjectionRule | None:
+def choose_rule(
+    rules: Sequence[InjectionRule],
+    *,
+    model: str,
+    tenant: str,
+    user: str | None,
+    headers: Mapping[str, str],
+) -> InjectionRule | None:
     for rule in rules:
         if matches(rule, model=model, tenant=tenant, user=user, headers=headers):
             return rule

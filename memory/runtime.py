@@ -67,34 +67,46 @@ def check_index_model(db: Database, embedder: Embedder) -> None:
 
 
 class MemoryRuntime:
-    def __init__(self, config: MemoryConfig, *, embedder: Embedder | None = None,
-                 complete: Complete | None = None) -> None:
+    def __init__(
+        self,
+        config: MemoryConfig,
+        *,
+        embedder: Embedder | None = None,
+        complete: Complete | None = None,
+    ) -> None:
         self.config = config
         root = Path(config.store.path)
         self.db = Database(root / "selfmodel.db")
-        self.embedder = embedder or build_embedder(config.embedding.model,
-                                                   dict(config.embedding.params),
-                                                   config.embedding.batch_size)
+        self.embedder = embedder or build_embedder(
+            config.embedding.model, dict(config.embedding.params), config.embedding.batch_size
+        )
         check_index_model(self.db, self.embedder)
         self.vectors = VectorStore(config.store, self.embedder.name)
         self.core = Core(self.db, self.vectors, self.embedder, config.contexts)
         self.beliefs = Beliefs(self.core)
         self.signals = Signals(self.beliefs)
         self.prompts = PromptLibrary(config.prompts_dir)
-        self.snapshots = SnapshotCache(self.core, config.store.user_cache_size,
-                                       int(config.store.user_cache_mb * 2**20))
+        self.snapshots = SnapshotCache(
+            self.core, config.store.user_cache_size, int(config.store.user_cache_mb * 2**20)
+        )
         # Queries from concurrent requests may share model runs; writes embed directly.
         self.query_embedder = query_embedder(self.embedder)
         self.injector = Injector(config, self.snapshots, self.query_embedder, self.prompts)
-        self.audit_log = AuditLog(self.db, config.audit.store_rendered,
-                                  config.audit.retention_days)
-        self.outbox = Outbox(self.db, config.extraction.max_attempts,
-                             config.extraction.backoff_seconds)
+        self.audit_log = AuditLog(self.db, config.audit.store_rendered, config.audit.retention_days)
+        self.outbox = Outbox(
+            self.db, config.extraction.max_attempts, config.extraction.backoff_seconds
+        )
         self.stats: Counter[str] = Counter()
         self.worker = ExtractionWorker(
-            self.outbox, self.beliefs, self._extractor(complete), self.context_descriptions,
-            use_gate=config.extraction.gate, related_limit=config.extraction.related_beliefs,
-            stats=self.stats, on_applied=self.snapshots.refresh)
+            self.outbox,
+            self.beliefs,
+            self._extractor(complete),
+            self.context_descriptions,
+            use_gate=config.extraction.gate,
+            related_limit=config.extraction.related_beliefs,
+            stats=self.stats,
+            on_applied=self.snapshots.refresh,
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_lock = threading.Lock()
         self._last_request = self._last_sync = time.monotonic()
@@ -102,8 +114,11 @@ class MemoryRuntime:
     @property
     def context_descriptions(self) -> dict[str, str]:
         allowed = self.config.extraction.contexts
-        return {name: c.description for name, c in self.config.contexts.items()
-                if allowed is None or name in allowed}
+        return {
+            name: c.description
+            for name, c in self.config.contexts.items()
+            if allowed is None or name in allowed
+        }
 
     def _extractor(self, complete: Complete | None) -> Extractor:
         if self.config.extraction.mode == "llm":
@@ -117,8 +132,7 @@ class MemoryRuntime:
     async def start(self, *, workers: bool = True) -> None:
         recovered = await anyio.to_thread.run_sync(self.outbox.recover)
         if recovered:
-            log.info("resuming %d extraction job(s) left running by a previous process",
-                     recovered)
+            log.info("resuming %d extraction job(s) left running by a previous process", recovered)
         self._tasks.append(asyncio.create_task(self._flush_loop()))
         self._tasks.append(asyncio.create_task(self._maintenance_loop()))
         if workers and self.config.extraction.enabled:
@@ -148,8 +162,10 @@ class MemoryRuntime:
     def _sync_due(self, now: float) -> bool:
         if not self.vectors.embedded:
             return True
-        return (now - self._last_request >= SYNC_WHEN_IDLE_SECONDS
-                or now - self._last_sync >= SYNC_AT_LATEST_SECONDS)
+        return (
+            now - self._last_request >= SYNC_WHEN_IDLE_SECONDS
+            or now - self._last_sync >= SYNC_AT_LATEST_SECONDS
+        )
 
     async def _maintenance_loop(self) -> None:
         rounds = 0
@@ -172,8 +188,12 @@ class MemoryRuntime:
 
     def index_pending(self) -> int:
         """Embed beliefs whose embedding failed earlier (the embedder was down)."""
-        found = [dict(r) for r in self.db.conn.execute(
-            "SELECT * FROM beliefs WHERE embedded = 0 AND status = 'active' LIMIT 500")]
+        found = [
+            dict(r)
+            for r in self.db.conn.execute(
+                "SELECT * FROM beliefs WHERE embedded = 0 AND status = 'active' LIMIT 500"
+            )
+        ]
         by_user: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in found:
             by_user.setdefault((row["tenant"], row["user_id"]), []).append(row)
@@ -183,14 +203,26 @@ class MemoryRuntime:
 
     # -- hot path ----------------------------------------------------------------------------
 
-    async def plan(self, *, tenant: str, user: str | None, model: str,
-                   messages: list[dict[str, Any]], headers: Mapping[str, str],
-                   model_info: Mapping[str, Any] | None = None) -> Injection:
+    async def plan(
+        self,
+        *,
+        tenant: str,
+        user: str | None,
+        model: str,
+        messages: list[dict[str, Any]],
+        headers: Mapping[str, str],
+        model_info: Mapping[str, Any] | None = None,
+    ) -> Injection:
         self._last_request = time.monotonic()
         try:
-            return await self.injector.plan(tenant=tenant, user=user, model=model,
-                                            messages=messages, headers=headers,
-                                            model_info=model_info)
+            return await self.injector.plan(
+                tenant=tenant,
+                user=user,
+                model=model,
+                messages=messages,
+                headers=headers,
+                model_info=model_info,
+            )
         except MemoryDegraded as exc:
             self.stats["degraded"] += 1
             if self.config.injection.fail_closed:
@@ -224,11 +256,13 @@ class MemoryRuntime:
     async def health(self) -> dict[str, Any]:
         store_ok = await anyio.to_thread.run_sync(self.vectors.heartbeat)
         counts = await anyio.to_thread.run_sync(self.outbox.counts)
-        return {"store": "ok" if store_ok else "unreachable", "embedding": self.embedder.name,
-                "outbox": counts}
+        return {
+            "store": "ok" if store_ok else "unreachable",
+            "embedding": self.embedder.name,
+            "outbox": counts,
+        }
 
-    def search(self, tenant: str, user: str, text: str,
-               limit: int) -> list[tuple[Belief, float]]:
+    def search(self, tenant: str, user: str, text: str, limit: int) -> list[tuple[Belief, float]]:
         """Semantic search over a user's active beliefs, through the Chroma index.
 
         Chroma's filtered HNSW search can return short lists when one user's rows are a tiny

@@ -53,9 +53,11 @@ class Snapshot:
         self._confidence = np.array([e.confidence for e in self.entries], dtype=np.float64)
         self._updated = np.array([e.updated.timestamp() for e in self.entries], dtype=np.float64)
         self._contexts = np.array([e.context for e in self.entries], dtype=object)
-        self.nbytes = (self.statements.nbytes + self.situations.nbytes
-                       + sum(len(e.statement) + len(e.id) + _ENTRY_OVERHEAD_BYTES
-                             for e in self.entries))
+        self.nbytes = (
+            self.statements.nbytes
+            + self.situations.nbytes
+            + sum(len(e.statement) + len(e.id) + _ENTRY_OVERHEAD_BYTES for e in self.entries)
+        )
 
     def features(self, now: datetime) -> FeatureArrays:
         ages = np.maximum(0.0, (now.timestamp() - self._updated) / 86400)
@@ -89,8 +91,10 @@ class SnapshotCache:
         key = (tenant, user)
         with self._lock:
             cached = self._items.get(key)
-            fresh = cached is not None and (
-                utcnow() - cached.built).total_seconds() < _RECOMPUTE_AFTER_SECONDS
+            fresh = (
+                cached is not None
+                and (utcnow() - cached.built).total_seconds() < _RECOMPUTE_AFTER_SECONDS
+            )
             if fresh and cached is not None and cached.revision == revision:
                 self._items.move_to_end(key)
                 return cached
@@ -103,31 +107,48 @@ class SnapshotCache:
                 self._items[key] = snapshot
                 self.nbytes += snapshot.nbytes
                 while len(self._items) > 1 and (
-                        len(self._items) > self.capacity
-                        or (self.max_bytes is not None and self.nbytes > self.max_bytes)):
+                    len(self._items) > self.capacity
+                    or (self.max_bytes is not None and self.nbytes > self.max_bytes)
+                ):
                     self.nbytes -= self._items.popitem(last=False)[1].nbytes
         return snapshot
 
-    def _load(self, tenant: str, user: str, revision: int,
-              previous: Snapshot | None = None) -> Snapshot:
+    def _load(
+        self, tenant: str, user: str, revision: int, previous: Snapshot | None = None
+    ) -> Snapshot:
         """Read the user's rows; beliefs unchanged since `previous` keep their entries, so a
         write to one belief does not recompute the confidence of all the others."""
         conn = self.core.db.conn
         found, statements, situation_lists = vectors.load_compact(conn, tenant, user)
         unembedded = conn.execute(
             "SELECT COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? AND status = 'active' "
-            "AND embedded = 0", (tenant, user)).fetchone()[0]
-        kept = {_key(e.id, e.version, e.statement, e.context, e.updated): e
-                for e in previous.entries} if previous else {}
-        keys = [_key(r["id"], r["version"], r["statement"], r["context"],
-                     parse_time(r["updated_at"])) for r in found]
+            "AND embedded = 0",
+            (tenant, user),
+        ).fetchone()[0]
+        kept = (
+            {_key(e.id, e.version, e.statement, e.context, e.updated): e for e in previous.entries}
+            if previous
+            else {}
+        )
+        keys = [
+            _key(r["id"], r["version"], r["statement"], r["context"], parse_time(r["updated_at"]))
+            for r in found
+        ]
         changed = [r["id"] for r, key in zip(found, keys, strict=True) if key not in kept]
         evidence = rows.evidence_for(conn, changed)
         now = utcnow()
-        entries = [kept.get(key) or Entry(
-            id=r["id"], statement=r["statement"], context=r["context"],
-            confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
-            updated=key[4], version=r["version"]) for r, key in zip(found, keys, strict=True)]
+        entries = [
+            kept.get(key)
+            or Entry(
+                id=r["id"],
+                statement=r["statement"],
+                context=r["context"],
+                confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
+                updated=key[4],
+                version=r["version"],
+            )
+            for r, key in zip(found, keys, strict=True)
+        ]
         # Kept confidences date from the previous build: the hourly recompute counts from it.
         if previous is not None and len(changed) < len(found):
             now = previous.built
@@ -135,7 +156,7 @@ class SnapshotCache:
         # int32: the situation table has a few hundred rows; half the memory of int64.
         situations = np.full((len(found), slots), -1, dtype=np.int32)
         for index, listed in enumerate(situation_lists):
-            situations[index, :len(listed)] = listed
+            situations[index, : len(listed)] = listed
         return Snapshot(revision, entries, statements, situations, now, unembedded)
 
     def refresh(self, tenant: str, user: str) -> None:

@@ -46,8 +46,11 @@ class VectorStore:
         settings = Settings(anonymized_telemetry=False, allow_reset=True)
         if config.chroma is not None:
             self._client = chromadb.HttpClient(
-                host=config.chroma.host, port=config.chroma.port, ssl=config.chroma.ssl,
-                headers=config.chroma.headers or None, settings=settings,
+                host=config.chroma.host,
+                port=config.chroma.port,
+                ssl=config.chroma.ssl,
+                headers=config.chroma.headers or None,
+                settings=settings,
             )
             self.location = f"chroma server {config.chroma.host}:{config.chroma.port}"
             self.embedded = False
@@ -73,13 +76,16 @@ class VectorStore:
         with self._lock:
             if name not in self._collections:
                 collection = self._client.get_or_create_collection(
-                    name, embedding_function=None,
-                    metadata={EMBEDDER_KEY: self.embedder_name, "hnsw:space": "cosine"})
+                    name,
+                    embedding_function=None,
+                    metadata={EMBEDDER_KEY: self.embedder_name, "hnsw:space": "cosine"},
+                )
                 built_by = (collection.metadata or {}).get(EMBEDDER_KEY)
                 if built_by and built_by != self.embedder_name:
                     raise IndexMismatch(
                         f"the vector index was built with {built_by!r} but the config uses "
-                        f"{self.embedder_name!r}; run `selfmodel reindex` to rebuild it")
+                        f"{self.embedder_name!r}; run `selfmodel reindex` to rebuild it"
+                    )
                 self._collections[name] = collection
             return self._collections[name]
 
@@ -94,20 +100,25 @@ class VectorStore:
         self._collection(tenant).upsert(
             ids=[belief_id for belief_id, _, _, _ in items],
             embeddings=np.stack([v for _, _, _, v in items]).astype(np.float32).tolist(),
-            metadatas=[{"user": user, "context": context} for _, user, context, _ in items])
+            metadatas=[{"user": user, "context": context} for _, user, context, _ in items],
+        )
 
     def delete(self, tenant: str, belief_ids: Sequence[str]) -> None:
         if belief_ids:
             with self._io:
                 self._collection(tenant).delete(ids=list(belief_ids))
 
-    def search(self, tenant: str, user: str, vector: np.ndarray,
-               limit: int) -> list[tuple[str, float]]:
+    def search(
+        self, tenant: str, user: str, vector: np.ndarray, limit: int
+    ) -> list[tuple[str, float]]:
         """A user's beliefs nearest to `vector`: (belief id, cosine similarity)."""
         with self._io:
             found = self._collection(tenant).query(
-                query_embeddings=[vector.astype(np.float32).tolist()], n_results=limit,
-                where={"user": user}, include=["distances"])
+                query_embeddings=[vector.astype(np.float32).tolist()],
+                n_results=limit,
+                where={"user": user},
+                include=["distances"],
+            )
         ids = (found.get("ids") or [[]])[0]
         distances = (found.get("distances") or [[]])[0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]

@@ -25,16 +25,20 @@ class Turn:
 
     def user_texts(self) -> list[str]:
         """The user's words of this turn: the messages after the last assistant reply."""
-        last_assistant = max((i for i, m in enumerate(self.messages)
-                              if m.get("role") == "assistant"), default=-1)
+        last_assistant = max(
+            (i for i, m in enumerate(self.messages) if m.get("role") == "assistant"), default=-1
+        )
         texts = []
-        for message in self.messages[last_assistant + 1:]:
+        for message in self.messages[last_assistant + 1 :]:
             if message.get("role") != "user":
                 continue
             content = message.get("content")
             if isinstance(content, str):
                 texts.append(content)
             elif isinstance(content, list):
-                texts.extend(p["text"] for p in content
-                             if isinstance(p, dict) and isinstance(p.get("text"), str))
+                texts.extend(
+                    p["text"]
+                    for p in content
+                    if isinstance(p, dict) and isinstance(p.get("text"), str)
+                )
         return texts

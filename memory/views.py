@@ -80,14 +80,23 @@ SITUATIONS: tuple[str, ...] = (
     "fears, phobias and what makes the user uncomfortable",
 )
 
-_EATING = ("eating out at restaurants, cafes and bars",
-           "street food, snacks and local dishes when travelling",
-           "cooking at home, recipes and meal planning", "groceries and food shopping")
-_DOING = ("sightseeing, tours and things to do in a city",
-          "outdoor activities, hiking, beaches and nature",
-          "exercise, workouts, gym and fitness routines", "planning a trip, vacation or holiday")
-_BUYING = ("shopping for products and gifts", "clothes, fashion, shoes and accessories",
-           "skincare, makeup, hair and beauty products")
+_EATING = (
+    "eating out at restaurants, cafes and bars",
+    "street food, snacks and local dishes when travelling",
+    "cooking at home, recipes and meal planning",
+    "groceries and food shopping",
+)
+_DOING = (
+    "sightseeing, tours and things to do in a city",
+    "outdoor activities, hiking, beaches and nature",
+    "exercise, workouts, gym and fitness routines",
+    "planning a trip, vacation or holiday",
+)
+_BUYING = (
+    "shopping for products and gifts",
+    "clothes, fashion, shoes and accessories",
+    "skincare, makeup, hair and beauty products",
+)
 # Cross-cutting areas: a constraint stated in one of them (an allergy, a fear, an ethical
 # choice) bites whenever a request lands in the areas listed. A belief nearest to such an area
 # is also indexed under those, so "restaurants in Bangkok" reaches "I am allergic to peanuts"
@@ -97,15 +106,22 @@ BEARS_ON: dict[str, tuple[str, ...]] = {
     "religion, values and beliefs": _EATING[:3],
     "health, medical conditions and medication": (*_DOING, _EATING[0]),
     "accessibility, disabilities and physical limitations": (
-        *_DOING, "hotels, lodging and places to stay", "flights, trains, cars and getting around"),
+        *_DOING,
+        "hotels, lodging and places to stay",
+        "flights, trains, cars and getting around",
+    ),
     "fears, phobias and what makes the user uncomfortable": (
-        *_DOING, "live shows, theater, comedy and concerts", "hotels, lodging and places to stay"),
-    "animal welfare, cruelty-free and animal-derived products": (
-        *_BUYING, *_EATING[:2], _DOING[0]),
+        *_DOING,
+        "live shows, theater, comedy and concerts",
+        "hotels, lodging and places to stay",
+    ),
+    "animal welfare, cruelty-free and animal-derived products": (*_BUYING, *_EATING[:2], _DOING[0]),
     "environment, sustainability and ethics": (*_BUYING, _DOING[3]),
     "money, budgeting, finance and prices": (
-        *_BUYING[:2], "hotels, lodging and places to stay",
-        "learning, courses, studying and education"),
+        *_BUYING[:2],
+        "hotels, lodging and places to stay",
+        "learning, courses, studying and education",
+    ),
     "weather, climate and seasons": (_BUYING[1], *_DOING[1:]),
 }
 

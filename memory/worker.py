@@ -21,10 +21,19 @@ log = logging.getLogger("selfmodel.worker")
 
 
 class ExtractionWorker:
-    def __init__(self, outbox: Outbox, beliefs: Beliefs, extractor: Extractor,
-                 contexts: Mapping[str, str], *, use_gate: bool, related_limit: int,
-                 stats: Counter[str], poll_seconds: float = 0.2,
-                 on_applied: Callable[[str, str], object] | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        beliefs: Beliefs,
+        extractor: Extractor,
+        contexts: Mapping[str, str],
+        *,
+        use_gate: bool,
+        related_limit: int,
+        stats: Counter[str],
+        poll_seconds: float = 0.2,
+        on_applied: Callable[[str, str], object] | None = None,
+    ) -> None:
         self.outbox = outbox
         self.beliefs = beliefs
         self.applier = Applier(beliefs)
@@ -67,21 +76,25 @@ class ExtractionWorker:
             return
         try:
             related = await anyio.to_thread.run_sync(self._related, turn, texts)
-            extraction = await self.extractor.extract(texts, turn.reply, related,
-                                                      self.contexts, turn.model)
+            extraction = await self.extractor.extract(
+                texts, turn.reply, related, self.contexts, turn.model
+            )
             self.stats["llm_calls"] += extraction.llm_calls
-            applied = await anyio.to_thread.run_sync(self._apply, turn, extraction.ops,
-                                                     {r.id for r in related})
+            applied = await anyio.to_thread.run_sync(
+                self._apply, turn, extraction.ops, {r.id for r in related}
+            )
         except ExtractionFailed as failed:
             self.stats["jobs_dead"] += 1
             message, raw = str(failed), failed.raw
             await anyio.to_thread.run_sync(
-                lambda: self.outbox.fail(job_id, message, raw, permanent=True))
+                lambda: self.outbox.fail(job_id, message, raw, permanent=True)
+            )
             return
         except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
             log.warning("extraction job %s failed: %s", job_id, exc)
-            outcome = await anyio.to_thread.run_sync(self.outbox.fail, job_id,
-                                                     f"{type(exc).__name__}: {exc}")
+            outcome = await anyio.to_thread.run_sync(
+                self.outbox.fail, job_id, f"{type(exc).__name__}: {exc}"
+            )
             self.stats["jobs_dead" if outcome == "dead" else "jobs_retried"] += 1
             return
         for op, _ in applied.applied:
@@ -110,5 +123,6 @@ class ExtractionWorker:
         return [Related(i, active[i]["statement"], active[i]["context"]) for i in ids]
 
     def _apply(self, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
-        return self.applier.apply(turn.tenant, turn.user, ops, request_id=turn.request_id,
-                                  known_ids=known)
+        return self.applier.apply(
+            turn.tenant, turn.user, ops, request_id=turn.request_id, known_ids=known
+        )

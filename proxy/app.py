@@ -33,24 +33,32 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upstream = Upstream(config.model_list, config.server.upstream_timeout_seconds,
-                            direct=config.server.direct_openai)
+        upstream = Upstream(
+            config.model_list,
+            config.server.upstream_timeout_seconds,
+            direct=config.server.direct_openai,
+        )
         upstream.warm_up()
-        memory = MemoryRuntime(config.memory, embedder=embedder,
-                               complete=upstream.complete_text)
+        memory = MemoryRuntime(config.memory, embedder=embedder, complete=upstream.complete_text)
         await memory.start(workers=workers)
-        app.state.selfmodel = AppState(config=config, metrics=metrics, upstream=upstream,
-                                       memory=memory)
-        log.info("selfmodel ready: %d model(s), store %s, embedding %s",
-                 len(config.model_list), memory.vectors.location, memory.embedder.name)
+        app.state.selfmodel = AppState(
+            config=config, metrics=metrics, upstream=upstream, memory=memory
+        )
+        log.info(
+            "selfmodel ready: %d model(s), store %s, embedding %s",
+            len(config.model_list),
+            memory.vectors.location,
+            memory.embedder.name,
+        )
         try:
             yield
         finally:
             await memory.stop()
             await upstream.aclose()
 
-    app = FastAPI(title="selfmodel", version="0.1.0", lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="selfmodel", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     install_error_handlers(app)
     for module in (chat, service, beliefs, users, audit, ui):
         app.include_router(module.router)

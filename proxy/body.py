@@ -37,19 +37,25 @@ def check_chat_body(body: dict[str, Any]) -> None:
     """The few fields the proxy itself relies on; the rest goes upstream untouched."""
     for field in ("model", "messages"):
         if field not in body:
-            raise BadRequest(f"you must provide a `{field}` parameter", param=field,
-                             code="missing_required_parameter")
+            raise BadRequest(
+                f"you must provide a `{field}` parameter",
+                param=field,
+                code="missing_required_parameter",
+            )
     if not isinstance(body["model"], str) or not body["model"].strip():
-        raise InvalidField("`model` must be a non-empty string", param="model",
-                           code="invalid_type")
+        raise InvalidField("`model` must be a non-empty string", param="model", code="invalid_type")
     messages = body["messages"]
     if not isinstance(messages, list) or not messages:
-        raise InvalidField("`messages` must be a non-empty array", param="messages",
-                           code="invalid_type")
+        raise InvalidField(
+            "`messages` must be a non-empty array", param="messages", code="invalid_type"
+        )
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise InvalidField(f"messages[{index}] must be an object with a string `role`",
-                               param=f"messages.{index}", code="invalid_type")
+            raise InvalidField(
+                f"messages[{index}] must be an object with a string `role`",
+                param=f"messages.{index}",
+                code="invalid_type",
+            )
     if "stream" in body and not isinstance(body["stream"], bool):
         raise InvalidField("`stream` must be a boolean", param="stream", code="invalid_type")
     if "n" in body and (not isinstance(body["n"], int) or body["n"] < 1):

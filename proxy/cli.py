@@ -47,8 +47,10 @@ class Api:
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            _fail(f"cannot reach the proxy at {self.client.base_url}: {exc} "
-                  "(start it with `selfmodel serve`, or pass --url)")
+            _fail(
+                f"cannot reach the proxy at {self.client.base_url}: {exc} "
+                "(start it with `selfmodel serve`, or pass --url)"
+            )
         if response.status_code >= 400:
             try:
                 message = response.json()["error"]["message"]
@@ -63,10 +65,16 @@ def _print(data: Any) -> None:
 
 
 @click.group()
-@click.option("--url", envvar="SELFMODEL_URL", default=DEFAULT_URL, show_default=True,
-              help="Base URL of a running proxy (for the commands that talk to it).")
-@click.option("--key", envvar="SELFMODEL_KEY", default=None,
-              help="API key for the proxy (env SELFMODEL_KEY).")
+@click.option(
+    "--url",
+    envvar="SELFMODEL_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="Base URL of a running proxy (for the commands that talk to it).",
+)
+@click.option(
+    "--key", envvar="SELFMODEL_KEY", default=None, help="API key for the proxy (env SELFMODEL_KEY)."
+)
 @click.pass_context
 def main(ctx: click.Context, url: str, key: str | None) -> None:
     """selfmodel: an OpenAI-compatible proxy with a persistent self-model of each user."""
@@ -78,8 +86,13 @@ def _api(ctx: click.Context) -> Api:
 
 
 @main.command()
-@click.option("--config", "config_path", envvar="SELFMODEL_CONFIG", default=None,
-              help="Path to config.yaml (env SELFMODEL_CONFIG).")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SELFMODEL_CONFIG",
+    default=None,
+    help="Path to config.yaml (env SELFMODEL_CONFIG).",
+)
 @click.option("--host", default=None, help="Bind address (default from config).")
 @click.option("--port", type=int, default=None, help="Port (default from config).")
 def serve(config_path: str | None, host: str | None, port: int | None) -> None:
@@ -98,14 +111,23 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
         _fail(problem)
     bind_host = host or config.server.host
     bind_port = port if port is not None else config.server.port
-    logging.basicConfig(level=config.server.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=config.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if not config.auth.keys and bind_host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("selfmodel").warning(
             "NO AUTH: no auth.keys are configured and the proxy listens on %s: anyone who "
-            "can reach this port can read and change every user's self-model", bind_host)
-    uvicorn.run(create_app(config), host=bind_host, port=bind_port,
-                log_level=config.server.log_level, access_log=False)
+            "can reach this port can read and change every user's self-model",
+            bind_host,
+        )
+    uvicorn.run(
+        create_app(config),
+        host=bind_host,
+        port=bind_port,
+        log_level=config.server.log_level,
+        access_log=False,
+    )
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:
@@ -130,8 +152,9 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 @click.option("--status", default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print raw JSON.")
 @click.pass_context
-def beliefs(ctx: click.Context, user: str, context: str | None, status: str | None,
-            as_json: bool) -> None:
+def beliefs(
+    ctx: click.Context, user: str, context: str | None, status: str | None, as_json: bool
+) -> None:
     """List a user's beliefs."""
     params = {k: v for k, v in {"context": context, "status": status}.items() if v}
     data = _api(ctx).call("GET", f"/v1/users/{user}/beliefs", params=params)["data"]
@@ -141,8 +164,10 @@ def beliefs(ctx: click.Context, user: str, context: str | None, status: str | No
     if not data:
         click.echo(f"no beliefs for {user}")
     for b in data:
-        click.echo(f"{b['confidence']:.2f}  {b['context']:<20} {b['status']:<10} "
-                   f"{b['statement']}  [{b['id']}]")
+        click.echo(
+            f"{b['confidence']:.2f}  {b['context']:<20} {b['status']:<10} "
+            f"{b['statement']}  [{b['id']}]"
+        )
 
 
 @main.command()
@@ -164,8 +189,9 @@ def audit(ctx: click.Context, user: str | None, limit: int, follow: bool, jsonl:
     last = records[-1]["at"] if records else None
     while follow:
         time.sleep(1)
-        fresh = api.call("GET", "/v1/audit", params={**params, "limit": 200,
-                                                      **({"since": last} if last else {})})
+        fresh = api.call(
+            "GET", "/v1/audit", params={**params, "limit": 200, **({"since": last} if last else {})}
+        )
         for record in reversed(fresh["data"]):
             if record["request_id"] not in seen:
                 seen.add(record["request_id"])
@@ -178,9 +204,11 @@ def _show_audit(record: dict[str, Any], jsonl: bool) -> None:
         click.echo(json.dumps(record, ensure_ascii=False))
         return
     flag = " DEGRADED" if record["degraded"] else ""
-    click.echo(f"{record['at']} {record['request_id']} user={record['user']} "
-               f"model={record['model']} rule={record['rule']} status={record['status']} "
-               f"injected={len(record['injected'])} tokens={record['tokens']}{flag}")
+    click.echo(
+        f"{record['at']} {record['request_id']} user={record['user']} "
+        f"model={record['model']} rule={record['rule']} status={record['status']} "
+        f"injected={len(record['injected'])} tokens={record['tokens']}{flag}"
+    )
     for b in record["injected"]:
         click.echo(f"    {b['score']:.3f} {b['confidence']:.2f} {b['statement']}")
 
@@ -236,8 +264,11 @@ def preview(ctx: click.Context, user: str, message: str, model: str | None) -> N
         if not models:
             _fail("the proxy has no models configured")
         model = models[0]["id"]
-    data = api.call("POST", f"/v1/users/{user}/preview",
-                    json={"model": model, "messages": [{"role": "user", "content": message}]})
+    data = api.call(
+        "POST",
+        f"/v1/users/{user}/preview",
+        json={"model": model, "messages": [{"role": "user", "content": message}]},
+    )
     click.echo(f"rule: {data['rule']}  tokens: {data['tokens']}  beliefs: {len(data['beliefs'])}")
     for b in data["beliefs"]:
         click.echo(f"  {b['score']:.3f} {b['confidence']:.2f} {b['statement']}")

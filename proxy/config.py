@@ -87,14 +87,15 @@ def resolve_env(value: Any, path: str = "", missing: list[str] | None = None) ->
     """Replace environment references in every string of a parsed YAML tree."""
     missing = [] if missing is None else missing
     if isinstance(value, dict):
-        return {k: resolve_env(v, f"{path}.{k}" if path else str(k), missing)
-                for k, v in value.items()}
+        return {
+            k: resolve_env(v, f"{path}.{k}" if path else str(k), missing) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [resolve_env(v, f"{path}.{i}", missing) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
     if value.startswith(_OS_ENVIRON):
-        name = value[len(_OS_ENVIRON):]
+        name = value[len(_OS_ENVIRON) :]
         if name not in os.environ:
             missing.append(f"{path} (environment variable {name} is not set)")
             return None

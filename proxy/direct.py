@@ -44,27 +44,40 @@ USER_AGENT = f"selfmodel/{_version()}"
 PREFIX = "openai/"
 DEFAULT_BASE = "https://api.openai.com/v1"
 # What a direct call knows how to honour; any other litellm parameter means litellm's path.
-UNDERSTOOD = {"model", "api_base", "api_key", "timeout", "max_retries", "organization",
-              "extra_headers"}
+UNDERSTOOD = {
+    "model",
+    "api_base",
+    "api_key",
+    "timeout",
+    "max_retries",
+    "organization",
+    "extra_headers",
+}
 
 
 def eligible(params: dict[str, Any]) -> bool:
     """Whether a model entry's (resolved) litellm parameters can be served directly."""
-    return (str(params.get("model", "")).startswith(PREFIX)
-            and not (params.keys() - UNDERSTOOD)
-            and not params.get("max_retries")
-            and isinstance(params.get("extra_headers", {}), dict))
+    return (
+        str(params.get("model", "")).startswith(PREFIX)
+        and not (params.keys() - UNDERSTOOD)
+        and not params.get("max_retries")
+        and isinstance(params.get("extra_headers", {}), dict)
+    )
 
 
 def _base_url(params: dict[str, Any]) -> str:
     # The order litellm's OpenAI provider follows, so either path calls the same place.
-    base = (params.get("api_base") or os.environ.get("OPENAI_BASE_URL")
-            or os.environ.get("OPENAI_API_BASE") or DEFAULT_BASE)
+    base = (
+        params.get("api_base")
+        or os.environ.get("OPENAI_BASE_URL")
+        or os.environ.get("OPENAI_API_BASE")
+        or DEFAULT_BASE
+    )
     return str(base).rstrip("/")
 
 
 def _payload(params: dict[str, Any], body: dict[str, Any]) -> bytes:
-    payload = {**body, "model": params["model"][len(PREFIX):]}
+    payload = {**body, "model": params["model"][len(PREFIX) :]}
     # A literal `extra_body` is merged into the body, as litellm and the openai SDK do.
     extra = payload.pop("extra_body", None)
     if isinstance(extra, dict):
@@ -111,7 +124,9 @@ class DirectOpenAI:
                 connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
                 # Proxies come from `_proxy_for`: aiohttp's trust_env re-reads the environment
                 # and ~/.netrc on every request (measured +0.5 ms of CPU per call).
-                trust_env=False, auto_decompress=True)
+                trust_env=False,
+                auto_decompress=True,
+            )
         return self._session
 
     def _proxy_for(self, url: str) -> str | None:
@@ -135,27 +150,43 @@ class DirectOpenAI:
         # Per step, not per call: a long stream is fine as long as the provider keeps sending.
         return aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
 
-    def _headers(self, entry: ModelEntry, params: dict[str, Any],
-                 client_key: str | None) -> dict[str, str]:
-        key = (client_key if entry.forward_client_key and client_key
-               else params.get("api_key") or os.environ.get("OPENAI_API_KEY"))
+    def _headers(
+        self, entry: ModelEntry, params: dict[str, Any], client_key: str | None
+    ) -> dict[str, str]:
+        key = (
+            client_key
+            if entry.forward_client_key and client_key
+            else params.get("api_key") or os.environ.get("OPENAI_API_KEY")
+        )
         if not key:
             raise provider_key_missing()
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
-                   "User-Agent": USER_AGENT,
-                   **{str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()}}
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            **{str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()},
+        }
         if params.get("organization"):
             headers["OpenAI-Organization"] = str(params["organization"])
         return headers
 
-    async def _send(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
-                    client_key: str | None) -> aiohttp.ClientResponse:
+    async def _send(
+        self,
+        entry: ModelEntry,
+        params: dict[str, Any],
+        body: dict[str, Any],
+        client_key: str | None,
+    ) -> aiohttp.ClientResponse:
         headers = self._headers(entry, params, client_key)
         base = _base_url(params)
         try:
             response = await self._client().post(
-                f"{base}/chat/completions", data=_payload(params, body), headers=headers,
-                timeout=self._timeouts(params), proxy=self._proxy_for(base))
+                f"{base}/chat/completions",
+                data=_payload(params, body),
+                headers=headers,
+                timeout=self._timeouts(params),
+                proxy=self._proxy_for(base),
+            )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _failure(exc) from None
         if response.status >= 400:
@@ -168,8 +199,13 @@ class DirectOpenAI:
             raise _error_of(response.status, response.reason, text)
         return response
 
-    async def complete(self, entry: ModelEntry, params: dict[str, Any], body: dict[str, Any],
-                       client_key: str | None) -> dict[str, Any]:
+    async def complete(
+        self,
+        entry: ModelEntry,
+        params: dict[str, Any],
+        body: dict[str, Any],
+        client_key: str | None,
+    ) -> dict[str, Any]:
         response = await self._send(entry, params, body, client_key)
         try:
             text = await response.read()
@@ -182,13 +218,19 @@ class DirectOpenAI:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise UpstreamError("upstream answered with something that is not a JSON object",
-                                code="upstream_bad_response")
+            raise UpstreamError(
+                "upstream answered with something that is not a JSON object",
+                code="upstream_bad_response",
+            )
         return data
 
-    async def open_stream(self, entry: ModelEntry, params: dict[str, Any],
-                          body: dict[str, Any], client_key: str | None,
-                          ) -> AsyncIterator[dict[str, Any]]:
+    async def open_stream(
+        self,
+        entry: ModelEntry,
+        params: dict[str, Any],
+        body: dict[str, Any],
+        client_key: str | None,
+    ) -> AsyncIterator[dict[str, Any]]:
         """Start a streaming call; errors before the first chunk raise here."""
         return _events(await self._send(entry, params, body, client_key))
 
@@ -221,12 +263,14 @@ async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, A
             try:
                 chunk = json.loads(data)
             except ValueError:
-                raise UpstreamError("upstream sent a stream event that is not JSON",
-                                    code="upstream_bad_response") from None
+                raise UpstreamError(
+                    "upstream sent a stream event that is not JSON", code="upstream_bad_response"
+                ) from None
             if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
                 error = chunk["error"]
-                raise UpstreamError(f"upstream failed mid-stream: {error.get('message')}",
-                                    code="upstream_error")
+                raise UpstreamError(
+                    f"upstream failed mid-stream: {error.get('message')}", code="upstream_error"
+                )
             yield chunk
     except SelfmodelError:
         raise

@@ -55,8 +55,14 @@ class SelfmodelError(Exception):
             self.type = type
 
     def body(self) -> dict[str, object]:
-        return {"error": {"message": self.message, "type": self.type,
-                          "param": self.param, "code": self.code}}
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
 
 
 class BadRequest(SelfmodelError):
@@ -107,32 +113,45 @@ class UpstreamError(SelfmodelError):
 
 
 # The same failure reads the same whichever path (litellm or direct) met it.
-_TYPE_OF_STATUS = {400: "invalid_request_error", 401: "authentication_error",
-                   403: "permission_error", 404: "not_found_error", 422: "invalid_request_error",
-                   429: "rate_limit_error"}
+_TYPE_OF_STATUS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
 
 
 def upstream_status_error(message: str, status: int) -> UpstreamError:
     """The provider's own error status, passed on to the client."""
-    return UpstreamError(message, status=status, type=_TYPE_OF_STATUS.get(status, "api_error"),
-                         code=f"upstream_{status}")
+    return UpstreamError(
+        message,
+        status=status,
+        type=_TYPE_OF_STATUS.get(status, "api_error"),
+        code=f"upstream_{status}",
+    )
 
 
 def upstream_timeout(detail: str) -> UpstreamError:
-    return UpstreamError(f"upstream timed out: {detail}", status=504, type="timeout_error",
-                         code="upstream_timeout")
+    return UpstreamError(
+        f"upstream timed out: {detail}", status=504, type="timeout_error", code="upstream_timeout"
+    )
 
 
 def upstream_unreachable(detail: str) -> UpstreamError:
-    return UpstreamError(f"upstream unreachable: {detail}", status=502,
-                         code="upstream_unreachable")
+    return UpstreamError(f"upstream unreachable: {detail}", status=502, code="upstream_unreachable")
 
 
 def provider_key_missing() -> UpstreamError:
-    return UpstreamError("the provider needs an API key for this model: set the variable its "
-                         "`api_key` names in config.yaml (e.g. OPENAI_API_KEY), or use "
-                         "`forward_client_key: true`", status=401, type="authentication_error",
-                         code="provider_key_missing")
+    return UpstreamError(
+        "the provider needs an API key for this model: set the variable its "
+        "`api_key` names in config.yaml (e.g. OPENAI_API_KEY), or use "
+        "`forward_client_key: true`",
+        status=401,
+        type="authentication_error",
+        code="provider_key_missing",
+    )
 
 
 def error_response(error: SelfmodelError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -173,14 +192,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         message, param = _validation_message(exc)
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return error_response(BadRequest("request body is not valid JSON",
-                                             code="invalid_json"))
+            return error_response(BadRequest("request body is not valid JSON", code="invalid_json"))
         return error_response(InvalidField(message, param=param, code="invalid_field"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kinds: dict[int, type[SelfmodelError]] = {404: NotFound, 401: Unauthorized,
-                                                   413: PayloadTooLarge}
+        kinds: dict[int, type[SelfmodelError]] = {
+            404: NotFound,
+            401: Unauthorized,
+            413: PayloadTooLarge,
+        }
         kind = kinds.get(exc.status_code, SelfmodelError)
         return error_response(kind(str(exc.detail), status=exc.status_code))
 

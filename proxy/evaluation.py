@@ -47,14 +47,21 @@ class MemoEmbedder:
 
 
 def find_data(directory: str | None) -> Path:
-    candidates = [Path(directory)] if directory else [
-        Path.cwd() / "eval", Path.cwd().parent / "shared" / "eval",
-        Path(__file__).resolve().parents[2] / "shared" / "eval"]
+    candidates = (
+        [Path(directory)]
+        if directory
+        else [
+            Path.cwd() / "eval",
+            Path.cwd().parent / "shared" / "eval",
+            Path(__file__).resolve().parents[2] / "shared" / "eval",
+        ]
+    )
     for candidate in candidates:
         if (candidate / DATA_FILE).is_file():
             return candidate / DATA_FILE
-    raise SystemExit(f"cannot find {DATA_FILE}; pass --eval-dir (looked in "
-                     f"{[str(c) for c in candidates]})")
+    raise SystemExit(
+        f"cannot find {DATA_FILE}; pass --eval-dir (looked in {[str(c) for c in candidates]})"
+    )
 
 
 def build_users(preferences: list[str]) -> list[list[int]]:
@@ -70,8 +77,9 @@ def run(directory: str | None, limit: int | None, echo: Callable[[str], None]) -
     configure_offline()
     from proxy.config import load_config
 
-    cases = [json.loads(line) for line in find_data(directory).read_text().splitlines()
-             if line.strip()]
+    cases = [
+        json.loads(line) for line in find_data(directory).read_text().splitlines() if line.strip()
+    ]
     config = load_config()
     with tempfile.TemporaryDirectory(prefix="selfmodel-eval-") as tmp:
         memory = config.memory.model_copy(deep=True)
@@ -82,36 +90,51 @@ def run(directory: str | None, limit: int | None, echo: Callable[[str], None]) -
     return result
 
 
-async def _evaluate(memory: Any, cases: list[dict[str, Any]], limit: int | None,
-                    echo: Callable[[str], None]) -> dict[str, Any]:
+async def _evaluate(
+    memory: Any, cases: list[dict[str, Any]], limit: int | None, echo: Callable[[str], None]
+) -> dict[str, Any]:
     from memory.beliefs import EvidenceIn
     from memory.embed import build_embedder
     from memory.runtime import MemoryRuntime
 
     rule = memory.injection.rules[0]
-    embedder = MemoEmbedder(build_embedder(memory.embedding.model,
-                                           dict(memory.embedding.params),
-                                           memory.embedding.batch_size))
+    embedder = MemoEmbedder(
+        build_embedder(
+            memory.embedding.model, dict(memory.embedding.params), memory.embedding.batch_size
+        )
+    )
     runtime = MemoryRuntime(memory, embedder=embedder)
     preferences = [c["gold_preference"] for c in cases]
     users = build_users(preferences)[:limit] if limit else build_users(preferences)
-    echo(f"{len(users)} cases x {USERS} beliefs, rule {rule.name!r} "
-         f"(top_k={rule.top_k}, max_tokens={rule.max_tokens}, template={rule.template})")
+    echo(
+        f"{len(users)} cases x {USERS} beliefs, rule {rule.name!r} "
+        f"(top_k={rule.top_k}, max_tokens={rule.max_tokens}, template={rule.template})"
+    )
     started = time.perf_counter()
     hits, tokens, counts, latencies = [], [], [], []
     ours_ranked: list[tuple[list[str], str]] = []
     cosine_ranked: list[tuple[list[str], str]] = []
     for n, members in enumerate(users):
         user = f"case-{n}"
-        ids = runtime.beliefs.create_many("eval", user, [
-            (preferences[j], "preferences",
-             EvidenceIn(source="stated", kind="eval", quote=preferences[j])) for j in members],
-            actor="eval")
+        ids = runtime.beliefs.create_many(
+            "eval",
+            user,
+            [
+                (
+                    preferences[j],
+                    "preferences",
+                    EvidenceIn(source="stated", kind="eval", quote=preferences[j]),
+                )
+                for j in members
+            ],
+            actor="eval",
+        )
         gold = ids[0]
         messages = [{"role": "user", "content": cases[members[0]]["query"]}]
         t0 = time.perf_counter()
-        injection = await runtime.plan(tenant="eval", user=user, model="gpt-4o-mini",
-                                       messages=messages, headers={})
+        injection = await runtime.plan(
+            tenant="eval", user=user, model="gpt-4o-mini", messages=messages, headers={}
+        )
         latencies.append((time.perf_counter() - t0) * 1000)
         chosen = [b.id for b in injection.beliefs]
         hits.append(gold in chosen)
@@ -125,27 +148,27 @@ async def _evaluate(memory: Any, cases: list[dict[str, Any]], limit: int | None,
     curve = _curves(runtime, ours_ranked, cosine_ranked, rule.template)
     await runtime.stop()
     summary = {
-        "cases": len(users), "recall": round(sum(hits) / len(hits), 4),
+        "cases": len(users),
+        "recall": round(sum(hits) / len(hits), 4),
         "median_tokens": statistics.median(tokens),
         "p90_tokens": sorted(tokens)[int(0.9 * (len(tokens) - 1))],
         "mean_injected": round(sum(counts) / len(counts), 2),
         "plan_ms_p50": round(statistics.median(latencies), 2),
-        "curve": curve, "seconds": round(time.perf_counter() - started, 1),
+        "curve": curve,
+        "seconds": round(time.perf_counter() - started, 1),
     }
     _report(summary, echo)
     return summary
 
 
-async def _ranked(runtime: Any, user: str, messages: list[dict[str, Any]],
-                  rule: Any) -> list[str]:
+async def _ranked(runtime: Any, user: str, messages: list[dict[str, Any]], rule: Any) -> list[str]:
     """Our ranking with no token budget, for the recall-vs-tokens curve."""
     deep = rule.model_copy(update={"max_tokens": 100_000, "top_k": 40})
     beliefs = await asyncio.to_thread(runtime.injector._retrieve, "eval", user, deep, messages)
     return [b.id for b in beliefs]
 
 
-def _cosine(runtime: Any, user: str, messages: list[dict[str, Any]],
-            ids: list[str]) -> list[str]:
+def _cosine(runtime: Any, user: str, messages: list[dict[str, Any]], ids: list[str]) -> list[str]:
     rows = {r["id"]: r["statement"] for r in runtime.beliefs.active_rows("eval", user)}
     query = runtime.embedder.embed([messages[-1]["content"]])[0]
     vectors = runtime.embedder.embed([rows[i] for i in ids])
@@ -153,8 +176,12 @@ def _cosine(runtime: Any, user: str, messages: list[dict[str, Any]],
     return [ids[i] for i in order]
 
 
-def _curves(runtime: Any, ours: list[tuple[list[str], str]],
-            cosine: list[tuple[list[str], str]], template_name: str) -> dict[str, Any]:
+def _curves(
+    runtime: Any,
+    ours: list[tuple[list[str], str]],
+    cosine: list[tuple[list[str], str]],
+    template_name: str,
+) -> dict[str, Any]:
     from memory.models import ScoredBelief
     from memory.render import fit
 
@@ -166,9 +193,11 @@ def _curves(runtime: Any, ours: list[tuple[list[str], str]],
         for belief_id in ids:
             if belief_id not in statements:
                 row = runtime.db.conn.execute(
-                    "SELECT statement, context FROM beliefs WHERE id = ?", (belief_id,)).fetchone()
-                statements[belief_id] = ScoredBelief(id=belief_id, statement=row[0],
-                                                     context=row[1], confidence=0.88, score=0)
+                    "SELECT statement, context FROM beliefs WHERE id = ?", (belief_id,)
+                ).fetchone()
+                statements[belief_id] = ScoredBelief(
+                    id=belief_id, statement=row[0], context=row[1], confidence=0.88, score=0
+                )
             out.append(statements[belief_id])
         return out
 
@@ -176,26 +205,35 @@ def _curves(runtime: Any, ours: list[tuple[list[str], str]],
     for name, ranked in (("ours", ours), ("cosine", cosine)):
         points = {}
         for budget in BUDGETS:
-            fitted = [fit(template, as_beliefs(ids[:40]), budget, "gpt-4o-mini")
-                      for ids, _ in ranked]
-            recall = sum(gold in [b.id for b in f.beliefs]
-                         for f, (_, gold) in zip(fitted, ranked, strict=True)) / len(ranked)
-            points[budget] = {"recall": round(recall, 4),
-                              "median_tokens": statistics.median(f.tokens for f in fitted)}
+            fitted = [
+                fit(template, as_beliefs(ids[:40]), budget, "gpt-4o-mini") for ids, _ in ranked
+            ]
+            recall = sum(
+                gold in [b.id for b in f.beliefs]
+                for f, (_, gold) in zip(fitted, ranked, strict=True)
+            ) / len(ranked)
+            points[budget] = {
+                "recall": round(recall, 4),
+                "median_tokens": statistics.median(f.tokens for f in fitted),
+            }
         curve[name] = points
     return curve
 
 
 def _report(summary: dict[str, Any], echo: Callable[[str], None]) -> None:
     echo("")
-    echo(f"default rule:  recall {summary['recall']:.3f}   median tokens "
-         f"{summary['median_tokens']}   p90 tokens {summary['p90_tokens']}   "
-         f"beliefs/request {summary['mean_injected']}   plan p50 {summary['plan_ms_p50']} ms")
+    echo(
+        f"default rule:  recall {summary['recall']:.3f}   median tokens "
+        f"{summary['median_tokens']}   p90 tokens {summary['p90_tokens']}   "
+        f"beliefs/request {summary['mean_injected']}   plan p50 {summary['plan_ms_p50']} ms"
+    )
     echo("")
     echo("recall (median tokens) when the block is filled up to a token budget:")
     echo(f"{'budget':>8} {'ours':>16} {'plain cosine':>16}")
     for budget in BUDGETS:
         ours, cosine = summary["curve"]["ours"][budget], summary["curve"]["cosine"][budget]
-        echo(f"{budget:>8} {ours['recall']:>8.3f} ({ours['median_tokens']:>4})"
-             f" {cosine['recall']:>8.3f} ({cosine['median_tokens']:>4})")
+        echo(
+            f"{budget:>8} {ours['recall']:>8.3f} ({ours['median_tokens']:>4})"
+            f" {cosine['recall']:>8.3f} ({cosine['median_tokens']:>4})"
+        )
     echo(f"\n{summary['cases']} cases in {summary['seconds']} s")

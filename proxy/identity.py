@@ -64,7 +64,8 @@ def validate_user_id(user: str, param: str = "user") -> str:
     if not isinstance(user, str) or not _USER_ID.match(user):
         raise BadRequest(
             f"`{param}` must be a string of 1-{MAX_USER_LENGTH} printable characters",
-            param=param, code="invalid_user",
+            param=param,
+            code="invalid_user",
         )
     return user
 

@@ -13,32 +13,58 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.requests = Counter("selfmodel_requests_total", "HTTP requests",
-                                ["route", "status"], registry=r)
-        self.latency = Histogram("selfmodel_request_seconds", "HTTP request latency",
-                                 ["route"], buckets=_LATENCY_BUCKETS, registry=r)
-        self.upstream_errors = Counter("selfmodel_upstream_errors_total",
-                                       "Upstream errors by status", ["status"], registry=r)
-        self.upstream_latency = Histogram("selfmodel_upstream_seconds", "Upstream call latency",
-                                          ["model"], buckets=_LATENCY_BUCKETS, registry=r)
-        self.memory_latency = Histogram("selfmodel_memory_seconds",
-                                        "Retrieve + budget + render time on the hot path",
-                                        buckets=_LATENCY_BUCKETS, registry=r)
-        self.injected = Histogram("selfmodel_injected_beliefs", "Beliefs injected per request",
-                                  buckets=(0, 1, 2, 4, 8, 16, 32), registry=r)
-        self.degraded = Counter("selfmodel_degraded_total",
-                                "Requests forwarded without memory", ["reason"], registry=r)
-        self.extraction_jobs = Counter("selfmodel_extraction_jobs_total",
-                                       "Extraction jobs by outcome", ["outcome"], registry=r)
-        self.gate_skipped = Counter("selfmodel_gate_skipped_total",
-                                    "Turns the gate judged to carry nothing about the user",
-                                    registry=r)
-        self.belief_ops = Counter("selfmodel_belief_ops_total", "Belief operations applied",
-                                  ["op"], registry=r)
-        self.extraction_llm_calls = Counter("selfmodel_extraction_llm_calls_total",
-                                            "LLM calls made by extraction", registry=r)
-        self.outbox_pending = Gauge("selfmodel_outbox_pending", "Extraction jobs waiting",
-                                    registry=r)
+        self.requests = Counter(
+            "selfmodel_requests_total", "HTTP requests", ["route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "selfmodel_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.upstream_errors = Counter(
+            "selfmodel_upstream_errors_total", "Upstream errors by status", ["status"], registry=r
+        )
+        self.upstream_latency = Histogram(
+            "selfmodel_upstream_seconds",
+            "Upstream call latency",
+            ["model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.memory_latency = Histogram(
+            "selfmodel_memory_seconds",
+            "Retrieve + budget + render time on the hot path",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.injected = Histogram(
+            "selfmodel_injected_beliefs",
+            "Beliefs injected per request",
+            buckets=(0, 1, 2, 4, 8, 16, 32),
+            registry=r,
+        )
+        self.degraded = Counter(
+            "selfmodel_degraded_total", "Requests forwarded without memory", ["reason"], registry=r
+        )
+        self.extraction_jobs = Counter(
+            "selfmodel_extraction_jobs_total", "Extraction jobs by outcome", ["outcome"], registry=r
+        )
+        self.gate_skipped = Counter(
+            "selfmodel_gate_skipped_total",
+            "Turns the gate judged to carry nothing about the user",
+            registry=r,
+        )
+        self.belief_ops = Counter(
+            "selfmodel_belief_ops_total", "Belief operations applied", ["op"], registry=r
+        )
+        self.extraction_llm_calls = Counter(
+            "selfmodel_extraction_llm_calls_total", "LLM calls made by extraction", registry=r
+        )
+        self.outbox_pending = Gauge(
+            "selfmodel_outbox_pending", "Extraction jobs waiting", registry=r
+        )
 
     def sync_counters(self, stats: Mapping[str, int]) -> None:
         """Bring the counters up to the memory layer's running totals."""

@@ -30,9 +30,18 @@ if TYPE_CHECKING:
 # Keys litellm adds to OpenAI's shapes when the provider did not send them.
 _LITELLM_ADDED = {"provider_specific_fields"}
 _LITELLM_ADDED_WHEN_NULL = {
-    "function_call", "tool_calls", "audio", "reasoning_content", "thinking_blocks",
-    "completion_tokens_details", "prompt_tokens_details", "images", "annotations",
-    "service_tier", "system_fingerprint", "citations",
+    "function_call",
+    "tool_calls",
+    "audio",
+    "reasoning_content",
+    "thinking_blocks",
+    "completion_tokens_details",
+    "prompt_tokens_details",
+    "images",
+    "annotations",
+    "service_tier",
+    "system_fingerprint",
+    "citations",
 }
 # OpenAI parameters litellm consumes itself instead of sending on.
 _SEND_IN_BODY = {"user"}
@@ -69,8 +78,15 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def map_exception(exc: Exception) -> SelfmodelError:
     names = {type(e).__name__ for e in _chain(exc)}
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    if names & {"Timeout", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "TimeoutError",
-                "PoolTimeout", "WriteTimeout"}:
+    if names & {
+        "Timeout",
+        "APITimeoutError",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "TimeoutError",
+        "PoolTimeout",
+        "WriteTimeout",
+    }:
         return upstream_timeout(message)
     if names & {"APIConnectionError", "ConnectError", "RemoteProtocolError"}:
         return upstream_unreachable(message)
@@ -79,8 +95,7 @@ def map_exception(exc: Exception) -> SelfmodelError:
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and 400 <= status < 600:
         return upstream_status_error(message, status)
-    return UpstreamError(f"upstream failed: {message}", status=502,
-                         code="upstream_error")
+    return UpstreamError(f"upstream failed: {message}", status=502, code="upstream_error")
 
 
 class Upstream:
@@ -114,8 +129,11 @@ class Upstream:
                 name, entry.model_name
             ):
                 return entry
-        raise NotFound(f"The model `{name}` does not exist or is not configured.",
-                       param="model", code="model_not_found")
+        raise NotFound(
+            f"The model `{name}` does not exist or is not configured.",
+            param="model",
+            code="model_not_found",
+        )
 
     def _lib(self) -> Any:
         if self._litellm is None:
@@ -132,8 +150,10 @@ class Upstream:
 
     def needs_litellm(self) -> bool:
         """Whether some configured model goes through litellm rather than the direct path."""
-        return any(self._direct_params(entry, {"model": entry.model_name}) is None
-                   for entry in self._models)
+        return any(
+            self._direct_params(entry, {"model": entry.model_name}) is None
+            for entry in self._models
+        )
 
     def warm_up(self) -> None:
         # Import litellm at start, not on the first request, but only if a model needs it:
@@ -149,8 +169,9 @@ class Upstream:
             params["model"] = params["model"].replace("*", body["model"])
         return params
 
-    def _call_args(self, entry: ModelEntry, body: dict[str, Any],
-                   client_key: str | None) -> dict[str, Any]:
+    def _call_args(
+        self, entry: ModelEntry, body: dict[str, Any], client_key: str | None
+    ) -> dict[str, Any]:
         params = self._params(entry, body)
         params.setdefault("max_retries", 0)
         params.setdefault("timeout", self._timeout)
@@ -164,8 +185,9 @@ class Upstream:
             args["extra_body"] = extra_body
         return {**args, **params}
 
-    async def complete(self, entry: ModelEntry, body: dict[str, Any],
-                       client_key: str | None = None) -> dict[str, Any]:
+    async def complete(
+        self, entry: ModelEntry, body: dict[str, Any], client_key: str | None = None
+    ) -> dict[str, Any]:
         direct = self._direct_params(entry, body)
         if direct is not None and self._direct is not None:
             return await self._direct.complete(entry, direct, body, client_key)
@@ -178,8 +200,9 @@ class Upstream:
             raise map_exception(exc) from None
         return to_openai_dict(response)
 
-    async def complete_text(self, model: str, messages: list[dict[str, Any]],
-                            response_format: dict[str, Any] | None) -> str:
+    async def complete_text(
+        self, model: str, messages: list[dict[str, Any]], response_format: dict[str, Any] | None
+    ) -> str:
         """One call for the extraction LLM: `model` is a configured name or a litellm model.
 
         Structured output is asked for first; a provider that rejects `response_format`
@@ -194,15 +217,17 @@ class Upstream:
         body: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0}
         if response_format is not None:
             try:
-                return _text(await self.complete(entry, {**body,
-                                                         "response_format": response_format}))
+                return _text(
+                    await self.complete(entry, {**body, "response_format": response_format})
+                )
             except UpstreamError as exc:
                 if exc.status not in (400, 422):
                     raise
         return _text(await self.complete(entry, body))
 
-    async def open_stream(self, entry: ModelEntry, body: dict[str, Any],
-                          client_key: str | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def open_stream(
+        self, entry: ModelEntry, body: dict[str, Any], client_key: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         """Start a streaming call; errors before the first chunk raise here."""
         direct = self._direct_params(entry, body)
         if direct is not None and self._direct is not None:
@@ -233,4 +258,3 @@ async def _relay(stream: Any) -> AsyncIterator[dict[str, Any]]:
             # Closing a dead stream must not mask the cause.
             with contextlib.suppress(Exception):
                 await close()
-

@@ -50,14 +50,27 @@ def base_config(store: Path, upstream_url: str) -> dict[str, Any]:
     return {
         "server": {"max_body_bytes": 64 * 1024, "upstream_timeout_seconds": 5},
         "model_list": [
-            {"model_name": MODEL,
-             "litellm_params": {"model": "openai/gpt-test", "api_base": upstream_url,
-                                "api_key": "sk-provider-secret"}},
-            {"model_name": "byok-model", "forward_client_key": True,
-             "litellm_params": {"model": "openai/byok-model", "api_base": upstream_url}},
-            {"model_name": "dead-model",
-             "litellm_params": {"model": "openai/dead", "api_base": "http://127.0.0.1:9/v1",
-                                "api_key": "x"}},
+            {
+                "model_name": MODEL,
+                "litellm_params": {
+                    "model": "openai/gpt-test",
+                    "api_base": upstream_url,
+                    "api_key": "sk-provider-secret",
+                },
+            },
+            {
+                "model_name": "byok-model",
+                "forward_client_key": True,
+                "litellm_params": {"model": "openai/byok-model", "api_base": upstream_url},
+            },
+            {
+                "model_name": "dead-model",
+                "litellm_params": {
+                    "model": "openai/dead",
+                    "api_base": "http://127.0.0.1:9/v1",
+                    "api_key": "x",
+                },
+            },
         ],
         "store": {"path": str(store)},
         "extraction": {"backoff_seconds": 0.05},
@@ -91,12 +104,17 @@ class Proxy:
 
 
 @pytest.fixture
-def make_proxy(tmp_path: Path, upstream_url: str,
-               embedder: LocalEmbedder) -> Iterator[Callable[..., Proxy]]:
+def make_proxy(
+    tmp_path: Path, upstream_url: str, embedder: LocalEmbedder
+) -> Iterator[Callable[..., Proxy]]:
     started: list[Proxy] = []
 
-    def make(override: dict[str, Any] | None = None, workers: bool = True,
-             store: Path | None = None, shared_embedder: bool = True) -> Proxy:
+    def make(
+        override: dict[str, Any] | None = None,
+        workers: bool = True,
+        store: Path | None = None,
+        shared_embedder: bool = True,
+    ) -> Proxy:
         raw = merge(base_config(store or tmp_path / "store", upstream_url), override or {})
         proxy = Proxy(parse_config(raw), embedder if shared_embedder else None, workers)
         started.append(proxy)
@@ -110,8 +128,7 @@ def make_proxy(tmp_path: Path, upstream_url: str,
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # A module that sets BOTH_UPSTREAM_PATHS runs each test using `proxy` twice: through the
     # direct OpenAI-compatible path (the default for `openai/` models) and through litellm.
-    if "proxy" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_UPSTREAM_PATHS",
-                                                    False):
+    if "proxy" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_UPSTREAM_PATHS", False):
         metafunc.parametrize("proxy", ["direct", "litellm"], indirect=True)
 
 

@@ -72,19 +72,31 @@ def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     if reply.tool_calls:
         message = {"role": "assistant", "content": None, "tool_calls": reply.tool_calls}
     return {
-        "id": "chatcmpl-fake", "object": "chat.completion", "created": 1700000000,
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1700000000,
         "model": body.get("model", "fake"),
-        "choices": [{"index": i, "message": message, "logprobs": None,
-                     "finish_reason": "tool_calls" if reply.tool_calls else "stop"}
-                    for i in range(n)],
+        "choices": [
+            {
+                "index": i,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+            }
+            for i in range(n)
+        ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
 
 
 def _chunk(body: dict[str, Any], delta: dict[str, Any], finish: str | None) -> bytes:
-    data = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000,
-            "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    data = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": body.get("model", "fake"),
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     return b"data: " + json.dumps(data).encode() + b"\n\n"
 
 
@@ -100,9 +112,17 @@ def build_app(fake: FakeUpstream) -> Starlette:
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.status != 200:
-            return JSONResponse({"error": {"message": reply.error or "upstream says no",
-                                           "type": "invalid_request_error", "param": None,
-                                           "code": None}}, status_code=reply.status)
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": reply.error or "upstream says no",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+                status_code=reply.status,
+            )
         if not body.get("stream"):
             return JSONResponse(_completion(body, reply))
 
@@ -115,14 +135,18 @@ def build_app(fake: FakeUpstream) -> Starlette:
                 for start in range(0, len(words), per):
                     if reply.chunk_delay:
                         await asyncio.sleep(reply.chunk_delay)
-                    piece = " ".join(words[start:start + per])
+                    piece = " ".join(words[start : start + per])
                     yield _chunk(body, {"content": piece if start == 0 else " " + piece}, None)
                 yield _chunk(body, {}, "stop")
                 if (body.get("stream_options") or {}).get("include_usage"):
-                    usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
-                             "created": 1700000000, "model": body.get("model"), "choices": [],
-                             "usage": {"prompt_tokens": 10, "completion_tokens": 5,
-                                       "total_tokens": 15}}
+                    usage = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": 1700000000,
+                        "model": body.get("model"),
+                        "choices": [],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                    }
                     yield b"data: " + json.dumps(usage).encode() + b"\n\n"
                 yield b"data: [DONE]\n\n"
                 finished = True
@@ -135,8 +159,9 @@ def build_app(fake: FakeUpstream) -> Starlette:
     async def models(_: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
-    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
-                             Route("/v1/models", models)])
+    return Starlette(
+        routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/v1/models", models)]
+    )
 
 
 def free_port() -> int:
@@ -150,8 +175,14 @@ class ServerThread:
 
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

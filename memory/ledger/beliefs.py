@@ -8,27 +8,56 @@ from typing import Any
 
 from memory.ledger.db import iso, utcnow
 
-_BELIEF_COLUMNS = ("id", "tenant", "user_id", "statement", "context", "status", "source",
-                   "confidence", "version", "supersedes", "superseded_by", "valid_from",
-                   "valid_to", "created_at", "updated_at")
-_EVIDENCE_COLUMNS = ("id", "belief_id", "source", "kind", "quote", "request_id",
-                     "observation_id", "polarity", "weight", "anchor", "at")
+_BELIEF_COLUMNS = (
+    "id",
+    "tenant",
+    "user_id",
+    "statement",
+    "context",
+    "status",
+    "source",
+    "confidence",
+    "version",
+    "supersedes",
+    "superseded_by",
+    "valid_from",
+    "valid_to",
+    "created_at",
+    "updated_at",
+)
+_EVIDENCE_COLUMNS = (
+    "id",
+    "belief_id",
+    "source",
+    "kind",
+    "quote",
+    "request_id",
+    "observation_id",
+    "polarity",
+    "weight",
+    "anchor",
+    "at",
+)
 
 
 def ensure_user(conn: sqlite3.Connection, tenant: str, user: str) -> None:
-    conn.execute("INSERT OR IGNORE INTO users (tenant, user_id, created_at) VALUES (?, ?, ?)",
-                 (tenant, user, iso(utcnow())))
+    conn.execute(
+        "INSERT OR IGNORE INTO users (tenant, user_id, created_at) VALUES (?, ?, ?)",
+        (tenant, user, iso(utcnow())),
+    )
 
 
 def bump_revision(conn: sqlite3.Connection, tenant: str, user: str) -> None:
     ensure_user(conn, tenant, user)
-    conn.execute("UPDATE users SET revision = revision + 1 WHERE tenant = ? AND user_id = ?",
-                 (tenant, user))
+    conn.execute(
+        "UPDATE users SET revision = revision + 1 WHERE tenant = ? AND user_id = ?", (tenant, user)
+    )
 
 
 def revision(conn: sqlite3.Connection, tenant: str, user: str) -> int | None:
-    row = conn.execute("SELECT revision FROM users WHERE tenant = ? AND user_id = ?",
-                       (tenant, user)).fetchone()
+    row = conn.execute(
+        "SELECT revision FROM users WHERE tenant = ? AND user_id = ?", (tenant, user)
+    ).fetchone()
     return None if row is None else row[0]
 
 
@@ -36,12 +65,15 @@ def user_exists(conn: sqlite3.Connection, tenant: str, user: str) -> bool:
     return revision(conn, tenant, user) is not None
 
 
-def list_users(conn: sqlite3.Connection, tenant: str, query: str | None,
-               limit: int, offset: int) -> list[dict[str, Any]]:
-    sql = ("SELECT u.user_id, u.created_at, "
-           "(SELECT COUNT(*) FROM beliefs b WHERE b.tenant = u.tenant AND b.user_id = u.user_id "
-           " AND b.status = 'active') AS active "
-           "FROM users u WHERE u.tenant = ?")
+def list_users(
+    conn: sqlite3.Connection, tenant: str, query: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT u.user_id, u.created_at, "
+        "(SELECT COUNT(*) FROM beliefs b WHERE b.tenant = u.tenant AND b.user_id = u.user_id "
+        " AND b.status = 'active') AS active "
+        "FROM users u WHERE u.tenant = ?"
+    )
     args: list[Any] = [tenant]
     if query:
         sql += " AND u.user_id LIKE ? ESCAPE '\\'"
@@ -54,8 +86,10 @@ def list_users(conn: sqlite3.Connection, tenant: str, query: str | None,
 
 def insert_belief(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     placeholders = ", ".join("?" for _ in _BELIEF_COLUMNS)
-    conn.execute(f"INSERT INTO beliefs ({', '.join(_BELIEF_COLUMNS)}) VALUES ({placeholders})",
-                 [row.get(column) for column in _BELIEF_COLUMNS])
+    conn.execute(
+        f"INSERT INTO beliefs ({', '.join(_BELIEF_COLUMNS)}) VALUES ({placeholders})",
+        [row.get(column) for column in _BELIEF_COLUMNS],
+    )
 
 
 def update_belief(conn: sqlite3.Connection, belief_id: str, fields: dict[str, Any]) -> None:
@@ -65,30 +99,55 @@ def update_belief(conn: sqlite3.Connection, belief_id: str, fields: dict[str, An
 
 def insert_evidence(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     placeholders = ", ".join("?" for _ in _EVIDENCE_COLUMNS)
-    conn.execute(f"INSERT INTO evidence ({', '.join(_EVIDENCE_COLUMNS)}) VALUES ({placeholders})",
-                 [row.get(column) for column in _EVIDENCE_COLUMNS])
-
-
-def insert_history(conn: sqlite3.Connection, belief: dict[str, Any], event: str, actor: str,
-                   request_id: str | None = None, observation_id: str | None = None) -> None:
     conn.execute(
-        "INSERT INTO history (belief_id, version, event, statement, status, confidence, actor, "
-        "request_id, observation_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (belief["id"], belief["version"], event, belief["statement"], belief["status"],
-         belief["confidence"], actor, request_id, observation_id, belief["updated_at"]),
+        f"INSERT INTO evidence ({', '.join(_EVIDENCE_COLUMNS)}) VALUES ({placeholders})",
+        [row.get(column) for column in _EVIDENCE_COLUMNS],
     )
 
 
-def get_belief(conn: sqlite3.Connection, tenant: str, user: str,
-               belief_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM beliefs WHERE id = ? AND tenant = ? AND user_id = ?",
-                       (belief_id, tenant, user)).fetchone()
+def insert_history(
+    conn: sqlite3.Connection,
+    belief: dict[str, Any],
+    event: str,
+    actor: str,
+    request_id: str | None = None,
+    observation_id: str | None = None,
+) -> None:
+    conn.execute(
+        "INSERT INTO history (belief_id, version, event, statement, status, confidence, actor, "
+        "request_id, observation_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            belief["id"],
+            belief["version"],
+            event,
+            belief["statement"],
+            belief["status"],
+            belief["confidence"],
+            actor,
+            request_id,
+            observation_id,
+            belief["updated_at"],
+        ),
+    )
+
+
+def get_belief(
+    conn: sqlite3.Connection, tenant: str, user: str, belief_id: str
+) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT * FROM beliefs WHERE id = ? AND tenant = ? AND user_id = ?",
+        (belief_id, tenant, user),
+    ).fetchone()
     return None if row is None else dict(row)
 
 
-def list_beliefs(conn: sqlite3.Connection, tenant: str, user: str,
-                 contexts: Sequence[str] | None = None,
-                 statuses: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def list_beliefs(
+    conn: sqlite3.Connection,
+    tenant: str,
+    user: str,
+    contexts: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
     sql = "SELECT * FROM beliefs WHERE tenant = ? AND user_id = ?"
     args: list[Any] = [tenant, user]
     if contexts:
@@ -101,44 +160,63 @@ def list_beliefs(conn: sqlite3.Connection, tenant: str, user: str,
     return [dict(row) for row in conn.execute(sql, args)]
 
 
-def evidence_for(conn: sqlite3.Connection,
-                 belief_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def evidence_for(
+    conn: sqlite3.Connection, belief_ids: Iterable[str]
+) -> dict[str, list[dict[str, Any]]]:
     ids = list(belief_ids)
     found: dict[str, list[dict[str, Any]]] = {belief_id: [] for belief_id in ids}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         rows = conn.execute(
             f"SELECT * FROM evidence WHERE belief_id IN ({', '.join('?' for _ in chunk)}) "
-            "ORDER BY at, id", chunk)
+            "ORDER BY at, id",
+            chunk,
+        )
         for row in rows:
             found[row["belief_id"]].append(dict(row))
     return found
 
 
 def history_for(conn: sqlite3.Connection, belief_id: str) -> list[dict[str, Any]]:
-    return [dict(row) for row in conn.execute(
-        "SELECT * FROM history WHERE belief_id = ? ORDER BY seq", (belief_id,))]
+    return [
+        dict(row)
+        for row in conn.execute(
+            "SELECT * FROM history WHERE belief_id = ? ORDER BY seq", (belief_id,)
+        )
+    ]
 
 
-def recent_history(conn: sqlite3.Connection, tenant: str, user: str, since: str,
-                   events: Sequence[str]) -> list[dict[str, Any]]:
-    return [dict(row) for row in conn.execute(
-        "SELECT h.*, b.context FROM history h JOIN beliefs b ON b.id = h.belief_id "
-        f"WHERE b.tenant = ? AND b.user_id = ? AND h.at >= ? "
-        f"AND h.event IN ({', '.join('?' for _ in events)}) ORDER BY h.seq DESC LIMIT 200",
-        [tenant, user, since, *events])]
+def recent_history(
+    conn: sqlite3.Connection, tenant: str, user: str, since: str, events: Sequence[str]
+) -> list[dict[str, Any]]:
+    return [
+        dict(row)
+        for row in conn.execute(
+            "SELECT h.*, b.context FROM history h JOIN beliefs b ON b.id = h.belief_id "
+            f"WHERE b.tenant = ? AND b.user_id = ? AND h.at >= ? "
+            f"AND h.event IN ({', '.join('?' for _ in events)}) ORDER BY h.seq DESC LIMIT 200",
+            [tenant, user, since, *events],
+        )
+    ]
 
 
 def insert_observation(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-    conn.execute("INSERT INTO observations (id, tenant, user_id, text, context, kind, weight, at)"
-                 " VALUES (:id, :tenant, :user_id, :text, :context, :kind, :weight, :at)", row)
+    conn.execute(
+        "INSERT INTO observations (id, tenant, user_id, text, context, kind, weight, at)"
+        " VALUES (:id, :tenant, :user_id, :text, :context, :kind, :weight, :at)",
+        row,
+    )
 
 
 def delete_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
-    ids = [row[0] for row in conn.execute(
-        "SELECT id FROM beliefs WHERE tenant = ? AND user_id = ?", (tenant, user))]
+    ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM beliefs WHERE tenant = ? AND user_id = ?", (tenant, user)
+        )
+    ]
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
         conn.execute(f"DELETE FROM evidence WHERE belief_id IN ({marks})", chunk)
         conn.execute(f"DELETE FROM history WHERE belief_id IN ({marks})", chunk)

@@ -39,8 +39,7 @@ class Database:
         self.migrate()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -74,8 +73,10 @@ class Database:
         applied: list[str] = []
         with self._write_lock:
             conn = self.conn
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                         "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
             done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
             for name, migration in MIGRATIONS:
                 if name in done:
@@ -83,8 +84,9 @@ class Database:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     migration(conn)
-                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)",
-                                 (name, iso(utcnow())))
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?)", (name, iso(utcnow()))
+                    )
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
@@ -98,8 +100,11 @@ class Database:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.write() as conn:
-            conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                         "SET value = excluded.value", (key, value))
+            conn.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                "SET value = excluded.value",
+                (key, value),
+            )
 
     def close(self) -> None:
         """Close this thread's connection and let go of the others.

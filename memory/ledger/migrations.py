@@ -14,7 +14,8 @@ def _run(db: sqlite3.Connection, script: str) -> None:
 
 
 def m001_beliefs(db: sqlite3.Connection) -> None:
-    _run(db,
+    _run(
+        db,
         """
         CREATE TABLE users (
             tenant TEXT NOT NULL,
@@ -83,12 +84,13 @@ def m001_beliefs(db: sqlite3.Connection) -> None:
             at TEXT NOT NULL
         );
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        """
+        """,
     )
 
 
 def m002_audit(db: sqlite3.Connection) -> None:
-    _run(db,
+    _run(
+        db,
         """
         CREATE TABLE audit (
             request_id TEXT PRIMARY KEY,
@@ -123,12 +125,13 @@ def m002_audit(db: sqlite3.Connection) -> None:
             at TEXT NOT NULL
         );
         CREATE INDEX feedback_by_user ON feedback (tenant, user_id, at);
-        """
+        """,
     )
 
 
 def m003_outbox(db: sqlite3.Connection) -> None:
-    _run(db,
+    _run(
+        db,
         """
         CREATE TABLE outbox (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -146,36 +149,45 @@ def m003_outbox(db: sqlite3.Connection) -> None:
         );
         CREATE INDEX outbox_ready ON outbox (state, next_attempt_at);
         CREATE INDEX outbox_by_user ON outbox (tenant, user_id);
-        """
+        """,
     )
 
 
 def m004_audit_filters(db: sqlite3.Connection) -> None:
-    _run(db, """
+    _run(
+        db,
+        """
         CREATE INDEX audit_by_model ON audit (tenant, model, at);
         CREATE INDEX audit_by_rule ON audit (tenant, rule, at)
-        """)
+        """,
+    )
 
 
 def m005_belief_vectors(db: sqlite3.Connection) -> None:
-    _run(db, """
+    _run(
+        db,
+        """
         CREATE TABLE belief_vectors (
             belief_id TEXT PRIMARY KEY REFERENCES beliefs (id) ON DELETE CASCADE,
             model TEXT NOT NULL,
             vector BLOB NOT NULL,
             situations TEXT NOT NULL
         )
-        """)
+        """,
+    )
 
 
 def m006_embedded_flag(db: sqlite3.Connection) -> None:
     # Finding beliefs that still need vectors must not scan every belief.
-    _run(db, """
+    _run(
+        db,
+        """
         ALTER TABLE beliefs ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0;
         UPDATE beliefs SET embedded = 1 WHERE id IN (SELECT belief_id FROM belief_vectors);
         CREATE INDEX beliefs_unembedded ON beliefs (embedded, status);
         CREATE INDEX audit_by_age ON audit (at)
-        """)
+        """,
+    )
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [

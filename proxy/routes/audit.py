@@ -23,27 +23,46 @@ class Feedback(BaseModel):
 
 
 @router.get("/v1/audit")
-async def list_audit(state: State, caller: Caller, user: str | None = None,
-                     request_id: str | None = None, model: str | None = None,
-                     rule: str | None = None, since: str | None = None,
-                     until: str | None = None, before: str | None = None,
-                     limit: int = Query(default=50, ge=1, le=1000)) -> dict[str, Any]:
+async def list_audit(
+    state: State,
+    caller: Caller,
+    user: str | None = None,
+    request_id: str | None = None,
+    model: str | None = None,
+    rule: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    before: str | None = None,
+    limit: int = Query(default=50, ge=1, le=1000),
+) -> dict[str, Any]:
     log = state.memory.audit_log
     if request_id is not None:
         record = await anyio.to_thread.run_sync(log.get, caller.tenant, request_id)
         return {"object": "list", "data": [record] if record else []}
-    records = await anyio.to_thread.run_sync(lambda: log.query(
-        caller.tenant, user=user, model=model, rule=rule, since=since, until=until,
-        before=before, limit=limit))
-    return {"object": "list", "data": records,
-            "next_before": (f"{records[-1]['at']}|{records[-1]['request_id']}"
-                            if len(records) == limit else None)}
+    records = await anyio.to_thread.run_sync(
+        lambda: log.query(
+            caller.tenant,
+            user=user,
+            model=model,
+            rule=rule,
+            since=since,
+            until=until,
+            before=before,
+            limit=limit,
+        )
+    )
+    return {
+        "object": "list",
+        "data": records,
+        "next_before": (
+            f"{records[-1]['at']}|{records[-1]['request_id']}" if len(records) == limit else None
+        ),
+    }
 
 
 @router.get("/v1/audit/{request_id}")
 async def get_audit(request_id: str, state: State, caller: Caller) -> dict[str, Any]:
-    record = await anyio.to_thread.run_sync(state.memory.audit_log.get, caller.tenant,
-                                            request_id)
+    record = await anyio.to_thread.run_sync(state.memory.audit_log.get, caller.tenant, request_id)
     if record is None:
         raise NotFound(f"no audit record {request_id!r}", code="not_found")
     return record
@@ -53,18 +72,28 @@ async def get_audit(request_id: str, state: State, caller: Caller) -> dict[str, 
 async def feedback(request: Request, state: State, caller: Caller) -> dict[str, Any]:
     item = await parse(request, state, Feedback)
     await anyio.to_thread.run_sync(state.memory.audit_log.flush)
-    return await anyio.to_thread.run_sync(lambda: state.memory.signals.feedback(
-        caller.tenant, item.request_id, item.score, item.comment))
+    return await anyio.to_thread.run_sync(
+        lambda: state.memory.signals.feedback(
+            caller.tenant, item.request_id, item.score, item.comment
+        )
+    )
 
 
 @router.get("/v1/extraction/jobs")
-async def jobs(state: State, caller: Caller, state_filter: str | None = Query(
-        default=None, alias="state"), limit: int = Query(default=100, ge=1, le=1000),
-        ) -> dict[str, Any]:
+async def jobs(
+    state: State,
+    caller: Caller,
+    state_filter: str | None = Query(default=None, alias="state"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> dict[str, Any]:
     found = await anyio.to_thread.run_sync(
-        lambda: state.memory.outbox.jobs(caller.tenant, state_filter, limit))
-    return {"object": "list", "data": found,
-            "counts": await anyio.to_thread.run_sync(state.memory.outbox.counts)}
+        lambda: state.memory.outbox.jobs(caller.tenant, state_filter, limit)
+    )
+    return {
+        "object": "list",
+        "data": found,
+        "counts": await anyio.to_thread.run_sync(state.memory.outbox.counts),
+    }
 
 
 @router.post("/v1/extraction/jobs/retry")

@@ -43,8 +43,9 @@ async def parse(request: Request, state: Any, model: type[BaseModel]) -> Any:
         errors = getattr(exc, "errors", lambda: [])()
         first = errors[0] if errors else {}
         param = ".".join(str(p) for p in first.get("loc", ())) or None
-        raise InvalidField(f"{param or 'body'}: {first.get('msg', 'invalid')}",
-                           param=param, code="invalid_field") from None
+        raise InvalidField(
+            f"{param or 'body'}: {first.get('msg', 'invalid')}", param=param, code="invalid_field"
+        ) from None
 
 
 def _if_match(header: str | None) -> int | None:
@@ -57,21 +58,35 @@ def _if_match(header: str | None) -> int | None:
 
 
 @router.get("/beliefs")
-async def list_beliefs(user: str, state: State, caller: Caller,
-                       context: str | None = None, status: str | None = None,
-                       min_confidence: float | None = Query(default=None, ge=0, le=1),
-                       q: str | None = Query(default=None, min_length=1, max_length=1000),
-                       limit: int = Query(default=20, ge=1, le=200)) -> dict[str, Any]:
+async def list_beliefs(
+    user: str,
+    state: State,
+    caller: Caller,
+    context: str | None = None,
+    status: str | None = None,
+    min_confidence: float | None = Query(default=None, ge=0, le=1),
+    q: str | None = Query(default=None, min_length=1, max_length=1000),
+    limit: int = Query(default=20, ge=1, le=200),
+) -> dict[str, Any]:
     validate_user_id(user)
     if q is not None:
         if not await anyio.to_thread.run_sync(state.memory.user_exists, caller.tenant, user):
             raise NotFound(f"no user {user!r}", code="not_found")
         hits = await anyio.to_thread.run_sync(state.memory.search, caller.tenant, user, q, limit)
-        return {"object": "list", "user": user, "data": [
-            {**b.model_dump(mode="json", exclude={"evidence", "history"}),
-             "similarity": round(similarity, 4)} for b, similarity in hits]}
+        return {
+            "object": "list",
+            "user": user,
+            "data": [
+                {
+                    **b.model_dump(mode="json", exclude={"evidence", "history"}),
+                    "similarity": round(similarity, 4),
+                }
+                for b, similarity in hits
+            ],
+        }
     found = await anyio.to_thread.run_sync(
-        lambda: state.memory.beliefs.list(caller.tenant, user, context, status, min_confidence))
+        lambda: state.memory.beliefs.list(caller.tenant, user, context, status, min_confidence)
+    )
     return {"object": "list", "user": user, "data": [b.model_dump(mode="json") for b in found]}
 
 
@@ -80,32 +95,48 @@ async def create_belief(user: str, request: Request, state: State, caller: Calle
     validate_user_id(user)
     new = await parse(request, state, NewBelief)
     anchor = check_confidence(new.confidence)
-    evidence = EvidenceIn(source=new.source, kind="assertion", anchor=anchor,
-                          quote=new.statement)
+    evidence = EvidenceIn(source=new.source, kind="assertion", anchor=anchor, quote=new.statement)
     return await anyio.to_thread.run_sync(
-        lambda: state.memory.beliefs.create(caller.tenant, user, new.statement, new.context,
-                                            evidence, actor="api"))
+        lambda: state.memory.beliefs.create(
+            caller.tenant, user, new.statement, new.context, evidence, actor="api"
+        )
+    )
 
 
 @router.get("/beliefs/{belief_id}")
 async def get_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
-    return await anyio.to_thread.run_sync(state.memory.beliefs.get, caller.tenant, user,
-                                          belief_id)
+    return await anyio.to_thread.run_sync(state.memory.beliefs.get, caller.tenant, user, belief_id)
 
 
 @router.patch("/beliefs/{belief_id}")
-async def correct_belief(user: str, belief_id: str, request: Request, state: State,
-                         caller: Caller,
-                         if_match: str | None = Header(default=None)) -> Belief:
+async def correct_belief(
+    user: str,
+    belief_id: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    if_match: str | None = Header(default=None),
+) -> Belief:
     fix = await parse(request, state, Correction)
     expected = fix.version if fix.version is not None else _if_match(if_match)
-    return await anyio.to_thread.run_sync(lambda: state.memory.beliefs.correct(
-        caller.tenant, user, belief_id, statement=fix.statement, confidence=fix.confidence,
-        status=fix.status, context=fix.context, expected_version=expected))
+    return await anyio.to_thread.run_sync(
+        lambda: state.memory.beliefs.correct(
+            caller.tenant,
+            user,
+            belief_id,
+            statement=fix.statement,
+            confidence=fix.confidence,
+            status=fix.status,
+            context=fix.context,
+            expected_version=expected,
+        )
+    )
 
 
 @router.delete("/beliefs/{belief_id}")
 async def retract_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
-    return await anyio.to_thread.run_sync(lambda: state.memory.beliefs.set_status(
-        caller.tenant, user, belief_id, "retracted", actor="user"))
-
+    return await anyio.to_thread.run_sync(
+        lambda: state.memory.beliefs.set_status(
+            caller.tenant, user, belief_id, "retracted", actor="user"
+        )
+    )

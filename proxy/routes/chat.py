@@ -41,8 +41,15 @@ def _assistant_text(response: dict[str, Any]) -> str:
 class ChatCall:
     """The bookkeeping of one chat request: audit record and outbox turn."""
 
-    def __init__(self, state: AppState, principal: Principal, request_id: str,
-                 body: dict[str, Any], user: str | None, injection: Injection) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        principal: Principal,
+        request_id: str,
+        body: dict[str, Any],
+        user: str | None,
+        injection: Injection,
+    ) -> None:
         self.state = state
         self.principal = principal
         self.request_id = request_id
@@ -56,20 +63,34 @@ class ChatCall:
         self.state.metrics.upstream_latency.labels(self.body["model"]).observe(upstream_ms / 1000)
         if status >= 400:
             self.state.metrics.upstream_errors.labels(str(status)).inc()
-        self.state.memory.audit(AuditRecord.from_injection(
-            self.injection, request_id=self.request_id, tenant=self.principal.tenant,
-            user=self.user, model=self.body["model"], status=status, error=error,
-            upstream_ms=upstream_ms, stream=stream,
-        ))
+        self.state.memory.audit(
+            AuditRecord.from_injection(
+                self.injection,
+                request_id=self.request_id,
+                tenant=self.principal.tenant,
+                user=self.user,
+                model=self.body["model"],
+                status=status,
+                error=error,
+                upstream_ms=upstream_ms,
+                stream=stream,
+            )
+        )
 
     async def enqueue(self, reply: str) -> None:
         if self.user is None:
             return
-        await self.state.memory.enqueue_turn(Turn(
-            request_id=self.request_id, tenant=self.principal.tenant, user=self.user,
-            model=self.body["model"], messages=self.body["messages"], reply=reply,
-            injected_ids=[b.id for b in self.injection.beliefs],
-        ))
+        await self.state.memory.enqueue_turn(
+            Turn(
+                request_id=self.request_id,
+                tenant=self.principal.tenant,
+                user=self.user,
+                model=self.body["model"],
+                messages=self.body["messages"],
+                reply=reply,
+                injected_ids=[b.id for b in self.injection.beliefs],
+            )
+        )
 
     async def on_stream_complete(self, outcome: StreamOutcome) -> None:
         status = outcome.error.status if outcome.error else (499 if outcome.disconnected else 200)
@@ -79,16 +100,21 @@ class ChatCall:
 
 
 @router.post("/v1/chat/completions")
-async def chat_completions(request: Request, state: State, caller: Caller,
-                           request_id: RequestId) -> Any:
+async def chat_completions(
+    request: Request, state: State, caller: Caller, request_id: RequestId
+) -> Any:
     body = await read_json(request, state.config.server.max_body_bytes)
     check_chat_body(body)
     entry = state.upstream.resolve(body["model"])
     user = end_user(body, request.headers)
     try:
         injection = await state.memory.plan(
-            tenant=caller.tenant, user=user, model=body["model"], messages=body["messages"],
-            headers=request.headers, model_info=entry.model_info or None,
+            tenant=caller.tenant,
+            user=user,
+            model=body["model"],
+            messages=body["messages"],
+            headers=request.headers,
+            model_info=entry.model_info or None,
         )
     except MemoryDegraded as exc:
         raise MemoryUnavailable(f"memory is unavailable and fail_closed is set: {exc}") from None
@@ -108,8 +134,9 @@ async def chat_completions(request: Request, state: State, caller: Caller,
         call.audit(exc.status, error=exc.message, stream=bool(body.get("stream")))
         raise
     if body.get("stream"):
-        return StreamingResponse(relay(chunks, call.on_stream_complete),
-                                 media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            relay(chunks, call.on_stream_complete), media_type="text/event-stream", headers=headers
+        )
     call.audit(200)
     await call.enqueue(_assistant_text(response))
     return JSONResponse(response, headers=headers)

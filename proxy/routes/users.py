@@ -29,13 +29,23 @@ class Observation(BaseModel):
 
 
 @router.get("/v1/users")
-async def list_users(state: State, caller: Caller, q: str | None = None,
-                     limit: int = Query(default=50, ge=1, le=500),
-                     offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+async def list_users(
+    state: State,
+    caller: Caller,
+    q: str | None = None,
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0),
+) -> dict[str, Any]:
     found = await anyio.to_thread.run_sync(
-        lambda: rows.list_users(state.memory.db.conn, caller.tenant, q, limit, offset))
-    return {"object": "list", "data": [{"user": r["user_id"], "created": r["created_at"],
-                                        "active_beliefs": r["active"]} for r in found]}
+        lambda: rows.list_users(state.memory.db.conn, caller.tenant, q, limit, offset)
+    )
+    return {
+        "object": "list",
+        "data": [
+            {"user": r["user_id"], "created": r["created_at"], "active_beliefs": r["active"]}
+            for r in found
+        ],
+    }
 
 
 @router.delete("/v1/users/{user}")
@@ -53,8 +63,9 @@ async def export(user: str, state: State, caller: Caller) -> dict[str, Any]:
 async def import_(user: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
     validate_user_id(user)
     document = await read_json(request, state.config.server.max_body_bytes * 16)
-    counts = await anyio.to_thread.run_sync(import_user, state.memory.core, caller.tenant, user,
-                                            document)
+    counts = await anyio.to_thread.run_sync(
+        import_user, state.memory.core, caller.tenant, user, document
+    )
     return {"user": user, "imported": counts}
 
 
@@ -62,8 +73,11 @@ async def import_(user: str, request: Request, state: State, caller: Caller) -> 
 async def observe(user: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
     validate_user_id(user)
     obs = await parse(request, state, Observation)
-    result = await anyio.to_thread.run_sync(lambda: state.memory.signals.observe(
-        caller.tenant, user, obs.text, obs.context, obs.kind, obs.weight))
+    result = await anyio.to_thread.run_sync(
+        lambda: state.memory.signals.observe(
+            caller.tenant, user, obs.text, obs.context, obs.kind, obs.weight
+        )
+    )
     belief = result["belief"]
     return {**result, "belief": belief.model_dump(mode="json") if belief else None}
 
@@ -76,15 +90,24 @@ async def preview(user: str, request: Request, state: State, caller: Caller) -> 
     entry = state.upstream.resolve(body["model"])
     try:
         injection = await state.memory.plan(
-            tenant=caller.tenant, user=user, model=body["model"], messages=body["messages"],
-            headers=request.headers, model_info=entry.model_info or None)
+            tenant=caller.tenant,
+            user=user,
+            model=body["model"],
+            messages=body["messages"],
+            headers=request.headers,
+            model_info=entry.model_info or None,
+        )
     except MemoryDegraded as exc:
         raise MemoryUnavailable(f"memory is unavailable: {exc}") from None
-    return {"rule": injection.rule,
-            "beliefs": [b.model_dump() for b in injection.beliefs],
-            "rendered": injection.rendered or "", "tokens": injection.tokens,
-            "template": injection.template, "position": _position(state, injection.rule),
-            "degraded": injection.degraded_reason}
+    return {
+        "rule": injection.rule,
+        "beliefs": [b.model_dump() for b in injection.beliefs],
+        "rendered": injection.rendered or "",
+        "tokens": injection.tokens,
+        "template": injection.template,
+        "position": _position(state, injection.rule),
+        "degraded": injection.degraded_reason,
+    }
 
 
 def _position(state: Any, rule_name: str | None) -> str | None:

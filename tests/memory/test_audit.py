@@ -3,13 +3,33 @@ from memory.ledger import Database
 
 
 def _record(**overrides) -> AuditRecord:
-    values = dict(request_id="req-1", tenant="acme", user="u1", model="gpt-x", rule="default",
-                  injected=[{"id": "bel_1", "statement": "Likes tea", "context": "preferences",
-                             "confidence": 0.9, "score": 0.71}],
-                  rendered="<user_model>...</user_model>", template="default",
-                  template_sha256="ab" * 32, tokens=42, retrieve_ms=1.5, render_ms=0.25,
-                  upstream_ms=80.0, status=200, error=None, stream=True,
-                  degraded_reason="EmbeddingError: down")
+    values = dict(
+        request_id="req-1",
+        tenant="acme",
+        user="u1",
+        model="gpt-x",
+        rule="default",
+        injected=[
+            {
+                "id": "bel_1",
+                "statement": "Likes tea",
+                "context": "preferences",
+                "confidence": 0.9,
+                "score": 0.71,
+            }
+        ],
+        rendered="<user_model>...</user_model>",
+        template="default",
+        template_sha256="ab" * 32,
+        tokens=42,
+        retrieve_ms=1.5,
+        render_ms=0.25,
+        upstream_ms=80.0,
+        status=200,
+        error=None,
+        stream=True,
+        degraded_reason="EmbeddingError: down",
+    )
     values.update(overrides)
     return AuditRecord(**values)
 
@@ -20,12 +40,25 @@ def test_every_field_survives_the_round_trip(tmp_path):
     record = _record()
     log.add(record)
     got = log.get("acme", "req-1")
-    assert got == {"request_id": "req-1", "at": record.at, "tenant": "acme", "user": "u1",
-                   "model": "gpt-x", "rule": "default", "injected": record.injected,
-                   "rendered": record.rendered, "template": "default",
-                   "template_sha256": "ab" * 32, "tokens": 42, "status": 200, "error": None,
-                   "stream": True, "degraded": True, "degraded_reason": "EmbeddingError: down",
-                   "latency_ms": {"retrieve": 1.5, "render": 0.25, "upstream": 80.0}}
+    assert got == {
+        "request_id": "req-1",
+        "at": record.at,
+        "tenant": "acme",
+        "user": "u1",
+        "model": "gpt-x",
+        "rule": "default",
+        "injected": record.injected,
+        "rendered": record.rendered,
+        "template": "default",
+        "template_sha256": "ab" * 32,
+        "tokens": 42,
+        "status": 200,
+        "error": None,
+        "stream": True,
+        "degraded": True,
+        "degraded_reason": "EmbeddingError: down",
+        "latency_ms": {"retrieve": 1.5, "render": 0.25, "upstream": 80.0},
+    }
     db.close()
 
 

@@ -15,14 +15,19 @@ from tests.conftest import MODEL
 from tests.fake_upstream import free_port
 
 # The chromadb package installs `chroma` beside the interpreter running the tests.
-CHROMA = str(Path(sys.executable).with_name("chroma")) if Path(
-    sys.executable).with_name("chroma").exists() else (shutil.which("chroma") or "chroma")
+CHROMA = (
+    str(Path(sys.executable).with_name("chroma"))
+    if Path(sys.executable).with_name("chroma").exists()
+    else (shutil.which("chroma") or "chroma")
+)
 
 
 def start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen([CHROMA, "run", "--path", str(path), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert server.poll() is None, "chroma server exited"
@@ -54,8 +59,11 @@ def chroma(tmp_path):
 
 
 def _injected(proxy, text):
-    response = httpx.post(proxy.url + "/v1/chat/completions", timeout=30, json={
-        "model": MODEL, "user": "ana", "messages": [{"role": "user", "content": text}]})
+    response = httpx.post(
+        proxy.url + "/v1/chat/completions",
+        timeout=30,
+        json={"model": MODEL, "user": "ana", "messages": [{"role": "user", "content": text}]},
+    )
     assert response.status_code == 200
     return int(response.headers["x-selfmodel-injected"])
 
@@ -67,11 +75,15 @@ def test_beliefs_survive_proxy_and_server_restarts(make_proxy, upstream, chroma,
     assert "chroma server" in first.state.memory.vectors.location
     with httpx.Client(base_url=first.url) as session:
         for i in range(40):
-            created = session.post("/v1/users/ana/beliefs", json={
-                "statement": f"I collect vintage item number {i}.", "context": "preferences"})
+            created = session.post(
+                "/v1/users/ana/beliefs",
+                json={"statement": f"I collect vintage item number {i}.", "context": "preferences"},
+            )
             assert created.status_code == 201
-        session.post("/v1/users/ana/beliefs", json={
-            "statement": "I am vegetarian.", "context": "constraints"})
+        session.post(
+            "/v1/users/ana/beliefs",
+            json={"statement": "I am vegetarian.", "context": "constraints"},
+        )
     assert _injected(first, "Suggest a dinner recipe") >= 1
     first.state.memory.sync_index()  # the background sync may have run already
     assert first.state.memory.vectors.count_user("default", "ana") == 41

@@ -88,8 +88,9 @@ def test_a_request_reuses_the_vector_of_a_turn_it_resent() -> None:
     assert len(embedder._cache) == 2  # multi-text calls fill the cache too
     np.testing.assert_array_equal(both[1], earlier[0])
     fresh = LocalEmbedder(cache_size=0)
-    np.testing.assert_allclose(both, fresh.embed(["Which bike lock should I buy?",
-                                                  "I cycle to work every day"]), atol=1e-6)
+    np.testing.assert_allclose(
+        both, fresh.embed(["Which bike lock should I buy?", "I cycle to work every day"]), atol=1e-6
+    )
     both[0, 0] = 42.0  # the caller's copy, not the cached row
     assert embedder.embed(["Which bike lock should I buy?"])[0, 0] != 42.0
 

@@ -13,8 +13,12 @@ from tokenizers import Tokenizer
 from memory.embed import _TOKENIZER_PATH, _local_model_files
 from memory.encoder_graph import UnsupportedGraph, rebuild
 
-TEXTS = ["I am vegetarian and never eat meat.", "Suggest a dinner recipe for tonight.",
-         "What are some good places to eat in Bangkok this weekend with my two kids?", "tea"]
+TEXTS = [
+    "I am vegetarian and never eat meat.",
+    "Suggest a dinner recipe for tonight.",
+    "What are some good places to eat in Bangkok this weekend with my two kids?",
+    "tea",
+]
 
 
 def _session(path: Path) -> ort.InferenceSession:
@@ -39,8 +43,7 @@ def graphs(tmp_path_factory) -> tuple[Path, Path]:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.optimized_model_filepath = str(folded)
-    ort.InferenceSession(str(_local_model_files()[0]), options,
-                         providers=["CPUExecutionProvider"])
+    ort.InferenceSession(str(_local_model_files()[0]), options, providers=["CPUExecutionProvider"])
     fused = work / "fused.onnx"
     rebuild(folded, fused)
     return folded, fused
@@ -62,9 +65,11 @@ def test_a_graph_of_another_layout_is_refused(tmp_path):
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])], "not-bert",
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "not-bert",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
     source = tmp_path / "other.onnx"
     onnx.save(helper.make_model(graph), str(source))
     with pytest.raises(UnsupportedGraph):

@@ -119,7 +119,8 @@ def test_conversational_openers_are_not_part_of_the_belief():
     from memory.local_extract import extract_statements
 
     contexts = {"preferences": "likes", "goals": "plans", "communication_style": "style"}
-    found = extract_statements("Hey, so I prefer short answers. Quick question: what is DNS?",
-                               contexts)
+    found = extract_statements(
+        "Hey, so I prefer short answers. Quick question: what is DNS?", contexts
+    )
     assert [e.statement for e in found] == ["I prefer short answers."]
     assert found[0].quote.startswith("Hey, so I prefer")

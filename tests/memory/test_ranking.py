@@ -53,8 +53,7 @@ def test_top_k_and_empty_inputs() -> None:
     assert len(rank(_e(0)[None], vm, vo, [FRESH] * 10, top_k=2, min_confidence=0.0)) <= 2
     assert rank(_e(0)[None], vm, vo, [FRESH] * 10, top_k=0, min_confidence=0.0) == []
     empty = np.empty((0, 6), dtype=np.float32)
-    assert rank(_e(0)[None], empty, np.empty(0, dtype=int), [], top_k=5,
-                min_confidence=0.0) == []
+    assert rank(_e(0)[None], empty, np.empty(0, dtype=int), [], top_k=5, min_confidence=0.0) == []
 
 
 def test_adaptive_cut_drops_far_beliefs() -> None:
@@ -70,8 +69,13 @@ def test_query_texts_latest_user_first() -> None:
         {"role": "system", "content": "be nice"},
         {"role": "user", "content": "I live in Oslo"},
         {"role": "assistant", "content": "ok"},
-        {"role": "user", "content": [{"type": "text", "text": "Where  to eat?"},
-                                     {"type": "image_url", "image_url": {"url": "x"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Where  to eat?"},
+                {"type": "image_url", "image_url": {"url": "x"}},
+            ],
+        },
     ]
     assert query_texts(messages) == ["Where to eat?", "I live in Oslo"]
     assert query_texts([{"role": "assistant", "content": "hi"}]) == []
@@ -116,9 +120,12 @@ def test_indexed_layout_scores_like_the_view_matrix():
         for slot in slots[slots >= 0]:
             rows.append(table[slot])
             owner.append(belief)
-    features = [Features(confidence=0.5 + 0.08 * i, age_days=10.0 * i, context="preferences")
-                for i in range(6)]
-    expected = score_beliefs(queries, np.stack(rows), np.array(owner), features,
-                             min_confidence=0.55)
+    features = [
+        Features(confidence=0.5 + 0.08 * i, age_days=10.0 * i, context="preferences")
+        for i in range(6)
+    ]
+    expected = score_beliefs(
+        queries, np.stack(rows), np.array(owner), features, min_confidence=0.55
+    )
     got = score_indexed(queries, statements, table, index, features, min_confidence=0.55)
     np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -5,8 +5,9 @@ from proxy.config import parse_config
 
 
 def test_the_embedded_index_is_written_in_quiet_moments(tmp_path, embedder):
-    runtime = MemoryRuntime(parse_config({"store": {"path": str(tmp_path)}}).memory,
-                            embedder=embedder)
+    runtime = MemoryRuntime(
+        parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder
+    )
     assert runtime.vectors.embedded
     now = 1000.0
     runtime._last_request, runtime._last_sync = now, now - 10

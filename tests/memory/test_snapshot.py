@@ -12,13 +12,15 @@ def _said(text: str) -> EvidenceIn:
 
 
 def test_a_write_recomputes_only_the_beliefs_it_touched(tmp_path, embedder):
-    runtime = MemoryRuntime(parse_config({"store": {"path": str(tmp_path)}}).memory,
-                            embedder=embedder)
+    runtime = MemoryRuntime(
+        parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder
+    )
     tea = runtime.beliefs.create("t", "u", "I like green tea", "preferences", _said("tea"))
     lyon = runtime.beliefs.create("t", "u", "I live in Lyon", "preferences", _said("Lyon"))
     first = {e.id: e for e in runtime.snapshots.get("t", "u").entries}
-    runtime.beliefs.add_evidence("t", "u", lyon.id, _said("Lyon again"), event="reinforced",
-                                 actor="test")
+    runtime.beliefs.add_evidence(
+        "t", "u", lyon.id, _said("Lyon again"), event="reinforced", actor="test"
+    )
     second = runtime.snapshots.get("t", "u")
     entries = {e.id: e for e in second.entries}
     assert entries[tea.id] is first[tea.id]  # untouched: kept as it was
@@ -37,8 +39,9 @@ def test_a_write_recomputes_only_the_beliefs_it_touched(tmp_path, embedder):
 
 
 def test_forgetting_drops_the_users_snapshot(tmp_path, embedder):
-    runtime = MemoryRuntime(parse_config({"store": {"path": str(tmp_path)}}).memory,
-                            embedder=embedder)
+    runtime = MemoryRuntime(
+        parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder
+    )
     runtime.beliefs.create("t", "u", "I like green tea", "preferences", _said("tea"))
     assert runtime.snapshots.get("t", "u") is not None
     runtime.forget("t", "u")
@@ -52,8 +55,7 @@ def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb,
     config = parse_config({"store": {"path": str(tmp_path), "user_cache_mb": budget_mb}})
     runtime = MemoryRuntime(config.memory, embedder=embedder)
     for user in ("u1", "u2", "u3"):
-        runtime.beliefs.create("t", user, f"I like tea, says {user}", "preferences",
-                               _said("tea"))
+        runtime.beliefs.create("t", user, f"I like tea, says {user}", "preferences", _said("tea"))
         assert runtime.snapshots.get("t", user) is not None
     items = runtime.snapshots._items
     assert len(items) == kept and ("t", "u3") in items  # the most recent stays
@@ -61,4 +63,3 @@ def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb,
     runtime.snapshots.invalidate("t", "u3")
     assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values())
     runtime.db.close()
-

@@ -11,8 +11,9 @@ from tests.proxy.test_auth import KEYS
 
 
 def _create(http, user="ana", statement="I am vegetarian.", context="constraints", **extra):
-    response = http.post(f"/v1/users/{user}/beliefs",
-                         json={"statement": statement, "context": context, **extra})
+    response = http.post(
+        f"/v1/users/{user}/beliefs", json={"statement": statement, "context": context, **extra}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -38,8 +39,10 @@ def test_asserted_confidence_anchors(http):
 def test_filters(http):
     _create(http, statement="I prefer short answers.", context="communication_style")
     low = _create(http, statement="Maybe likes jazz.", context="preferences", confidence=0.35)
-    assert len(http.get("/v1/users/ana/beliefs", params={"context": "preferences"}
-                        ).json()["data"]) == 1
+    assert (
+        len(http.get("/v1/users/ana/beliefs", params={"context": "preferences"}).json()["data"])
+        == 1
+    )
     strong = http.get("/v1/users/ana/beliefs", params={"min_confidence": 0.5}).json()["data"]
     assert low["id"] not in [b["id"] for b in strong]
     http.delete(f"/v1/users/ana/beliefs/{low['id']}")
@@ -49,8 +52,9 @@ def test_filters(http):
 
 def test_correction_of_statement_supersedes_and_keeps_history(http):
     old = _create(http, statement="I live in Berlin.")
-    new = http.patch(f"/v1/users/ana/beliefs/{old['id']}",
-                     json={"statement": "I live in Lisbon."}).json()
+    new = http.patch(
+        f"/v1/users/ana/beliefs/{old['id']}", json={"statement": "I live in Lisbon."}
+    ).json()
     assert new["statement"] == "I live in Lisbon." and new["source"] == "corrected"
     assert new["supersedes"] == old["id"]
     assert new["confidence"] > 0.9
@@ -77,8 +81,9 @@ def test_conflicting_corrections_give_one_409(http, proxy):
 
     def correct(value: float) -> None:
         with httpx.Client(base_url=proxy.url) as session:
-            response = session.patch(f"/v1/users/ana/beliefs/{belief['id']}",
-                                     json={"confidence": value, "version": 1})
+            response = session.patch(
+                f"/v1/users/ana/beliefs/{belief['id']}", json={"confidence": value, "version": 1}
+            )
             results.append(response.status_code)
 
     threads = [threading.Thread(target=correct, args=(v,)) for v in (0.2, 0.9)]
@@ -93,20 +98,24 @@ def test_conflicting_corrections_give_one_409(http, proxy):
 
 def test_if_match_header(http):
     belief = _create(http)
-    stale = http.patch(f"/v1/users/ana/beliefs/{belief['id']}", json={"confidence": 0.8},
-                       headers={"If-Match": "7"})
+    stale = http.patch(
+        f"/v1/users/ana/beliefs/{belief['id']}", json={"confidence": 0.8}, headers={"If-Match": "7"}
+    )
     assert stale.status_code == 409
     assert stale.json()["error"]["type"] == "conflict_error"
 
 
-@pytest.mark.parametrize("body,param", [
-    ({"statement": "x", "context": "hobbies"}, "context"),
-    ({"statement": "", "context": "preferences"}, "statement"),
-    ({"statement": "y" * 1001, "context": "preferences"}, "statement"),
-    ({"statement": "ok", "context": "preferences", "confidence": 1.5}, "confidence"),
-    ({"statement": "ok", "context": "preferences", "source": "rumour"}, "source"),
-    ({"statement": "ok", "context": "preferences", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "body,param",
+    [
+        ({"statement": "x", "context": "hobbies"}, "context"),
+        ({"statement": "", "context": "preferences"}, "statement"),
+        ({"statement": "y" * 1001, "context": "preferences"}, "statement"),
+        ({"statement": "ok", "context": "preferences", "confidence": 1.5}, "confidence"),
+        ({"statement": "ok", "context": "preferences", "source": "rumour"}, "source"),
+        ({"statement": "ok", "context": "preferences", "colour": "red"}, "colour"),
+    ],
+)
 def test_bad_input_is_422_and_writes_nothing(http, body, param):
     response = http.post("/v1/users/ana/beliefs", json=body)
     assert response.status_code == 422, response.text
@@ -114,15 +123,19 @@ def test_bad_input_is_422_and_writes_nothing(http, body, param):
     assert http.get("/v1/users/ana/beliefs").status_code == 404
 
 
-@pytest.mark.parametrize("statement", [
-    "My OpenAI key is sk-proj-abcdefghijklmnopqrstuvwxyz0123456789",
-    "My password is hunter2!",
-    "My card is 4111 1111 1111 1111",
-    "My SSN is 123-45-6789",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "My OpenAI key is sk-proj-abcdefghijklmnopqrstuvwxyz0123456789",
+        "My password is hunter2!",
+        "My card is 4111 1111 1111 1111",
+        "My SSN is 123-45-6789",
+    ],
+)
 def test_secrets_are_refused(http, statement):
-    response = http.post("/v1/users/ana/beliefs",
-                         json={"statement": statement, "context": "preferences"})
+    response = http.post(
+        "/v1/users/ana/beliefs", json={"statement": statement, "context": "preferences"}
+    )
     assert response.status_code == 422
     assert "secret" in response.json()["error"]["message"]
 
@@ -150,8 +163,9 @@ def test_forget_user_removes_everything(http, proxy):
 def test_export_import_round_trip_is_lossless(http, make_proxy, tmp_path):
     first = _create(http, statement="I live in Berlin.")
     http.patch(f"/v1/users/ana/beliefs/{first['id']}", json={"statement": "I live in Porto."})
-    _create(http, statement="I prefer bullet points.", context="communication_style",
-            confidence=0.8)
+    _create(
+        http, statement="I prefer bullet points.", context="communication_style", confidence=0.8
+    )
     exported = http.get("/v1/users/ana/export").json()
     assert exported["format"] == "selfmodel.export/v1" and len(exported["beliefs"]) == 3
 
@@ -165,7 +179,9 @@ def test_export_import_round_trip_is_lossless(http, make_proxy, tmp_path):
     again.pop("exported_at")
     assert again == exported
     assert {b["statement"] for b in again_beliefs if b["status"] == "active"} == {
-        "I live in Porto.", "I prefer bullet points."}
+        "I live in Porto.",
+        "I prefer bullet points.",
+    }
 
 
 def test_import_rejects_bad_documents(http):
@@ -177,14 +193,18 @@ def test_import_rejects_bad_documents(http):
 def test_tenants_are_isolated(make_proxy):
     proxy = make_proxy(KEYS)
     acme = httpx.Client(base_url=proxy.url, headers={"Authorization": "Bearer sk-acme-app-0123456"})
-    globex = httpx.Client(base_url=proxy.url,
-                          headers={"Authorization": "Bearer sk-globex-012345678"})
-    belief = acme.post("/v1/users/ana/beliefs",
-                       json={"statement": "I am vegan.", "context": "constraints"}).json()
+    globex = httpx.Client(
+        base_url=proxy.url, headers={"Authorization": "Bearer sk-globex-012345678"}
+    )
+    belief = acme.post(
+        "/v1/users/ana/beliefs", json={"statement": "I am vegan.", "context": "constraints"}
+    ).json()
     assert globex.get("/v1/users/ana/beliefs").status_code == 404
     assert globex.get(f"/v1/users/ana/beliefs/{belief['id']}").status_code == 404
-    assert globex.patch(f"/v1/users/ana/beliefs/{belief['id']}",
-                        json={"confidence": 0.1}).status_code == 404
+    assert (
+        globex.patch(f"/v1/users/ana/beliefs/{belief['id']}", json={"confidence": 0.1}).status_code
+        == 404
+    )
     assert globex.delete(f"/v1/users/ana/beliefs/{belief['id']}").status_code == 404
     assert globex.delete("/v1/users/ana").status_code == 404
     assert globex.get("/v1/users/ana/export").status_code == 404
@@ -195,8 +215,10 @@ def test_tenants_are_isolated(make_proxy):
 
 def test_why_do_we_believe_this(http):
     belief = _create(http, statement="I prefer Python.", context="preferences")
-    http.post("/v1/users/ana/observations",
-              json={"text": "chose the Python tutorial", "kind": "click", "weight": 1.0})
+    http.post(
+        "/v1/users/ana/observations",
+        json={"text": "chose the Python tutorial", "kind": "click", "weight": 1.0},
+    )
     detail = http.get(f"/v1/users/ana/beliefs/{belief['id']}").json()
     assert [e["source"] for e in detail["evidence"]] == ["asserted", "observed"]
     first, second = detail["evidence"]
@@ -206,9 +228,11 @@ def test_why_do_we_believe_this(http):
 
 
 def test_semantic_search_through_the_index(http):
-    for statement, context in [("I am vegetarian.", "constraints"),
-                               ("I play the cello.", "preferences"),
-                               ("I work as a nurse.", "expertise")]:
+    for statement, context in [
+        ("I am vegetarian.", "constraints"),
+        ("I play the cello.", "preferences"),
+        ("I work as a nurse.", "expertise"),
+    ]:
         _create(http, statement=statement, context=context)
     found = http.get("/v1/users/ana/beliefs", params={"q": "music instruments"}).json()["data"]
     assert found[0]["statement"] == "I play the cello."

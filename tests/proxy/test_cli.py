@@ -15,14 +15,19 @@ from tests.conftest import MODEL, base_config, merge
 SELFMODEL = Path(sys.executable).with_name("selfmodel")
 
 
-def cli(*args: str, url: str | None = None, input: str | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    command = [str(SELFMODEL)] if SELFMODEL.exists() else [
-        sys.executable, "-c", "from proxy.cli import main; main()"]
+def cli(
+    *args: str, url: str | None = None, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    command = (
+        [str(SELFMODEL)]
+        if SELFMODEL.exists()
+        else [sys.executable, "-c", "from proxy.cli import main; main()"]
+    )
     if url:
         command += ["--url", url]
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout,
-                          input=input)
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=timeout, input=input
+    )
 
 
 def write_config(tmp_path: Path, raw: dict) -> Path:
@@ -32,8 +37,14 @@ def write_config(tmp_path: Path, raw: dict) -> Path:
 
 
 def test_bad_config_exits_before_binding(tmp_path):
-    path = write_config(tmp_path, {"server": {"port": "many"}, "injection": {
-        "rules": [{"name": "r", "contexts": ["hobbies"]}]}, "colour": "red"})
+    path = write_config(
+        tmp_path,
+        {
+            "server": {"port": "many"},
+            "injection": {"rules": [{"name": "r", "contexts": ["hobbies"]}]},
+            "colour": "red",
+        },
+    )
     result = cli("serve", "--config", str(path))
     assert result.returncode == 2
     assert "server.port" in result.stderr and "colour" in result.stderr
@@ -41,16 +52,17 @@ def test_bad_config_exits_before_binding(tmp_path):
 
 
 def test_unknown_template_is_a_config_error(tmp_path):
-    path = write_config(tmp_path, {"injection": {"rules": [{"name": "r",
-                                                            "template": "nope"}]}})
+    path = write_config(tmp_path, {"injection": {"rules": [{"name": "r", "template": "nope"}]}})
     result = cli("serve", "--config", str(path))
     assert result.returncode == 2 and "injection.rules.0.template" in result.stderr
 
 
 def test_beliefs_preview_export_import_forget(proxy, upstream, tmp_path):
     with httpx.Client(base_url=proxy.url) as session:
-        session.post("/v1/users/ana/beliefs", json={"statement": "I am vegetarian.",
-                                                    "context": "constraints"})
+        session.post(
+            "/v1/users/ana/beliefs",
+            json={"statement": "I am vegetarian.", "context": "constraints"},
+        )
     listed = cli("beliefs", "ana", url=proxy.url)
     assert listed.returncode == 0 and "I am vegetarian." in listed.stdout
     preview = cli("preview", "ana", "Suggest a recipe", "--model", MODEL, url=proxy.url)
@@ -69,8 +81,10 @@ def test_beliefs_preview_export_import_forget(proxy, upstream, tmp_path):
 
 
 def test_audit_command(proxy, upstream):
-    httpx.post(proxy.url + "/v1/chat/completions", json={
-        "model": MODEL, "user": "ana", "messages": [{"role": "user", "content": "hi"}]})
+    httpx.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": MODEL, "user": "ana", "messages": [{"role": "user", "content": "hi"}]},
+    )
     proxy.state.memory.audit_log.flush()
     shown = cli("audit", "--user", "ana", "--jsonl", url=proxy.url)
     assert shown.returncode == 0
@@ -97,12 +111,20 @@ def test_reindex_and_model_mismatch(tmp_path, make_proxy, upstream, upstream_url
     store = tmp_path / "store"
     proxy = make_proxy(store=store)
     with httpx.Client(base_url=proxy.url) as session:
-        session.post("/v1/users/ana/beliefs", json={"statement": "I am vegetarian.",
-                                                    "context": "constraints"})
+        session.post(
+            "/v1/users/ana/beliefs",
+            json={"statement": "I am vegetarian.", "context": "constraints"},
+        )
     proxy.stop()
-    other_model = merge(base_config(store, upstream_url), {"embedding": {
-        "model": "openai/text-embedding-3-small",
-        "params": {"api_base": "http://127.0.0.1:9/v1", "api_key": "x"}}})
+    other_model = merge(
+        base_config(store, upstream_url),
+        {
+            "embedding": {
+                "model": "openai/text-embedding-3-small",
+                "params": {"api_base": "http://127.0.0.1:9/v1", "api_key": "x"},
+            }
+        },
+    )
     other_path = str(write_config(tmp_path, other_model))
     mismatch = cli("doctor", "--config", other_path)
     assert "selfmodel reindex" in mismatch.stdout and mismatch.returncode == 1
@@ -114,6 +136,8 @@ def test_reindex_and_model_mismatch(tmp_path, make_proxy, upstream, upstream_url
     report = json.loads(result.stdout)
     assert report["beliefs_indexed"] == 1 and report["failed"] == 0
     again = make_proxy(store=store)
-    response = httpx.post(again.url + "/v1/chat/completions", json={
-        "model": MODEL, "user": "ana", "messages": [{"role": "user", "content": "Recipe?"}]})
+    response = httpx.post(
+        again.url + "/v1/chat/completions",
+        json={"model": MODEL, "user": "ana", "messages": [{"role": "user", "content": "Recipe?"}]},
+    )
     assert response.headers["x-selfmodel-injected"] == "1"

@@ -13,8 +13,13 @@ BOTH_UPSTREAM_PATHS = True  # see tests/conftest.py
 
 
 def _post(proxy, body=None, content=None, headers=None):
-    return httpx.post(proxy.url + "/v1/chat/completions", json=body, content=content,
-                      headers=headers or {}, timeout=30)
+    return httpx.post(
+        proxy.url + "/v1/chat/completions",
+        json=body,
+        content=content,
+        headers=headers or {},
+        timeout=30,
+    )
 
 
 def _assert_error(response, status, kind):
@@ -38,26 +43,34 @@ def test_missing_messages(proxy):
 
 
 def test_missing_model(proxy):
-    _assert_error(_post(proxy, {"messages": [{"role": "user", "content": "x"}]}), 400,
-                  "invalid_request_error")
+    _assert_error(
+        _post(proxy, {"messages": [{"role": "user", "content": "x"}]}), 400, "invalid_request_error"
+    )
 
 
-@pytest.mark.parametrize("body,param", [
-    ({"model": MODEL, "messages": "hello"}, "messages"),
-    ({"model": MODEL, "messages": [{"content": "no role"}]}, "messages.0"),
-    ({"model": 12, "messages": [{"role": "user", "content": "x"}]}, "model"),
-    ({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "stream": "yes"},
-     "stream"),
-])
+@pytest.mark.parametrize(
+    "body,param",
+    [
+        ({"model": MODEL, "messages": "hello"}, "messages"),
+        ({"model": MODEL, "messages": [{"content": "no role"}]}, "messages.0"),
+        ({"model": 12, "messages": [{"role": "user", "content": "x"}]}, "model"),
+        (
+            {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "stream": "yes"},
+            "stream",
+        ),
+    ],
+)
 def test_invalid_fields(proxy, body, param):
     error = _assert_error(_post(proxy, body), 422, "invalid_request_error")
     assert error["param"] == param
 
 
 def test_unknown_model(proxy):
-    error = _assert_error(_post(proxy, {"model": "nope",
-                                        "messages": [{"role": "user", "content": "x"}]}),
-                          404, "not_found_error")
+    error = _assert_error(
+        _post(proxy, {"model": "nope", "messages": [{"role": "user", "content": "x"}]}),
+        404,
+        "not_found_error",
+    )
     assert error["code"] == "model_not_found"
 
 
@@ -68,10 +81,15 @@ def test_body_too_large(proxy, upstream):
     assert upstream.requests == []
 
 
-@pytest.mark.parametrize("status,kind", [(400, "invalid_request_error"),
-                                         (429, "rate_limit_error"),
-                                         (401, "authentication_error"),
-                                         (503, "api_error")])
+@pytest.mark.parametrize(
+    "status,kind",
+    [
+        (400, "invalid_request_error"),
+        (429, "rate_limit_error"),
+        (401, "authentication_error"),
+        (503, "api_error"),
+    ],
+)
 def test_upstream_errors_passed_on(proxy, upstream, status, kind):
     upstream.replies.append(Reply(status=status, error=f"provider said {status}"))
     response = _post(proxy, {"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
@@ -80,8 +98,7 @@ def test_upstream_errors_passed_on(proxy, upstream, status, kind):
 
 
 def test_upstream_unreachable(proxy):
-    response = _post(proxy, {"model": "dead-model",
-                             "messages": [{"role": "user", "content": "x"}]})
+    response = _post(proxy, {"model": "dead-model", "messages": [{"role": "user", "content": "x"}]})
     error = _assert_error(response, 502, "upstream_error")
     assert error["code"] == "upstream_unreachable"
 
@@ -103,8 +120,9 @@ def test_openai_client_sees_typed_errors(client, upstream):
 
 def test_streaming_upstream_error_before_first_chunk(proxy, upstream):
     upstream.replies.append(Reply(status=429, error="slow down"))
-    response = _post(proxy, {"model": MODEL, "stream": True,
-                             "messages": [{"role": "user", "content": "x"}]})
+    response = _post(
+        proxy, {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    )
     _assert_error(response, 429, "rate_limit_error")
 
 
@@ -120,8 +138,13 @@ def test_unknown_route_is_openai_shaped(proxy):
 
 def test_missing_provider_key_is_a_clear_401(make_proxy, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    proxy = make_proxy({"model_list": [{"model_name": "keyless", "litellm_params": {
-        "model": "openai/gpt-4o-mini"}}]})
+    proxy = make_proxy(
+        {
+            "model_list": [
+                {"model_name": "keyless", "litellm_params": {"model": "openai/gpt-4o-mini"}}
+            ]
+        }
+    )
     response = _post(proxy, {"model": "keyless", "messages": [{"role": "user", "content": "x"}]})
     error = _assert_error(response, 401, "authentication_error")
     assert error["code"] == "provider_key_missing"

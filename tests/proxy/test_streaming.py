@@ -17,9 +17,12 @@ def test_chunks_arrive_before_the_stream_ends(proxy, upstream):
     upstream.replies.append(Reply(content="a b c d", chunk_delay=0.4))
     started = time.monotonic()
     arrivals = []
-    with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=30, json={
-            "model": MODEL, "stream": True,
-            "messages": [{"role": "user", "content": "x"}]}) as response:
+    with httpx.stream(
+        "POST",
+        proxy.url + "/v1/chat/completions",
+        timeout=30,
+        json={"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "x"}]},
+    ) as response:
         for line in response.iter_lines():
             if line.startswith("data: ") and '"content"' in line:
                 arrivals.append(time.monotonic() - started)
@@ -30,10 +33,17 @@ def test_chunks_arrive_before_the_stream_ends(proxy, upstream):
 def test_client_disconnect_cancels_upstream_and_keeps_the_turn(proxy, upstream):
     upstream.stream_chunks = 20
     upstream.replies.append(Reply(content=" ".join(["word"] * 20), chunk_delay=0.25))
-    with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=30, json={
-            "model": MODEL, "stream": True, "user": "ana",
-            "messages": [{"role": "user", "content": "I'm vegetarian. Tell me a story."}]}
-                      ) as response:
+    with httpx.stream(
+        "POST",
+        proxy.url + "/v1/chat/completions",
+        timeout=30,
+        json={
+            "model": MODEL,
+            "stream": True,
+            "user": "ana",
+            "messages": [{"role": "user", "content": "I'm vegetarian. Tell me a story."}],
+        },
+    ) as response:
         request_id = response.headers["x-selfmodel-request-id"]
         for line in response.iter_lines():
             if '"content"' in line:
@@ -55,22 +65,35 @@ def test_client_disconnect_cancels_upstream_and_keeps_the_turn(proxy, upstream):
 
 
 def test_streaming_with_injection(proxy, http, upstream):
-    http.post("/v1/users/ana/beliefs", json={"statement": "I am vegetarian.",
-                                             "context": "constraints"})
-    with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=30, json={
-            "model": MODEL, "stream": True, "user": "ana",
-            "messages": [{"role": "user", "content": "Dinner ideas?"}]}) as response:
+    http.post(
+        "/v1/users/ana/beliefs", json={"statement": "I am vegetarian.", "context": "constraints"}
+    )
+    with httpx.stream(
+        "POST",
+        proxy.url + "/v1/chat/completions",
+        timeout=30,
+        json={
+            "model": MODEL,
+            "stream": True,
+            "user": "ana",
+            "messages": [{"role": "user", "content": "Dinner ideas?"}],
+        },
+    ) as response:
         assert response.headers["x-selfmodel-injected"] == "1"
         list(response.iter_lines())
     assert "vegetarian" in upstream.chat_requests[-1]["messages"][0]["content"]
 
 
 def test_metrics_count_requests_latency_and_upstream_errors(proxy, upstream):
-    httpx.post(proxy.url + "/v1/chat/completions", json={
-        "model": MODEL, "messages": [{"role": "user", "content": "x"}]})
+    httpx.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]},
+    )
     upstream.replies.append(Reply(status=429, error="slow"))
-    httpx.post(proxy.url + "/v1/chat/completions", json={
-        "model": MODEL, "messages": [{"role": "user", "content": "x"}]})
+    httpx.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "x"}]},
+    )
     text = httpx.get(proxy.url + "/metrics").text
     assert 'selfmodel_requests_total{route="/v1/chat/completions",status="200"} 1.0' in text
     assert 'selfmodel_requests_total{route="/v1/chat/completions",status="429"} 1.0' in text

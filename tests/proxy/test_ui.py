@@ -20,9 +20,15 @@ import pytest
 from tests.conftest import MODEL
 
 CHROMIUM = os.environ.get("SELFMODEL_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ADMIN_KEY = "sk-admin-0123456789"
 USER = "ada.lovelace"
 XSS = "<img src=x onerror=window.__xss=1><script>window.__xss=1</script>"
@@ -59,8 +65,10 @@ def page(browser: Any) -> Iterator[Any]:
     context.set_default_timeout(15_000)
     tab = context.new_page()
     tab.csp_errors = []  # type: ignore[attr-defined]
-    tab.on("console", lambda m: tab.csp_errors.append(m.text)
-           if "Content Security Policy" in m.text else None)
+    tab.on(
+        "console",
+        lambda m: tab.csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     yield tab
     assert tab.csp_errors == []  # the page itself never trips its own CSP
     context.close()
@@ -73,19 +81,29 @@ def api(url: str, key: str | None = None) -> httpx.Client:
 
 def seed(http: httpx.Client, user: str = USER) -> dict[str, str]:
     ids = {}
-    for statement, context in [("Is vegetarian", "constraints"),
-                               ("Prefers concise answers", "communication_style"),
-                               ("Senior Python developer", "expertise")]:
-        created = http.post(f"/v1/users/{user}/beliefs",
-                            json={"statement": statement, "context": context, "confidence": 0.8})
+    for statement, context in [
+        ("Is vegetarian", "constraints"),
+        ("Prefers concise answers", "communication_style"),
+        ("Senior Python developer", "expertise"),
+    ]:
+        created = http.post(
+            f"/v1/users/{user}/beliefs",
+            json={"statement": statement, "context": context, "confidence": 0.8},
+        )
         assert created.status_code == 201, created.text
         ids[statement] = created.json()["id"]
-    fixed = http.patch(f"/v1/users/{user}/beliefs/{ids['Senior Python developer']}",
-                       json={"confidence": 0.95})
+    fixed = http.patch(
+        f"/v1/users/{user}/beliefs/{ids['Senior Python developer']}", json={"confidence": 0.95}
+    )
     assert fixed.status_code == 200, fixed.text
-    chat = http.post("/v1/chat/completions", json={
-        "model": MODEL, "user": user,
-        "messages": [{"role": "user", "content": "Suggest a dinner recipe"}]})
+    chat = http.post(
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "user": user,
+            "messages": [{"role": "user", "content": "Suggest a dinner recipe"}],
+        },
+    )
     assert chat.status_code == 200, chat.text
     ids["request"] = chat.headers["x-selfmodel-request-id"]
     return ids
@@ -101,8 +119,9 @@ def sign_in(page: Any) -> None:
 def test_find_user_open_history_correct_and_audit(make_proxy, upstream, page):
     from playwright.sync_api import expect
 
-    proxy = make_proxy({"auth": {"keys": [{"key": ADMIN_KEY, "tenant": "acme", "admin": True}]}},
-                       workers=False)
+    proxy = make_proxy(
+        {"auth": {"keys": [{"key": ADMIN_KEY, "tenant": "acme", "admin": True}]}}, workers=False
+    )
     with api(proxy.url, ADMIN_KEY) as http:
         ids = seed(http)
         seed(http, "grace.hopper")
@@ -121,7 +140,10 @@ def test_find_user_open_history_correct_and_audit(make_proxy, upstream, page):
     groups = page.locator(".group")
     groups.first.wait_for()
     assert sorted(groups.evaluate_all("gs => gs.map(g => g.dataset.context)")) == [
-        "communication_style", "constraints", "expertise"]
+        "communication_style",
+        "constraints",
+        "expertise",
+    ]
     assert page.locator("#alignment").is_visible()
 
     # open a belief: its history timeline, chart and evidence
@@ -166,9 +188,14 @@ def test_audit_filters_and_pages(make_proxy, upstream, page):
     proxy = make_proxy(workers=False)
     with api(proxy.url) as http:
         for i in range(7):
-            http.post("/v1/chat/completions", json={
-                "model": MODEL, "user": "pager" if i % 2 else "other",
-                "messages": [{"role": "user", "content": f"hello {i}"}]})
+            http.post(
+                "/v1/chat/completions",
+                json={
+                    "model": MODEL,
+                    "user": "pager" if i % 2 else "other",
+                    "messages": [{"role": "user", "content": f"hello {i}"}],
+                },
+            )
     page.goto(proxy.url + "/ui#/audit?user=pager")
     page.locator("#audit-table").wait_for()
     users = page.locator("#audit-table tbody tr td:nth-child(3)").all_inner_texts()
@@ -181,10 +208,13 @@ def test_audit_filters_and_pages(make_proxy, upstream, page):
 def test_hostile_text_renders_as_text(make_proxy, upstream, page):
     proxy = make_proxy(workers=False)
     with api(proxy.url) as http:
-        created = http.post(f"/v1/users/{USER}/beliefs",
-                            json={"statement": XSS, "context": "preferences"}).json()
-        chat = http.post("/v1/chat/completions", json={
-            "model": MODEL, "user": USER, "messages": [{"role": "user", "content": XSS}]})
+        created = http.post(
+            f"/v1/users/{USER}/beliefs", json={"statement": XSS, "context": "preferences"}
+        ).json()
+        chat = http.post(
+            "/v1/chat/completions",
+            json={"model": MODEL, "user": USER, "messages": [{"role": "user", "content": XSS}]},
+        )
         request_id = chat.headers["x-selfmodel-request-id"]
         rendered = http.get(f"/v1/audit/{request_id}").json()["rendered"]
     statement = created["statement"]

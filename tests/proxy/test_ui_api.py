@@ -28,8 +28,9 @@ def test_page_is_served_with_a_strict_csp(proxy):
     assert '<script src="/ui/app.js"' in response.text
 
 
-@pytest.mark.parametrize(("asset", "kind"),
-                         [("app.js", "text/javascript"), ("app.css", "text/css")])
+@pytest.mark.parametrize(
+    ("asset", "kind"), [("app.js", "text/javascript"), ("app.css", "text/css")]
+)
 def test_assets_are_served_from_the_package(proxy, asset, kind):
     response = httpx.get(f"{proxy.url}/ui/{asset}")
     assert response.status_code == 200
@@ -38,8 +39,16 @@ def test_assets_are_served_from_the_package(proxy, asset, kind):
     assert response.content == (UI_DIR / asset).read_bytes()
 
 
-@pytest.mark.parametrize("path", ["/ui/nope.js", "/ui/index.html.bak", "/ui/..%2Fapp.py",
-                                  "/ui/%2e%2e%2f%2e%2e%2fpyproject.toml", "/ui/.hidden.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/nope.js",
+        "/ui/index.html.bak",
+        "/ui/..%2Fapp.py",
+        "/ui/%2e%2e%2f%2e%2e%2fpyproject.toml",
+        "/ui/.hidden.js",
+    ],
+)
 def test_unknown_or_escaping_assets_are_404(proxy, path):
     response = httpx.get(proxy.url + path)
     assert response.status_code == 404
@@ -74,8 +83,15 @@ def test_no_inline_script_style_or_handlers_in_the_page():
 
 def test_script_never_writes_html():
     source = (UI_DIR / "app.js").read_text()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-                 "new Function", "setAttribute(\"style\""):
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        'setAttribute("style"',
+    ):
         assert sink not in source, sink
 
 
@@ -89,12 +105,20 @@ def test_inspector_calls_need_an_admin_key(make_proxy):
 
     proxy = make_proxy(KEYS)
     inspector = {"X-Selfmodel-Inspector": "1"}
-    app_key = httpx.get(proxy.url + "/v1/users", headers={
-        **inspector, "Authorization": "Bearer sk-acme-app-0123456"})
+    app_key = httpx.get(
+        proxy.url + "/v1/users",
+        headers={**inspector, "Authorization": "Bearer sk-acme-app-0123456"},
+    )
     assert app_key.status_code == 403 and app_key.json()["error"]["code"] == "admin_required"
-    admin = httpx.get(proxy.url + "/v1/users", headers={
-        **inspector, "Authorization": "Bearer sk-admin-0123456789"})
+    admin = httpx.get(
+        proxy.url + "/v1/users",
+        headers={**inspector, "Authorization": "Bearer sk-admin-0123456789"},
+    )
     assert admin.status_code == 200
     # Scripts keep using their tenant's key on the same API.
-    assert httpx.get(proxy.url + "/v1/users", headers={
-        "Authorization": "Bearer sk-acme-app-0123456"}).status_code == 200
+    assert (
+        httpx.get(
+            proxy.url + "/v1/users", headers={"Authorization": "Bearer sk-acme-app-0123456"}
+        ).status_code
+        == 200
+    )
