@@ -74,7 +74,7 @@ def main() -> None:
     import logging
 
     logging.getLogger().setLevel(logging.ERROR)
-    from memory.embed import LocalEmbedder, _local_model_files
+    from memory.index.embed import LocalEmbedder, _local_model_files
 
     texts = queries(args.queries)
     shipped = LocalEmbedder(cache_size=0, quantize="none")

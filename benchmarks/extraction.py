@@ -3,7 +3,7 @@
 One run prints, side by side for extraction mode `local` and mode `llm` (the LLM being a
 fake OpenAI-compatible upstream in a child process that answers with real belief ops):
 
-1. Background throughput: the outbox of a real `MemoryRuntime` (temporary store, the real
+1. Background throughput: the outbox of a real `SelfModel` (temporary store, the real
    local embedder) is filled with N turns, half unrelated user messages (the eval set's
    distractors) and half stated preferences (PrefEval `preference_turn`) spread over 50
    users; then `worker.drain()` is timed. Reported: turns/s, gate skips, ops applied per
@@ -198,7 +198,7 @@ def parse_extraction_prompt(
 
 def fake_ops(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """What a good extraction model would answer: the local extractor's findings as ops."""
-    from memory.local_extract import extract_statements
+    from memory.learn.local import extract_statements
 
     contexts, related, texts = parse_extraction_prompt(messages)
     known = {" ".join(s.lower().split()): (i, c) for i, c, s in related}
@@ -376,9 +376,9 @@ def _timed_async(stage: Stage, fn: Callable[..., Awaitable[Any]]) -> Callable[..
 async def _throughput(
     mode: str, samples: Sequence[Sample], store: Path, upstream: str, embedder: Any
 ) -> Throughput:
-    import memory.worker as worker_module
-    from memory.runtime import MemoryRuntime
-    from memory.turns import Turn
+    import memory.learn.worker as worker_module
+    from memory.learn.turns import Turn
+    from memory.selfmodel import SelfModel
     from proxy.config import parse_config
     from proxy.upstream import Upstream
 
@@ -400,7 +400,7 @@ async def _throughput(
             return await real(model, messages, response_format)
 
         complete = counted
-    runtime = MemoryRuntime(config.memory, embedder=embedder, complete=complete)
+    runtime = SelfModel(config.memory, embedder=embedder, complete=complete)
     worker = runtime.worker
     stages = {name: Stage() for name in ("claim", "gate", "related", "extract", "apply", "finish")}
     result.stages = stages
@@ -860,7 +860,7 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[list[Throughput], 
     from memory.offline import configure_offline
 
     configure_offline()
-    from memory.embed import LocalEmbedder
+    from memory.index.embed import LocalEmbedder
 
     preferences, distractors, note = load_samples()
     print(f"turns: {note}; {USERS} users")

@@ -19,8 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from memory.gate import gate  # noqa: E402
-from memory.local_extract import Extracted, extract_statements  # noqa: E402
+from memory.learn.gate import gate  # noqa: E402
+from memory.learn.local import Extracted, extract_statements  # noqa: E402
 
 DEFAULT_CONTEXTS = {
     "preferences": "What the user likes, dislikes or prefers.",

@@ -76,11 +76,11 @@ CONTEXT_WEIGHTS = {
 # Files whose change makes a cached store stale (how rows and vectors are written).
 INDEX_CODE = (
     "memory/core.py",
-    "memory/views.py",
-    "memory/store.py",
-    "memory/embed.py",
-    "memory/quantize.py",
-    "memory/encoder_graph.py",
+    "memory/index/views.py",
+    "memory/index/chroma.py",
+    "memory/index/embed.py",
+    "memory/index/quantize.py",
+    "memory/index/encoder_graph.py",
 )
 OPENERS = ("", "Hi! ", "Quick question: ", "Hey, ", "I was wondering: ", "Please help. ")
 
@@ -251,10 +251,10 @@ def populate(store: Path, users: int, beliefs: int) -> None:
 
     configure_offline()
     from memory.beliefs import clean_statement
-    from memory.embed import LocalEmbedder
     from memory.errors import InvalidError
+    from memory.index.embed import LocalEmbedder
     from memory.ledger.db import utcnow
-    from memory.runtime import MemoryRuntime
+    from memory.selfmodel import SelfModel
     from proxy.config import parse_config
 
     pool = load_pool()
@@ -272,7 +272,7 @@ def populate(store: Path, users: int, beliefs: int) -> None:
         flush=True,
     )
     config = parse_config({"store": {"path": str(store)}})
-    runtime = MemoryRuntime(config.memory, embedder=PrecomputedEmbedder(real, known))
+    runtime = SelfModel(config.memory, embedder=PrecomputedEmbedder(real, known))
     rng, now = random.Random(SEED), utcnow()
     began, batch_size = time.perf_counter(), 50
     for first in range(0, users, batch_size):

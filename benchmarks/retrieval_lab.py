@@ -3,7 +3,7 @@
 Protocol (shared/eval/README.md): for each case of prefeval_explicit_dev.jsonl, a user holds
 the case's gold preference plus 99 preferences of other cases (numpy seed 0; texts equal to the
 gold are not drawn), all in context "preferences"; the case's query is the user message. A hit
-is the gold belief in the injected block. The pipeline is replayed as memory/injection.py runs
+is the gold belief in the injected block. The pipeline is replayed as memory/inject/plan.py runs
 it: `rank()` (adaptive cut, capped at top_k), near-duplicate collapse (statement cosine >= 0.92),
 then the longest prefix whose rendering with the shipped template (prompts/inject_default.j2)
 fits max_tokens, counted with tiktoken o200k_base. Views come from memory.views.index_views.
@@ -32,8 +32,8 @@ from retrieval_lab_sweep import (
     views_for,
 )
 
+from memory.inject.ranking import Features, rank
 from memory.prompts import PromptLibrary
-from memory.ranking import Features, rank
 
 CURVE = (150, 200, 250, 300, 400)
 

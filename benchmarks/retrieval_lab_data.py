@@ -23,7 +23,7 @@ os.environ.setdefault(
     "/work/venv/lib/python3.11/site-packages/litellm/litellm_core_utils/tokenizers",
 )
 
-from memory.views import SITUATIONS  # noqa: E402
+from memory.index.views import SITUATIONS  # noqa: E402
 
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CACHE = Path("/tmp/retrieval_lab_cache")
@@ -43,7 +43,7 @@ class Data:
 
 
 def _embedder():
-    from memory.embed import LocalEmbedder
+    from memory.index.embed import LocalEmbedder
 
     return LocalEmbedder()
 

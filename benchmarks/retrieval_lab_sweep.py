@@ -2,7 +2,7 @@
 and leave-one-topic-out (LOTO) choice of any fitted constant.
 
 Same protocol as retrieval_lab.py (gold + 99 others, numpy seed 0), plus the pipeline's
-near-duplicate collapse (statement cosine >= 0.92, memory/injection.py) before the token fit.
+near-duplicate collapse (statement cosine >= 0.92, memory/inject/plan.py) before the token fit.
 Token counts are exact renders of the template with tiktoken o200k_base.
 
 Run:  python benchmarks/retrieval_lab_sweep.py
@@ -19,10 +19,10 @@ import numpy as np
 import tiktoken
 from retrieval_lab_data import ROOT, Data, load
 
-import memory.ranking as ranking
+import memory.inject.ranking as ranking
+from memory.index.views import SITUATIONS, index_views
+from memory.inject.ranking import Features, score_beliefs
 from memory.prompts import as_data
-from memory.ranking import Features, score_beliefs
-from memory.views import SITUATIONS, index_views
 
 SITUATION_INDEX = {s: i for i, s in enumerate(SITUATIONS)}
 

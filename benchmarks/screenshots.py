@@ -23,7 +23,7 @@ configure_offline()
 
 import httpx  # noqa: E402
 
-from memory.embed import LocalEmbedder  # noqa: E402
+from memory.index.embed import LocalEmbedder  # noqa: E402
 from proxy.app import create_app  # noqa: E402
 from proxy.config import parse_config  # noqa: E402
 from tests.conftest import base_config  # noqa: E402

@@ -1,6 +1,7 @@
 """Store benchmark: write rate and one-user retrieval latency as the total number of beliefs grows.
 
-The layout measured (see memory/store.py, memory/vectors.py, memory/indexer.py): SQLite holds
+The layout measured (see memory/index/chroma.py, memory/ledger/vectors.py,
+memory/index/sync.py): SQLite holds
 every belief with its statement vector and situation indices (`belief_vectors`); the hot path
 reads only SQLite. Chroma holds ONE collection per tenant (all users' statement vectors, user
 as metadata), filled in batches by `indexer.sync_all`, and answers `VectorStore.search` (the
@@ -46,16 +47,16 @@ sys.path.insert(0, str(ROOT))
 from memory import indexer, vectors  # noqa: E402
 from memory.beliefs import Beliefs, EvidenceIn  # noqa: E402
 from memory.core import Core  # noqa: E402
-from memory.embed import LocalEmbedder  # noqa: E402
-from memory.injection import Injector  # noqa: E402
+from memory.index.chroma import VectorStore  # noqa: E402
+from memory.index.embed import LocalEmbedder  # noqa: E402
+from memory.inject.plan import Injector  # noqa: E402
+from memory.inject.ranking import cut, score_indexed  # noqa: E402
+from memory.inject.snapshot import SnapshotCache  # noqa: E402
 from memory.ledger import Database  # noqa: E402
 from memory.ledger import beliefs as rows  # noqa: E402
 from memory.ledger.db import iso, utcnow  # noqa: E402
 from memory.models import new_id  # noqa: E402
-from memory.ranking import cut, score_indexed  # noqa: E402
 from memory.settings import DEFAULT_CONTEXTS, InjectionRule, MemoryConfig, StoreConfig  # noqa: E402
-from memory.snapshot import SnapshotCache  # noqa: E402
-from memory.store import VectorStore  # noqa: E402
 
 TENANT = "bench"
 CONTEXT = "preferences"

@@ -12,16 +12,15 @@ from typing import Any
 import numpy as np
 
 from memory import confidence as conf
-from memory import vectors
-from memory.embed import Embedder
 from memory.errors import InvalidError
-from memory.ledger import Database
+from memory.index.chroma import VectorStore
+from memory.index.embed import Embedder
+from memory.index.views import index_views, situation_texts
+from memory.ledger import Database, vectors
 from memory.ledger import beliefs as rows
 from memory.ledger.db import parse_time, utcnow
 from memory.models import Belief, Evidence, HistoryEntry
 from memory.settings import ContextConfig
-from memory.store import VectorStore
-from memory.views import index_views, situation_texts
 
 log = logging.getLogger("selfmodel.memory")
 

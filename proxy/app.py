@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from memory.offline import configure_offline
-from memory.runtime import MemoryRuntime
+from memory.selfmodel import SelfModel
 from proxy.config import Config
 from proxy.errors import install_error_handlers
 from proxy.metrics import Metrics
@@ -39,7 +39,7 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
             direct=config.server.direct_openai,
         )
         upstream.warm_up()
-        memory = MemoryRuntime(config.memory, embedder=embedder, complete=upstream.complete_text)
+        memory = SelfModel(config.memory, embedder=embedder, complete=upstream.complete_text)
         await memory.start(workers=workers)
         app.state.selfmodel = AppState(
             config=config, metrics=metrics, upstream=upstream, memory=memory

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memory.errors import ConflictError, InvalidError, MemoryFault, NotFoundError
-from memory.store import IndexMismatch
+from memory.index.chroma import IndexMismatch
 
 log = logging.getLogger("selfmodel.errors")
 

@@ -2,7 +2,7 @@
 
 For each case a fresh user holds the case's gold preference plus 99 preferences of other cases
 (numpy seed 0), written through the real store (SQLite + Chroma + index views); the case's
-query goes through `MemoryRuntime.plan` under the configured default rule, exactly as a chat
+query goes through `SelfModel.plan` under the configured default rule, exactly as a chat
 request would. A hit is the gold belief among the injected ones. Beside it, plain cosine
 (statement vectors only, best first, same template and token budget) shows what the design adds.
 """
@@ -94,8 +94,8 @@ async def _evaluate(
     memory: Any, cases: list[dict[str, Any]], limit: int | None, echo: Callable[[str], None]
 ) -> dict[str, Any]:
     from memory.beliefs import EvidenceIn
-    from memory.embed import build_embedder
-    from memory.runtime import MemoryRuntime
+    from memory.index.embed import build_embedder
+    from memory.selfmodel import SelfModel
 
     rule = memory.injection.rules[0]
     embedder = MemoEmbedder(
@@ -103,7 +103,7 @@ async def _evaluate(
             memory.embedding.model, dict(memory.embedding.params), memory.embedding.batch_size
         )
     )
-    runtime = MemoryRuntime(memory, embedder=embedder)
+    runtime = SelfModel(memory, embedder=embedder)
     preferences = [c["gold_preference"] for c in cases]
     users = build_users(preferences)[:limit] if limit else build_users(preferences)
     echo(
@@ -182,8 +182,8 @@ def _curves(
     cosine: list[tuple[list[str], str]],
     template_name: str,
 ) -> dict[str, Any]:
+    from memory.inject.render import fit
     from memory.models import ScoredBelief
-    from memory.render import fit
 
     template = runtime.prompts.injection(template_name)
     statements: dict[str, ScoredBelief] = {}

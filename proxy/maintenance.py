@@ -15,11 +15,11 @@ from proxy.config import Config, ConfigError, load_config
 def reindex(config: Config) -> dict[str, Any]:
     """Re-embed every active belief from SQLite and rebuild the Chroma index from scratch."""
     configure_offline()
-    from memory import indexer
     from memory.core import Core
-    from memory.embed import build_embedder
+    from memory.index import sync as indexer
+    from memory.index.chroma import EMBEDDER_KEY, VectorStore
+    from memory.index.embed import build_embedder
     from memory.ledger import Database
-    from memory.store import EMBEDDER_KEY, VectorStore
 
     started = time.perf_counter()
     memory = config.memory
@@ -69,9 +69,9 @@ def reindex(config: Config) -> dict[str, Any]:
 
 def preflight(config: Config) -> str | None:
     """What would stop the server from starting on this store, said before it binds."""
-    from memory.embed import embedder_name
+    from memory.index.chroma import EMBEDDER_KEY
+    from memory.index.embed import embedder_name
     from memory.ledger import Database
-    from memory.store import EMBEDDER_KEY
 
     path = Path(config.store.path) / "selfmodel.db"
     if not path.exists():
@@ -118,7 +118,7 @@ def doctor(config_path: str | None, echo: Callable[[str], None]) -> bool:
 
 
 def _check_embedder(config: Config, report: Callable[[str, bool, str], None]) -> Any:
-    from memory.embed import build_embedder
+    from memory.index.embed import build_embedder
 
     try:
         started = time.perf_counter()
@@ -139,9 +139,9 @@ def _check_embedder(config: Config, report: Callable[[str, bool, str], None]) ->
 
 
 def _check_store(config: Config, embedder: Any, report: Callable[[str, bool, str], None]) -> None:
-    from memory.embed import embedder_name
+    from memory.index.chroma import EMBEDDER_KEY, VectorStore
+    from memory.index.embed import embedder_name
     from memory.ledger import Database
-    from memory.store import EMBEDDER_KEY, VectorStore
 
     try:
         db = Database(Path(config.store.path) / "selfmodel.db")

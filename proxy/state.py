@@ -10,7 +10,7 @@ from proxy.metrics import Metrics
 from proxy.upstream import Upstream
 
 if TYPE_CHECKING:
-    from memory.runtime import MemoryRuntime
+    from memory.selfmodel import SelfModel
 
 
 @dataclass
@@ -18,4 +18,4 @@ class AppState:
     config: Config
     metrics: Metrics
     upstream: Upstream
-    memory: MemoryRuntime
+    memory: SelfModel

@@ -13,7 +13,7 @@ from memory.offline import configure_offline
 
 configure_offline()
 
-from memory.embed import LocalEmbedder  # noqa: E402
+from memory.index.embed import LocalEmbedder  # noqa: E402
 from proxy.app import create_app  # noqa: E402
 from proxy.config import Config, parse_config  # noqa: E402
 from tests.fake_upstream import FakeUpstream, ServerThread, build_app  # noqa: E402

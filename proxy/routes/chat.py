@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from memory.audit import AuditRecord
-from memory.injection import Injection, MemoryDegraded
-from memory.turns import Turn
+from memory.inject.plan import Injection, MemoryDegraded
+from memory.learn.turns import Turn
+from memory.ledger.audit import AuditRecord
 from proxy.body import check_chat_body, read_json
 from proxy.deps import Caller, RequestId, State
 from proxy.errors import MemoryUnavailable, SelfmodelError

@@ -8,7 +8,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from memory.injection import MemoryDegraded
+from memory.inject.plan import MemoryDegraded
 from memory.ledger import beliefs as rows
 from memory.portability import export_user, import_user
 from proxy.body import check_chat_body, read_json

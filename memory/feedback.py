@@ -1,0 +1,206 @@
+"""Evidence from outside the chat: behavioural observations, feedback, and the summary.
+
+Alignment score (per user): how well responses that used the self-model landed.
+Inputs: feedback scores (-1..1) on requests that had beliefs injected, and user
+corrections of beliefs (each counts as a -1: we had the user wrong). It is
+    0.5 + 0.5 * (sum of those inputs) / (their count + 2)
+so it starts at 0.5 with no data, moves toward 1 with good feedback and toward
+0 with bad feedback and corrections, and one input cannot swing it to an extreme.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from memory.beliefs import Beliefs, EvidenceIn
+from memory.errors import InvalidError, NotFoundError
+from memory.learn.local import choose_context
+from memory.ledger import beliefs as rows
+from memory.ledger.db import iso, utcnow
+from memory.models import new_id
+
+OBSERVATION_MATCH = 0.55
+DRIFT_EVENTS = ("superseded", "retracted", "corrected", "weakened")
+
+
+class Signals:
+    def __init__(self, beliefs: Beliefs) -> None:
+        self.beliefs = beliefs
+        self.core = beliefs.core
+
+    def observe(
+        self, tenant: str, user: str, text: str, context: str | None, kind: str, weight: float
+    ) -> dict[str, Any]:
+        """A behavioural signal: evidence for the closest belief, or a new observed belief."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidError("text must be a non-empty string", param="text")
+        if not -1 <= weight <= 1 or weight == 0:
+            raise InvalidError(
+                "weight must be in [-1, 1] and not 0 (negative contradicts)", param="weight"
+            )
+        if context is not None:
+            self.core.context(context)
+        text = " ".join(text.split())
+        observation = {
+            "id": new_id("obs"),
+            "tenant": tenant,
+            "user_id": user,
+            "text": text,
+            "context": context,
+            "kind": kind,
+            "weight": weight,
+            "at": iso(utcnow()),
+        }
+        target = self._closest(tenant, user, text, context)
+        with self.core.db.write() as conn:
+            rows.ensure_user(conn, tenant, user)
+            rows.insert_observation(conn, observation)
+        evidence = EvidenceIn(
+            source="observed",
+            kind=kind,
+            polarity=1 if weight > 0 else -1,
+            weight=abs(weight),
+            quote=text,
+            observation_id=observation["id"],
+        )
+        if target is not None:
+            belief = self.beliefs.add_evidence(
+                tenant,
+                user,
+                target,
+                evidence,
+                actor="observation",
+                event="reinforced" if weight > 0 else "weakened",
+            )
+            return {"observation_id": observation["id"], "belief": belief, "created": False}
+        if weight < 0:
+            return {"observation_id": observation["id"], "belief": None, "created": False}
+        chosen = context or choose_context(
+            text, {n: c.description for n, c in self.core.contexts.items()}
+        )
+        belief = self.beliefs.create(tenant, user, text, chosen, evidence, actor="observation")
+        return {"observation_id": observation["id"], "belief": belief, "created": True}
+
+    def _closest(self, tenant: str, user: str, text: str, context: str | None) -> str | None:
+        found, matrix = self.core.statement_vectors(tenant, user, [context] if context else None)
+        if not found:
+            return None
+        sims = matrix @ self.core.embedder.embed([text])[0]
+        best = int(sims.argmax())
+        return found[best] if float(sims[best]) >= OBSERVATION_MATCH else None
+
+    def feedback(
+        self, tenant: str, request_id: str, score: float, comment: str | None
+    ) -> dict[str, Any]:
+        if isinstance(score, bool) or not isinstance(score, int | float) or not -1 <= score <= 1:
+            raise InvalidError("score must be a number between -1 and 1", param="score")
+        row = self.core.db.conn.execute(
+            "SELECT user_id, injected FROM audit WHERE tenant = ? AND request_id = ?",
+            (tenant, request_id),
+        ).fetchone()
+        if row is None or row["user_id"] in (None, "[forgotten]"):
+            raise NotFoundError(f"no request {request_id!r} with an end user")
+        user = row["user_id"]
+        injected = [b["id"] for b in json.loads(row["injected"])]
+        feedback_id = new_id("fb")
+        with self.core.db.write() as conn:
+            conn.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (feedback_id, request_id, tenant, user, float(score), comment, iso(utcnow())),
+            )
+        moved = []
+        if score != 0:
+            evidence = EvidenceIn(
+                source="feedback",
+                kind="feedback",
+                polarity=1 if score > 0 else -1,
+                weight=abs(float(score)),
+                quote=comment,
+                request_id=request_id,
+            )
+            for belief_id in injected:
+                current = rows.get_belief(self.core.db.conn, tenant, user, belief_id)
+                if current is None or current["status"] != "active":
+                    continue
+                self.beliefs.add_evidence(
+                    tenant,
+                    user,
+                    belief_id,
+                    evidence,
+                    actor="feedback",
+                    event="reinforced" if score > 0 else "weakened",
+                )
+                moved.append(belief_id)
+        return {
+            "id": feedback_id,
+            "request_id": request_id,
+            "user": user,
+            "score": score,
+            "beliefs_updated": moved,
+        }
+
+    def summary(self, tenant: str, user: str, drift_days: float = 30) -> dict[str, Any]:
+        conn = self.core.db.conn
+        if not rows.user_exists(conn, tenant, user):
+            raise NotFoundError(f"no user {user!r}")
+        counts: dict[str, dict[str, int]] = {}
+        for context, status, n in conn.execute(
+            "SELECT context, status, COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? "
+            "GROUP BY context, status",
+            (tenant, user),
+        ):
+            counts.setdefault(context, {})[status] = n
+        since = iso(utcnow() - timedelta(days=drift_days))
+        drift = rows.recent_history(conn, tenant, user, since, DRIFT_EVENTS)
+        return {
+            "user": user,
+            "contexts": counts,
+            "alignment": self.alignment(tenant, user),
+            "drift": {
+                "window_days": drift_days,
+                "changes": len(drift),
+                "events": [
+                    {
+                        "belief_id": h["belief_id"],
+                        "event": h["event"],
+                        "statement": h["statement"],
+                        "context": h["context"],
+                        "actor": h["actor"],
+                        "at": h["at"],
+                    }
+                    for h in drift[:50]
+                ],
+            },
+        }
+
+    def alignment(self, tenant: str, user: str) -> dict[str, Any]:
+        conn = self.core.db.conn
+        feedback = conn.execute(
+            "SELECT f.score FROM feedback f JOIN audit a ON a.request_id = f.request_id "
+            "WHERE f.tenant = ? AND f.user_id = ? AND a.injected != '[]'",
+            (tenant, user),
+        ).fetchall()
+        corrections = conn.execute(
+            "SELECT COUNT(*) FROM history h JOIN beliefs b ON b.id = h.belief_id "
+            "WHERE b.tenant = ? AND b.user_id = ? AND h.actor = 'user' "
+            "AND h.event IN ('corrected', 'superseded', 'retracted')",
+            (tenant, user),
+        ).fetchone()[0]
+        scores = [r[0] for r in feedback]
+        total = sum(scores) - corrections
+        count = len(scores) + corrections
+        return {
+            "score": round(0.5 + 0.5 * total / (count + 2), 4),
+            "inputs": {
+                "feedback_count": len(scores),
+                "feedback_mean": round(sum(scores) / len(scores), 4) if scores else None,
+                "corrections": corrections,
+                "injected_requests": conn.execute(
+                    "SELECT COUNT(*) FROM audit WHERE tenant = ? AND user_id = ? "
+                    "AND injected != '[]'",
+                    (tenant, user),
+                ).fetchone()[0],
+            },
+        }

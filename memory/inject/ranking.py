@@ -1,0 +1,266 @@
+"""Pure scoring of a user's beliefs against a request: which beliefs to inject, best first.
+
+How a belief is scored (all vectors L2-normalized, so dot products are cosines)
+    1. Statement: cosine of the query with the belief's own text (its first view).
+    2. Situations: the best cosine of the query with the everyday situations the belief was
+       attached to when written (its later views, see `memory.index.views`). This routes the
+       query to
+       an area of the user's model: "restaurants in Bangkok" reaches "I have a peanut allergy"
+       through "diet, nutrition and allergies" although the two texts share no word.
+    3. Neighbourhood: a small pull towards the centroid of the best few beliefs (pseudo-relevance
+       feedback over the user's own beliefs). Preferences about one area sit close together, so
+       this lifts an on-topic belief whose wording is far from the query.
+    4. Confidence and recency nudge the score (a belief held at 0.4 or last seen a year ago still
+       beats an irrelevant one, but loses a tie), and beliefs under `min_confidence` are dropped.
+    Then an adaptive cut keeps the beliefs scoring close to the best, up to `top_k`: a query with
+    one clear match injects little, a vague one ("what should I watch?") gets the whole area.
+
+No LLM and no model call here: a user's few hundred view vectors are one matrix product
+(well under a millisecond), so this fits the per-request budget beside the query embedding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FeatureArrays",
+    "Features",
+    "cut",
+    "query_texts",
+    "rank",
+    "score_beliefs",
+    "score_indexed",
+]
+
+# Weight of the situation match relative to the statement match. Routing is the stronger
+# signal for vague requests, but the statement must still order beliefs within an area.
+SITUATION_WEIGHT = 0.8
+# Pseudo-relevance feedback: how many top beliefs form the centroid, and its weight.
+FEEDBACK_TOP = 5
+FEEDBACK_WEIGHT = 0.3
+# Earlier user turns add context but must not outvote the latest message.
+EARLIER_TURN_WEIGHT = 0.85
+# Modest nudges: the largest possible penalty (0.10 + 0.05) is below the typical gap between an
+# on-topic and an off-topic belief (~0.3), so they reorder near-ties only.
+CONFIDENCE_WEIGHT = 0.10
+RECENCY_WEIGHT = 0.05
+RECENCY_HALF_LIFE_DAYS = 180.0
+# Adaptive cut: keep beliefs within this many standard deviations (of the user's scores for
+# this query) of the best one. Scale-free, so it does not depend on the weights above. A query
+# with one clear match keeps a few beliefs; a vague one keeps its whole area (then the rule's
+# max_tokens is the hard ceiling). Measured on PrefEval (benchmarks/retrieval_lab_sweep.py):
+# 2.0 keeps a median of 15 of 100 beliefs, 2.5 keeps 23 for +2 points of recall.
+CUT_STDS = 2.0
+MIN_KEEP = 3
+
+
+@dataclass(frozen=True)
+class Features:
+    confidence: float
+    age_days: float
+    context: str
+
+
+@dataclass(frozen=True)
+class FeatureArrays:
+    """`Features` of all a user's beliefs as arrays: the hot path scores them without a loop."""
+
+    confidence: np.ndarray  # float64, one per belief
+    age_days: np.ndarray
+
+    @classmethod
+    def of(cls, features: Sequence[Features] | FeatureArrays) -> FeatureArrays:
+        if isinstance(features, FeatureArrays):
+            return features
+        return cls(
+            np.array([f.confidence for f in features], dtype=np.float64),
+            np.array([f.age_days for f in features], dtype=np.float64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.confidence)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [
+            p.get("text", "")
+            for p in content
+            if isinstance(p, dict)
+            and p.get("type", "text") == "text"
+            and isinstance(p.get("text"), str)
+        ]
+        return " ".join(parts)
+    return ""
+
+
+def query_texts(messages: list[dict[str, Any]], max_turns: int = 2) -> list[str]:
+    """Texts to embed for a request: the latest user message first, then earlier user turns.
+
+    Only user turns: the assistant's words describe its answers, not the user. The latest turn
+    leads because it is what the answer is about.
+    """
+    out: list[str] = []
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        text = " ".join(_text_of(message.get("content")).split())
+        if text and text not in out:
+            out.append(text)
+        if len(out) >= max_turns:
+            break
+    return out
+
+
+def _priors(features: FeatureArrays) -> np.ndarray:
+    # Additive and at most 0 so a fully confident, fresh belief is scored by similarity alone.
+    confidence = np.clip(features.confidence, 0.0, 1.0)
+    age = np.maximum(features.age_days, 0.0)
+    recency = np.exp(-age * math.log(2.0) / RECENCY_HALF_LIFE_DAYS)
+    return (CONFIDENCE_WEIGHT * (confidence - 1.0) + RECENCY_WEIGHT * (recency - 1.0)).astype(
+        np.float32
+    )
+
+
+def score_beliefs(
+    query_vectors: np.ndarray,
+    view_matrix: np.ndarray,
+    view_owner: np.ndarray,
+    features: Sequence[Features] | FeatureArrays,
+    *,
+    min_confidence: float,
+) -> np.ndarray:
+    """Relevance of every belief to the request; -inf for beliefs that must not be injected.
+
+    `view_matrix` holds one row per view, `view_owner[i]` the belief index of row i; a belief's
+    first row (in row order) is its statement, later rows are its situations.
+    """
+    n = len(features)
+    queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
+    views = np.asarray(view_matrix, dtype=np.float32)
+    owner = np.asarray(view_owner, dtype=np.int64)
+    score = np.full(n, -np.inf, dtype=np.float32)
+    if n == 0 or queries.shape[0] == 0 or views.shape[0] == 0:
+        return score
+
+    # First row of each belief is its statement; np.unique gives first occurrences.
+    owners, first_rows = np.unique(owner, return_index=True)
+    statement_row = np.full(n, -1, dtype=np.int64)
+    statement_row[owners] = first_rows
+    present = statement_row >= 0
+    is_situation = np.ones(len(owner), dtype=bool)
+    is_situation[first_rows] = False
+
+    sims = views @ queries.T  # (rows, queries)
+    statement = np.full((n, queries.shape[0]), -1.0, dtype=np.float32)
+    statement[present] = sims[statement_row[present]]
+    situation = np.full_like(statement, -np.inf)
+    np.maximum.at(situation, owner[is_situation], sims[is_situation])
+    # A belief indexed under its statement alone is its own situation.
+    situation = np.where(np.isfinite(situation), situation, statement)
+    per_query = statement + SITUATION_WEIGHT * situation
+    weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
+    weights[0] = 1.0
+    raw = (per_query * weights).max(axis=1)
+
+    arrays = FeatureArrays.of(features)
+    eligible = present & (arrays.confidence >= min_confidence)
+    if not eligible.any():
+        return score
+    raw = np.where(eligible, raw, -np.inf)
+
+    # Centroid of the best few statements; only eligible beliefs vote.
+    k = min(FEEDBACK_TOP, int(eligible.sum()))
+    top = np.argpartition(-raw, k - 1)[:k]
+    stmt_vecs = np.zeros((n, views.shape[1]), dtype=np.float32)
+    stmt_vecs[present] = views[statement_row[present]]
+    centroid = stmt_vecs[top].mean(axis=0)
+    raw = raw + FEEDBACK_WEIGHT * (stmt_vecs @ centroid)
+    raw = raw + _priors(arrays)
+    return np.where(eligible, raw, -np.inf).astype(np.float32)
+
+
+def score_indexed(
+    query_vectors: np.ndarray,
+    statements: np.ndarray,
+    situation_table: np.ndarray,
+    situation_index: np.ndarray,
+    features: Sequence[Features] | FeatureArrays,
+    *,
+    min_confidence: float,
+    allowed: np.ndarray | None = None,
+) -> np.ndarray:
+    """`score_beliefs` for the compact layout the hot path keeps in memory.
+
+    A belief's situation views are shared rows of `situation_table`, named by
+    `situation_index` (beliefs x slots, -1 for an empty slot), so each query is scored against
+    the situation list once instead of once per belief. `allowed` masks beliefs out.
+    """
+    n = len(features)
+    queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
+    score = np.full(n, -np.inf, dtype=np.float32)
+    if n == 0 or queries.shape[0] == 0:
+        return score
+    statement = statements @ queries.T  # (beliefs, queries)
+    table = situation_table @ queries.T  # (situations, queries)
+    if situation_index.size:
+        padded = np.vstack([table, np.full((1, table.shape[1]), -np.inf, dtype=np.float32)])
+        gathered = padded[np.where(situation_index < 0, len(table), situation_index)]
+        situation = gathered.max(axis=1)
+    else:
+        situation = np.full_like(statement, -np.inf)
+    situation = np.where(np.isfinite(situation), situation, statement)
+    weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
+    weights[0] = 1.0
+    raw = ((statement + SITUATION_WEIGHT * situation) * weights).max(axis=1)
+    arrays = FeatureArrays.of(features)
+    eligible = arrays.confidence >= min_confidence
+    if allowed is not None:
+        eligible &= allowed
+    if not eligible.any():
+        return score
+    raw = np.where(eligible, raw, -np.inf)
+    k = min(FEEDBACK_TOP, int(eligible.sum()))
+    top = np.argpartition(-raw, k - 1)[:k]
+    raw = raw + FEEDBACK_WEIGHT * (statements @ statements[top].mean(axis=0))
+    raw = raw + _priors(arrays)
+    return np.where(eligible, raw, -np.inf).astype(np.float32)
+
+
+def cut(score: np.ndarray, top_k: int) -> list[int]:
+    """Eligible beliefs best first, cut adaptively to at most `top_k`."""
+    order = np.argsort(-score, kind="stable")
+    order = order[np.isfinite(score[order])]
+    if not order.size:
+        return []
+    spread = float(score[np.isfinite(score)].std()) if order.size > 1 else 0.0
+    ranked = score[order]
+    keep = ranked >= float(ranked[0]) - CUT_STDS * spread
+    keep[:MIN_KEEP] = True
+    return [int(i) for i in order[keep][:top_k]]
+
+
+def rank(
+    query_vectors: np.ndarray,
+    view_matrix: np.ndarray,
+    view_owner: np.ndarray,
+    features: Sequence[Features],
+    *,
+    top_k: int,
+    min_confidence: float,
+) -> list[tuple[int, float]]:
+    """Return (belief index, score) best first, cut adaptively to at most `top_k`."""
+    if top_k <= 0:
+        return []
+    score = score_beliefs(
+        query_vectors, view_matrix, view_owner, features, min_confidence=min_confidence
+    )
+    return [(i, float(score[i])) for i in cut(score, top_k)]

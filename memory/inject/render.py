@@ -1,0 +1,82 @@
+"""Rendering chosen beliefs with a template, inside a token budget, into the messages."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from memory.inject import budget
+from memory.models import ScoredBelief
+from memory.prompts import Template
+
+_SYSTEM_ROLES = ("system", "developer")
+# Our own block, should a client echo it back in a later request.
+INJECTED_BLOCK = re.compile(r"<user_model\b.*?</user_model>\s*", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    beliefs: list[ScoredBelief]
+    tokens: int
+
+
+def fit(
+    template: Template, beliefs: Sequence[ScoredBelief], max_tokens: int, model: str
+) -> Rendered:
+    """The longest prefix of `beliefs` (best first) whose rendering fits `max_tokens`."""
+    if not beliefs or max_tokens <= 0:
+        return Rendered("", [], 0)
+    chosen = list(beliefs)
+    while chosen:
+        text = template.render(beliefs=chosen)
+        tokens = budget.count(text, model)
+        if tokens <= max_tokens:
+            return Rendered(text, chosen, tokens)
+        # Drop a share proportional to the overflow to stay O(log n) renders.
+        excess = tokens - max_tokens
+        per_belief = max(1, tokens // (len(chosen) + 1))
+        chosen = chosen[: len(chosen) - max(1, excess // per_belief)]
+    return Rendered("", [], 0)
+
+
+def _prepend_text(content: Any, text: str, at_end: bool) -> Any:
+    if isinstance(content, str) or content is None:
+        existing = content or ""
+        if not existing:
+            return text
+        return f"{existing}\n\n{text}" if at_end else f"{text}\n\n{existing}"
+    if isinstance(content, list):
+        part = {"type": "text", "text": text}
+        return [*content, part] if at_end else [part, *content]
+    return content
+
+
+def insert(messages: list[dict[str, Any]], text: str, position: str) -> list[dict[str, Any]]:
+    """A new message list with `text` placed as the rule says; the input is not changed."""
+    if not text:
+        return messages
+    result = copy.copy(messages)
+    if position == "before_last_user":
+        last_user = max(
+            (i for i, m in enumerate(result) if m.get("role") == "user"), default=len(result)
+        )
+        result.insert(last_user, {"role": "system", "content": text})
+        return result
+    system = next((i for i, m in enumerate(result) if m.get("role") in _SYSTEM_ROLES), None)
+    if system is None:
+        result.insert(0, {"role": "system", "content": text})
+        return result
+    message = dict(result[system])
+    message["content"] = _prepend_text(
+        message.get("content"), text, at_end=position == "system_append"
+    )
+    result[system] = message
+    return result
+
+
+def strip_injected(text: str) -> str:
+    return INJECTED_BLOCK.sub("", text)

@@ -1,0 +1,254 @@
+"""Offline default extractor: explicit first-person self-statements become beliefs.
+
+No model is involved, so it only captures what the user says outright about
+themselves ("I prefer...", "I'm allergic to...", "please keep answers short").
+Anything that needs inference is left to the LLM extractor. Precision matters
+more than recall here: a wrong belief gets injected into later prompts, while a
+missed one can still be picked up when the user repeats it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from memory.learn.gate import normalize_apostrophes, prose_of, self_cue, sentences_of
+
+
+@dataclass(frozen=True)
+class Extracted:
+    statement: str
+    context: str
+    quote: str
+    polarity: int = 1
+
+
+_QUESTION_START = re.compile(
+    r"^\W*(?:what|how|which|where|when|why|who|whom|whose|is|are|am|was|were|can|could|should|"
+    r"would|will|do|does|did|have|has|shall|may|might|any|anyone)\b",
+    re.I,
+)
+# A sentence opening with an imperative (or a polite request) asks for work;
+# a style request is the exception and is handled before this check.
+_REQUEST_START = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|so|now|hey|hi|also|and|then)\W+)*(?:please\W+)?(?:can|could|would|"
+    r"will) you\b|^\W*(?:(?:ok(?:ay)?|so|now|hey|hi|also|and|then)\W+)*(?:please\W+)?(?:write|"
+    r"give|tell|list|translate|make|create|generate|show|explain|summari[sz]e|help|find|suggest|"
+    r"recommend|describe|compare|calculate|fix|convert|draft|plan|design|rewrite|rephrase|"
+    r"provide|name|add|remove|change|simulate|continue|answer|solve|check|correct|edit|"
+    r"improve|let's|lets|imagine|pretend|act|send|book|search|look up)\b",
+    re.I,
+)
+_INTRO = re.compile(
+    r"^\W*(?:(?:also|and|but|so|well|ok(?:ay)?|honestly|actually|btw|fyi|by the way|just so "
+    r"you know|for the record|in general|generally|personally|anyway|oh|hey|hi|hello|note|"
+    r"nowadays|these days|lately|recently)\b\W*)+",
+    re.I,
+)
+# A leading subordinate clause ("Due to my allergies, I ...") is skipped to
+# reach the main subject.
+_SUBORDINATE = re.compile(
+    r"^\W*(?:since|because|as|due to|although|though|while|when|after|before|given|"
+    r"ever since|for)\b[^,]{1,80},\s*",
+    re.I,
+)
+_SPEAKER_START = re.compile(
+    r"^(?:\S+\s+){0,4}?(?:i|i'm|i've|i'd|i'll|im|ive|we|we're|we've|my|our|me and)\b", re.I
+)
+_PEOPLE = (
+    r"friends?|wife|husband|partner|spouse|fianc\w*|boyfriend|girlfriend|sons?|daughters?|"
+    r"kids?|child|children|mom|mother|dad|father|parents?|brothers?|sisters?|siblings?|boss|"
+    r"co-?workers?|colleagues?|roommates?|flatmates?|neighbou?rs?|team|family|cousins?|uncle|"
+    r"aunt|grand\w+|teachers?|students?|clients?|customers?|dogs?|cats?|pets?|baby|toddler|"
+    r"nephew|niece|in-laws?|relatives?|manager|landlord"
+)
+_PEOPLE_SUBJECT = re.compile(rf"^(?:my|our)\s+(?:\w+\s+){{0,2}}?(?:{_PEOPLE})\b", re.I)
+_WITH_SPEAKER = re.compile(r"^[^.,;]{0,60}?\b(?:and|&)\s+(?:i|me|myself)\b", re.I)
+_OTHER_SUBJECT = re.compile(
+    r"^(?:he|she|they|he's|she's|they're|his|her|their|someone|somebody|everyone|everybody|"
+    r"people|a friend|a colleague|NAME_\d+)\b",
+    re.I,
+)
+_NAMED_SUBJECT = re.compile(
+    r"^(?-i:[A-Z][a-z]+)\s+(?:likes|loves|prefers|hates|dislikes|is|has|wants|works|lives|"
+    r"needs|enjoys|eats|can't|doesn't|does not|won't|only)\b"
+)
+_SECRET = re.compile(
+    r"\b(?:password|passcode|pin\b|api[ _-]?key|secret|token|credit card|card number|cvv|"
+    r"ssn|social security|passport number|iban)\b",
+    re.I,
+)
+_NEGATIVE = re.compile(
+    r"\b(?:don'?t|do not|doesn'?t|didn'?t|never|no longer|not|no|dislike|hate|avoid|can'?t "
+    r"stand|cannot stand|refuse|detest|despise|loathe|aversion|against|won'?t|will not|"
+    r"stopped|quit|gave up|anymore|averse|objection)\b",
+    re.I,
+)
+
+# Keyword cues for the default contexts, in tie-break order: when two cues
+# start at the same word, the earlier context wins.
+DEFAULT_CONTEXT_CUES: dict[str, re.Pattern[str]] = {
+    "communication_style": re.compile(
+        r"\b(?:answers?|responses?|repl(?:y|ies)|explain\w*|tone|jargon|concise|brief|verbose|"
+        r"bullet points?|emojis?|simple terms|eli5|call me|"
+        r"address me)\b",
+        re.I,
+    ),
+    "constraints": re.compile(
+        r"\b(?:allerg\w*|intoleran\w*|diet\w*|vegan|vegetarian|pescatarian|gluten|lactose|"
+        r"kosher|halal|budget|afford\w*|can'?t|cannot|unable|schedule|health|condition|"
+        r"diabet\w*|pregnan\w*|injur\w*|disab\w*|wheelchair|medication|live in|living in|"
+        r"located|based in|wife|husband|kids|children|mother of|father of|single parent)\b",
+        re.I,
+    ),
+    "expertise": re.compile(
+        r"\b(?:work(?:ing)? as|job|profession\w*|career|years? of experience|expert\w*|"
+        r"beginner|novice|newbie|familiar|proficient|fluent|background|degree|studied|"
+        r"study|student|graduat\w*|certified|skilled|(?:am|'m|been) an? (?:\w+ )?\w+"
+        r"(?:er|ist|ian|or|ant|ent)|(?:\d+|many|several) years)\b",
+        re.I,
+    ),
+    "goals": re.compile(
+        r"\b(?:goals?|(?<!n't )(?<!not )(?<!dont )want to|wanna|plan(?:s|ned|ning)?|"
+        r"training for (?:a|an|the|my)\b|preparing|hope to|hoping to|aim(?:ing)? to|"
+        r"trying to|saving (?:up )?for|(?:am|'m) learning|learn(?:ing)? to|dream|intend\w*|"
+        r"working on|would like to|'d like to|going to|gonna)\b",
+        re.I,
+    ),
+    "preferences": re.compile(
+        r"\b(?:prefer\w*|like[sd]?|love[sd]?|enjoy\w*|hate[sd]?|dislike[sd]?|favou?rite|"
+        r"avoid\w*|fan|interest\w*|aversion|rather|refuse|can'?t stand|only|despis\w*|detest\w*|"
+        r"loath\w*|abhor\w*|opposed|object\w*|into|believe|find|thrive|appreciat\w*|value|"
+        r"care about|don'?t want|tolerate)\b",
+        re.I,
+    ),
+}
+_STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "the and for with that this what which about from into your their them they user "
+        "users how are was were has have had not but you",
+    )
+)
+
+
+def _stems(text: str) -> set[str]:
+    # A crude 5-letter prefix lets "allergic" meet "allergies" without a stemmer.
+    words = re.findall(r"[a-z]{3,}", text.lower())
+    return {w[:5] for w in words if w not in _STOPWORDS}
+
+
+def _main_clause(sentence: str) -> str:
+    text = _INTRO.sub("", sentence)
+    text = _SUBORDINATE.sub("", text, count=1)
+    return _INTRO.sub("", text)
+
+
+def is_about_third_party(sentence: str) -> bool:
+    """True when the sentence's subject is someone other than the speaker.
+
+    "my friend likes sushi" is about the friend; "my wife and I are vegan" and
+    "I avoid cars that distract my kids" are about the speaker.
+    """
+    head = _main_clause(normalize_apostrophes(sentence))
+    if _PEOPLE_SUBJECT.match(head):
+        return not _WITH_SPEAKER.match(head)
+    return bool(_OTHER_SUBJECT.match(head) or _NAMED_SUBJECT.match(head))
+
+
+def _is_question(clause: str) -> bool:
+    return clause.rstrip().endswith("?") or bool(_QUESTION_START.match(clause))
+
+
+def _is_self_statement(clause: str) -> bool:
+    cue = self_cue(clause)
+    if cue is None or _SECRET.search(clause):
+        return False
+    if cue.startswith("style:"):
+        # A style request is the sentence itself ("Please keep it short") or the
+        # speaker's stated wish ("I like short answers"), not a modifier of a
+        # one-off task ("Summarize this like I'm 5").
+        head = re.sub(r"^\W*(?:please\W+)?", "", _main_clause(clause).lower())
+        owned = head.startswith(cue[6:]) or bool(re.match(r"(?:i|we|my|our)\b", head))
+        return owned and not _is_question(clause)
+    if _is_question(clause) or _REQUEST_START.match(clause) or is_about_third_party(clause):
+        return False
+    return bool(_SPEAKER_START.match(_main_clause(clause)))
+
+
+def _candidates(sentence: str) -> list[str]:
+    """The sentence itself, or, when it is a question or request as a whole,
+    its comma-separated clauses ("I'm vegan, what should I cook?")."""
+    if _is_self_statement(sentence):
+        return [sentence]
+    parts = [p.strip() for p in re.split(r"[,;:]\s+|\s+-\s+", sentence) if p.strip()]
+    if len(parts) < 2:
+        return []
+    return [p for p in parts if _is_self_statement(p)]
+
+
+# Conversational openers carry nothing about the user: "Hey, I'm vegan" states "I'm vegan".
+_OPENER = re.compile(
+    r"^(?:(?:hey|hi|hello|so|well|ok(?:ay)?|also|and|but|actually|honestly|quick question|"
+    r"fyi|btw|by the way|anyway|oh)\b[\s,:;.!-]*)+(?=\S)",
+    re.I,
+)
+
+
+def _normalize(quote: str) -> str:
+    text = " ".join(quote.split()).strip(" \"'\u201c\u201d-*\u2022")
+    text = _OPENER.sub("", text)
+    text = re.sub(r"(?<![\w'])i(?=$|[\s,.'!])", "I", text)
+    text = text[:1].upper() + text[1:]
+    text = text.rstrip(" ,;:!")
+    return text if text.endswith(".") else text + "."
+
+
+def _category(sentence: str, cue: str | None) -> str | None:
+    if cue and cue.startswith("style:"):
+        return "communication_style"
+    # Cues about answers are specific enough to win wherever they sit:
+    # "I prefer bullet points" is about style, not a product preference.
+    if DEFAULT_CONTEXT_CUES["communication_style"].search(sentence):
+        return "communication_style"
+    best: tuple[int, str] | None = None
+    for name, pattern in DEFAULT_CONTEXT_CUES.items():
+        found = pattern.search(sentence)
+        if found and (best is None or found.start() < best[0]):
+            best = (found.start(), name)
+    return best[1] if best else None
+
+
+def choose_context(sentence: str, contexts: Mapping[str, str], cue: str | None = None) -> str:
+    """Pick the observation context for a self-statement among the declared ones."""
+    if not contexts:
+        raise ValueError("at least one observation context is required")
+    category = _category(sentence, cue)
+    if category in contexts:
+        return category
+    words = _stems(sentence) | (_stems(category.replace("_", " ")) if category else set())
+    scored = [(len(words & _stems(f"{name} {desc}")), name) for name, desc in contexts.items()]
+    overlap, name = max(scored, key=lambda pair: pair[0])
+    if overlap > 0:
+        return name
+    return "preferences" if "preferences" in contexts else next(iter(contexts))
+
+
+def extract_statements(text: str, contexts: Mapping[str, str]) -> list[Extracted]:
+    """Explicit first-person self-statements in one user message, in order."""
+    original = normalize_apostrophes(text)
+    found: list[Extracted] = []
+    seen: set[str] = set()
+    for sentence in sentences_of(prose_of(text)):
+        for clause in _candidates(sentence):
+            start = original.find(clause)
+            quote = text[start : start + len(clause)] if start >= 0 else clause
+            statement = _normalize(clause)
+            if statement.lower() in seen:
+                continue
+            seen.add(statement.lower())
+            context = choose_context(clause, contexts, self_cue(clause))
+            polarity = -1 if _NEGATIVE.search(clause) else 1
+            found.append(Extracted(statement, context, quote, polarity))
+    return found

@@ -1,0 +1,128 @@
+"""The outbox consumer: gate → extract → apply, with retries and a dead-letter state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+
+import anyio
+
+from memory.beliefs import Beliefs
+from memory.learn.apply import Applier, top_related
+from memory.learn.extractors import ExtractionFailed, Extractor, Related
+from memory.learn.gate import gate
+from memory.learn.turns import Turn
+from memory.ledger.outbox import Outbox
+
+log = logging.getLogger("selfmodel.worker")
+
+
+class ExtractionWorker:
+    def __init__(
+        self,
+        outbox: Outbox,
+        beliefs: Beliefs,
+        extractor: Extractor,
+        contexts: Mapping[str, str],
+        *,
+        use_gate: bool,
+        related_limit: int,
+        stats: Counter[str],
+        poll_seconds: float = 0.2,
+        on_applied: Callable[[str, str], object] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.beliefs = beliefs
+        self.applier = Applier(beliefs)
+        self.extractor = extractor
+        self.contexts = dict(contexts)
+        self.use_gate = use_gate
+        self.related_limit = related_limit
+        self.stats = stats
+        self.poll_seconds = poll_seconds
+        self.wakeup = asyncio.Event()
+        # Called (in a worker thread) after a job changed a user's self-model.
+        self.on_applied = on_applied
+
+    async def run(self) -> None:
+        while True:
+            # One job at a time, so several workers share a burst instead of one hoarding it.
+            jobs = await anyio.to_thread.run_sync(self.outbox.claim, 1)
+            for job_id, turn, _ in jobs:
+                await self.process(job_id, turn)
+            if not jobs:
+                self.wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), self.poll_seconds)
+
+    async def drain(self) -> int:
+        """Process every job that is ready now (tests, CLI, shutdown)."""
+        done = 0
+        while jobs := await anyio.to_thread.run_sync(self.outbox.claim):
+            for job_id, turn, _ in jobs:
+                await self.process(job_id, turn)
+                done += 1
+        return done
+
+    async def process(self, job_id: int, turn: Turn) -> None:
+        texts = turn.user_texts()
+        if self.use_gate and not gate(texts).keep:
+            self.stats["gate_skipped"] += 1
+            self.stats["jobs_skipped"] += 1
+            await anyio.to_thread.run_sync(self.outbox.finish, job_id, "skipped")
+            return
+        try:
+            related = await anyio.to_thread.run_sync(self._related, turn, texts)
+            extraction = await self.extractor.extract(
+                texts, turn.reply, related, self.contexts, turn.model
+            )
+            self.stats["llm_calls"] += extraction.llm_calls
+            applied = await anyio.to_thread.run_sync(
+                self._apply, turn, extraction.ops, {r.id for r in related}
+            )
+        except ExtractionFailed as failed:
+            self.stats["jobs_dead"] += 1
+            message, raw = str(failed), failed.raw
+            await anyio.to_thread.run_sync(
+                lambda: self.outbox.fail(job_id, message, raw, permanent=True)
+            )
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+            log.warning("extraction job %s failed: %s", job_id, exc)
+            outcome = await anyio.to_thread.run_sync(
+                self.outbox.fail, job_id, f"{type(exc).__name__}: {exc}"
+            )
+            self.stats["jobs_dead" if outcome == "dead" else "jobs_retried"] += 1
+            return
+        for op, _ in applied.applied:
+            self.stats[f"op_{op}"] += 1
+        self.stats["ops_rejected"] += len(applied.rejected) + len(extraction.rejected)
+        for rejected in [*extraction.rejected, *applied.rejected]:
+            log.info("extraction op rejected (job %s): %s", job_id, rejected.reason)
+        self.stats["jobs_done"] += 1
+        await anyio.to_thread.run_sync(self.outbox.finish, job_id, "done")
+        if applied.applied and self.on_applied is not None:
+            await anyio.to_thread.run_sync(self.on_applied, turn.tenant, turn.user)
+
+    def _related(self, turn: Turn, texts: list[str]) -> list[Related]:
+        if not self.extractor.uses_related:
+            return []
+        active = {r["id"]: r for r in self.beliefs.active_rows(turn.tenant, turn.user)}
+        if not active:
+            return []
+        core = self.beliefs.core
+        found, matrix = core.statement_vectors(turn.tenant, turn.user)
+        ids: list[str] = []
+        if found and texts:
+            query = core.embedder.embed([" ".join(texts)[-2000:]])[0]
+            ids = top_related(query, found, matrix, self.related_limit)
+        ids += [i for i in turn.injected_ids if i in active and i not in ids]
+        return [Related(i, active[i]["statement"], active[i]["context"]) for i in ids]
+
+    def _apply(self, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
+        return self.applier.apply(
+            turn.tenant, turn.user, ops, request_id=turn.request_id, known_ids=known
+        )

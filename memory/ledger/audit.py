@@ -1,0 +1,222 @@
+"""Audit records: exactly what was injected into each request, and why.
+
+Records are written by a background batcher so the hot path never waits on
+SQLite; `flush()` drains it (used at shutdown and by tests).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from memory.ledger import Database
+from memory.ledger.db import iso, utcnow
+
+if TYPE_CHECKING:
+    from memory.inject.plan import Injection
+
+_COLUMNS = (
+    "request_id",
+    "at",
+    "tenant",
+    "user_id",
+    "model",
+    "rule",
+    "injected",
+    "rendered",
+    "template",
+    "template_sha256",
+    "tokens",
+    "retrieve_ms",
+    "render_ms",
+    "upstream_ms",
+    "status",
+    "error",
+    "stream",
+    "degraded",
+    "degraded_reason",
+)
+
+
+@dataclass
+class AuditRecord:
+    request_id: str
+    tenant: str
+    user: str | None
+    model: str
+    rule: str | None
+    injected: list[dict[str, Any]]
+    rendered: str | None
+    template: str | None
+    template_sha256: str | None
+    tokens: int
+    retrieve_ms: float
+    render_ms: float
+    upstream_ms: float
+    status: int
+    error: str | None = None
+    stream: bool = False
+    degraded_reason: str | None = None
+    at: str = field(default_factory=lambda: iso(utcnow()))
+
+    @classmethod
+    def from_injection(
+        cls,
+        injection: Injection,
+        *,
+        request_id: str,
+        tenant: str,
+        user: str | None,
+        model: str,
+        status: int,
+        error: str | None,
+        upstream_ms: float,
+        stream: bool,
+    ) -> AuditRecord:
+        return cls(
+            request_id=request_id,
+            tenant=tenant,
+            user=user,
+            model=model,
+            rule=injection.rule,
+            injected=[b.model_dump() for b in injection.beliefs],
+            rendered=injection.rendered,
+            template=injection.template,
+            template_sha256=injection.template_sha256,
+            tokens=injection.tokens,
+            retrieve_ms=round(injection.retrieve_ms, 3),
+            render_ms=round(injection.render_ms, 3),
+            upstream_ms=round(upstream_ms, 3),
+            status=status,
+            error=error,
+            stream=stream,
+            degraded_reason=injection.degraded_reason,
+        )
+
+    def row(self, store_rendered: bool) -> tuple[Any, ...]:
+        """Values in `_COLUMNS` order (read field by field: `asdict` deep-copies `injected`)."""
+        return (
+            self.request_id,
+            self.at,
+            self.tenant,
+            self.user,
+            self.model,
+            self.rule,
+            json.dumps(self.injected),
+            self.rendered if store_rendered else None,
+            self.template,
+            self.template_sha256,
+            self.tokens,
+            self.retrieve_ms,
+            self.render_ms,
+            self.upstream_ms,
+            self.status,
+            self.error,
+            int(self.stream),
+            int(self.degraded_reason is not None),
+            self.degraded_reason,
+        )
+
+
+def record_to_dict(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["user"] = out.pop("user_id")
+    out["injected"] = json.loads(out["injected"])
+    out["stream"] = bool(out["stream"])
+    out["degraded"] = bool(out["degraded"])
+    out["latency_ms"] = {
+        "retrieve": out.pop("retrieve_ms"),
+        "render": out.pop("render_ms"),
+        "upstream": out.pop("upstream_ms"),
+    }
+    return out
+
+
+class AuditLog:
+    def __init__(self, db: Database, store_rendered: bool, retention_days: float) -> None:
+        self.db = db
+        self.store_rendered = store_rendered
+        self.retention_days = retention_days
+        self._pending: list[AuditRecord] = []
+        self._lock = threading.Lock()
+        # Held across taking a batch and committing it: a reader that flushes first must not
+        # look before a batch another thread already took is in the table.
+        self._flushing = threading.Lock()
+
+    def add(self, record: AuditRecord) -> None:
+        with self._lock:
+            self._pending.append(record)
+
+    def flush(self) -> int:
+        with self._flushing:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return 0
+            marks = ", ".join("?" for _ in _COLUMNS)
+            try:
+                with self.db.write() as conn:
+                    conn.executemany(
+                        f"INSERT OR REPLACE INTO audit ({', '.join(_COLUMNS)}) VALUES ({marks})",
+                        [r.row(self.store_rendered) for r in batch],
+                    )
+            except BaseException:
+                with self._lock:  # keep them for the next attempt: an audit record is not lost
+                    self._pending[:0] = batch
+                raise
+            return len(batch)
+
+    def purge(self) -> int:
+        if self.retention_days <= 0:
+            return 0
+        cutoff = iso(utcnow() - timedelta(days=self.retention_days))
+        with self.db.write() as conn:
+            return conn.execute("DELETE FROM audit WHERE at < ?", (cutoff,)).rowcount
+
+    def get(self, tenant: str, request_id: str) -> dict[str, Any] | None:
+        self.flush()
+        row = self.db.conn.execute(
+            "SELECT * FROM audit WHERE tenant = ? AND request_id = ?", (tenant, request_id)
+        ).fetchone()
+        return None if row is None else record_to_dict(dict(row))
+
+    def query(
+        self,
+        tenant: str,
+        *,
+        user: str | None = None,
+        model: str | None = None,
+        rule: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first; page with `before`, the cursor of the last record seen
+        (`at|request_id`, so records sharing a timestamp are never skipped)."""
+        self.flush()
+        sql, args = "SELECT * FROM audit WHERE tenant = ?", [tenant]
+        for column, value, op in (
+            ("user_id", user, "="),
+            ("model", model, "="),
+            ("rule", rule, "="),
+            ("at", since, ">="),
+            ("at", until, "<="),
+        ):
+            if value is not None:
+                sql += f" AND {column} {op} ?"
+                args.append(value)
+        if before:
+            at, _, request_id = before.partition("|")
+            if request_id:
+                sql += " AND (at < ? OR (at = ? AND request_id < ?))"
+                args += [at, at, request_id]
+            else:
+                sql += " AND at < ?"
+                args.append(at)
+        sql += " ORDER BY at DESC, request_id DESC LIMIT ?"
+        args.append(limit)
+        return [record_to_dict(dict(r)) for r in self.db.conn.execute(sql, args)]

@@ -1,0 +1,131 @@
+import numpy as np
+
+from memory.inject.ranking import Features, query_texts, rank
+
+FRESH = Features(confidence=1.0, age_days=0.0, context="preferences")
+
+
+def _e(i: int, dim: int = 6) -> np.ndarray:
+    v = np.zeros(dim, dtype=np.float32)
+    v[i] = 1.0
+    return v
+
+
+def _index(beliefs: list[list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    rows = [v for views in beliefs for v in views]
+    owner = [b for b, views in enumerate(beliefs) for _ in views]
+    return np.stack(rows), np.array(owner)
+
+
+def test_statement_similarity_orders_beliefs() -> None:
+    vm, vo = _index([[_e(0)], [_e(1)], [_unit(_e(0) + _e(1))]])
+    out = rank(_e(0)[None], vm, vo, [FRESH] * 3, top_k=3, min_confidence=0.0)
+    assert [b for b, _ in out][:2] == [0, 2]
+    assert all(a[1] >= b[1] for a, b in zip(out, out[1:], strict=False))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def test_situation_view_routes_an_unrelated_statement() -> None:
+    # Belief 0's text is far from the query but it is attached to the query's situation.
+    vm, vo = _index([[_e(2), _e(0)], [_unit(_e(0) * 0.3 + _e(3))], [_e(4)]])
+    out = rank(_e(0)[None], vm, vo, [FRESH] * 3, top_k=1, min_confidence=0.0)
+    assert out[0][0] == 0
+
+
+def test_confidence_and_recency_break_ties_and_filter() -> None:
+    vm, vo = _index([[_e(0)], [_e(0)], [_e(0)]])
+    feats = [
+        Features(0.6, 0.0, "preferences"),
+        Features(1.0, 0.0, "preferences"),
+        Features(1.0, 400.0, "preferences"),
+    ]
+    out = rank(_e(0)[None], vm, vo, feats, top_k=3, min_confidence=0.0)
+    assert [b for b, _ in out] == [1, 2, 0]
+    out = rank(_e(0)[None], vm, vo, feats, top_k=3, min_confidence=0.7)
+    assert 0 not in [b for b, _ in out]
+
+
+def test_top_k_and_empty_inputs() -> None:
+    vm, vo = _index([[_e(i % 6)] for i in range(10)])
+    assert len(rank(_e(0)[None], vm, vo, [FRESH] * 10, top_k=2, min_confidence=0.0)) <= 2
+    assert rank(_e(0)[None], vm, vo, [FRESH] * 10, top_k=0, min_confidence=0.0) == []
+    empty = np.empty((0, 6), dtype=np.float32)
+    assert rank(_e(0)[None], empty, np.empty(0, dtype=int), [], top_k=5, min_confidence=0.0) == []
+
+
+def test_adaptive_cut_drops_far_beliefs() -> None:
+    # One clear match among many unrelated beliefs: the unrelated tail is cut.
+    beliefs = [[_e(0)]] + [[_e(1 + i % 5)] for i in range(30)]
+    vm, vo = _index(beliefs)
+    out = rank(_e(0)[None], vm, vo, [FRESH] * 31, top_k=20, min_confidence=0.0)
+    assert out[0][0] == 0 and len(out) < 20
+
+
+def test_query_texts_latest_user_first() -> None:
+    messages = [
+        {"role": "system", "content": "be nice"},
+        {"role": "user", "content": "I live in Oslo"},
+        {"role": "assistant", "content": "ok"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Where  to eat?"},
+                {"type": "image_url", "image_url": {"url": "x"}},
+            ],
+        },
+    ]
+    assert query_texts(messages) == ["Where to eat?", "I live in Oslo"]
+    assert query_texts([{"role": "assistant", "content": "hi"}]) == []
+    assert query_texts(messages, max_turns=1) == ["Where to eat?"]
+
+
+def test_vague_query_keeps_its_whole_area() -> None:
+    # Ten beliefs equally close to the query (one area) and many far ones: the cut keeps the
+    # area, not just a fixed few, and drops the far ones.
+    near = _unit(_e(0) + 0.2 * _e(1))
+    beliefs = [[near] for _ in range(10)] + [[_e(2 + i % 4)] for i in range(40)]
+    vm, vo = _index(beliefs)
+    out = rank(_e(0)[None], vm, vo, [FRESH] * 50, top_k=40, min_confidence=0.0)
+    assert {b for b, _ in out} == set(range(10))
+
+
+def test_score_beliefs_marks_ineligible() -> None:
+    from memory.inject.ranking import cut, score_beliefs
+
+    vm, vo = _index([[_e(0)], [_e(1)]])
+    feats = [Features(0.2, 0.0, "preferences"), FRESH]
+    score = score_beliefs(_e(0)[None], vm, vo, feats, min_confidence=0.3)
+    assert not np.isfinite(score[0]) and np.isfinite(score[1])
+    assert cut(score, 5) == [1]
+
+
+def test_indexed_layout_scores_like_the_view_matrix():
+    from memory.inject.ranking import Features, score_beliefs, score_indexed
+
+    rng = np.random.default_rng(3)
+
+    def unit(rows: int) -> np.ndarray:
+        m = rng.standard_normal((rows, 16)).astype(np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    table, statements, queries = unit(10), unit(6), unit(2)
+    index = np.array([[0, 3, -1], [2, -1, -1], [-1, -1, -1], [1, 4, 9], [5, 5, 6], [7, -1, -1]])
+    rows, owner = [], []
+    for belief, slots in enumerate(index):
+        rows.append(statements[belief])
+        owner.append(belief)
+        for slot in slots[slots >= 0]:
+            rows.append(table[slot])
+            owner.append(belief)
+    features = [
+        Features(confidence=0.5 + 0.08 * i, age_days=10.0 * i, context="preferences")
+        for i in range(6)
+    ]
+    expected = score_beliefs(
+        queries, np.stack(rows), np.array(owner), features, min_confidence=0.55
+    )
+    got = score_indexed(queries, statements, table, index, features, min_confidence=0.55)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)

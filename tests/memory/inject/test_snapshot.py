@@ -1,0 +1,61 @@
+from datetime import timedelta
+
+import pytest
+
+from memory.beliefs import EvidenceIn
+from memory.selfmodel import SelfModel
+from proxy.config import parse_config
+
+
+def _said(text: str) -> EvidenceIn:
+    return EvidenceIn(source="stated", kind="turn", quote=text)
+
+
+def test_a_write_recomputes_only_the_beliefs_it_touched(tmp_path, embedder):
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    tea = runtime.beliefs.create("t", "u", "I like green tea", "preferences", _said("tea"))
+    lyon = runtime.beliefs.create("t", "u", "I live in Lyon", "preferences", _said("Lyon"))
+    first = {e.id: e for e in runtime.snapshots.get("t", "u").entries}
+    runtime.beliefs.add_evidence(
+        "t", "u", lyon.id, _said("Lyon again"), event="reinforced", actor="test"
+    )
+    second = runtime.snapshots.get("t", "u")
+    entries = {e.id: e for e in second.entries}
+    assert entries[tea.id] is first[tea.id]  # untouched: kept as it was
+    assert entries[lyon.id] is not first[lyon.id]
+    assert entries[lyon.id].confidence > first[lyon.id].confidence
+    # Every confidence equals a full recompute from the evidence.
+    for belief in (tea, lyon):
+        recomputed = runtime.beliefs.get("t", "u", belief.id).confidence
+        assert entries[belief.id].confidence == pytest.approx(recomputed, abs=1e-4)
+    # The hourly recompute of decayed confidences counts from the oldest kept value.
+    assert second.built == runtime.snapshots.get("t", "u").built
+    runtime.snapshots._items[("t", "u")].built -= timedelta(hours=2)
+    third = runtime.snapshots.get("t", "u")
+    assert all(e is not entries[e.id] for e in third.entries)
+    runtime.db.close()
+
+
+def test_forgetting_drops_the_users_snapshot(tmp_path, embedder):
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    runtime.beliefs.create("t", "u", "I like green tea", "preferences", _said("tea"))
+    assert runtime.snapshots.get("t", "u") is not None
+    runtime.forget("t", "u")
+    assert ("t", "u") not in runtime.snapshots._items
+    assert runtime.snapshots.get("t", "u") is None
+    runtime.db.close()
+
+
+@pytest.mark.parametrize("budget_mb,kept", [(64, 3), (0.0001, 1)])
+def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb, kept):
+    config = parse_config({"store": {"path": str(tmp_path), "user_cache_mb": budget_mb}})
+    runtime = SelfModel(config.memory, embedder=embedder)
+    for user in ("u1", "u2", "u3"):
+        runtime.beliefs.create("t", user, f"I like tea, says {user}", "preferences", _said("tea"))
+        assert runtime.snapshots.get("t", user) is not None
+    items = runtime.snapshots._items
+    assert len(items) == kept and ("t", "u3") in items  # the most recent stays
+    assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values()) > 0
+    runtime.snapshots.invalidate("t", "u3")
+    assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values())
+    runtime.db.close()

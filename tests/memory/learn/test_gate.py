@@ -1,0 +1,95 @@
+import pytest
+
+from memory.learn.gate import GateDecision, gate
+
+KEEP = [
+    # preferences
+    "I prefer window seats on long flights.",
+    "i really love spicy food",
+    "I can't stand horror movies.",
+    # identity / profession / expertise
+    "I'm a pediatric nurse working night shifts.",
+    "I work as a data engineer at a bank.",
+    "I've been playing the violin for 12 years.",
+    "As a beginner, I get lost in long explanations.",
+    # goals
+    "My goal is to run a sub-4 marathon next spring.",
+    "I'm training for a triathlon in June.",
+    "I want to switch careers into UX design.",
+    # constraints: allergy, diet, budget, schedule, health, location, family
+    "I'm allergic to penicillin.",
+    "I don't eat pork.",
+    "My budget is about $800 for the whole trip.",
+    "I only have time to cook on weekends.",
+    "I have type 1 diabetes.",
+    "I live in Lisbon and commute by bike.",
+    "My wife and I have two toddlers.",
+    "We are vegetarian at home.",
+    # communication style
+    "Please keep answers short.",
+    "Explain it like I'm five.",
+    "No jargon please, I'm not technical.",
+    # self-statement next to a task request
+    "I'm lactose intolerant. Suggest a dessert for a dinner party.",
+    # message wrapped in quotes is still the user's own words
+    '"I avoid restaurants with loud music."',
+]
+
+SKIP = [
+    "Write a poem about autumn leaves.",
+    "Translate this into German: I love my wife and my kids.",
+    "What is the capital of Australia?",
+    "Make this grammatically correct: I like your watch. How long have you had it?",
+    "Can I use async functions inside a list comprehension?",
+    "I want you to act as a Linux terminal.",
+    "I have a question about Kubernetes ingress rules.",
+    "I don't understand this error message.",
+    "If I were a bird, I would fly south for the winter.",
+    "Imagine I am a pirate captain and describe my ship.",
+    "Summarize the following text: I grew up in a small village and loved fishing.",
+    'The author says "I prefer tea to coffee" in chapter two. Why?',
+    "```python\n# I love this function\ndef f(x):\n    return x\n```\nwhy does this fail?",
+    "See https://example.com/i-love-cats for the details",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("text", KEEP)
+def test_keeps_self_statements(text: str) -> None:
+    decision = gate([text])
+    assert decision.keep, decision.reason
+
+
+@pytest.mark.parametrize("text", SKIP)
+def test_skips_turns_without_self_information(text: str) -> None:
+    decision = gate([text])
+    assert not decision.keep, decision.reason
+
+
+def test_decision_shape_and_reason() -> None:
+    decision = gate(["I prefer tea."])
+    assert isinstance(decision, GateDecision)
+    assert decision.reason.startswith("self-statement")
+    assert gate([]) == GateDecision(False, "empty")
+
+
+def test_any_user_message_of_the_turn_can_carry_the_signal() -> None:
+    assert gate(["write a haiku", "by the way I'm vegan"]).keep
+    assert not gate(["write a haiku", "make it rhyme"]).keep
+
+
+def test_long_code_paste_is_skipped_but_surrounding_prose_counts() -> None:
+    code = "\n".join(f"x{i} = compute(y{i}, z{i});" for i in range(300))
+    assert not gate([f"Here is my script:\n{code}\nwhy is it slow?"]).keep
+    assert gate([f"I'm a physicist, not a programmer.\n{code}\nwhy is it slow?"]).keep
+
+
+def test_long_pasted_document_only_its_framing_is_read() -> None:
+    article = "In this paper we study transformers. " * 200
+    assert not gate([article]).keep
+    assert not gate([f"Summarize this: {article} I love it"]).keep
+
+
+def test_typographic_apostrophes() -> None:
+    assert gate(["I\u2019m allergic to shellfish."]).keep

@@ -1,0 +1,72 @@
+from memory.ledger import Database
+from memory.ledger.audit import AuditLog, AuditRecord
+
+
+def _record(**overrides) -> AuditRecord:
+    values = dict(
+        request_id="req-1",
+        tenant="acme",
+        user="u1",
+        model="gpt-x",
+        rule="default",
+        injected=[
+            {
+                "id": "bel_1",
+                "statement": "Likes tea",
+                "context": "preferences",
+                "confidence": 0.9,
+                "score": 0.71,
+            }
+        ],
+        rendered="<user_model>...</user_model>",
+        template="default",
+        template_sha256="ab" * 32,
+        tokens=42,
+        retrieve_ms=1.5,
+        render_ms=0.25,
+        upstream_ms=80.0,
+        status=200,
+        error=None,
+        stream=True,
+        degraded_reason="EmbeddingError: down",
+    )
+    values.update(overrides)
+    return AuditRecord(**values)
+
+
+def test_every_field_survives_the_round_trip(tmp_path):
+    db = Database(tmp_path / "a.db")
+    log = AuditLog(db, store_rendered=True, retention_days=30)
+    record = _record()
+    log.add(record)
+    got = log.get("acme", "req-1")
+    assert got == {
+        "request_id": "req-1",
+        "at": record.at,
+        "tenant": "acme",
+        "user": "u1",
+        "model": "gpt-x",
+        "rule": "default",
+        "injected": record.injected,
+        "rendered": record.rendered,
+        "template": "default",
+        "template_sha256": "ab" * 32,
+        "tokens": 42,
+        "status": 200,
+        "error": None,
+        "stream": True,
+        "degraded": True,
+        "degraded_reason": "EmbeddingError: down",
+        "latency_ms": {"retrieve": 1.5, "render": 0.25, "upstream": 80.0},
+    }
+    db.close()
+
+
+def test_rendered_text_is_not_stored_when_switched_off(tmp_path):
+    db = Database(tmp_path / "a.db")
+    log = AuditLog(db, store_rendered=False, retention_days=30)
+    log.add(_record(degraded_reason=None, stream=False))
+    got = log.get("acme", "req-1")
+    assert got["rendered"] is None and got["degraded"] is False and got["stream"] is False
+    assert got["injected"][0]["id"] == "bel_1"
+    db.close()
