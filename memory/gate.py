@@ -23,6 +23,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memory.learn.cues import parse_change
+
 # Typographic apostrophes are common in pasted and mobile text.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -273,6 +275,9 @@ def gate(user_texts: Sequence[str]) -> GateDecision:
             cue = self_cue(sentence)
             if cue:
                 return GateDecision(True, f"self-statement ({cue})")
+            change = parse_change(sentence)
+            if change is not None and change.cue != "now":
+                return GateDecision(True, f"change of mind ({change.cue})")
     if not saw_text:
         return GateDecision(False, "empty")
     return GateDecision(False, "no first-person self-statement")

@@ -14,6 +14,7 @@ from memory.apply import Applier, top_related
 from memory.beliefs import Beliefs
 from memory.extract import ExtractionFailed, Extractor, Related
 from memory.gate import gate
+from memory.ledger.db import parse_time
 from memory.outbox import Outbox
 from memory.turns import Turn
 
@@ -124,5 +125,10 @@ class ExtractionWorker:
 
     def _apply(self, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
         return self.applier.apply(
-            turn.tenant, turn.user, ops, request_id=turn.request_id, known_ids=known
+            turn.tenant,
+            turn.user,
+            ops,
+            request_id=turn.request_id,
+            known_ids=known,
+            at=parse_time(turn.at),
         )
