@@ -97,7 +97,8 @@ _STATE = (
     r"born|grew up|married|single|divorc|engaged|parent|mother|father|mom\b|dad\b|"
     r"goal|want to|wanna|plan|hope|hoping|aim|trying|try to|training|preparing|saving|dream|"
     r"wish|intend|aspir|would like to|need to|working on|decided|going to|gonna|"
-    r"switched|stopped|quit\b|gave up|gotten into|became|took up|"
+    r"switched|stopped|quit\b|gave up|gotten into|became|took up|started|began|adopted|"
+    r"joined|"
     r"am (?!not sure|sorry|going to \w+ (?:you|this))|are\b|have been|been\b|identify|"
     r"consider myself|call me|describe myself"
 )

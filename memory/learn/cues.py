@@ -190,7 +190,8 @@ def parse_change(sentence: str) -> Change | None:
     if m := _USED_TO.match(text):
         return Change("revise", "used to", _sentence(m["target"]), _sentence(m["new"]))
     if m := _MOVED.match(text):
-        return Change("revise", "moved", f"I live in {_clean(m['new'])}", _sentence(text))
+        place = _clean(m["new"])
+        return Change("revise", "moved", f"I live in {place}", f"I live in {place}.")
     if m := _NEGATED_NOT.match(text):
         rest = m["rest"].strip()
         new = _sentence(rest) if rest and len(rest.split()) >= 2 else None
@@ -205,7 +206,7 @@ def parse_change(sentence: str) -> Change | None:
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
         target = _clean(than["target"]) if than else None
-        statement = text
+        statement: str = text
         if than:
             statement = text[: than.start()] if than.re is _NOT_TAIL else text
         return Change("revise", "now", target, _sentence(statement))

@@ -16,6 +16,8 @@ import numpy as np
 from memory.learn.cues import content_stems, polarity
 
 SAME = 0.9  # at least this close, same polarity: the same belief said again
+SAME_WITH_WORDS = 0.8  # ... or this close and most content words shared
+SHARED_SHARE = 0.6  # Jaccard of content words that makes a close pair a restatement
 CONTRADICTS = 0.72  # at least this close, opposite polarity, shared topic: a contradiction
 TARGET = 0.5  # a named old state ("switched from X") and a belief about X
 TARGET_WITH_WORDS = 0.4  # ... when they also share a content word
@@ -45,6 +47,18 @@ def ranked(
     ]
 
 
+def _shared(a: str, b: str) -> float:
+    x, y = content_stems(a), content_stems(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
+def is_same(a: str, b: str, similarity: float) -> bool:
+    """b says a again (in other words): close in meaning, same polarity."""
+    if polarity(a) != polarity(b):
+        return False
+    return similarity >= SAME or (similarity >= SAME_WITH_WORDS and _shared(a, b) >= SHARED_SHARE)
+
+
 def _with_words(found: list[Match], text: str) -> list[Match]:
     words = content_stems(text)
     return [
@@ -58,7 +72,7 @@ def same_or_contradicting(statement: str, found: list[Match]) -> tuple[str, Matc
     found = _with_words(found, statement)
     mine = polarity(statement)
     for m in found:
-        if m.similarity >= SAME and polarity(m.statement) == mine:
+        if is_same(statement, m.statement, m.similarity):
             return "same", m
     for m in found:
         if m.similarity >= CONTRADICTS and m.shares_words and polarity(m.statement) != mine:
@@ -81,7 +95,7 @@ def topic_of(statement: str, found: list[Match]) -> Match | None:
         return None
     best = found[0]
     runner = found[1].similarity if len(found) > 1 else 0.0
-    if best.similarity >= SAME:
+    if is_same(statement, best.statement, best.similarity):
         return None  # a restatement, not a change
     clear = best.similarity - runner >= TOPIC_MARGIN
     if (best.similarity >= TOPIC and clear) or (
