@@ -7,6 +7,7 @@ history entry; the vector index follows after the commit.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -453,5 +454,5 @@ class Beliefs:
 
     def active_rows(
         self, tenant: str, user: str, contexts: Sequence[str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         return rows.list_beliefs(self.core.db.conn, tenant, user, contexts, ["active"])

@@ -205,11 +205,11 @@ def parse_change(sentence: str) -> Change | None:
         return Change("retract", "no longer", affirmed(text))
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
-        target = _clean(than["target"]) if than else None
-        statement: str = text
+        named = _clean(str(than["target"])) if than else None
+        statement = text
         if than:
             statement = text[: than.start()] if than.re is _NOT_TAIL else text
-        return Change("revise", "now", target, _sentence(statement))
+        return Change("revise", "now", named, _sentence(statement))
     return None
 
 
