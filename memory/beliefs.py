@@ -7,6 +7,7 @@ history entry; the vector index follows after the commit.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ class EvidenceIn:
     anchor: float | None = None
     request_id: str | None = None
     observation_id: str | None = None
+    note: str | None = None  # why it was recorded: a revision's cue, the belief it revised
 
 
 def clean_statement(statement: object, param: str = "statement") -> str:
@@ -120,6 +122,7 @@ class Beliefs:
         supersedes: str | None = None,
         actor: str = "api",
         now: datetime | None = None,
+        valid_from: datetime | None = None,
     ) -> Belief:
         text = clean_statement(statement)
         self.core.context(context)
@@ -127,7 +130,9 @@ class Beliefs:
             raise InvalidError(f"source must be one of {list(SOURCES)}", param="source")
         check_confidence(evidence.anchor)
         with self.core.lock(tenant, user):
-            row = self._insert(tenant, user, text, context, evidence, supersedes, actor, now)
+            row = self._insert(
+                tenant, user, text, context, evidence, supersedes, actor, now, valid_from
+            )
         self.core.index(tenant, user, [row])
         return self.get(tenant, user, row["id"])
 
@@ -169,6 +174,7 @@ class Beliefs:
         evidence: EvidenceIn,
         supersedes: str | None,
         now: datetime | None,
+        valid_from: datetime | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         moment = iso(now or utcnow())
         row = {
@@ -183,7 +189,7 @@ class Beliefs:
             "version": 1,
             "supersedes": supersedes,
             "superseded_by": None,
-            "valid_from": moment,
+            "valid_from": iso(valid_from) if valid_from else moment,
             "valid_to": None,
             "created_at": moment,
             "updated_at": moment,
@@ -212,8 +218,9 @@ class Beliefs:
         supersedes: str | None,
         actor: str,
         now: datetime | None,
+        valid_from: datetime | None = None,
     ) -> dict[str, Any]:
-        row, ev = self._row_for(tenant, user, text, context, evidence, supersedes, now)
+        row, ev = self._row_for(tenant, user, text, context, evidence, supersedes, now, valid_from)
         with self.core.db.write() as conn:
             rows.ensure_user(conn, tenant, user)
             self._write_new(conn, row, ev, evidence, actor)
@@ -233,6 +240,7 @@ class Beliefs:
             "polarity": 1 if e.polarity >= 0 else -1,
             "weight": max(0.0, float(e.weight)),
             "anchor": e.anchor,
+            "note": e.note,
             "at": moment,
         }
 
@@ -298,6 +306,7 @@ class Beliefs:
         actor: str,
         context: str | None = None,
         expected_version: int | None = None,
+        valid_from: datetime | None = None,
     ) -> Belief:
         """Supersede a belief by a new one; the old one keeps its history and gets valid_to."""
         text = clean_statement(statement)
@@ -308,7 +317,9 @@ class Beliefs:
                 raise ConflictError(f"belief {belief_id!r} is {old['status']}, not active")
             new_context = context or old["context"]
             self.core.context(new_context)
-            new = self._insert(tenant, user, text, new_context, evidence, belief_id, actor, None)
+            new = self._insert(
+                tenant, user, text, new_context, evidence, belief_id, actor, None, valid_from
+            )
             moment = new["created_at"]
             old.update(
                 status="superseded",
@@ -443,5 +454,5 @@ class Beliefs:
 
     def active_rows(
         self, tenant: str, user: str, contexts: Sequence[str] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         return rows.list_beliefs(self.core.db.conn, tenant, user, contexts, ["active"])

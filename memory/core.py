@@ -163,6 +163,7 @@ class Core:
                     polarity=e["polarity"],
                     weight=e["weight"],
                     anchor=e["anchor"],
+                    note=e.get("note"),
                     at=parse_time(e["at"]),
                     delta=round(step.delta_logodds, 4) if step else None,
                     confidence_after=round(step.confidence_after, 4) if step else None,

@@ -14,14 +14,18 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
+
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import InvalidError, NotFoundError
+from memory.learn.cues import content_stems
 from memory.learn.local import choose_context
 from memory.ledger import beliefs as rows
 from memory.ledger.db import iso, utcnow
 from memory.models import new_id
 
 OBSERVATION_MATCH = 0.55
+OBSERVATION_WITH_WORDS = 0.3
 DRIFT_EVENTS = ("superseded", "retracted", "corrected", "weakened")
 
 
@@ -88,8 +92,16 @@ class Signals:
         if not found:
             return None
         sims = matrix @ self.core.embedder.embed([text])[0]
-        best = int(sims.argmax())
-        return found[best] if float(sims[best]) >= OBSERVATION_MATCH else None
+        statements = {r["id"]: r["statement"] for r in self.beliefs.active_rows(tenant, user)}
+        words = content_stems(text)
+        # A behaviour is worded unlike a statement ("clicked on 3 vegetarian recipes" against
+        # "I'm vegetarian"): a shared content word makes a weaker cosine enough.
+        for i in np.argsort(-sims, kind="stable")[:3]:
+            similarity = float(sims[int(i)])
+            shares = bool(words & content_stems(statements.get(found[int(i)], "")))
+            if similarity >= OBSERVATION_MATCH or (shares and similarity >= OBSERVATION_WITH_WORDS):
+                return found[int(i)]
+        return None
 
     def feedback(
         self, tenant: str, request_id: str, score: float, comment: str | None

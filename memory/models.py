@@ -29,6 +29,7 @@ class Evidence(BaseModel):
     polarity: int = 1
     weight: float = 1.0
     anchor: float | None = None
+    note: str | None = None
     at: datetime
     delta: float | None = None
     confidence_after: float | None = None

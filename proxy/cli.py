@@ -150,16 +150,33 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 @click.argument("user")
 @click.option("--context", default=None)
 @click.option("--status", default=None)
+@click.option("--conflicts", is_flag=True, help="Show open contradictions instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print raw JSON.")
 @click.pass_context
 def beliefs(
-    ctx: click.Context, user: str, context: str | None, status: str | None, as_json: bool
+    ctx: click.Context,
+    user: str,
+    context: str | None,
+    status: str | None,
+    conflicts: bool,
+    as_json: bool,
 ) -> None:
-    """List a user's beliefs."""
+    """List a user's beliefs (or, with --conflicts, the pairs that contradict each other)."""
     params = {k: v for k, v in {"context": context, "status": status}.items() if v}
+    if conflicts:
+        params = {"conflicts": "true"}
     data = _api(ctx).call("GET", f"/v1/users/{user}/beliefs", params=params)["data"]
     if as_json:
         _print(data)
+        return
+    if conflicts:
+        if not data:
+            click.echo(f"no open contradictions for {user}")
+        for c in data:
+            a, b = c["beliefs"]
+            click.echo(f"{a['statement']}  [{a['id']}]")
+            click.echo(f"  contradicts {b['statement']}  [{b['id']}]")
+            click.echo(f"  kept: {c['winner']} ({c['rule']})")
         return
     if not data:
         click.echo(f"no beliefs for {user}")

@@ -16,6 +16,7 @@ from memory.inject import budget, render
 from memory.inject.ranking import cut, query_texts, score_indexed
 from memory.inject.rules import choose_rule
 from memory.inject.snapshot import SnapshotCache
+from memory.learn.revise import contradicts
 from memory.ledger.db import utcnow
 from memory.models import ScoredBelief
 from memory.prompts import PromptLibrary
@@ -28,6 +29,22 @@ NEAR_DUPLICATE = 0.92
 CORE_CONTEXTS = ("communication_style", "constraints")
 CORE_MIN_CONFIDENCE = 0.85
 CORE_MAX = 2
+
+
+def _without_contradictions(picked: list[int], entries: list[Any], vectors: Any) -> list[int]:
+    """Never two contradicting beliefs in one block: of such a pair the newer one stays."""
+    if len(picked) < 2:
+        return picked
+    sims = vectors[picked] @ vectors[picked].T
+    dropped: set[int] = set()
+    for a in range(len(picked)):
+        for b in range(a + 1, len(picked)):
+            if a in dropped or b in dropped:
+                continue
+            first, second = entries[picked[a]], entries[picked[b]]
+            if contradicts(first.statement, second.statement, float(sims[a, b])):
+                dropped.add(a if first.updated < second.updated else b)
+    return [i for position, i in enumerate(picked) if position not in dropped]
 
 
 class MemoryDegraded(Exception):
@@ -165,7 +182,9 @@ class Injector:
             if not any(close[position][earlier] for earlier in kept):
                 kept.append(position)
                 scores[candidates[position]] = float(scores_all[candidates[position]])
-        picked = [candidates[position] for position in kept]
+        picked = _without_contradictions(
+            [candidates[position] for position in kept], snapshot.entries, snapshot.statements
+        )
         return [
             ScoredBelief(
                 id=snapshot.entries[i].id,

@@ -2,7 +2,9 @@
 
 Guards run here whatever the extractor: unknown ids, instructions posing as
 facts, third parties, and secrets are rejected per op; an `add` that nearly
-repeats an existing belief becomes a reinforcement of it.
+repeats an existing belief becomes a reinforcement of it, one that negates an active belief
+becomes a revision (or a retraction), and a change of mind named in words ("forget what I said
+about X") is linked to the belief it is about (memory/learn/revise.py).
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
 from memory import secrets
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import MemoryFault
+from memory.learn import revise
+from memory.learn.cues import is_cessation, resolve_time
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
 
-NEAR_DUPLICATE = 0.9
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules?|prompts?|above)\b"
     r"|\b(you|assistant|the model|ai)\s+(must|should|shall|will)\s+(always|never|now)\b"
@@ -52,18 +56,31 @@ def _check_text(op: Op) -> str | None:
     return None
 
 
+_EXPLICIT = ("stated", "asserted", "corrected")
+
+
 class Applier:
+    """Applies ops under the user's lock, so concurrent turns see each other's writes."""
+
     def __init__(self, beliefs: Beliefs) -> None:
         self.beliefs = beliefs
 
-    def _near_duplicate(self, tenant: str, user: str, statement: str, context: str) -> str | None:
+    def _candidates(self, tenant: str, user: str, text: str) -> list[revise.Match]:
+        """The active beliefs closest to a text, in every context."""
         core = self.beliefs.core
-        found, matrix = core.statement_vectors(tenant, user, [context])
-        if not found:
-            return None
-        sims = matrix @ core.embedder.embed([statement])[0]
-        best = int(np.argmax(sims))
-        return found[best] if float(sims[best]) >= NEAR_DUPLICATE else None
+        found, matrix = core.statement_vectors(tenant, user)
+        if not found or not text.strip():
+            return []
+        statements = {r["id"]: r["statement"] for r in self.beliefs.active_rows(tenant, user)}
+        query = core.embedder.embed([text])[0]
+        return [m for m in revise.ranked(query, found, matrix, statements) if m.statement]
+
+    def _exact(self, tenant: str, user: str, statement: str) -> str | None:
+        key = _key(statement)
+        for row in self.beliefs.active_rows(tenant, user):
+            if _key(row["statement"]) == key:
+                return str(row["id"])
+        return None
 
     def apply(
         self,
@@ -74,61 +91,220 @@ class Applier:
         request_id: str | None,
         known_ids: set[str],
         actor: str = "extraction",
+        at: datetime | None = None,
     ) -> Applied:
         result = Applied()
-        for index, op in enumerate(ops):
-            problem = _check_text(op)
-            if problem is None and op.id is not None and op.id not in known_ids:
-                problem = f"unknown belief id {op.id!r}"
-            if problem:
-                result.rejected.append(Rejected(index, problem, op))
-                continue
-            try:
-                belief_id = self._apply_one(tenant, user, op, request_id, actor)
-            except MemoryFault as exc:
-                result.rejected.append(Rejected(index, str(exc), op))
-                continue
-            result.applied.append((op.op, belief_id))
+        # One user's ops apply one turn at a time (the lock is re-entrant for the writes
+        # below), so 50 identical concurrent turns find each other and make one belief.
+        with self.beliefs.core.lock(tenant, user):
+            for index, op in enumerate(ops):
+                problem = _check_text(op)
+                if problem is None and op.id is not None and op.id not in known_ids:
+                    problem = f"unknown belief id {op.id!r}"
+                if problem:
+                    result.rejected.append(Rejected(index, problem, op))
+                    continue
+                try:
+                    kind, outcome = self._apply_one(tenant, user, op, request_id, actor, at)
+                except MemoryFault as exc:
+                    result.rejected.append(Rejected(index, str(exc), op))
+                    continue
+                if kind == "rejected":
+                    result.rejected.append(Rejected(index, outcome, op))
+                else:
+                    result.applied.append((kind, outcome))
         return result
 
-    def _apply_one(self, tenant: str, user: str, op: Op, request_id: str | None, actor: str) -> str:
-        evidence = EvidenceIn(
-            source=op.source, kind="turn", polarity=1, quote=op.quote, request_id=request_id
+    def _evidence(
+        self, op: Op, request_id: str | None, polarity: int = 1, note: str | None = None
+    ) -> EvidenceIn:
+        return EvidenceIn(
+            source=op.source,
+            kind="turn",
+            polarity=polarity,
+            quote=op.quote,
+            request_id=request_id,
+            note=note,
         )
-        if op.op == "add":
-            duplicate = self._near_duplicate(tenant, user, op.statement or "", op.context)
-            if duplicate is None:
-                return self.beliefs.create(
-                    tenant, user, op.statement or "", op.context, evidence, actor=actor
-                ).id
-            op = Op(
-                op="reinforce", context=op.context, quote=op.quote, source=op.source, id=duplicate
+
+    def _apply_one(
+        self,
+        tenant: str,
+        user: str,
+        op: Op,
+        request_id: str | None,
+        actor: str,
+        at: datetime | None,
+    ) -> tuple[str, str]:
+        if op.id is None and op.op == "retract":
+            target = op.target or op.quote
+            match = revise.target_of(target, self._candidates(tenant, user, target))
+            if match is None:
+                return "rejected", f"no active belief matches {target!r} to retract"
+            note = (
+                f"{op.cue or 'retraction'}: retracts {match.statement!r} ({match.similarity:.2f})"
             )
+            return "retract", self._retract(tenant, user, match.id, op, request_id, actor, note)
+        if op.id is None and op.op == "revise":
+            linked = self._link_revision(tenant, user, op)
+            if linked is not None:
+                return self._revise_linked(tenant, user, op, linked, request_id, actor, at)
+            op = Op(
+                op="add",
+                context=op.context,
+                quote=op.quote,
+                source=op.source,
+                statement=op.statement,
+            )
+        if op.op == "add":
+            return self._add(tenant, user, op, request_id, actor, at)
         assert op.id is not None
         if op.op in ("reinforce", "weaken"):
             polarity = 1 if op.op == "reinforce" else -1
-            weakened = EvidenceIn(
-                source=op.source,
-                kind="turn",
-                polarity=polarity,
-                quote=op.quote,
-                request_id=request_id,
-            )
-            return self.beliefs.add_evidence(
+            return op.op, self.beliefs.add_evidence(
                 tenant,
                 user,
                 op.id,
-                weakened,
-                event=f"{op.op}d" if op.op == "reinforce" else "weakened",
+                self._evidence(op, request_id, polarity),
+                event="reinforced" if op.op == "reinforce" else "weakened",
                 actor=actor,
             ).id
         if op.op == "revise":
-            return self.beliefs.revise(
-                tenant, user, op.id, op.statement or "", evidence, actor=actor, context=op.context
+            return "revise", self.beliefs.revise(
+                tenant,
+                user,
+                op.id,
+                op.statement or "",
+                self._evidence(op, request_id, note=op.cue),
+                actor=actor,
+                context=op.context,
+                valid_from=_since(op, at),
             ).id
-        return self.beliefs.set_status(
-            tenant, user, op.id, "retracted", actor=actor, request_id=request_id
+        return "retract", self._retract(tenant, user, op.id, op, request_id, actor, op.cue)
+
+    def _link_revision(self, tenant: str, user: str, op: Op) -> tuple[str, revise.Match] | None:
+        statement = op.statement or ""
+        found = self._candidates(tenant, user, statement)
+        verdict = revise.same_or_contradicting(statement, found)
+        if verdict is not None and verdict[0] == "same":
+            return verdict
+        if op.target:
+            match = revise.target_of(op.target, self._candidates(tenant, user, op.target))
+            return ("revises", match) if match else None
+        if verdict is not None:
+            return verdict
+        match = revise.topic_of(statement, found)
+        return ("revises", match) if match else None
+
+    def _revise_linked(
+        self,
+        tenant: str,
+        user: str,
+        op: Op,
+        linked: tuple[str, revise.Match],
+        request_id: str | None,
+        actor: str,
+        at: datetime | None,
+    ) -> tuple[str, str]:
+        how, match = linked
+        if how == "same":
+            note = f"restated ({match.similarity:.2f})"
+            return "reinforce", self.beliefs.add_evidence(
+                tenant,
+                user,
+                match.id,
+                self._evidence(op, request_id, note=note),
+                event="reinforced",
+                actor=actor,
+            ).id
+        note = (
+            f"{op.cue or 'contradiction'}: supersedes {match.statement!r} "
+            f"({how}, similarity {match.similarity:.2f})"
+        )
+        return "revise", self.beliefs.revise(
+            tenant,
+            user,
+            match.id,
+            op.statement or "",
+            self._evidence(op, request_id, note=note),
+            actor=actor,
+            context=op.context,
+            valid_from=_since(op, at),
         ).id
+
+    def _add(
+        self,
+        tenant: str,
+        user: str,
+        op: Op,
+        request_id: str | None,
+        actor: str,
+        at: datetime | None,
+    ) -> tuple[str, str]:
+        statement = op.statement or ""
+        exact = self._exact(tenant, user, statement)
+        found = self._candidates(tenant, user, statement)
+        verdict = revise.same_or_contradicting(statement, found)
+        if exact is not None:
+            verdict = ("same", revise.Match(exact, statement, 1.0, True))
+        if verdict is not None and verdict[0] == "contradicts":
+            match = verdict[1]
+            old = self.beliefs.active_rows(tenant, user)
+            old_source = next((r["source"] for r in old if r["id"] == match.id), "stated")
+            if op.source == "inferred" and old_source in _EXPLICIT:
+                return "rejected", (
+                    f"contradicts the {old_source} belief {match.statement!r}; "
+                    "an inference does not override what the user said"
+                )
+            if op.source == "inferred":
+                verdict = None  # two inferences: an open conflict, resolved at injection
+            elif is_cessation(statement):
+                note = f"negation: retracts {match.statement!r} ({match.similarity:.2f})"
+                return "retract", self._retract(tenant, user, match.id, op, request_id, actor, note)
+        if verdict is not None:
+            return self._revise_linked(tenant, user, op, verdict, request_id, actor, at)
+        return "add", self.beliefs.create(
+            tenant,
+            user,
+            statement,
+            op.context,
+            self._evidence(op, request_id),
+            actor=actor,
+            valid_from=_since(op, at),
+        ).id
+
+    def _retract(
+        self,
+        tenant: str,
+        user: str,
+        belief_id: str,
+        op: Op,
+        request_id: str | None,
+        actor: str,
+        note: str | None,
+    ) -> str:
+        self.beliefs.add_evidence(
+            tenant,
+            user,
+            belief_id,
+            self._evidence(op, request_id, polarity=-1, note=note),
+            event="weakened",
+            actor=actor,
+        )
+        return self.beliefs.set_status(
+            tenant, user, belief_id, "retracted", actor=actor, request_id=request_id
+        ).id
+
+
+def _key(statement: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", statement.lower()))
+
+
+def _since(op: Op, at: datetime | None) -> datetime | None:
+    """valid_from from a relative time in the user's words ("last month"), if any."""
+    if at is None:
+        return None
+    return resolve_time(op.quote or op.statement or "", at)
 
 
 def top_related(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, limit: int) -> list[str]:

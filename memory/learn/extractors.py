@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from memory.inject.render import strip_injected
-from memory.learn.local import extract_statements
+from memory.learn.cues import parse_change
+from memory.learn.gate import prose_of, sentences_of
+from memory.learn.local import choose_context, extract_statements, is_about_third_party
 from memory.learn.ops import OPS_SCHEMA, Op, ParseError, Rejected, parse_output, validate_ops
 from memory.prompts import PromptLibrary
 
@@ -59,19 +61,77 @@ class LocalExtractor:
         contexts: Mapping[str, str],
         model: str,
     ) -> Extraction:
-        ops = []
+        ops: list[Op] = []
         for text in user_texts:
-            for found in extract_statements(strip_injected(text), contexts):
-                ops.append(
-                    Op(
-                        op="add",
-                        context=found.context,
-                        quote=found.quote,
-                        source="stated",
-                        statement=found.statement,
-                    )
-                )
+            ops += _merge_replacements(
+                [
+                    op
+                    for s in sentences_of(prose_of(strip_injected(text)))
+                    for op in _local(s, contexts)
+                ]
+            )
         return Extraction(ops=ops)
+
+
+def _local(sentence: str, contexts: Mapping[str, str]) -> list[Op]:
+    """One sentence's ops: a change of mind (revise/retract, linked later), else statements."""
+    found = extract_statements(sentence, contexts)
+    change = parse_change(sentence)
+    if change is None or (change.cue == "now" and not found):
+        return [
+            Op(op="add", context=f.context, quote=f.quote, source="stated", statement=f.statement)
+            for f in found
+        ]
+    if change.kind == "retract":
+        target = change.target or sentence
+        return [
+            Op(
+                op="retract",
+                context=choose_context(target, contexts),
+                quote=sentence,
+                target=target,
+                cue=change.cue,
+            )
+        ]
+    statement = change.statement or (found[0].statement if found else None)
+    if not statement or is_about_third_party(statement):
+        return []
+    return [
+        Op(
+            op="revise",
+            context=choose_context(statement, contexts),
+            quote=sentence,
+            statement=statement,
+            target=change.target,
+            cue=change.cue,
+        )
+    ]
+
+
+def _merge_replacements(ops: list[Op]) -> list[Op]:
+    """ "I don't X anymore. I Y now.": the second sentence replaces what the first dropped."""
+    out: list[Op] = []
+    for op in ops:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.op == "retract"
+            and last.id is None
+            and op.op in ("add", "revise")
+            and op.id is None
+            and op.target is None
+        ):
+            out[-1] = Op(
+                op="revise",
+                context=op.context,
+                quote=f"{last.quote} {op.quote}",
+                statement=op.statement,
+                target=last.target,
+                cue=last.cue,
+            )
+            continue
+        out.append(op)
+    return out
 
 
 class ExtractionFailed(Exception):

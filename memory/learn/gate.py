@@ -23,6 +23,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memory.learn.cues import parse_change
+
 # Typographic apostrophes are common in pasted and mobile text.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -95,7 +97,8 @@ _STATE = (
     r"born|grew up|married|single|divorc|engaged|parent|mother|father|mom\b|dad\b|"
     r"goal|want to|wanna|plan|hope|hoping|aim|trying|try to|training|preparing|saving|dream|"
     r"wish|intend|aspir|would like to|need to|working on|decided|going to|gonna|"
-    r"switched|stopped|quit\b|gave up|gotten into|became|took up|"
+    r"switched|stopped|quit\b|gave up|gotten into|became|took up|started|began|adopted|"
+    r"joined|"
     r"am (?!not sure|sorry|going to \w+ (?:you|this))|are\b|have been|been\b|identify|"
     r"consider myself|call me|describe myself"
 )
@@ -273,6 +276,9 @@ def gate(user_texts: Sequence[str]) -> GateDecision:
             cue = self_cue(sentence)
             if cue:
                 return GateDecision(True, f"self-statement ({cue})")
+            change = parse_change(sentence)
+            if change is not None and change.cue != "now":
+                return GateDecision(True, f"change of mind ({change.cue})")
     if not saw_text:
         return GateDecision(False, "empty")
     return GateDecision(False, "no first-person self-statement")

@@ -161,11 +161,63 @@ def _is_question(clause: str) -> bool:
     return clause.rstrip().endswith("?") or bool(_QUESTION_START.match(clause))
 
 
+# Not about the user: talk about the conversation ("I need to correct something"), a
+# reaction with no lasting content ("I can't wait", "I'm so excited", "I love it"), or a
+# problem with the material at hand ("I cannot limit the size of widgets in this layout").
+_DISCOURSE = re.compile(
+    r"^(?:i|we)(?:'d| would| will|'ll)?\s+(?:\w+\s+)?(?:need|want|have|like|wanted|going|"
+    r"forgot|meant|mean)\s+to\s+(?:correct|clarify|ask|say|mention|add|rephrase|repeat|check|"
+    r"confirm|tell you|share|point out|go back|fix|follow up|change|update|explain)\b"
+    r"(?!.*\b(?:always|every|usually|never)\b)",
+    re.I,
+)
+_REACTION = re.compile(
+    r"^(?:i|we)(?:'m|'re| am| are)?\s+(?:(?:so|really|very|just|totally|absolutely|super|"
+    r"pretty|quite|all|now|kind of|a bit)\s+)*(?:excited|happy|glad|thrilled|pleased|sorry|"
+    r"grateful|thankful|impressed|amazed|speechless|confused|lost|done|finished|back|ready|"
+    r"here|good|fine|ok(?:ay)?|stuck|curious|relieved|satisfied|disappointed|shocked|"
+    r"surprised|interested|convinced)\b(?:\s+(?:now|then|too|again|already|for now|"
+    r"for today|with (?:it|that|this|your \w+)|to hear (?:it|that)|about (?:it|that|this)))?"
+    r"\W*$"
+    r"|^(?:i|we)\s+(?:can'?t|cannot)\s+(?:wait|believe(?: (?:it|this|that|you))?)\W*$"
+    r"|^(?:i|we)\s+(?:(?:really|totally|absolutely|just)\s+)?(?:love|like|hate|agree|"
+    r"disagree|appreciate|understand|see|get|know|guess|think|hope|doubt)\b"
+    r"(?:\s+(?:with\s+)?(?:it|that|this|them|those|these|you|so|what you mean))?"
+    r"(?:[\s,]+(?:thanks?|thank you)(?: so much)?)?\W*$",
+    re.I,
+)
+_AT_HAND = re.compile(
+    r"\b(?:can'?t|cannot|unable to|not able to|trying to|struggling to|failing to|managed to)\b"
+    r".*\b(?:this|these|the following|my|the)\s+(?:\w+\s+)?(?:code|script|function|file|page|"
+    r"layout|app|program|query|error|widgets?|component|class|method|loop|table|document|"
+    r"essay|text|sentence|paragraph|spreadsheet|formula|model|setup|config\w*|project|"
+    r"build|test)s?\b|\b(?:errors?|bugs?|exceptions?|stack ?traces?|crash(?:es|ed)?)\b",
+    re.I,
+)
+_ONE_OFF_STYLE = re.compile(
+    r"^\W*(?:please\s+)?\w+\s+(?:this|that|these|those|it|the above|the following|the "
+    r"(?:text|answer|article|code|passage|story|email|concept|topic|idea))\b",
+    re.I,
+)
+_LASTING = re.compile(
+    r"\b(?:always|from now on|going forward|in (?:the )?future|in general|every time|whenever|"
+    r"all (?:your|the) |(?:your|all) (?:answers|responses|replies|explanations)|never)\b",
+    re.I,
+)
+
+
+def _not_about_user(clause: str) -> bool:
+    head = _main_clause(clause).strip()
+    return bool(_DISCOURSE.match(head) or _REACTION.match(head) or _AT_HAND.search(head))
+
+
 def _is_self_statement(clause: str) -> bool:
     cue = self_cue(clause)
     if cue is None or _SECRET.search(clause):
         return False
     if cue.startswith("style:"):
+        if _ONE_OFF_STYLE.match(_main_clause(clause)) and not _LASTING.search(clause):
+            return False  # "Explain this like I'm five" shapes one answer, not all of them
         # A style request is the sentence itself ("Please keep it short") or the
         # speaker's stated wish ("I like short answers"), not a modifier of a
         # one-off task ("Summarize this like I'm 5").
@@ -173,6 +225,8 @@ def _is_self_statement(clause: str) -> bool:
         owned = head.startswith(cue[6:]) or bool(re.match(r"(?:i|we|my|our)\b", head))
         return owned and not _is_question(clause)
     if _is_question(clause) or _REQUEST_START.match(clause) or is_about_third_party(clause):
+        return False
+    if _not_about_user(clause):
         return False
     return bool(_SPEAKER_START.match(_main_clause(clause)))
 
@@ -245,6 +299,11 @@ def extract_statements(text: str, contexts: Mapping[str, str]) -> list[Extracted
             start = original.find(clause)
             quote = text[start : start + len(clause)] if start >= 0 else clause
             statement = _normalize(clause)
+            cue = self_cue(clause)
+            if cue and cue.startswith("style:") and not _SPEAKER_START.match(statement):
+                # An imperative about answers is stored as the user's wish, in their voice.
+                wish = re.sub(r"^(?:please\s+)", "", statement, flags=re.I)
+                statement = f"I prefer that you {wish[:1].lower()}{wish[1:]}"
             if statement.lower() in seen:
                 continue
             seen.add(statement.lower())

@@ -53,6 +53,10 @@ class Op:
     source: str = "stated"
     id: str | None = None
     statement: str | None = None
+    # Local extraction names the belief a revise/retract is about in words, not by id;
+    # the applier links it. `cue` says what announced the change ("no longer", "moved").
+    target: str | None = None
+    cue: str | None = None
 
 
 @dataclass(frozen=True)

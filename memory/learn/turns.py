@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from memory.ledger.db import iso, utcnow
+
 
 @dataclass
 class Turn:
@@ -15,6 +17,7 @@ class Turn:
     messages: list[dict[str, Any]]
     reply: str
     injected_ids: list[str] = field(default_factory=list)
+    at: str = field(default_factory=lambda: iso(utcnow()))  # when the user said it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,7 @@ from memory.learn.apply import Applier, top_related
 from memory.learn.extractors import ExtractionFailed, Extractor, Related
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
+from memory.ledger.db import parse_time
 from memory.ledger.outbox import Outbox
 
 log = logging.getLogger("selfmodel.worker")
@@ -124,5 +125,10 @@ class ExtractionWorker:
 
     def _apply(self, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
         return self.applier.apply(
-            turn.tenant, turn.user, ops, request_id=turn.request_id, known_ids=known
+            turn.tenant,
+            turn.user,
+            ops,
+            request_id=turn.request_id,
+            known_ids=known,
+            at=parse_time(turn.at),
         )

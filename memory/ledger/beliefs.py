@@ -37,6 +37,7 @@ _EVIDENCE_COLUMNS = (
     "weight",
     "anchor",
     "at",
+    "note",
 )
 
 

@@ -190,6 +190,11 @@ def m006_embedded_flag(db: sqlite3.Connection) -> None:
     )
 
 
+def m007_evidence_note(db: sqlite3.Connection) -> None:
+    # Why a piece of evidence was recorded (a revision's cue and the belief it linked to).
+    _run(db, "ALTER TABLE evidence ADD COLUMN note TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
@@ -197,4 +202,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("004_audit_filters", m004_audit_filters),
     ("005_belief_vectors", m005_belief_vectors),
     ("006_embedded_flag", m006_embedded_flag),
+    ("007_evidence_note", m007_evidence_note),
 ]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from memory.beliefs import EvidenceIn, check_confidence
+from memory.learn.conflicts import open_conflicts
 from memory.models import Belief
 from proxy.body import read_json
 from proxy.deps import Caller, State
@@ -67,8 +68,16 @@ async def list_beliefs(
     min_confidence: float | None = Query(default=None, ge=0, le=1),
     q: str | None = Query(default=None, min_length=1, max_length=1000),
     limit: int = Query(default=20, ge=1, le=200),
+    conflicts: bool = False,
 ) -> dict[str, Any]:
     validate_user_id(user)
+    if conflicts:
+        if not await anyio.to_thread.run_sync(state.memory.user_exists, caller.tenant, user):
+            raise NotFound(f"no user {user!r}", code="not_found")
+        found_conflicts = await anyio.to_thread.run_sync(
+            open_conflicts, state.memory.beliefs, caller.tenant, user
+        )
+        return {"object": "list", "user": user, "data": found_conflicts}
     if q is not None:
         if not await anyio.to_thread.run_sync(state.memory.user_exists, caller.tenant, user):
             raise NotFound(f"no user {user!r}", code="not_found")

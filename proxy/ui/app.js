@@ -416,6 +416,7 @@
     const filter = el("input", { class: "input", type: "search", placeholder: "Filter statements…",
       "aria-label": "Filter beliefs", id: "belief-filter" });
     const countNode = el("span", { class: "muted" });
+    const conflictNode = el("span", { id: "conflicts" });
     const forget = el("button", { class: "btn btn-danger-ghost", type: "button", text: "Forget user",
       id: "forget-user", on: { click: () => forgetUser(user) } });
     mountView("user", user,
@@ -423,7 +424,7 @@
         el("span", { text: user })],
       [el("a", { class: "btn", href: `#/audit${query({ user })}`, text: "Audit log" }), forget]),
       summaryNode,
-      el("div", { class: "section-head" }, el("h2", { text: "Beliefs" }), countNode,
+      el("div", { class: "section-head" }, el("h2", { text: "Beliefs" }), countNode, conflictNode,
         el("span", { class: "grow" }), filter, statusSel),
       beliefsNode);
     page.beliefs = { user, status: "active", filter: "", reload: null };
@@ -452,6 +453,16 @@
       all = data.data;
       paint();
     }
+    async function loadConflicts() {
+      // Open contradictions: pairs of active beliefs that say opposite things.
+      const data = await get(`/v1/users/${enc(user)}/beliefs${query({ conflicts: "true" })}`);
+      if (page.user !== user) return;
+      clear(conflictNode);
+      if (!data.data.length) return;
+      const title = data.data.map((c) => `${c.beliefs[0].statement} ⟷ ${c.beliefs[1].statement} (kept: ${c.winner === c.beliefs[0].id ? c.beliefs[0].statement : c.beliefs[1].statement}; ${c.rule})`).join("\n");
+      const n = data.data.length;
+      conflictNode.append(el("span", { class: "badge badge-conflict", title, text: `${n} conflict${n === 1 ? "" : "s"}` }));
+    }
     async function loadSummary() {
       const data = await get(`/v1/users/${enc(user)}/summary`);
       if (page.user !== user) return;
@@ -462,9 +473,9 @@
       clearTimeout(timer);
       timer = setTimeout(() => { page.beliefs.filter = filter.value.trim(); paint(); }, 120);
     });
-    page.beliefs.reload = () => Promise.all([loadBeliefs(), loadSummary()]).catch(showError);
+    page.beliefs.reload = () => Promise.all([loadBeliefs(), loadSummary(), loadConflicts()]).catch(showError);
     beliefsNode.append(loading());
-    await Promise.all([loadBeliefs(), loadSummary()]);
+    await Promise.all([loadBeliefs(), loadSummary(), loadConflicts()]);
     if (!current()) return;
   }
 

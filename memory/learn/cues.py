@@ -1,0 +1,243 @@
+"""Linguistic cues of a change of mind, a negation, a retraction, and a relative time.
+
+General patterns of English, not sentences: a cessation marker ("no longer", "anymore",
+"stopped", "gave up"), a change frame ("switched from X to Y", "used to X but now Y", "moved
+to Y"), a now-marker on a new state ("actually", "now", "these days"), and a request to drop
+something said ("forget what I said about X"). Each parse names the cue that fired, so the
+evidence can say why a belief changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "retract": drop what `target` describes; "revise": `statement` replaces it
+    cue: str
+    target: str | None  # words naming the old state (None: find it from `statement`)
+    statement: str | None = None  # the new state, a first-person sentence
+
+
+# -- polarity ---------------------------------------------------------------------------------
+
+_NEGATORS = re.compile(
+    r"\b(?:not|never|no|nor|n't|dont|doesnt|didnt|cant|wont|isnt|arent|cannot|without|"
+    r"neither)\b|n't\b",
+    re.I,
+)
+_NEGATIVE_VERBS = re.compile(
+    r"\b(?:dislike[sd]?|hate[sd]?|hating|avoid(?:s|ed|ing)?|detest\w*|despise[sd]?|loath\w*|"
+    r"abhor\w*|can'?t stand|cannot stand|refuse[sd]?|reject\w*|averse|aversion|against|"
+    r"opposed|tired of|sick of|bored (?:of|by|with)|stay away|steer clear)\b",
+    re.I,
+)
+_CESSATION = re.compile(
+    r"\b(?:no longer|any ?more|stopped|quit|gave up|given up|giving up|ceased|not \w+ing "
+    r"(?:these days|nowadays))\b",
+    re.I,
+)
+
+
+def polarity(text: str) -> int:
+    """+1 for an affirmed state, -1 for a negated one ("I don't like X", "I dislike X",
+    "I'm no longer X"); double negation cancels ("I don't dislike X")."""
+    text = text.translate(_APOS)
+    flips = len(_NEGATORS.findall(text)) + len(_NEGATIVE_VERBS.findall(text))
+    flips += len(re.findall(r"\bno longer\b|\bstopped\b|\bquit\b|\bgave up\b", text, re.I))
+    # "no longer" matched "no" as well; "not ... anymore" is one negation.
+    flips -= len(re.findall(r"\bno longer\b", text, re.I))
+    return -1 if flips % 2 else 1
+
+
+def is_cessation(text: str) -> bool:
+    return bool(_CESSATION.search(text.translate(_APOS)))
+
+
+_STOP = frozenset(
+    re.findall(
+        r"\S+",
+        "i im i'm me my mine we our you your the a an and or but so to of in on at for with "
+        "from by about as is am are was were be been being do does did dont don't not no "
+        "never very really much more most now these days nowadays lately anymore any longer "
+        "also just still than that this it its like likes liked love loves loved enjoy "
+        "enjoys prefer prefers would rather have has had get got into fan big huge usually "
+        "always often quite actually honestly these those them they there ",
+    )
+)
+
+
+def content_stems(text: str) -> set[str]:
+    """Content words, crudely stemmed, for checking that two sentences share a topic."""
+    words = re.findall(r"[a-z][a-z'-]+", text.translate(_APOS).lower())
+    return {w[:5] for w in words if w not in _STOP and len(w) > 2}
+
+
+# -- change cues ------------------------------------------------------------------------------
+
+_LEAD = r"^\W*(?:(?:so|well|ok(?:ay)?|oh|hey|also|and|but|btw|actually|update|quick update)\W+)*"
+_FORGET = re.compile(
+    _LEAD + r"(?:please\s+)?(?:forget|disregard|ignore|scratch|strike|drop|delete|erase|"
+    r"remove|never ?mind|take back|i take back|i retract|retract)\b[\s,]*(?:about\s+)?"
+    r"(?:what|everything|anything|all|the (?:thing|part|bit|stuff)s?|my (?:earlier |last |"
+    r"previous )?(?:comment|note|message|remark|statement)s?)?\s*"
+    r"(?:(?:i|i've|i have)\s+(?:just\s+)?(?:said|told you|mentioned|wrote|shared|stated|"
+    r"written)\s*)?(?:earlier|before|previously)?\s*(?:about|regarding|re|on|concerning)\s+"
+    r"(?P<target>[^.;!?]+)",
+    re.I,
+)
+_CHANGED_MIND = re.compile(
+    _LEAD + r"i(?:'ve| have)?\s+changed my mind\s+(?:about|on|regarding)\s+"
+    r"(?P<target>[^:;,.!?-]+?)(?:\s*[:;,.!-]+\s*(?P<rest>.+))?$",
+    re.I,
+)
+_FROM_TO = re.compile(
+    _LEAD + r"i(?:'ve| have|'m| am)?\s+(?:recently\s+|finally\s+|just\s+)?(?:switched|changed|"
+    r"moved|gone|went|converted|shifted|migrated|transitioned|switching|moving|upgraded|"
+    r"downgraded)\s+(?:over\s+)?from\s+(?P<target>.+?)\s+(?:to|for|towards)\s+(?P<new>[^.;!?]+)",
+    re.I,
+)
+_REPLACED = re.compile(
+    _LEAD + r"i(?:'ve| have)?\s+(?:recently\s+|just\s+)?(?:replaced|swapped|traded|exchanged|"
+    r"substituted)\s+(?P<target>.+?)\s+(?:with|for)\s+(?P<new>[^.;!?]+)",
+    re.I,
+)
+_USED_TO = re.compile(
+    _LEAD + r"i\s+used\s+to\s+(?P<target>.+?)\s*[,;]?\s*(?:but|though|whereas|and)\s+"
+    r"(?:now|these days|nowadays|lately|today)?\s*,?\s*(?P<new>[^.;!?]+)",
+    re.I,
+)
+_MOVED = re.compile(
+    _LEAD + r"(?:i|we)(?:'ve| have| just| recently)*\s+(?:moved|relocated|emigrated|"
+    r"immigrated)\s+(?:back\s+)?(?:to|into|in)\s+(?P<new>[^.;!?,]+)",
+    re.I,
+)
+_NEGATED_NOT = re.compile(
+    _LEAD + r"not\s+(?P<target>[^.;!?,]+?)\s+(?:any ?more|any longer)\b\W*(?P<rest>.*)$", re.I
+)
+_THAN = re.compile(r"\b(?:rather|more|better)\b.*?\bthan\s+(?P<target>[^.;!?,]+)", re.I)
+_NOT_TAIL = re.compile(
+    r",?\s*(?:and\s+)?\b(?:not|instead of|rather than)\s+(?P<target>[^.;!?,]+)\W*$", re.I
+)
+# A new state marked as current: "Actually, I ...", "I now ...", "I'm X now", "these days I ...".
+_NOW = re.compile(
+    r"^\W*(?:actually|correction|update|change of plans?|in fact|turns out)\b"
+    r"|\b(?:now|nowadays|these days|lately|anymore|any more|at the moment|currently|"
+    r"since then|from now on)\b"
+    r"|\bi(?:'ve| have)\s+(?:recently\s+)?(?:started|begun|become|turned|taken up|got into|"
+    r"gotten into|switched|decided)\b",
+    re.I,
+)
+_CESSATION_SELF = re.compile(
+    r"\b(?:i|we)(?:'m| am|'re| are)?\s+(?:no longer|not\b.*?\b(?:any ?more|any longer))", re.I
+)
+_STOPPED = re.compile(
+    r"\b(?:i|we)(?:'ve| have)?\s+(?:stopped|quit|given up|gave up|ceased)\s+(?P<target>[^.;!?,]+)",
+    re.I,
+)
+
+
+def _clean(part: str) -> str:
+    return " ".join(part.strip(" ,;:-\"'").split())
+
+
+def _sentence(part: str) -> str:
+    text = re.sub(_LEAD, "", _clean(part), flags=re.I)
+    text = re.sub(
+        r"^(?:(?:now|these days|nowadays|lately|today|correction|change of plans?|in fact|"
+        r"turns out)\W+)+",
+        "",
+        text,
+        flags=re.I,
+    )
+    if not re.match(r"(?:i|i'm|i've|i'd|we|my|our)\b", text, re.I):
+        text = f"I {text}"
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
+def affirmed(text: str) -> str:
+    """The positive form of a cessation ("I'm no longer vegetarian" -> "I'm vegetarian")."""
+    out = text.translate(_APOS)
+    out = re.sub(r"\bno longer\b\s*", "", out, flags=re.I)
+    out = re.sub(r"\b(?:any ?more|any longer)\b", "", out, flags=re.I)
+    out = re.sub(r"\b(?:do|does|did)(?: not|n't)\s+", "", out, flags=re.I)
+    out = re.sub(r"\b(am|is|are|was|'m|'re)\s+not\b", r"\1", out, flags=re.I)
+    out = re.sub(r"\b(?:don'?t|doesn'?t|didn'?t|not)\s+", "", out, flags=re.I)
+    out = re.sub(r"\b(?:stopped|quit|gave up|given up|ceased)\s+(?:being\s+)?", "", out, flags=re.I)
+    return " ".join(out.split())
+
+
+def parse_change(sentence: str) -> Change | None:
+    """The change of mind a sentence announces, if it announces one."""
+    text = " ".join(sentence.translate(_APOS).split()).rstrip()
+    if not text:
+        return None
+    if m := _FORGET.match(text):
+        return Change("retract", "forget", _clean(m["target"]))
+    if m := _CHANGED_MIND.match(text):
+        rest = m["rest"]
+        new = _sentence(rest) if rest and len(rest.split()) >= 2 else None
+        return Change("revise" if new else "retract", "changed my mind", _clean(m["target"]), new)
+    for pattern, cue in ((_FROM_TO, "switched from"), (_REPLACED, "replaced")):
+        if m := pattern.match(text):
+            return Change("revise", cue, _clean(m["target"]), _sentence(text))
+    if m := _USED_TO.match(text):
+        return Change("revise", "used to", _sentence(m["target"]), _sentence(m["new"]))
+    if m := _MOVED.match(text):
+        place = _clean(m["new"])
+        return Change("revise", "moved", f"I live in {place}", f"I live in {place}.")
+    if m := _NEGATED_NOT.match(text):
+        rest = m["rest"].strip()
+        new = _sentence(rest) if rest and len(rest.split()) >= 2 else None
+        target = _sentence(m["target"])
+        return Change("revise" if new else "retract", "not anymore", target, new)
+    if (
+        _CESSATION_SELF.search(text)
+        or _STOPPED.search(text)
+        or (is_cessation(text) and polarity(text) < 0)
+    ):
+        return Change("retract", "no longer", affirmed(text))
+    if _NOW.search(text):
+        than = _THAN.search(text) or _NOT_TAIL.search(text)
+        named = _clean(str(than["target"])) if than else None
+        statement = text
+        if than:
+            statement = text[: than.start()] if than.re is _NOT_TAIL else text
+        return Change("revise", "now", named, _sentence(statement))
+    return None
+
+
+# -- relative times ---------------------------------------------------------------------------
+
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2,
+    "a few": 3, "several": 3,
+}  # fmt: skip
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365, "decade": 3650}
+_AGO = re.compile(
+    r"\b(?P<n>\d+|a couple of|a few|several|an?|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|eleven|twelve)\s+(?P<unit>day|week|month|year|decade)s?\s+ago\b",
+    re.I,
+)
+_LAST = re.compile(r"\b(?:last|past|previous)\s+(?P<unit>week|month|year|decade)\b", re.I)
+_YESTERDAY = re.compile(r"\byesterday\b", re.I)
+
+
+def resolve_time(text: str, at: datetime) -> datetime | None:
+    """When a state began, from a relative time in the sentence, against the turn's time."""
+    if m := _AGO.search(text):
+        raw = m["n"].lower()
+        count = int(raw) if raw.isdigit() else _NUMBERS.get(raw, 1)
+        return at - timedelta(days=count * _UNIT_DAYS[m["unit"].lower()])
+    if m := _LAST.search(text):
+        return at - timedelta(days=_UNIT_DAYS[m["unit"].lower()])
+    if _YESTERDAY.search(text):
+        return at - timedelta(days=1)
+    return None

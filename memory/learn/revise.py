@@ -1,0 +1,130 @@
+"""Which active belief a new statement or a change of mind is about, and how they relate.
+
+A link needs meaning, not equal strings: the cosine of statement vectors, backed by shared
+content words when the cosine alone is weak, and polarity ("I like X" against "I don't like
+X") decides whether a close statement repeats a belief or contradicts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from memory.learn.cues import content_stems, polarity
+
+SAME = 0.9  # at least this close, same polarity: the same belief said again
+SAME_WITH_WORDS = 0.8  # ... or this close and most content words shared
+SHARED_SHARE = 0.6  # Jaccard of content words that makes a close pair a restatement
+CONTRADICTS = 0.72  # at least this close, opposite polarity, shared topic: a contradiction
+TARGET = 0.5  # a named old state ("switched from X") and a belief about X
+TARGET_WITH_WORDS = 0.4  # ... when they also share a content word
+TOPIC = 0.5  # a new state marked as current ("I now ...") and the belief it replaces
+TOPIC_WITH_WORDS = 0.42
+TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    statement: str
+    similarity: float
+    shares_words: bool
+
+
+def ranked(
+    query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, statements: dict[str, str]
+) -> list[Match]:
+    if not ids:
+        return []
+    sims = matrix @ query
+    order = np.argsort(-sims, kind="stable")[:5]
+    return [
+        Match(ids[int(i)], statements.get(ids[int(i)], ""), float(sims[int(i)]), False)
+        for i in order
+    ]
+
+
+def _shared(a: str, b: str) -> float:
+    x, y = content_stems(a), content_stems(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
+def is_same(a: str, b: str, similarity: float) -> bool:
+    """b says a again (in other words): close in meaning, same polarity."""
+    if polarity(a) != polarity(b):
+        return False
+    return similarity >= SAME or (similarity >= SAME_WITH_WORDS and _shared(a, b) >= SHARED_SHARE)
+
+
+def _with_words(found: list[Match], text: str) -> list[Match]:
+    words = content_stems(text)
+    return [
+        Match(m.id, m.statement, m.similarity, bool(words & content_stems(m.statement)))
+        for m in found
+    ]
+
+
+def same_or_contradicting(statement: str, found: list[Match]) -> tuple[str, Match] | None:
+    """("same", m) when the statement repeats m, ("contradicts", m) when it negates m."""
+    found = _with_words(found, statement)
+    mine = polarity(statement)
+    for m in found:
+        if is_same(statement, m.statement, m.similarity):
+            return "same", m
+    for m in found:
+        if m.similarity >= CONTRADICTS and m.shares_words and polarity(m.statement) != mine:
+            return "contradicts", m
+    return None
+
+
+def target_of(target: str, found: list[Match]) -> Match | None:
+    """The belief a named old state refers to ("forget what I said about X")."""
+    for m in _with_words(found, target)[:3]:
+        if m.similarity >= TARGET or (m.shares_words and m.similarity >= TARGET_WITH_WORDS):
+            return m
+    return None
+
+
+def topic_of(statement: str, found: list[Match]) -> Match | None:
+    """The belief a new state marked as current replaces, when one clearly stands out."""
+    found = _with_words(found, statement)
+    if not found:
+        return None
+    best = found[0]
+    runner = found[1].similarity if len(found) > 1 else 0.0
+    if is_same(statement, best.statement, best.similarity):
+        return None  # a restatement, not a change
+    clear = best.similarity - runner >= TOPIC_MARGIN
+    if (best.similarity >= TOPIC and clear) or (
+        best.shares_words and best.similarity >= TOPIC_WITH_WORDS
+    ):
+        return best
+    return None
+
+
+def contradicts(a: str, b: str, similarity: float) -> bool:
+    return (
+        similarity >= CONTRADICTS
+        and polarity(a) != polarity(b)
+        and bool(content_stems(a) & content_stems(b))
+    )
+
+
+def conflicts(
+    ids: Sequence[str], matrix: np.ndarray, rows: dict[str, dict[str, Any]]
+) -> list[tuple[str, str, float]]:
+    """Pairs of active beliefs that contradict each other, closest first."""
+    if len(ids) < 2:
+        return []
+    sims = matrix @ matrix.T
+    out = []
+    for i in range(len(ids)):
+        for j in np.nonzero(sims[i, i + 1 :] >= CONTRADICTS)[0]:
+            k = i + 1 + int(j)
+            a, b = rows.get(ids[i]), rows.get(ids[k])
+            if a and b and contradicts(a["statement"], b["statement"], float(sims[i, k])):
+                out.append((ids[i], ids[k], float(sims[i, k])))
+    return sorted(out, key=lambda t: -t[2])

@@ -1,0 +1,134 @@
+"""Applying ops: revisions, retractions, restatements and contradictions (a real store)."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from memory.beliefs import EvidenceIn
+from memory.learn.apply import Applier
+from memory.learn.conflicts import open_conflicts
+from memory.learn.extractors import LocalExtractor
+from memory.learn.ops import Op
+from memory.selfmodel import SelfModel
+from proxy.config import parse_config
+
+T, U = "default", "ana"
+
+
+@pytest.fixture
+def runtime(tmp_path, embedder):
+    rt = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    yield rt
+    rt.db.close()
+
+
+def say(runtime, text, at=None):
+    extraction = asyncio.run(
+        LocalExtractor().extract([text], "", [], runtime.context_descriptions, "m")
+    )
+    return Applier(runtime.beliefs).apply(
+        T, U, extraction.ops, request_id=None, known_ids=set(), at=at
+    )
+
+
+def active(runtime):
+    return {b.statement: b for b in runtime.beliefs.list(T, U, status="active")}
+
+
+def seed(runtime, statements):
+    for text in statements:
+        runtime.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
+
+
+def test_a_cessation_retracts_the_old_belief_with_the_reason_in_its_evidence(runtime):
+    seed(runtime, ["I love sailing.", "I read science fiction."])
+    say(runtime, "I'm vegetarian.")
+    old = active(runtime)["I'm vegetarian."]
+    say(runtime, "I'm no longer vegetarian.")
+    assert "I'm vegetarian." not in active(runtime)
+    gone = runtime.beliefs.get(T, U, old.id)
+    assert gone.status == "retracted" and gone.valid_to is not None
+    assert [h.event for h in gone.history][-1] == "retracted"
+    assert "no longer" in (gone.evidence[-1].note or "")
+    assert gone.evidence[-1].polarity == -1
+
+
+def test_a_near_duplicate_negation_never_reinforces(runtime):
+    say(runtime, "I find opera boring.")
+    before = active(runtime)["I find opera boring."]
+    say(runtime, "I no longer find opera boring.")
+    after = runtime.beliefs.get(T, U, before.id)
+    assert after.status != "active"
+
+
+def test_a_switch_supersedes_and_keeps_the_history(runtime):
+    seed(runtime, ["I enjoy long walks.", "I collect stamps."])
+    say(runtime, "I drive a diesel van.")
+    old = active(runtime)["I drive a diesel van."]
+    say(runtime, "I switched from a diesel van to an electric scooter.")
+    now = active(runtime)
+    assert "I drive a diesel van." not in now
+    new = next(b for s, b in now.items() if "scooter" in s)
+    assert new.supersedes == old.id
+    assert runtime.beliefs.get(T, U, old.id).superseded_by == new.id
+    assert "switched from" in (runtime.beliefs.get(T, U, new.id).evidence[0].note or "")
+
+
+def test_forget_what_i_said_retracts_only_that_belief(runtime):
+    seed(runtime, ["I play chess on weekends.", "I am allergic to peanuts."])
+    say(runtime, "Forget what I said about chess.")
+    now = active(runtime)
+    assert "I play chess on weekends." not in now and "I am allergic to peanuts." in now
+
+
+def test_a_restatement_in_another_context_reinforces_the_one_belief(runtime):
+    say(runtime, "I'm vegetarian.")
+    say(runtime, "I am a vegetarian.")
+    found = [b for b in active(runtime).values() if "vegetarian" in b.statement]
+    assert len(found) == 1
+    assert len(runtime.beliefs.get(T, U, found[0].id).evidence) == 2
+
+
+def test_a_move_with_a_relative_time_sets_valid_from(runtime):
+    say(runtime, "I live in Porto.")
+    at = datetime(2026, 3, 31, tzinfo=UTC)
+    say(runtime, "I moved to Madrid last month.", at=at)
+    now = active(runtime)
+    assert "I live in Porto." not in now
+    madrid = next(b for s, b in now.items() if "Madrid" in s)
+    assert (at - madrid.valid_from).days == 30
+
+
+def test_an_llm_add_that_negates_an_active_belief_becomes_a_revision(runtime):
+    seed(runtime, ["I like horror films."])
+    applier = Applier(runtime.beliefs)
+    op = Op(op="add", context="preferences", quote="q", statement="I don't like horror films.")
+    result = applier.apply(T, U, [op], request_id=None, known_ids=set())
+    assert result.applied[0][0] == "revise"
+    assert list(active(runtime)) == ["I don't like horror films."]
+
+
+def test_an_inference_does_not_override_what_the_user_said(runtime):
+    seed(runtime, ["I like horror films."])
+    op = Op(
+        op="add",
+        context="preferences",
+        quote="q",
+        statement="I don't like horror films.",
+        source="inferred",
+    )
+    result = Applier(runtime.beliefs).apply(T, U, [op], request_id=None, known_ids=set())
+    assert result.rejected and "inference" in result.rejected[0].reason
+    assert list(active(runtime)) == ["I like horror films."]
+
+
+def test_contradicting_api_beliefs_show_as_a_conflict_with_the_rule(runtime):
+    runtime.beliefs.create(T, U, "I like spicy food.", "preferences", EvidenceIn("inferred", "x"))
+    runtime.beliefs.create(
+        T, U, "I don't like spicy food.", "preferences", EvidenceIn("asserted", "x")
+    )
+    conflicts = open_conflicts(runtime.beliefs, T, U)
+    assert len(conflicts) == 1
+    kept = active(runtime)["I don't like spicy food."]
+    assert conflicts[0]["winner"] == kept.id and "asserted" in conflicts[0]["rule"]
