@@ -190,6 +190,29 @@ def m006_embedded_flag(db: sqlite3.Connection) -> None:
     )
 
 
+def m007_worker_leases(db: sqlite3.Connection) -> None:
+    # Jobs claimed with a lease (several worker processes share the outbox); a revision clock
+    # for the whole store, so that a user forgotten and re-created never reuses a revision
+    # another process has cached; forgotten users whose vectors the index owner must drop.
+    _run(
+        db,
+        """
+        ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+        CREATE INDEX outbox_leases ON outbox (state, lease_until);
+        CREATE INDEX outbox_running_users ON outbox (tenant, user_id, state);
+        CREATE TABLE revision_clock (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+        INSERT INTO revision_clock VALUES (1, (SELECT COALESCE(MAX(revision), 0) FROM users));
+        CREATE TABLE index_drops (
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (tenant, user_id)
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
@@ -197,4 +220,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("004_audit_filters", m004_audit_filters),
     ("005_belief_vectors", m005_belief_vectors),
     ("006_embedded_flag", m006_embedded_flag),
+    ("007_worker_leases", m007_worker_leases),
 ]
