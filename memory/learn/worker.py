@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 import anyio
 
 from memory.beliefs import Beliefs
+from memory.index.embed import QUERY_TEXTS, LocalEmbedder
 from memory.learn.apply import Applier, top_related
 from memory.learn.extractors import ExtractionFailed, Extractor, Related
 from memory.learn.gate import gate
@@ -147,6 +148,11 @@ class ExtractionWorker:
     def _apply(self, job_id: int, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
         # The job's writes and its end commit together: a crash before the commit leaves the
         # job to be claimed again with nothing applied, a crash after it leaves it done.
+        # Embedded now, the statements' vectors come from the embedder's cache inside the
+        # transaction, which then holds the database's write lock for less time.
+        statements = [op.statement for op in ops if op.statement][:QUERY_TEXTS]
+        if statements and isinstance(self.beliefs.core.embedder, LocalEmbedder):
+            self.beliefs.core.embedder.embed(statements)
         # The user's lock first, as every writer takes it before the database's.
         with self.beliefs.core.lock(turn.tenant, turn.user), self.outbox.db.transaction():
             applied = self.applier.apply(

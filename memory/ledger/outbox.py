@@ -108,6 +108,13 @@ class Outbox:
         stamp = iso(now)
         until = iso(now + timedelta(seconds=self.lease_seconds))
         claimed: list[tuple[int, Turn, int]] = []
+        # A read first: idle workers poll, and must not take the write lock from the proxies.
+        if not self.db.conn.execute(
+            "SELECT 1 FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) "
+            "OR (state = 'running' AND lease_until < ?) LIMIT 1",
+            (stamp, stamp),
+        ).fetchone():
+            return claimed
         with self.db.write() as conn:
             expired = conn.execute(
                 "SELECT id, attempts FROM outbox WHERE state = 'running' AND lease_until < ? "

@@ -283,3 +283,20 @@ def test_worker_command_refuses_a_config_without_extraction(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert "extraction.enabled is false" in done.stderr
+
+
+def test_the_deploy_config_is_valid_and_its_proxies_only_enqueue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import yaml
+
+    from proxy.config import load_config
+
+    monkeypatch.setenv("SELFMODEL_ADMIN_KEY", "sk-admin-0123456789")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    config = load_config(str(deploy / "config.yaml"))
+    assert config.extraction.workers == 0 and config.store.chroma is not None
+    services = yaml.safe_load((deploy / "compose.yaml").read_text())["services"]
+    commands = [s.get("command", [""])[0] for s in services.values()]
+    assert commands.count("serve") == 2 and commands.count("worker") == 2
