@@ -54,7 +54,11 @@ def turns_for(users: int, topics: range, proxies: list[str], prefix: str) -> lis
 
 
 def send(turn: Turn) -> Turn:
-    client = openai.OpenAI(base_url=turn.via + "/v1", api_key="sk-client", max_retries=0)
+    # Retries as a real client would: a 502 (the proxy's idle connection to the fake upstream
+    # closed under it) comes before the provider answered, so nothing of it was enqueued.
+    client = openai.OpenAI(
+        base_url=turn.via + "/v1", api_key="sk-client", max_retries=2, timeout=60
+    )
     raw = client.chat.completions.with_raw_response.create(
         model=MODEL, user=turn.user, messages=[{"role": "user", "content": turn.text}]
     )
