@@ -27,6 +27,7 @@ from memory.index import sync as indexer
 from memory.index.batching import BatchingEmbedder, query_embedder
 from memory.index.chroma import EMBEDDER_KEY, IndexMismatch, VectorStore
 from memory.index.embed import Embedder, build_embedder
+from memory.index.owner import DeferredIndex, IndexLock, apply_drops
 from memory.inject.plan import Injection, Injector, MemoryDegraded
 from memory.inject.snapshot import SnapshotCache
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
@@ -73,6 +74,7 @@ class SelfModel:
         *,
         embedder: Embedder | None = None,
         complete: Complete | None = None,
+        index_owner: bool | None = None,
     ) -> None:
         self.config = config
         root = Path(config.store.path)
@@ -81,7 +83,18 @@ class SelfModel:
             config.embedding.model, dict(config.embedding.params), config.embedding.batch_size
         )
         check_index_model(self.db, self.embedder)
-        self.vectors = VectorStore(config.store, self.embedder.name)
+        # -- which process writes the vector index (memory/index/owner.py) ------------------
+        # A proxy that learns in-process owns an embedded index, as does a `selfmodel worker`;
+        # a proxy that only enqueues (extraction.workers: 0) never opens it. A Chroma server
+        # is everyone's. Without the index, search reads the exact vectors in SQLite.
+        self.index_lock: IndexLock | None = None
+        wants_index = config.extraction.workers > 0 if index_owner is None else index_owner
+        if config.store.chroma is not None:
+            self.vectors: VectorStore = VectorStore(config.store, self.embedder.name)
+        else:
+            self.index_lock = IndexLock(root) if wants_index else None
+            self.vectors = DeferredIndex(self.db, str(root / "chroma"), self.embedder.name)
+            self.take_index()
         self.core = Core(self.db, self.vectors, self.embedder, config.contexts)
         self.beliefs = Beliefs(self.core)
         self.signals = Signals(self.beliefs)
@@ -94,7 +107,10 @@ class SelfModel:
         self.injector = Injector(config, self.snapshots, self.query_embedder, self.prompts)
         self.audit_log = AuditLog(self.db, config.audit.store_rendered, config.audit.retention_days)
         self.outbox = Outbox(
-            self.db, config.extraction.max_attempts, config.extraction.backoff_seconds
+            self.db,
+            config.extraction.max_attempts,
+            config.extraction.backoff_seconds,
+            config.extraction.lease_seconds,
         )
         self.stats: Counter[str] = Counter()
         self.worker = ExtractionWorker(
@@ -110,6 +126,19 @@ class SelfModel:
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_lock = threading.Lock()
         self._last_request = self._last_sync = time.monotonic()
+
+    def take_index(self) -> bool:
+        """Open the embedded index if this process may and no other process holds it (a
+        worker on standby takes over this way when the owner stops)."""
+        if not isinstance(self.vectors, DeferredIndex):
+            return True
+        if self.index_lock is None or not self.index_lock.acquire():
+            return False
+        self.vectors = VectorStore(self.config.store, self.embedder.name)
+        if hasattr(self, "core"):
+            self.core.vectors = self.vectors
+        log.info("this process now writes the embedded vector index %s", self.vectors.location)
+        return True
 
     @property
     def context_descriptions(self) -> dict[str, str]:
@@ -129,14 +158,15 @@ class SelfModel:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self, *, workers: bool = True) -> None:
+    async def start(self, *, workers: bool = True, consumers: int | None = None) -> None:
         recovered = await anyio.to_thread.run_sync(self.outbox.recover)
         if recovered:
             log.info("resuming %d extraction job(s) left running by a previous process", recovered)
         self._tasks.append(asyncio.create_task(self._flush_loop()))
         self._tasks.append(asyncio.create_task(self._maintenance_loop()))
         if workers and self.config.extraction.enabled:
-            for _ in range(self.config.extraction.workers):
+            count = self.config.extraction.workers if consumers is None else consumers
+            for _ in range(count):
                 self._tasks.append(asyncio.create_task(self.worker.run()))
 
     async def stop(self) -> None:
@@ -150,6 +180,8 @@ class SelfModel:
         if isinstance(self.query_embedder, BatchingEmbedder):
             self.query_embedder.close()
         self.db.close()
+        if self.index_lock is not None:
+            self.index_lock.release()
 
     async def _flush_loop(self) -> None:
         while True:
@@ -172,6 +204,8 @@ class SelfModel:
         while True:
             try:
                 await anyio.to_thread.run_sync(self.index_pending)
+                if isinstance(self.vectors, DeferredIndex) and self.index_lock is not None:
+                    await anyio.to_thread.run_sync(self.take_index)
                 if self._sync_due(time.monotonic()):
                     await anyio.to_thread.run_sync(self.sync_index)
                     self._last_sync = time.monotonic()
@@ -183,8 +217,10 @@ class SelfModel:
             await asyncio.sleep(INDEX_SYNC_SECONDS)
 
     def sync_index(self) -> int:
+        if isinstance(self.vectors, DeferredIndex):
+            return 0  # another process writes the index
         with self._sync_lock:
-            return indexer.sync_all(self.db, self.vectors)
+            return indexer.sync_all(self.db, self.vectors) + apply_drops(self.db, self.vectors)
 
     def index_pending(self) -> int:
         """Embed beliefs whose embedding failed earlier (the embedder was down)."""

@@ -115,7 +115,12 @@ class ExtractionConfig(Strict):
     model: str | None = None
     gate: bool = True
     contexts: list[str] | None = None
-    workers: int = Field(default=2, ge=1, le=32)
+    # Extraction jobs this process runs at once; 0: it only enqueues turns, and
+    # `selfmodel worker` processes learn from them (and own an embedded Chroma index).
+    workers: int = Field(default=2, ge=0, le=32)
+    # A claimed job is the claimant's for this long, renewed while it runs; a crashed
+    # process's jobs go back to the queue when their lease runs out.
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     max_attempts: int = Field(default=5, ge=1, le=100)
     backoff_seconds: float = Field(default=2.0, ge=0)
     related_beliefs: int = Field(default=12, ge=0, le=100)

@@ -130,6 +130,41 @@ def serve(config_path: str | None, host: str | None, port: int | None) -> None:
     )
 
 
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SELFMODEL_CONFIG",
+    default=None,
+    help="Path to config.yaml (env SELFMODEL_CONFIG); the proxies' own.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="Extraction jobs this worker runs at once.",
+)
+def worker(config_path: str | None, concurrency: int) -> None:
+    """Learn from the proxies' turns in a process of its own (no HTTP server).
+
+    Run any number of them; proxies with `extraction.workers: 0` then only enqueue."""
+    import asyncio
+    import logging
+
+    from proxy.worker import run
+
+    _limit_malloc_arenas()
+    config = _load(config_path)
+    logging.basicConfig(
+        level=config.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not config.extraction.enabled:
+        _fail("extraction.enabled is false in the config: a worker would have nothing to do")
+    asyncio.run(run(config, concurrency))
+
+
 def _limit_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's per-thread malloc arenas before any thread starts.
 

@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping
 import anyio
 
 from memory.beliefs import Beliefs
+from memory.index.embed import QUERY_TEXTS, LocalEmbedder
 from memory.learn.apply import Applier, top_related
 from memory.learn.extractors import ExtractionFailed, Extractor, Related
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
 from memory.ledger.db import parse_time
-from memory.ledger.outbox import Outbox
+from memory.ledger.outbox import LeaseLost, Outbox
 
 log = logging.getLogger("selfmodel.worker")
 
@@ -69,6 +70,27 @@ class ExtractionWorker:
         return done
 
     async def process(self, job_id: int, turn: Turn) -> None:
+        # The lease is renewed while the job runs (an LLM call may outlast it).
+        heartbeat = asyncio.create_task(self._renew(job_id))
+        try:
+            await self._process(job_id, turn)
+        except LeaseLost:
+            # Claimed again elsewhere after this lease ran out: that claim ends the job, and
+            # this one's writes were rolled back with the transaction that found out.
+            self.stats["jobs_lost"] += 1
+            log.warning("extraction job %s was claimed by another worker; dropped", job_id)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _renew(self, job_id: int) -> None:
+        while True:
+            await asyncio.sleep(self.outbox.lease_seconds / 3)
+            with contextlib.suppress(Exception):  # the next beat, or the lease runs out
+                await anyio.to_thread.run_sync(self.outbox.renew, [job_id])
+
+    async def _process(self, job_id: int, turn: Turn) -> None:
         texts = turn.user_texts()
         if self.use_gate and not gate(texts).keep:
             self.stats["gate_skipped"] += 1
@@ -82,8 +104,10 @@ class ExtractionWorker:
             )
             self.stats["llm_calls"] += extraction.llm_calls
             applied = await anyio.to_thread.run_sync(
-                self._apply, turn, extraction.ops, {r.id for r in related}
+                self._apply, job_id, turn, extraction.ops, {r.id for r in related}
             )
+        except LeaseLost:
+            raise
         except ExtractionFailed as failed:
             self.stats["jobs_dead"] += 1
             message, raw = str(failed), failed.raw
@@ -104,7 +128,6 @@ class ExtractionWorker:
         for rejected in [*extraction.rejected, *applied.rejected]:
             log.info("extraction op rejected (job %s): %s", job_id, rejected.reason)
         self.stats["jobs_done"] += 1
-        await anyio.to_thread.run_sync(self.outbox.finish, job_id, "done")
         if applied.applied and self.on_applied is not None:
             await anyio.to_thread.run_sync(self.on_applied, turn.tenant, turn.user)
 
@@ -123,12 +146,23 @@ class ExtractionWorker:
         ids += [i for i in turn.injected_ids if i in active and i not in ids]
         return [Related(i, active[i]["statement"], active[i]["context"]) for i in ids]
 
-    def _apply(self, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
-        return self.applier.apply(
-            turn.tenant,
-            turn.user,
-            ops,
-            request_id=turn.request_id,
-            known_ids=known,
-            at=parse_time(turn.at),
-        )
+    def _apply(self, job_id: int, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
+        # The job's writes and its end commit together: a crash before the commit leaves the
+        # job to be claimed again with nothing applied, a crash after it leaves it done.
+        # Embedded now, the statements' vectors come from the embedder's cache inside the
+        # transaction, which then holds the database's write lock for less time.
+        statements = [op.statement for op in ops if op.statement][:QUERY_TEXTS]
+        if statements and isinstance(self.beliefs.core.embedder, LocalEmbedder):
+            self.beliefs.core.embedder.embed(statements)
+        # The user's lock first, as every writer takes it before the database's.
+        with self.beliefs.core.lock(turn.tenant, turn.user), self.outbox.db.transaction():
+            applied = self.applier.apply(
+                turn.tenant,
+                turn.user,
+                ops,
+                request_id=turn.request_id,
+                known_ids=known,
+                at=parse_time(turn.at),
+            )
+            self.outbox.finish(job_id, "done")
+        return applied

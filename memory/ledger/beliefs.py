@@ -49,9 +49,14 @@ def ensure_user(conn: sqlite3.Connection, tenant: str, user: str) -> None:
 
 
 def bump_revision(conn: sqlite3.Connection, tenant: str, user: str) -> None:
+    """Give the user a revision no user of this store has had: every process that cached the
+    user's snapshot sees it change, even across a forget that deleted the user's row."""
     ensure_user(conn, tenant, user)
+    conn.execute("UPDATE revision_clock SET value = value + 1 WHERE id = 1")
     conn.execute(
-        "UPDATE users SET revision = revision + 1 WHERE tenant = ? AND user_id = ?", (tenant, user)
+        "UPDATE users SET revision = (SELECT value FROM revision_clock WHERE id = 1) "
+        "WHERE tenant = ? AND user_id = ?",
+        (tenant, user),
     )
 
 

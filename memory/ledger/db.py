@@ -58,7 +58,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, serialized with every other writer of this process."""
+        """One transaction, serialized with every other writer of this process.
+
+        Inside `transaction()` it is a savepoint of that one transaction instead: a failure
+        undoes only its own writes, and nothing commits before the transaction does."""
+        outer: list[int] | None = getattr(self._local, "outer", None)
+        if outer is not None:
+            with self._savepoint(outer) as conn:
+                yield conn
+            return
         with self._write_lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -68,6 +76,53 @@ class Database:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every `write()` of this thread inside it commits at its end, or none does.
+
+        The write lock is taken at the first write, so that reads and model runs before it
+        hold no lock (an extraction job applies its operations and records its outcome this
+        way: a crash in between leaves nothing half done)."""
+        if getattr(self._local, "outer", None) is not None:
+            yield  # already inside one: the outermost commits
+            return
+        state = [0]  # savepoints opened so far; 0: not begun
+        self._local.outer = state
+        try:
+            yield
+        except BaseException:
+            if state[0]:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            if state[0]:
+                self.conn.execute("COMMIT")
+        finally:
+            self._local.outer = None
+            if state[0]:
+                self._write_lock.release()
+
+    @contextmanager
+    def _savepoint(self, state: list[int]) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        if not state[0]:
+            self._write_lock.acquire()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._write_lock.release()
+                raise
+        state[0] += 1
+        name = f"sp{state[0]}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
 
     def migrate(self) -> list[str]:
         applied: list[str] = []

@@ -195,6 +195,29 @@ def m007_evidence_note(db: sqlite3.Connection) -> None:
     _run(db, "ALTER TABLE evidence ADD COLUMN note TEXT")
 
 
+def m008_worker_leases(db: sqlite3.Connection) -> None:
+    # Jobs claimed with a lease (several worker processes share the outbox); a revision clock
+    # for the whole store, so that a user forgotten and re-created never reuses a revision
+    # another process has cached; forgotten users whose vectors the index owner must drop.
+    _run(
+        db,
+        """
+        ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+        CREATE INDEX outbox_leases ON outbox (state, lease_until);
+        CREATE INDEX outbox_running_users ON outbox (tenant, user_id, state);
+        CREATE TABLE revision_clock (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+        INSERT INTO revision_clock VALUES (1, (SELECT COALESCE(MAX(revision), 0) FROM users));
+        CREATE TABLE index_drops (
+            tenant TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (tenant, user_id)
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
@@ -203,4 +226,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("005_belief_vectors", m005_belief_vectors),
     ("006_embedded_flag", m006_embedded_flag),
     ("007_evidence_note", m007_evidence_note),
+    ("008_worker_leases", m008_worker_leases),
 ]

@@ -4,11 +4,21 @@ A turn is written here before its response completes; workers claim jobs,
 retry failures with exponential backoff, and park a job that keeps failing in
 the `dead` state, where it stays visible and can be retried by hand.
 States: pending → running → done | skipped | dead (dead → pending on retry).
+
+Any number of processes share it. A claim is a lease (`lease_owner`, `lease_until`), renewed
+while the job runs (`renew`); a job whose lease ran out (its process died) is claimed again,
+and counts as an attempt. A user's jobs run one at a time across all processes, in order.
+Ending a job checks the lease is still the caller's, so a job that was claimed again after
+its lease ran out is ended once (`LeaseLost` for the other), and the job's writes roll back
+with it when they share its transaction (`Database.transaction`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -17,11 +27,45 @@ from memory.ledger import Database
 from memory.ledger.db import iso, utcnow
 
 
+class LeaseLost(Exception):
+    """The job is no longer this process's: its lease ran out and another claim took it."""
+
+
+def process_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_dead(owner: str, here: str) -> bool:
+    """True when the lease owner was a process on this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != here.partition(":")[0] or not pid.isdigit():
+        return False
+    if f"{host}:{pid}" == here:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Outbox:
-    def __init__(self, db: Database, max_attempts: int, backoff_seconds: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        max_attempts: int,
+        backoff_seconds: float,
+        lease_seconds: float = 30.0,
+    ) -> None:
         self.db = db
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.lease_seconds = lease_seconds
+        self.process = process_id()
+        self._leases: dict[int, str] = {}  # job id -> this process's lease on it
 
     def enqueue(self, turn: Turn) -> int:
         now = iso(utcnow())
@@ -42,50 +86,125 @@ class Outbox:
             return int(cursor.lastrowid or 0)
 
     def recover(self) -> int:
-        """Jobs a crashed process left running go back to pending."""
-        with self.db.write() as conn:
-            return conn.execute(
-                "UPDATE outbox SET state = 'pending' WHERE state = 'running'"
-            ).rowcount
-
-    def claim(self, limit: int = 8) -> list[tuple[int, Turn, int]]:
-        now = iso(utcnow())
+        """Jobs left running by a process of this host that died go back to pending now
+        (another host's lie there until their lease runs out)."""
         with self.db.write() as conn:
             found = conn.execute(
-                "SELECT id, payload, attempts FROM outbox WHERE state = 'pending' "
-                "AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-                (now, limit),
+                "SELECT id, lease_owner FROM outbox WHERE state = 'running'"
+            ).fetchall()
+            dead = [r["id"] for r in found if _owner_dead(r["lease_owner"] or "", self.process)]
+            conn.executemany(
+                "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_until = NULL "
+                "WHERE id = ? AND state = 'running'",
+                [(job_id,) for job_id in dead],
+            )
+        return len(dead)
+
+    def claim(self, limit: int = 8) -> list[tuple[int, Turn, int]]:
+        """Up to `limit` ready jobs, each of a user who has no job running anywhere (the
+        oldest of that user's first). A job whose lease ran out counts as an attempt; after
+        `max_attempts` it is dead."""
+        now = utcnow()
+        stamp = iso(now)
+        until = iso(now + timedelta(seconds=self.lease_seconds))
+        claimed: list[tuple[int, Turn, int]] = []
+        # A read first: idle workers poll, and must not take the write lock from the proxies.
+        if not self.db.conn.execute(
+            "SELECT 1 FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) "
+            "OR (state = 'running' AND lease_until < ?) LIMIT 1",
+            (stamp, stamp),
+        ).fetchone():
+            return claimed
+        with self.db.write() as conn:
+            expired = conn.execute(
+                "SELECT id, attempts FROM outbox WHERE state = 'running' AND lease_until < ? "
+                "AND lease_owner NOT LIKE ?",
+                (stamp, self.process + ":%"),
+            ).fetchall()
+            for row in expired:
+                attempts = row["attempts"] + 1
+                dead = attempts >= self.max_attempts
+                conn.execute(
+                    "UPDATE outbox SET state = ?, attempts = ?, lease_owner = NULL, "
+                    "lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?",
+                    (
+                        "dead" if dead else "pending",
+                        attempts,
+                        "the worker running it stopped (its lease ran out)",
+                        stamp,
+                        row["id"],
+                    ),
+                )
+            found = conn.execute(
+                "SELECT o.id, o.payload, o.attempts FROM outbox o WHERE o.state = 'pending' "
+                "AND o.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox r "
+                "WHERE r.tenant = o.tenant AND r.user_id = o.user_id AND r.state = 'running') "
+                "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.tenant = o.tenant "
+                "AND e.user_id = o.user_id AND e.state = 'pending' AND e.id < o.id) "
+                "ORDER BY o.id LIMIT ?",
+                (stamp, limit),
             ).fetchall()
             for row in found:
+                lease = f"{self.process}:{uuid.uuid4().hex[:12]}"
                 conn.execute(
-                    "UPDATE outbox SET state = 'running', updated_at = ? WHERE id = ?",
-                    (now, row["id"]),
+                    "UPDATE outbox SET state = 'running', lease_owner = ?, lease_until = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (lease, until, stamp, row["id"]),
                 )
-        return [
-            (row["id"], Turn.from_json(json.loads(row["payload"])), row["attempts"])
-            for row in found
-        ]
+                self._leases[row["id"]] = lease
+                claimed.append(
+                    (row["id"], Turn.from_json(json.loads(row["payload"])), row["attempts"])
+                )
+        return claimed
+
+    def renew(self, job_ids: list[int]) -> list[int]:
+        """Extend this process's leases on running jobs; returns the ids it no longer holds."""
+        until = iso(utcnow() + timedelta(seconds=self.lease_seconds))
+        lost = []
+        with self.db.write() as conn:
+            for job_id in job_ids:
+                lease = self._leases.get(job_id)
+                updated = conn.execute(
+                    "UPDATE outbox SET lease_until = ? WHERE id = ? AND state = 'running' "
+                    "AND lease_owner = ?",
+                    (until, job_id, lease),
+                ).rowcount
+                if not updated:
+                    lost.append(job_id)
+        return lost
 
     def finish(self, job_id: int, state: str = "done") -> None:
+        """End a job this process claimed; `LeaseLost` when the claim is no longer its own."""
         with self.db.write() as conn:
-            conn.execute(
-                "UPDATE outbox SET state = ?, updated_at = ?, last_error = NULL WHERE id = ?",
-                (state, iso(utcnow()), job_id),
-            )
+            updated = conn.execute(
+                "UPDATE outbox SET state = ?, updated_at = ?, last_error = NULL, "
+                "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = 'running' "
+                "AND lease_owner = ?",
+                (state, iso(utcnow()), job_id, self._leases.get(job_id)),
+            ).rowcount
+            if not updated:
+                raise LeaseLost(f"extraction job {job_id} is no longer this worker's")
+        self._leases.pop(job_id, None)
 
     def fail(
         self, job_id: int, error: str, raw_output: str | None = None, permanent: bool = False
     ) -> str:
+        lease = self._leases.pop(job_id, None)
         with self.db.write() as conn:
-            row = conn.execute("SELECT attempts FROM outbox WHERE id = ?", (job_id,)).fetchone()
+            row = conn.execute(
+                "SELECT attempts FROM outbox WHERE id = ? AND state = 'running' "
+                "AND lease_owner = ?",
+                (job_id, lease),
+            ).fetchone()
             if row is None:
-                return "gone"
+                return "gone"  # forgotten, or claimed again after this lease ran out
             attempts = row["attempts"] + 1
             dead = permanent or attempts >= self.max_attempts
             delay = self.backoff_seconds * (2 ** (attempts - 1))
             conn.execute(
                 "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, raw_output = ?, "
-                "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                "next_attempt_at = ?, updated_at = ?, lease_owner = NULL, lease_until = NULL "
+                "WHERE id = ?",
                 (
                     "dead" if dead else "pending",
                     attempts,
