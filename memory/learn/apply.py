@@ -18,14 +18,15 @@ from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import MemoryFault
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
+from memory.models import NEAR_DUPLICATE
+from memory.prompts import BLOCK_TAG
 
-NEAR_DUPLICATE = 0.9
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules?|prompts?|above)\b"
     r"|\b(you|assistant|the model|ai)\s+(must|should|shall|will)\s+(always|never|now)\b"
     r"|\b(system prompt|jailbreak|developer mode)\b"
     r"|^\s*(always|never|do not|don't)\s+(say|tell|reveal|answer|respond|mention|use)\b"
-    r"|</?\s*user_model\b",
+    rf"|</?\s*{BLOCK_TAG}\b",
     re.IGNORECASE,
 )
 
@@ -57,11 +58,9 @@ class Applier:
         self.beliefs = beliefs
 
     def _near_duplicate(self, tenant: str, user: str, statement: str, context: str) -> str | None:
-        core = self.beliefs.core
-        found, matrix = core.statement_vectors(tenant, user, [context])
+        found, sims = self.beliefs.similar(tenant, user, statement, [context])
         if not found:
             return None
-        sims = matrix @ core.embedder.embed([statement])[0]
         best = int(np.argmax(sims))
         return found[best] if float(sims[best]) >= NEAR_DUPLICATE else None
 
@@ -131,9 +130,9 @@ class Applier:
         ).id
 
 
-def top_related(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, limit: int) -> list[str]:
+def top_related(similarities: np.ndarray, ids: Sequence[str], limit: int) -> list[str]:
     """The ids of the beliefs closest to a turn, for the extractor's context."""
     if not ids or limit <= 0:
         return []
-    order = np.argsort(-(matrix @ query), kind="stable")[:limit]
+    order = np.argsort(-similarities, kind="stable")[:limit]
     return [ids[int(i)] for i in order]

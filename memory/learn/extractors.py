@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from memory.errors import ExtractionFailed, ParseError
 from memory.inject.render import strip_injected
 from memory.learn.local import extract_statements
-from memory.learn.ops import OPS_SCHEMA, Op, ParseError, Rejected, parse_output, validate_ops
+from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
 from memory.prompts import PromptLibrary
 
 # (model, messages, response_format or None) -> the reply's text
@@ -72,12 +73,6 @@ class LocalExtractor:
                     )
                 )
         return Extraction(ops=ops)
-
-
-class ExtractionFailed(Exception):
-    def __init__(self, message: str, raw: str | None) -> None:
-        super().__init__(message)
-        self.raw = raw
 
 
 class LLMExtractor:

@@ -1,4 +1,8 @@
-"""The outbox consumer: gate → extract → apply, with retries and a dead-letter state."""
+"""The outbox consumer: extract → apply, with retries and a dead-letter state.
+
+The gate ran before the turn was written (`SelfModel.enqueue_turn`): a turn with nothing in it
+about the user never reaches the outbox, so the worker does not gate it again.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from collections.abc import Callable, Mapping
 import anyio
 
 from memory.beliefs import Beliefs
-from memory.learn.apply import Applier, top_related
+from memory.learn.apply import Applied, Applier, top_related
 from memory.learn.extractors import ExtractionFailed, Extractor, Related
-from memory.learn.gate import gate
+from memory.learn.ops import Op
 from memory.learn.turns import Turn
 from memory.ledger.outbox import Outbox
 
@@ -28,7 +32,6 @@ class ExtractionWorker:
         extractor: Extractor,
         contexts: Mapping[str, str],
         *,
-        use_gate: bool,
         related_limit: int,
         stats: Counter[str],
         poll_seconds: float = 0.2,
@@ -39,7 +42,6 @@ class ExtractionWorker:
         self.applier = Applier(beliefs)
         self.extractor = extractor
         self.contexts = dict(contexts)
-        self.use_gate = use_gate
         self.related_limit = related_limit
         self.stats = stats
         self.poll_seconds = poll_seconds
@@ -69,11 +71,6 @@ class ExtractionWorker:
 
     async def process(self, job_id: int, turn: Turn) -> None:
         texts = turn.user_texts()
-        if self.use_gate and not gate(texts).keep:
-            self.stats["gate_skipped"] += 1
-            self.stats["jobs_skipped"] += 1
-            await anyio.to_thread.run_sync(self.outbox.finish, job_id, "skipped")
-            return
         try:
             related = await anyio.to_thread.run_sync(self._related, turn, texts)
             extraction = await self.extractor.extract(
@@ -113,16 +110,14 @@ class ExtractionWorker:
         active = {r["id"]: r for r in self.beliefs.active_rows(turn.tenant, turn.user)}
         if not active:
             return []
-        core = self.beliefs.core
-        found, matrix = core.statement_vectors(turn.tenant, turn.user)
         ids: list[str] = []
-        if found and texts:
-            query = core.embedder.embed([" ".join(texts)[-2000:]])[0]
-            ids = top_related(query, found, matrix, self.related_limit)
+        if texts:
+            found, sims = self.beliefs.similar(turn.tenant, turn.user, " ".join(texts)[-2000:])
+            ids = top_related(sims, found, self.related_limit)
         ids += [i for i in turn.injected_ids if i in active and i not in ids]
         return [Related(i, active[i]["statement"], active[i]["context"]) for i in ids]
 
-    def _apply(self, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
+    def _apply(self, turn: Turn, ops: list[Op], known: set[str]) -> Applied:
         return self.applier.apply(
             turn.tenant, turn.user, ops, request_id=turn.request_id, known_ids=known
         )

@@ -9,6 +9,7 @@ States: pending → running → done | skipped | dead (dead → pending on retry
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -116,7 +117,7 @@ class Outbox:
     def jobs(
         self, tenant: str | None, state: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM outbox WHERE 1 = 1", []
+        sql, args = "SELECT * FROM outbox WHERE 1 = 1", list[Any]()
         if tenant is not None:
             sql += " AND tenant = ?"
             args.append(tenant)
@@ -138,3 +139,9 @@ class Outbox:
             row[0]: row[1]
             for row in self.db.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
         }
+
+
+def delete_user_jobs(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+    return conn.execute(
+        "DELETE FROM outbox WHERE tenant = ? AND user_id = ?", (tenant, user)
+    ).rowcount
