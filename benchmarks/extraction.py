@@ -376,7 +376,7 @@ def _timed_async(stage: Stage, fn: Callable[..., Awaitable[Any]]) -> Callable[..
 async def _throughput(
     mode: str, samples: Sequence[Sample], store: Path, upstream: str, embedder: Any
 ) -> Throughput:
-    import memory.learn.worker as worker_module
+    import memory.selfmodel as selfmodel_module
     from memory.learn.turns import Turn
     from memory.selfmodel import SelfModel
     from proxy.config import parse_config
@@ -418,13 +418,15 @@ async def _throughput(
             result.max_calls_per_turn = max(result.max_calls_per_turn, calls["llm"] - before)
 
     worker.extractor.extract = _timed_async(stages["extract"], extract)  # type: ignore[method-assign]
-    real_gate = worker_module.gate
-    worker_module.gate = _timed_sync(stages["gate"], real_gate)  # type: ignore[attr-defined]
+    # The gate runs once, as the turn is written (SelfModel.enqueue_turn); a gated-out turn is
+    # never a job, but counts as processed.
+    real_gate = selfmodel_module.gate
+    selfmodel_module.gate = _timed_sync(stages["gate"], real_gate)  # type: ignore[attr-defined]
     seen_before = fake_counts(upstream)["extraction"]
     try:
         began = time.perf_counter()
         for i, sample in enumerate(samples):
-            runtime.outbox.enqueue(
+            await runtime.enqueue_turn(
                 Turn(
                     request_id=f"req-{mode}-{i:06d}",
                     tenant=TENANT,
@@ -439,10 +441,11 @@ async def _throughput(
             )
         result.enqueue_seconds = time.perf_counter() - began
         began = time.perf_counter()
-        result.processed = await asyncio.wait_for(worker.drain(), timeout=3600)
+        drained = await asyncio.wait_for(worker.drain(), timeout=3600)
+        result.processed = drained + runtime.stats["gate_skipped"]
         result.seconds = time.perf_counter() - began
     finally:
-        worker_module.gate = real_gate  # type: ignore[attr-defined]
+        selfmodel_module.gate = real_gate  # type: ignore[attr-defined]
     result.stats = Counter(runtime.stats)
     result.llm_calls_seen = fake_counts(upstream)["extraction"] - seen_before
     result.outbox = runtime.outbox.counts()

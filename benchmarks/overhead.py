@@ -197,9 +197,9 @@ def _belief_rows(
     """Rows as `Beliefs._insert` writes them: one stated evidence each, ages up to a year."""
     from datetime import timedelta
 
-    from memory.beliefs import Beliefs, EvidenceIn
+    from memory.beliefs import EvidenceIn
     from memory.ledger.db import iso
-    from memory.models import new_id
+    from memory.models import evidence_row, new_id
 
     out = []
     contexts, weights = list(CONTEXT_WEIGHTS), list(CONTEXT_WEIGHTS.values())
@@ -223,7 +223,7 @@ def _belief_rows(
             "created_at": moment,
             "updated_at": moment,
         }
-        evidence = Beliefs._evidence_row(
+        evidence = evidence_row(
             row["id"], EvidenceIn(source="stated", kind="turn", quote=text), moment
         )
         row["confidence"] = core.confidence_of(context, [evidence], now)
@@ -286,7 +286,7 @@ def populate(store: Path, users: int, beliefs: int) -> None:
             batch[user_id(number)] = _belief_rows(runtime.core, user_id(number), texts, rng, now)
         _write_rows(runtime, batch)
         for user, items in batch.items():
-            runtime.core.index(TENANT, user, [row for row, _ in items])
+            runtime.core.embed(TENANT, user, [row for row, _ in items])
         done = min(users, first + batch_size)
         rate = done / (time.perf_counter() - began)
         print(

@@ -1,9 +1,15 @@
-"""What every self-model operation shares: the stores, per-user locks, and row mapping."""
+"""What every self-model operation shares: opening the stores, per-user locks, belief rows as
+domain objects with their confidence, and the embedding step of a write.
+
+`Core` holds no store a collaborator could reach through: each collaborator is handed the
+database, embedder or index it uses when it is built (`memory.selfmodel`).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from datetime import datetime
@@ -12,17 +18,83 @@ from typing import Any
 import numpy as np
 
 from memory import confidence as conf
-from memory.errors import InvalidError
-from memory.index.chroma import VectorStore
-from memory.index.embed import Embedder
+from memory.errors import IndexMismatch, InvalidError
+from memory.index.chroma import EMBEDDER_KEY, VectorStore
+from memory.index.embed import (
+    QUERY_TEXTS,
+    Embedder,
+    LocalEmbedder,
+    build_embedder,
+    embedder_name,
+)
+from memory.index.sync import IndexSync
 from memory.index.views import index_views, situation_texts
 from memory.ledger import Database, vectors
 from memory.ledger import beliefs as rows
-from memory.ledger.db import parse_time, utcnow
+from memory.ledger.db import database_path, parse_time, utcnow
 from memory.models import Belief, Evidence, HistoryEntry
-from memory.settings import ContextConfig
+from memory.settings import ContextConfig, EmbeddingConfig, MemoryConfig, StoreConfig
 
 log = logging.getLogger("selfmodel.memory")
+
+
+def open_database(store: StoreConfig) -> Database:
+    return Database(database_path(store.path))
+
+
+def open_embedder(embedding: EmbeddingConfig) -> Embedder:
+    return build_embedder(embedding.model, dict(embedding.params), embedding.batch_size)
+
+
+def check_index_model(db: Database, embedder: Embedder) -> None:
+    """The store's vectors were made by the configured model (recorded on first use)."""
+    recorded = db.get_meta(EMBEDDER_KEY)
+    if recorded is None:
+        db.set_meta(EMBEDDER_KEY, embedder.name)
+    elif recorded != embedder.name:
+        raise IndexMismatch(
+            f"the vector index in {db.path.parent} was built with {recorded!r} but the config "
+            f"uses {embedder.name!r}; run `selfmodel reindex` to rebuild it with the new model"
+        )
+
+
+def index_problem(config: MemoryConfig) -> str | None:
+    """What would stop a server from starting on this store: an index another model built."""
+    path = database_path(config.store.path)
+    if not path.exists():
+        return None
+    db = Database(path)
+    try:
+        recorded = db.get_meta(EMBEDDER_KEY)
+    finally:
+        db.close()
+    wanted = embedder_name(config.embedding.model, dict(config.embedding.params))
+    if recorded is not None and recorded != wanted:
+        return (
+            f"the vector index in {config.store.path} was built with {recorded!r} but the "
+            f"config uses {wanted!r}: run `selfmodel reindex` to rebuild it"
+        )
+    return None
+
+
+def stored_beliefs(config: MemoryConfig) -> int:
+    """How many beliefs the store holds (the doctor's check that SQLite opens)."""
+    db = open_database(config.store)
+    try:
+        return rows.count_beliefs(db.conn)
+    finally:
+        db.close()
+
+
+def embedder_for(config: MemoryConfig) -> Embedder:
+    return open_embedder(config.embedding)
+
+
+def index_heartbeat(config: MemoryConfig) -> tuple[bool, str]:
+    """Whether the configured Chroma index answers, and where it is."""
+    name = embedder_name(config.embedding.model, dict(config.embedding.params))
+    index = VectorStore(config.store, name)
+    return index.heartbeat(), index.location
 
 
 class UserLocks:
@@ -58,15 +130,10 @@ def signals_of(evidence: Sequence[dict[str, Any]]) -> list[conf.Signal]:
 
 class Core:
     def __init__(
-        self,
-        db: Database,
-        vectors: VectorStore,
-        embedder: Embedder,
-        contexts: dict[str, ContextConfig],
+        self, db: Database, embedder: Embedder, contexts: dict[str, ContextConfig]
     ) -> None:
-        self.db = db
-        self.vectors = vectors
-        self.embedder = embedder
+        self._db = db
+        self._embedder = embedder
         self.contexts = contexts
         self.lock = UserLocks()
         self._situations: np.ndarray | None = None
@@ -173,7 +240,7 @@ class Core:
 
     def situation_matrix(self) -> np.ndarray:
         if self._situations is None:
-            self._situations = self.embedder.embed(situation_texts())
+            self._situations = self._embedder.embed(situation_texts())
         return self._situations
 
     def views_of(
@@ -181,7 +248,7 @@ class Core:
         beliefs: Sequence[dict[str, Any]],
     ) -> list[tuple[np.ndarray, list[int]]]:
         """Each belief's statement vector and the situation views it is indexed under."""
-        statements = self.embedder.embed([b["statement"] for b in beliefs])
+        statements = self._embedder.embed([b["statement"] for b in beliefs])
         situations = self.situation_matrix()
         position = {text: i for i, text in enumerate(situation_texts())}
         out = []
@@ -195,7 +262,7 @@ class Core:
             out.append((vector, [position[v] for v in views[1:]]))
         return out
 
-    def index(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]]) -> None:
+    def embed(self, tenant: str, user: str, beliefs: Sequence[dict[str, Any]]) -> None:
         """Embed beliefs into SQLite (retrievable at once); Chroma follows in the background.
 
         If embedding fails the beliefs stay without vectors and are retried later."""
@@ -206,24 +273,34 @@ class Core:
         except Exception:  # noqa: BLE001 - SQLite holds the truth; indexing is retried
             log.warning("embedding %d belief(s) failed; will retry", len(beliefs), exc_info=True)
             return
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             vectors.save(
                 conn,
-                self.embedder.name,
+                self._embedder.name,
                 [
                     (b["id"], vector, situations)
                     for b, (vector, situations) in zip(beliefs, computed, strict=True)
                 ],
             )
-            for belief in beliefs:
-                rows.update_belief(conn, belief["id"], {"indexed": 0, "embedded": 1})
+            vectors.mark_embedded(conn, [b["id"] for b in beliefs])
             rows.bump_revision(conn, tenant, user)
 
-    def unindex(self, tenant: str, user: str, belief_ids: Sequence[str]) -> None:
-        """Beliefs that left the active set: the index sync removes them from Chroma."""
-        with self.db.write() as conn:
-            for belief_id in belief_ids:
-                rows.update_belief(conn, belief_id, {"indexed": 0})
+    def embed_pending(self) -> int:
+        """Embed beliefs whose embedding failed earlier (the embedder was down)."""
+        found = rows.unembedded(self._db.conn)
+        by_user: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in found:
+            by_user.setdefault((row["tenant"], row["user_id"]), []).append(row)
+        for (tenant, user), items in by_user.items():
+            self.embed(tenant, user, items)
+        return len(found)
+
+    def warm(self, statements: Sequence[str]) -> None:
+        """Fill the local embedder's cache with statements about to be written, so that a
+        transaction embedding them later holds the database's write lock for less time."""
+        texts = list(statements)[:QUERY_TEXTS]  # only this many go through its cache
+        if texts and isinstance(self._embedder, LocalEmbedder):
+            self._embedder.embed(texts)
 
     def statement_vectors(
         self,
@@ -232,4 +309,44 @@ class Core:
         contexts: Sequence[str] | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """The ids of a user's active beliefs with vectors, and their statement vectors."""
-        return vectors.load_statements(self.db.conn, tenant, user, contexts)
+        return vectors.load_statements(self._db.conn, tenant, user, contexts)
+
+    def similarities(
+        self, tenant: str, user: str, text: str, contexts: Sequence[str] | None = None
+    ) -> tuple[list[str], np.ndarray]:
+        """The ids of a user's active beliefs with vectors, and each one's cosine to `text`
+        (nothing is embedded when the user has no such belief)."""
+        found, matrix = self.statement_vectors(tenant, user, contexts)
+        if not found:
+            return [], np.zeros(0, dtype=np.float32)
+        return found, matrix @ self._embedder.embed([text])[0]
+
+
+def reindex(config: MemoryConfig) -> dict[str, Any]:
+    """Re-embed every active belief from SQLite and rebuild the Chroma index from scratch
+    (offline: no server may hold the store)."""
+    started = time.perf_counter()
+    db = open_database(config.store)
+    embedder = open_embedder(config.embedding)
+    chroma = VectorStore(config.store, embedder.name)
+    dropped = chroma.drop_all()
+    with db.write() as conn:
+        vectors.reset_all(conn)
+    db.set_meta(EMBEDDER_KEY, embedder.name)
+    core = Core(db, embedder, config.contexts)
+    users = rows.users_with_active_beliefs(db.conn)
+    for tenant, user in users:
+        core.embed(tenant, user, rows.list_beliefs(db.conn, tenant, user, None, ["active"]))
+    synced = IndexSync(db, chroma).run()
+    embedded = vectors.count_vectors(db.conn)
+    active = rows.count_beliefs(db.conn, "active")
+    db.close()
+    return {
+        "embedding_model": embedder.name,
+        "collections_dropped": dropped,
+        "users": len(users),
+        "beliefs_indexed": embedded,
+        "failed": active - embedded,
+        "index_rows_synced": synced,
+        "seconds": round(time.perf_counter() - started, 2),
+    }

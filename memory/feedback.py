@@ -10,17 +10,19 @@ so it starts at 0.5 with no data, moves toward 1 with good feedback and toward
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
 from memory.beliefs import Beliefs, EvidenceIn
+from memory.core import Core
 from memory.errors import InvalidError, NotFoundError
 from memory.learn.cues import content_stems
 from memory.learn.local import choose_context
+from memory.ledger import Database, audit
 from memory.ledger import beliefs as rows
+from memory.ledger import feedback as feedback_rows
 from memory.ledger.db import iso, utcnow
 from memory.models import new_id
 
@@ -29,10 +31,13 @@ OBSERVATION_WITH_WORDS = 0.3
 DRIFT_EVENTS = ("superseded", "retracted", "corrected", "weakened")
 
 
-class Signals:
-    def __init__(self, beliefs: Beliefs) -> None:
-        self.beliefs = beliefs
-        self.core = beliefs.core
+class Feedback:
+    """Observations, feedback scores and the per-user summary (alignment, drift)."""
+
+    def __init__(self, db: Database, beliefs: Beliefs, core: Core) -> None:
+        self._db = db
+        self._beliefs = beliefs
+        self._core = core
 
     def observe(
         self, tenant: str, user: str, text: str, context: str | None, kind: str, weight: float
@@ -45,9 +50,9 @@ class Signals:
                 "weight must be in [-1, 1] and not 0 (negative contradicts)", param="weight"
             )
         if context is not None:
-            self.core.context(context)
+            self._core.context(context)
         text = " ".join(text.split())
-        observation = {
+        observation: dict[str, Any] = {
             "id": new_id("obs"),
             "tenant": tenant,
             "user_id": user,
@@ -58,7 +63,7 @@ class Signals:
             "at": iso(utcnow()),
         }
         target = self._closest(tenant, user, text, context)
-        with self.core.db.write() as conn:
+        with self._db.write() as conn:
             rows.ensure_user(conn, tenant, user)
             rows.insert_observation(conn, observation)
         evidence = EvidenceIn(
@@ -70,7 +75,7 @@ class Signals:
             observation_id=observation["id"],
         )
         if target is not None:
-            belief = self.beliefs.add_evidence(
+            self._beliefs.add_evidence(
                 tenant,
                 user,
                 target,
@@ -78,21 +83,22 @@ class Signals:
                 actor="observation",
                 event="reinforced" if weight > 0 else "weakened",
             )
+            belief = self._beliefs.get(tenant, user, target)
             return {"observation_id": observation["id"], "belief": belief, "created": False}
         if weight < 0:
             return {"observation_id": observation["id"], "belief": None, "created": False}
         chosen = context or choose_context(
-            text, {n: c.description for n, c in self.core.contexts.items()}
+            text, {n: c.description for n, c in self._core.contexts.items()}
         )
-        belief = self.beliefs.create(tenant, user, text, chosen, evidence, actor="observation")
+        created = self._beliefs.create(tenant, user, text, chosen, evidence, actor="observation")
+        belief = self._beliefs.get(tenant, user, created.id)
         return {"observation_id": observation["id"], "belief": belief, "created": True}
 
     def _closest(self, tenant: str, user: str, text: str, context: str | None) -> str | None:
-        found, matrix = self.core.statement_vectors(tenant, user, [context] if context else None)
+        found, sims = self._beliefs.similar(tenant, user, text, [context] if context else None)
         if not found:
             return None
-        sims = matrix @ self.core.embedder.embed([text])[0]
-        statements = {r["id"]: r["statement"] for r in self.beliefs.active_rows(tenant, user)}
+        statements = {r["id"]: r["statement"] for r in self._beliefs.active_rows(tenant, user)}
         words = content_stems(text)
         # A behaviour is worded unlike a statement ("clicked on 3 vegetarian recipes" against
         # "I'm vegetarian"): a shared content word makes a weaker cosine enough.
@@ -108,19 +114,15 @@ class Signals:
     ) -> dict[str, Any]:
         if isinstance(score, bool) or not isinstance(score, int | float) or not -1 <= score <= 1:
             raise InvalidError("score must be a number between -1 and 1", param="score")
-        row = self.core.db.conn.execute(
-            "SELECT user_id, injected FROM audit WHERE tenant = ? AND request_id = ?",
-            (tenant, request_id),
-        ).fetchone()
-        if row is None or row["user_id"] in (None, "[forgotten]"):
+        found = audit.injected_of(self._db.conn, tenant, request_id)
+        user = found[0] if found else None
+        if found is None or user is None or user == "[forgotten]":
             raise NotFoundError(f"no request {request_id!r} with an end user")
-        user = row["user_id"]
-        injected = [b["id"] for b in json.loads(row["injected"])]
+        injected = found[1]
         feedback_id = new_id("fb")
-        with self.core.db.write() as conn:
-            conn.execute(
-                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (feedback_id, request_id, tenant, user, float(score), comment, iso(utcnow())),
+        with self._db.write() as conn:
+            feedback_rows.insert_feedback(
+                conn, feedback_id, request_id, tenant, user, float(score), comment, iso(utcnow())
             )
         moved = []
         if score != 0:
@@ -133,10 +135,10 @@ class Signals:
                 request_id=request_id,
             )
             for belief_id in injected:
-                current = rows.get_belief(self.core.db.conn, tenant, user, belief_id)
+                current = rows.get_belief(self._db.conn, tenant, user, belief_id)
                 if current is None or current["status"] != "active":
                     continue
-                self.beliefs.add_evidence(
+                self._beliefs.add_evidence(
                     tenant,
                     user,
                     belief_id,
@@ -154,16 +156,10 @@ class Signals:
         }
 
     def summary(self, tenant: str, user: str, drift_days: float = 30) -> dict[str, Any]:
-        conn = self.core.db.conn
+        conn = self._db.conn
         if not rows.user_exists(conn, tenant, user):
             raise NotFoundError(f"no user {user!r}")
-        counts: dict[str, dict[str, int]] = {}
-        for context, status, n in conn.execute(
-            "SELECT context, status, COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? "
-            "GROUP BY context, status",
-            (tenant, user),
-        ):
-            counts.setdefault(context, {})[status] = n
+        counts = rows.statuses_by_context(conn, tenant, user)
         since = iso(utcnow() - timedelta(days=drift_days))
         drift = rows.recent_history(conn, tenant, user, since, DRIFT_EVENTS)
         return {
@@ -188,19 +184,9 @@ class Signals:
         }
 
     def alignment(self, tenant: str, user: str) -> dict[str, Any]:
-        conn = self.core.db.conn
-        feedback = conn.execute(
-            "SELECT f.score FROM feedback f JOIN audit a ON a.request_id = f.request_id "
-            "WHERE f.tenant = ? AND f.user_id = ? AND a.injected != '[]'",
-            (tenant, user),
-        ).fetchall()
-        corrections = conn.execute(
-            "SELECT COUNT(*) FROM history h JOIN beliefs b ON b.id = h.belief_id "
-            "WHERE b.tenant = ? AND b.user_id = ? AND h.actor = 'user' "
-            "AND h.event IN ('corrected', 'superseded', 'retracted')",
-            (tenant, user),
-        ).fetchone()[0]
-        scores = [r[0] for r in feedback]
+        conn = self._db.conn
+        scores = feedback_rows.scores_on_injected(conn, tenant, user)
+        corrections = rows.user_corrections(conn, tenant, user)
         total = sum(scores) - corrections
         count = len(scores) + corrections
         return {
@@ -209,10 +195,6 @@ class Signals:
                 "feedback_count": len(scores),
                 "feedback_mean": round(sum(scores) / len(scores), 4) if scores else None,
                 "corrections": corrections,
-                "injected_requests": conn.execute(
-                    "SELECT COUNT(*) FROM audit WHERE tenant = ? AND user_id = ? "
-                    "AND injected != '[]'",
-                    (tenant, user),
-                ).fetchone()[0],
+                "injected_requests": audit.count_injected(conn, tenant, user),
             },
         }

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from memory.core import Core
 from memory.errors import ConflictError, InvalidError, NotFoundError
+from memory.index.chroma import VectorStore
+from memory.ledger import Database, audit, outbox
 from memory.ledger import beliefs as rows
 from memory.ledger.db import iso, utcnow
+from memory.ledger.feedback import delete_user_feedback
+from memory.settings import ContextConfig
 
 FORMAT = "selfmodel.export/v1"
 _BELIEF_FIELDS = (
@@ -50,8 +55,8 @@ _HISTORY_FIELDS = (
 )
 
 
-def export_user(core: Core, tenant: str, user: str) -> dict[str, Any]:
-    conn = core.db.conn
+def export_user(db: Database, tenant: str, user: str) -> dict[str, Any]:
+    conn = db.conn
     if not rows.user_exists(conn, tenant, user):
         raise NotFoundError(f"no user {user!r}")
     found = rows.list_beliefs(conn, tenant, user)
@@ -64,14 +69,7 @@ def export_user(core: Core, tenant: str, user: str) -> dict[str, Any]:
             {f: h[f] for f in _HISTORY_FIELDS} for h in rows.history_for(conn, belief["id"])
         ]
         beliefs.append(item)
-    observations = [
-        dict(r)
-        for r in conn.execute(
-            "SELECT id, text, context, kind, weight, at FROM observations "
-            "WHERE tenant = ? AND user_id = ? ORDER BY at",
-            (tenant, user),
-        )
-    ]
+    observations = rows.observations_of(conn, tenant, user)
     return {
         "format": FORMAT,
         "user": user,
@@ -87,7 +85,7 @@ def _require(item: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
         raise InvalidError(f"{where}: missing fields {missing}", param=where)
 
 
-def validate_document(core: Core, document: Any) -> list[dict[str, Any]]:
+def validate_document(contexts: Mapping[str, ContextConfig], document: Any) -> list[dict[str, Any]]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InvalidError(f"not a selfmodel export: expected format {FORMAT!r}", param="format")
     beliefs = document.get("beliefs")
@@ -97,7 +95,7 @@ def validate_document(core: Core, document: Any) -> list[dict[str, Any]]:
         if not isinstance(belief, dict):
             raise InvalidError(f"beliefs.{i} must be an object", param=f"beliefs.{i}")
         _require(belief, _BELIEF_FIELDS, f"beliefs.{i}")
-        if belief["context"] not in core.contexts:
+        if belief["context"] not in contexts:
             raise InvalidError(
                 f"beliefs.{i}.context: unknown context {belief['context']!r}",
                 param=f"beliefs.{i}.context",
@@ -109,12 +107,12 @@ def validate_document(core: Core, document: Any) -> list[dict[str, Any]]:
     return beliefs
 
 
-def import_user(core: Core, tenant: str, user: str, document: Any) -> dict[str, int]:
-    beliefs = validate_document(core, document)
+def import_user(db: Database, core: Core, tenant: str, user: str, document: Any) -> dict[str, int]:
+    beliefs = validate_document(core.contexts, document)
     observations = document.get("observations") or []
-    with core.lock(tenant, user), core.db.write() as conn:
+    with core.lock(tenant, user), db.write() as conn:
         for belief in beliefs:
-            if conn.execute("SELECT 1 FROM beliefs WHERE id = ?", (belief["id"],)).fetchone():
+            if rows.belief_exists(conn, belief["id"]):
                 raise ConflictError(
                     f"belief {belief['id']!r} already exists; forget the user "
                     "first or import into a fresh store"
@@ -158,31 +156,27 @@ def import_user(core: Core, tenant: str, user: str, document: Any) -> dict[str, 
             )
         rows.bump_revision(conn, tenant, user)
     active = [dict(b, user_id=user, tenant=tenant) for b in beliefs if b["status"] == "active"]
-    core.index(tenant, user, active)
+    core.embed(tenant, user, active)
     return {"beliefs": len(beliefs), "observations": len(observations)}
 
 
-def forget_user(core: Core, tenant: str, user: str) -> dict[str, int]:
+def forget_user(
+    db: Database, core: Core, index: VectorStore, tenant: str, user: str
+) -> dict[str, int]:
     """Delete beliefs, vectors, observations and pending jobs; redact the user's audit text.
 
     The index is cleared before and after the SQLite delete: if Chroma is down nothing is
     deleted (the call fails and can be retried), and no sync in between can leave rows behind.
     """
-    if not rows.user_exists(core.db.conn, tenant, user):
+    if not rows.user_exists(db.conn, tenant, user):
         raise NotFoundError(f"no user {user!r}")
-    core.vectors.drop_user(tenant, user)
-    with core.lock(tenant, user), core.db.write() as conn:
+    index.drop_user(tenant, user)
+    with core.lock(tenant, user), db.write() as conn:
         if not rows.user_exists(conn, tenant, user):
             raise NotFoundError(f"no user {user!r}")
         beliefs = rows.delete_user(conn, tenant, user)
-        jobs = conn.execute(
-            "DELETE FROM outbox WHERE tenant = ? AND user_id = ?", (tenant, user)
-        ).rowcount
-        audited = conn.execute(
-            "UPDATE audit SET rendered = NULL, injected = '[]', user_id = '[forgotten]', "
-            "error = NULL WHERE tenant = ? AND user_id = ?",
-            (tenant, user),
-        ).rowcount
-        conn.execute("DELETE FROM feedback WHERE tenant = ? AND user_id = ?", (tenant, user))
-    core.vectors.drop_user(tenant, user)
+        jobs = outbox.delete_user_jobs(conn, tenant, user)
+        audited = audit.redact_user(conn, tenant, user)
+        delete_user_feedback(conn, tenant, user)
+    index.drop_user(tenant, user)
     return {"beliefs": beliefs, "jobs": jobs, "audit_records_redacted": audited}

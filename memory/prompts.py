@@ -19,6 +19,9 @@ import jinja2
 import prompts as _shipped
 
 SHIPPED_DIR = Path(_shipped.__file__).parent
+# The tag around the injected block (`<user_model>...</user_model>`): templates write it as
+# `{{ tag }}`; rendering strips an echoed block by it and learning refuses text that forges it.
+BLOCK_TAG = "user_model"
 _INJECT_PREFIX = "inject_"
 _SUFFIX = ".j2"
 
@@ -58,6 +61,7 @@ class PromptLibrary:
             lstrip_blocks=True,
         )
         self._env.filters["data"] = as_data
+        self._env.globals["tag"] = BLOCK_TAG
         self._cache: dict[str, Template] = {}
 
     def _files(self) -> set[str]:

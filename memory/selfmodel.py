@@ -1,8 +1,9 @@
-"""The self-model, assembled: stores, services, hot path and background work.
+"""The self-model, assembled: the one async facade the HTTP side calls.
 
-Built once in the app's lifespan (`SelfModel.open`), closed at shutdown.
-Every blocking call runs in a worker thread so the event loop never waits on
-SQLite, Chroma or the embedding model.
+Built once in the app's lifespan (`SelfModel(config)`, `start()`), closed by `stop()`. Blocking
+work runs in a worker thread (the database's `execute_fn`, or `_blocking` for an operation that
+also embeds or locks), so the event loop never waits on SQLite, Chroma or the embedding model.
+Collaborators are built here and handed what they use; none reaches through another.
 """
 
 from __future__ import annotations
@@ -10,61 +11,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
-from memory.beliefs import Beliefs
-from memory.core import Core
-from memory.errors import NotFoundError
-from memory.feedback import Signals
-from memory.index import sync as indexer
+from memory import core as stores
+from memory import portability
+from memory.beliefs import Beliefs, EvidenceIn
+from memory.core import Core, check_index_model, open_database, open_embedder
+from memory.errors import MemoryDegraded, NotFoundError
+from memory.feedback import Feedback
 from memory.index.batching import BatchingEmbedder, query_embedder
-from memory.index.chroma import EMBEDDER_KEY, IndexMismatch, VectorStore
-from memory.index.embed import Embedder, build_embedder
+from memory.index.chroma import VectorStore
+from memory.index.embed import Embedder
 from memory.index.owner import DeferredIndex, IndexLock, apply_drops
-from memory.inject.plan import Injection, Injector, MemoryDegraded
+from memory.index.sync import SYNC_AT_LATEST_SECONDS, SYNC_WHEN_IDLE_SECONDS, IndexSync
+from memory.inject.plan import Injection, Injector
 from memory.inject.snapshot import SnapshotCache
+from memory.learn.conflicts import open_conflicts
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
 from memory.learn.worker import ExtractionWorker
-from memory.ledger import Database
 from memory.ledger import beliefs as rows
 from memory.ledger.audit import AuditLog, AuditRecord
 from memory.ledger.outbox import Outbox
-from memory.models import Belief
-from memory.portability import forget_user
+from memory.models import Belief, ScoredBelief
 from memory.prompts import PromptLibrary
-from memory.settings import MemoryConfig
+from memory.settings import InjectionRule, MemoryConfig
+
+__all__ = ["SYNC_AT_LATEST_SECONDS", "SYNC_WHEN_IDLE_SECONDS", "SelfModel"]
 
 log = logging.getLogger("selfmodel.runtime")
 
 AUDIT_FLUSH_SECONDS = 0.25
 MAINTENANCE_SECONDS = 30.0
 INDEX_SYNC_SECONDS = 1.0
-# The embedded Chroma client holds the GIL while it writes (~30 ms for a small batch here),
-# which stalls every request in flight. So its index is written when no chat request has come
-# for a moment, and at the latest after a few minutes; a search syncs first, so it never misses
-# a belief, and retrieval never reads Chroma.
-SYNC_WHEN_IDLE_SECONDS = 0.5
-SYNC_AT_LATEST_SECONDS = 300.0
-
-
-def check_index_model(db: Database, embedder: Embedder) -> None:
-    recorded = db.get_meta(EMBEDDER_KEY)
-    if recorded is None:
-        db.set_meta(EMBEDDER_KEY, embedder.name)
-    elif recorded != embedder.name:
-        raise IndexMismatch(
-            f"the vector index in {db.path.parent} was built with {recorded!r} but the config "
-            f"uses {embedder.name!r}; run `selfmodel reindex` to rebuild it with the new model"
-        )
+T = TypeVar("T")
 
 
 class SelfModel:
@@ -77,11 +65,8 @@ class SelfModel:
         index_owner: bool | None = None,
     ) -> None:
         self.config = config
-        root = Path(config.store.path)
-        self.db = Database(root / "selfmodel.db")
-        self.embedder = embedder or build_embedder(
-            config.embedding.model, dict(config.embedding.params), config.embedding.batch_size
-        )
+        self.db = open_database(config.store)
+        self.embedder = embedder or open_embedder(config.embedding)
         check_index_model(self.db, self.embedder)
         # -- which process writes the vector index (memory/index/owner.py) ------------------
         # A proxy that learns in-process owns an embedded index, as does a `selfmodel worker`;
@@ -90,21 +75,28 @@ class SelfModel:
         self.index_lock: IndexLock | None = None
         wants_index = config.extraction.workers > 0 if index_owner is None else index_owner
         if config.store.chroma is not None:
-            self.vectors: VectorStore = VectorStore(config.store, self.embedder.name)
+            self.chroma: VectorStore = VectorStore(config.store, self.embedder.name)
         else:
+            root = Path(config.store.path)
             self.index_lock = IndexLock(root) if wants_index else None
-            self.vectors = DeferredIndex(self.db, str(root / "chroma"), self.embedder.name)
-            self.take_index()
-        self.core = Core(self.db, self.vectors, self.embedder, config.contexts)
-        self.beliefs = Beliefs(self.core)
-        self.signals = Signals(self.beliefs)
+            self.chroma = DeferredIndex(self.db, str(root / "chroma"), self.embedder.name)
+        self.index_sync = IndexSync(self.db, self.chroma)
+        self.take_index()
+        self.core = Core(self.db, self.embedder, config.contexts)
+        self.beliefs = Beliefs(self.db, self.core)
+        self.feedback = Feedback(self.db, self.beliefs, self.core)
         self.prompts = PromptLibrary(config.prompts_dir)
         self.snapshots = SnapshotCache(
-            self.core, config.store.user_cache_size, int(config.store.user_cache_mb * 2**20)
+            self.db,
+            self.core,
+            config.store.user_cache_size,
+            int(config.store.user_cache_mb * 2**20),
         )
         # Queries from concurrent requests may share model runs; writes embed directly.
         self.query_embedder = query_embedder(self.embedder)
-        self.injector = Injector(config, self.snapshots, self.query_embedder, self.prompts)
+        self.injector = Injector(
+            config, self.snapshots, self.query_embedder, self.prompts, self.core.situation_matrix
+        )
         self.audit_log = AuditLog(self.db, config.audit.store_rendered, config.audit.retention_days)
         self.outbox = Outbox(
             self.db,
@@ -118,26 +110,22 @@ class SelfModel:
             self.beliefs,
             self._extractor(complete),
             self.context_descriptions,
-            use_gate=config.extraction.gate,
             related_limit=config.extraction.related_beliefs,
             stats=self.stats,
             on_applied=self.snapshots.refresh,
         )
         self._tasks: list[asyncio.Task[None]] = []
-        self._sync_lock = threading.Lock()
-        self._last_request = self._last_sync = time.monotonic()
 
     def take_index(self) -> bool:
         """Open the embedded index if this process may and no other process holds it (a
         worker on standby takes over this way when the owner stops)."""
-        if not isinstance(self.vectors, DeferredIndex):
+        if not isinstance(self.chroma, DeferredIndex):
             return True
         if self.index_lock is None or not self.index_lock.acquire():
             return False
-        self.vectors = VectorStore(self.config.store, self.embedder.name)
-        if hasattr(self, "core"):
-            self.core.vectors = self.vectors
-        log.info("this process now writes the embedded vector index %s", self.vectors.location)
+        self.chroma = VectorStore(self.config.store, self.embedder.name)
+        self.index_sync = IndexSync(self.db, self.chroma)
+        log.info("this process now writes the embedded vector index %s", self.chroma.location)
         return True
 
     @property
@@ -156,10 +144,15 @@ class SelfModel:
             return LLMExtractor(complete, self.prompts, self.config.extraction.model)
         return LocalExtractor()
 
+    @staticmethod
+    async def _blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """An operation that embeds or takes a user's lock besides its SQL, in a thread."""
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, *, workers: bool = True, consumers: int | None = None) -> None:
-        recovered = await anyio.to_thread.run_sync(self.outbox.recover)
+        recovered = await self._blocking(self.outbox.recover)
         if recovered:
             log.info("resuming %d extraction job(s) left running by a previous process", recovered)
         self._tasks.append(asyncio.create_task(self._flush_loop()))
@@ -176,7 +169,7 @@ class SelfModel:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        await anyio.to_thread.run_sync(self.audit_log.flush)
+        await self._blocking(self.audit_log.flush)
         if isinstance(self.query_embedder, BatchingEmbedder):
             self.query_embedder.close()
         self.db.close()
@@ -187,57 +180,38 @@ class SelfModel:
         while True:
             await asyncio.sleep(AUDIT_FLUSH_SECONDS)
             try:
-                await anyio.to_thread.run_sync(self.audit_log.flush)
+                await self._blocking(self.audit_log.flush)
             except Exception:  # noqa: BLE001 - keep the records for the next attempt
                 log.exception("writing audit records failed")
-
-    def _sync_due(self, now: float) -> bool:
-        if not self.vectors.embedded:
-            return True
-        return (
-            now - self._last_request >= SYNC_WHEN_IDLE_SECONDS
-            or now - self._last_sync >= SYNC_AT_LATEST_SECONDS
-        )
 
     async def _maintenance_loop(self) -> None:
         rounds = 0
         while True:
             try:
-                await anyio.to_thread.run_sync(self.index_pending)
-                if isinstance(self.vectors, DeferredIndex) and self.index_lock is not None:
-                    await anyio.to_thread.run_sync(self.take_index)
-                if self._sync_due(time.monotonic()):
-                    await anyio.to_thread.run_sync(self.sync_index)
-                    self._last_sync = time.monotonic()
+                await self._blocking(self.embed_pending)
+                if isinstance(self.chroma, DeferredIndex) and self.index_lock is not None:
+                    await self._blocking(self.take_index)
+                if self.index_sync.policy.due(time.monotonic()):
+                    await self._blocking(self.sync_index)
+                    self.index_sync.policy.synced()
                 if rounds % int(MAINTENANCE_SECONDS / INDEX_SYNC_SECONDS) == 0:
-                    await anyio.to_thread.run_sync(self.audit_log.purge)
+                    await self._blocking(self.audit_log.purge)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.warning("maintenance failed; retrying", exc_info=True)
             rounds += 1
             await asyncio.sleep(INDEX_SYNC_SECONDS)
 
     def sync_index(self) -> int:
-        if isinstance(self.vectors, DeferredIndex):
+        """Bring the Chroma index up to date now (blocking)."""
+        if isinstance(self.chroma, DeferredIndex):
             return 0  # another process writes the index
-        with self._sync_lock:
-            return indexer.sync_all(self.db, self.vectors) + apply_drops(self.db, self.vectors)
+        return self.index_sync.run() + apply_drops(self.db, self.chroma)
 
-    def index_pending(self) -> int:
+    def embed_pending(self) -> int:
         """Embed beliefs whose embedding failed earlier (the embedder was down)."""
-        found = [
-            dict(r)
-            for r in self.db.conn.execute(
-                "SELECT * FROM beliefs WHERE embedded = 0 AND status = 'active' LIMIT 500"
-            )
-        ]
-        by_user: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for row in found:
-            by_user.setdefault((row["tenant"], row["user_id"]), []).append(row)
-        for (tenant, user), items in by_user.items():
-            self.core.index(tenant, user, items)
-        return len(found)
+        return self.core.embed_pending()
 
-    # -- hot path ----------------------------------------------------------------------------
+    # -- the chat path -----------------------------------------------------------------------
 
     async def plan(
         self,
@@ -249,7 +223,7 @@ class SelfModel:
         headers: Mapping[str, str],
         model_info: Mapping[str, Any] | None = None,
     ) -> Injection:
-        self._last_request = time.monotonic()
+        self.index_sync.policy.request_came()
         try:
             return await self.injector.plan(
                 tenant=tenant,
@@ -265,53 +239,117 @@ class SelfModel:
                 raise
             return Injection(messages=messages, degraded_reason=str(exc))
 
-    def forget(self, tenant: str, user: str) -> dict[str, int]:
-        removed = forget_user(self.core, tenant, user)
-        self.snapshots.invalidate(tenant, user)  # nothing of the user stays in memory either
-        return removed
+    async def retrieve(
+        self, tenant: str, user: str, rule: InjectionRule, messages: list[dict[str, Any]]
+    ) -> list[ScoredBelief]:
+        """What `rule` would pick for these messages, best first, before the token budget."""
+        return await self._blocking(self.injector.retrieve, tenant, user, rule, messages)
 
     def audit(self, record: AuditRecord) -> None:
+        """Queue an audit record (written in the background; never waits)."""
         self.audit_log.add(record)
 
     async def enqueue_turn(self, turn: Turn) -> None:
         if not self.config.extraction.enabled:
             return
-        if await anyio.to_thread.run_sync(self._write_turn, turn):
+        if await self._blocking(self._write_turn, turn):
             self.worker.wakeup.set()
 
     def _write_turn(self, turn: Turn) -> bool:
+        # The only gate of a turn: one with nothing in it about the user is never written, so
+        # the worker has no job to claim, skip and finish.
         if self.config.extraction.gate and not gate(turn.user_texts()).keep:
-            # Nothing in it about the user: the worker would only mark the job skipped, so the
-            # request path spares the write (and the worker its claim and finish).
             self.stats["gate_skipped"] += 1
             self.stats["jobs_skipped"] += 1
             return False
         self.outbox.enqueue(turn)
         return True
 
-    async def health(self) -> dict[str, Any]:
-        store_ok = await anyio.to_thread.run_sync(self.vectors.heartbeat)
-        counts = await anyio.to_thread.run_sync(self.outbox.counts)
-        return {
-            "store": "ok" if store_ok else "unreachable",
-            "embedding": self.embedder.name,
-            "outbox": counts,
-        }
+    # -- beliefs -----------------------------------------------------------------------------
 
-    def search(self, tenant: str, user: str, text: str, limit: int) -> list[tuple[Belief, float]]:
+    async def list_beliefs(
+        self,
+        tenant: str,
+        user: str,
+        context: str | None = None,
+        status: str | None = None,
+        min_confidence: float | None = None,
+    ) -> list[Belief]:
+        return await self._blocking(
+            self.beliefs.find, tenant, user, context, status, min_confidence
+        )
+
+    async def get_belief(self, tenant: str, user: str, belief_id: str) -> Belief:
+        return await self._blocking(self.beliefs.get, tenant, user, belief_id)
+
+    async def create_belief(
+        self, tenant: str, user: str, statement: str, context: str, evidence: EvidenceIn
+    ) -> Belief:
+        def create() -> Belief:
+            made = self.beliefs.create(tenant, user, statement, context, evidence, actor="api")
+            return self.beliefs.get(tenant, user, made.id)
+
+        return await self._blocking(create)
+
+    async def add_beliefs(
+        self, tenant: str, user: str, items: Sequence[tuple[str, str, EvidenceIn]], actor: str
+    ) -> list[str]:
+        """Many new beliefs in one transaction (bulk loads, the eval); their ids."""
+        return await self._blocking(self.beliefs.create_many, tenant, user, items, actor=actor)
+
+    async def correct_belief(
+        self, tenant: str, user: str, belief_id: str, **correction: Any
+    ) -> Belief:
+        """A user's correction (`statement`, `confidence`, `status`, `context`,
+        `expected_version`); the whole belief as it is now."""
+
+        def correct() -> Belief:
+            done = self.beliefs.correct(tenant, user, belief_id, **correction)
+            return self.beliefs.get(tenant, user, done.id)
+
+        return await self._blocking(correct)
+
+    async def retract_belief(self, tenant: str, user: str, belief_id: str) -> Belief:
+        def retract() -> Belief:
+            self.beliefs.set_status(tenant, user, belief_id, "retracted", actor="user")
+            return self.beliefs.get(tenant, user, belief_id)
+
+        return await self._blocking(retract)
+
+    async def active_beliefs(self, tenant: str, user: str) -> list[dict[str, Any]]:
+        return await self._blocking(self.beliefs.active_rows, tenant, user)
+
+    async def conflicts(self, tenant: str, user: str) -> list[dict[str, Any]]:
+        """A user's open contradictions, each with the belief the resolution rules keep."""
+
+        def read() -> list[dict[str, Any]]:
+            if not rows.user_exists(self.db.conn, tenant, user):
+                raise NotFoundError(f"no user {user!r}")
+            return open_conflicts(self.beliefs, tenant, user)
+
+        return await self._blocking(read)
+
+    async def search(
+        self, tenant: str, user: str, text: str, limit: int
+    ) -> list[tuple[Belief, float]]:
+        return await self._blocking(self._search, tenant, user, text, limit)
+
+    def _search(self, tenant: str, user: str, text: str, limit: int) -> list[tuple[Belief, float]]:
         """Semantic search over a user's active beliefs, through the Chroma index.
 
         Chroma's filtered HNSW search can return short lists when one user's rows are a tiny
         share of a large tenant; then the exact scores from SQLite answer instead.
         """
+        if not rows.user_exists(self.db.conn, tenant, user):
+            raise NotFoundError(f"no user {user!r}")
         self.sync_index()
         query = self.embedder.embed([text])[0]
-        hits = self.vectors.search(tenant, user, query, limit)
-        found, matrix = self.core.statement_vectors(tenant, user)
-        if len(hits) < min(limit, len(found)):
+        hits = self.chroma.search(tenant, user, query, limit)
+        ids, matrix = self.core.statement_vectors(tenant, user)
+        if len(hits) < min(limit, len(ids)):
             exact = matrix @ query
-            hits = [(found[int(i)], float(exact[i])) for i in exact.argsort()[::-1][:limit]]
-        found = []
+            hits = [(ids[int(i)], float(exact[i])) for i in exact.argsort()[::-1][:limit]]
+        found: list[tuple[Belief, float]] = []
         for belief_id, similarity in hits:
             try:
                 found.append((self.beliefs.get(tenant, user, belief_id), similarity))
@@ -319,5 +357,88 @@ class SelfModel:
                 continue  # deleted since the index was written
         return found
 
-    def user_exists(self, tenant: str, user: str) -> bool:
-        return rows.user_exists(self.db.conn, tenant, user)
+    # -- users -------------------------------------------------------------------------------
+
+    async def list_users(
+        self, tenant: str, query: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        return await self.db.execute_fn(
+            lambda conn: rows.list_users(conn, tenant, query, limit, offset)
+        )
+
+    async def forget(self, tenant: str, user: str) -> dict[str, int]:
+        def forget() -> dict[str, int]:
+            removed = portability.forget_user(self.db, self.core, self.chroma, tenant, user)
+            self.snapshots.invalidate(tenant, user)  # nothing of the user stays in memory
+            return removed
+
+        return await self._blocking(forget)
+
+    async def export_user(self, tenant: str, user: str) -> dict[str, Any]:
+        return await self.db.execute_fn(lambda _: portability.export_user(self.db, tenant, user))
+
+    async def import_user(self, tenant: str, user: str, document: Any) -> dict[str, int]:
+        return await self._blocking(
+            portability.import_user, self.db, self.core, tenant, user, document
+        )
+
+    async def observe(
+        self, tenant: str, user: str, text: str, context: str | None, kind: str, weight: float
+    ) -> dict[str, Any]:
+        return await self._blocking(
+            self.feedback.observe, tenant, user, text, context, kind, weight
+        )
+
+    async def summary(self, tenant: str, user: str) -> dict[str, Any]:
+        return await self._blocking(self.feedback.summary, tenant, user)
+
+    # -- audit, feedback, jobs, health -------------------------------------------------------
+
+    async def audit_record(self, tenant: str, request_id: str) -> dict[str, Any] | None:
+        return await self._blocking(self.audit_log.get, tenant, request_id)
+
+    async def audit_records(self, tenant: str, **filters: Any) -> list[dict[str, Any]]:
+        """Newest first; filters as `AuditLog.query` takes them."""
+        return await self._blocking(self.audit_log.query, tenant, **filters)
+
+    async def give_feedback(
+        self, tenant: str, request_id: str, score: float, comment: str | None
+    ) -> dict[str, Any]:
+        def give() -> dict[str, Any]:
+            self.audit_log.flush()  # the request's record may still be queued
+            return self.feedback.feedback(tenant, request_id, score, comment)
+
+        return await self._blocking(give)
+
+    async def jobs(
+        self, tenant: str | None, state: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        return await self._blocking(self.outbox.jobs, tenant, state, limit)
+
+    async def job_counts(self) -> dict[str, int]:
+        return await self._blocking(self.outbox.counts)
+
+    async def retry_jobs(self, tenant: str | None, job_id: int | None = None) -> int:
+        count = await self._blocking(self.outbox.retry, tenant, job_id)
+        self.worker.wakeup.set()
+        return count
+
+    async def health(self) -> dict[str, Any]:
+        store_ok = await self._blocking(self.chroma.heartbeat)
+        return {
+            "store": "ok" if store_ok else "unreachable",
+            "embedding": self.embedder.name,
+            "outbox": await self.job_counts(),
+        }
+
+    @property
+    def store_location(self) -> str:
+        return self.chroma.location
+
+    # -- offline maintenance (the CLI's `reindex`, `serve` and `doctor`; no facade is open) --
+
+    reindex = staticmethod(stores.reindex)
+    index_problem = staticmethod(stores.index_problem)
+    stored_beliefs = staticmethod(stores.stored_beliefs)
+    index_heartbeat = staticmethod(stores.index_heartbeat)
+    open_embedder = staticmethod(stores.embedder_for)

@@ -42,6 +42,9 @@ class ContextConfig(Strict):
     description: str
     half_life_days: float = Field(default=180.0, gt=0)
     prior: float = Field(default=0.5, gt=0, lt=1)
+    # Core: its confident beliefs are injected whatever the request is about (rules with
+    # `include_core`), e.g. how the user wants to be answered, or a diet they keep.
+    core: bool = False
 
 
 DEFAULT_CONTEXTS: dict[str, ContextConfig] = {
@@ -64,11 +67,13 @@ DEFAULT_CONTEXTS: dict[str, ContextConfig] = {
         description="Hard limits on what suits the user: diet, allergies, health, budget, "
         "schedule, location, accessibility, family situation.",
         half_life_days=730,
+        core=True,
     ),
     "communication_style": ContextConfig(
         description="How the user wants to be answered: length, tone, format, language, "
         "level of detail.",
         half_life_days=365,
+        core=True,
     ),
 }
 

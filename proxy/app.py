@@ -47,7 +47,7 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
         log.info(
             "selfmodel ready: %d model(s), store %s, embedding %s",
             len(config.model_list),
-            memory.vectors.location,
+            memory.store_location,
             memory.embedder.name,
         )
         try:

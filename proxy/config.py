@@ -18,16 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from memory.prompts import PromptLibrary
 from memory.settings import MemoryConfig, Strict
+from proxy.errors import ConfigError
+
+__all__ = ["Config", "ConfigError", "default_config_data", "load_config", "parse_config"]
 
 log = logging.getLogger("selfmodel.config")
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _OS_ENVIRON = "os.environ/"
 DEFAULT_CONFIG_NAME = "config.yaml"
-
-
-class ConfigError(Exception):
-    """The config file is missing, malformed, or does not match the schema."""
 
 
 class ServerConfig(Strict):

@@ -136,7 +136,7 @@ class DirectOpenAI:
             scheme, _, rest = url.partition("://")
             host = rest.split("/", 1)[0]
             proxies = urllib.request.getproxies_environment()
-            bypass = urllib.request.proxy_bypass_environment(host, proxies)
+            bypass = urllib.request.proxy_bypass_environment(host, proxies)  # type: ignore[attr-defined]
             self._proxies[url] = None if bypass else proxies.get(scheme.lower())
         return self._proxies[url]
 

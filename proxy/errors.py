@@ -9,23 +9,34 @@
     ├── Conflict              409 conflict_error
     ├── PayloadTooLarge       413 invalid_request_error
     ├── MemoryUnavailable     503 service_unavailable (fail-closed injection)
-    └── UpstreamError         status from the provider (4xx, 429, 5xx), 502, 504
+    ├── UpstreamError         status from the provider (4xx, 429, 5xx), 502, 504
+    └── ConfigError           config.yaml is missing, malformed or off the schema (raised at
+                              start-up and by the CLI, never in answer to a request)
 
-Every response body is `{"error": {"message", "type", "param", "code"}}` and
-never carries a stack trace or a secret.
+The self-model's own errors (`memory.errors`) are mapped onto this tree by their type in
+`from_memory`, in one handler. Every response body is
+`{"error": {"message", "type", "param", "code"}}` and never carries a stack trace or a secret.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from memory.errors import ConflictError, InvalidError, MemoryFault, NotFoundError
-from memory.index.chroma import IndexMismatch
+from memory.errors import (
+    ConflictError,
+    IndexMismatch,
+    InvalidError,
+    MemoryDegraded,
+    MemoryFailure,
+    MemoryFault,
+    NotFoundError,
+)
 
 log = logging.getLogger("selfmodel.errors")
 
@@ -112,6 +123,12 @@ class UpstreamError(SelfmodelError):
     type = "upstream_error"
 
 
+class ConfigError(SelfmodelError):
+    """The config file is missing, malformed, or does not match the schema."""
+
+    code = "invalid_config"
+
+
 # The same failure reads the same whichever path (litellm or direct) met it.
 _TYPE_OF_STATUS = {
     400: "invalid_request_error",
@@ -165,14 +182,33 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return f"{param or 'request'}: {first.get('msg', 'invalid value')}", param
 
 
-def from_memory(exc: MemoryFault) -> SelfmodelError:
-    if isinstance(exc, NotFoundError):
-        return NotFound(str(exc), code="not_found")
-    if isinstance(exc, ConflictError):
-        return Conflict(str(exc), code="conflict")
-    if isinstance(exc, InvalidError):
-        return InvalidField(str(exc), param=exc.param, code="invalid_field")
-    return SelfmodelError(str(exc))
+def _invalid(exc: MemoryFailure) -> SelfmodelError:
+    return InvalidField(str(exc), param=getattr(exc, "param", None), code="invalid_field")
+
+
+def _internal(exc: MemoryFailure) -> SelfmodelError:
+    log.error("self-model failure: %s", exc, exc_info=exc)
+    return SelfmodelError("internal error", code="internal_error")
+
+
+# By type, the most specific first along the exception's MRO; never by name or message.
+_FROM_MEMORY: dict[type[MemoryFailure], Callable[[MemoryFailure], SelfmodelError]] = {
+    NotFoundError: lambda exc: NotFound(str(exc), code="not_found"),
+    ConflictError: lambda exc: Conflict(str(exc), code="conflict"),
+    InvalidError: _invalid,
+    MemoryFault: lambda exc: SelfmodelError(str(exc)),
+    IndexMismatch: lambda exc: SelfmodelError(str(exc), code="index_mismatch", status=500),
+    MemoryDegraded: lambda exc: MemoryUnavailable(f"memory is unavailable: {exc}"),
+    MemoryFailure: _internal,
+}
+
+
+def from_memory(exc: MemoryFailure) -> SelfmodelError:
+    for kind in type(exc).__mro__:
+        make = _FROM_MEMORY.get(kind)
+        if make is not None:
+            return make(exc)
+    return _internal(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -180,13 +216,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _ours(_: Request, exc: SelfmodelError) -> JSONResponse:
         return error_response(exc)
 
-    @app.exception_handler(MemoryFault)
-    async def _memory(_: Request, exc: MemoryFault) -> JSONResponse:
+    @app.exception_handler(MemoryFailure)
+    async def _memory(_: Request, exc: MemoryFailure) -> JSONResponse:
         return error_response(from_memory(exc))
-
-    @app.exception_handler(IndexMismatch)
-    async def _index(_: Request, exc: IndexMismatch) -> JSONResponse:
-        return error_response(SelfmodelError(str(exc), code="index_mismatch", status=500))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -34,6 +34,7 @@ class MemoEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        self.batch_invariant = inner.batch_invariant
         self._seen: dict[str, np.ndarray] = {}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -94,15 +95,11 @@ async def _evaluate(
     memory: Any, cases: list[dict[str, Any]], limit: int | None, echo: Callable[[str], None]
 ) -> dict[str, Any]:
     from memory.beliefs import EvidenceIn
-    from memory.index.embed import build_embedder
+    from memory.prompts import PromptLibrary
     from memory.selfmodel import SelfModel
 
     rule = memory.injection.rules[0]
-    embedder = MemoEmbedder(
-        build_embedder(
-            memory.embedding.model, dict(memory.embedding.params), memory.embedding.batch_size
-        )
-    )
+    embedder = MemoEmbedder(SelfModel.open_embedder(memory))
     runtime = SelfModel(memory, embedder=embedder)
     preferences = [c["gold_preference"] for c in cases]
     users = build_users(preferences)[:limit] if limit else build_users(preferences)
@@ -114,9 +111,10 @@ async def _evaluate(
     hits, tokens, counts, latencies = [], [], [], []
     ours_ranked: list[tuple[list[str], str]] = []
     cosine_ranked: list[tuple[list[str], str]] = []
+    statements: dict[str, tuple[str, str]] = {}  # belief id -> (statement, context)
     for n, members in enumerate(users):
         user = f"case-{n}"
-        ids = runtime.beliefs.create_many(
+        ids = await runtime.add_beliefs(
             "eval",
             user,
             [
@@ -127,9 +125,11 @@ async def _evaluate(
                 )
                 for j in members
             ],
-            actor="eval",
+            "eval",
         )
         gold = ids[0]
+        active = await runtime.active_beliefs("eval", user)
+        statements.update((r["id"], (r["statement"], r["context"])) for r in active)
         messages = [{"role": "user", "content": cases[members[0]]["query"]}]
         t0 = time.perf_counter()
         injection = await runtime.plan(
@@ -142,10 +142,11 @@ async def _evaluate(
         counts.append(len(chosen))
         deep = await _ranked(runtime, user, messages, rule)
         ours_ranked.append((deep, gold))
-        cosine_ranked.append((_cosine(runtime, user, messages, ids), gold))
+        cosine_ranked.append((_cosine(embedder, statements, messages, ids), gold))
         if (n + 1) % 50 == 0:
             echo(f"  {n + 1}/{len(users)} cases, recall so far {sum(hits) / len(hits):.3f}")
-    curve = _curves(runtime, ours_ranked, cosine_ranked, rule.template)
+    template = PromptLibrary(memory.prompts_dir).injection(rule.template)
+    curve = _curves(statements, ours_ranked, cosine_ranked, template)
     await runtime.stop()
     summary = {
         "cases": len(users),
@@ -164,41 +165,42 @@ async def _evaluate(
 async def _ranked(runtime: Any, user: str, messages: list[dict[str, Any]], rule: Any) -> list[str]:
     """Our ranking with no token budget, for the recall-vs-tokens curve."""
     deep = rule.model_copy(update={"max_tokens": 100_000, "top_k": 40})
-    beliefs = await asyncio.to_thread(runtime.injector._retrieve, "eval", user, deep, messages)
+    beliefs = await runtime.retrieve("eval", user, deep, messages)
     return [b.id for b in beliefs]
 
 
-def _cosine(runtime: Any, user: str, messages: list[dict[str, Any]], ids: list[str]) -> list[str]:
-    rows = {r["id"]: r["statement"] for r in runtime.beliefs.active_rows("eval", user)}
-    query = runtime.embedder.embed([messages[-1]["content"]])[0]
-    vectors = runtime.embedder.embed([rows[i] for i in ids])
+def _cosine(
+    embedder: MemoEmbedder,
+    statements: dict[str, tuple[str, str]],
+    messages: list[dict[str, Any]],
+    ids: list[str],
+) -> list[str]:
+    query = embedder.embed([messages[-1]["content"]])[0]
+    vectors = embedder.embed([statements[i][0] for i in ids])
     order = np.argsort(-(vectors @ query), kind="stable")
     return [ids[i] for i in order]
 
 
 def _curves(
-    runtime: Any,
+    statements: dict[str, tuple[str, str]],
     ours: list[tuple[list[str], str]],
     cosine: list[tuple[list[str], str]],
-    template_name: str,
+    template: Any,
 ) -> dict[str, Any]:
     from memory.inject.render import fit
     from memory.models import ScoredBelief
 
-    template = runtime.prompts.injection(template_name)
-    statements: dict[str, ScoredBelief] = {}
+    scored: dict[str, ScoredBelief] = {}
 
     def as_beliefs(ids: list[str]) -> list[ScoredBelief]:
         out = []
         for belief_id in ids:
-            if belief_id not in statements:
-                row = runtime.db.conn.execute(
-                    "SELECT statement, context FROM beliefs WHERE id = ?", (belief_id,)
-                ).fetchone()
-                statements[belief_id] = ScoredBelief(
-                    id=belief_id, statement=row[0], context=row[1], confidence=0.88, score=0
+            if belief_id not in scored:
+                statement, context = statements[belief_id]
+                scored[belief_id] = ScoredBelief(
+                    id=belief_id, statement=statement, context=context, confidence=0.88, score=0
                 )
-            out.append(statements[belief_id])
+            out.append(scored[belief_id])
         return out
 
     curve: dict[str, Any] = {}

@@ -50,7 +50,7 @@ async def run(config: Config, concurrency: int, stop: asyncio.Event | None = Non
         "selfmodel worker ready: %d consumer(s), store %s, index %s (%s)",
         concurrency,
         config.store.path if config.store.chroma is None else "shared",
-        memory.vectors.location,
+        memory.chroma.location,
         owner,
     )
     print(f"selfmodel worker ready ({concurrency} consumer(s), index {owner})", flush=True)

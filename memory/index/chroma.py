@@ -22,16 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from memory.errors import IndexMismatch
 from memory.settings import StoreConfig
 
 log = logging.getLogger("selfmodel.store")
 
 EMBEDDER_KEY = "embedding_model"
 _PREFIX = "sm_"
-
-
-class IndexMismatch(Exception):
-    """The vector index was built by another embedding model than the configured one."""
 
 
 def collection_name(tenant: str) -> str:

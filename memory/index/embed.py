@@ -48,6 +48,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from memory.errors import EmbeddingError
 from memory.index.encoder_graph import DISABLED_OPTIMIZERS
 from memory.index.quantize import RECIPE, dynamic_int8
 
@@ -75,16 +76,15 @@ _LOCAL_HINT = (
 )
 
 
-class EmbeddingError(Exception):
-    """An embedding model could not be loaded or a call to it failed."""
-
-
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalized float32 vectors. Blocking and thread-safe."""
 
     name: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
+
     # True when a text's vector does not depend on the other texts embedded with it, so that
     # concurrent queries may share one model run (`memory.index.batching`).
     batch_invariant: bool
@@ -176,7 +176,7 @@ class LocalEmbedder:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
-        self._cache = _LRUCache(cache_size)
+        self.cache = _LRUCache(cache_size)
         if intra_op_num_threads is None:
             # Measured on 2 cores: a single query is as fast or faster with 1 thread, and under
             # concurrent requests 1 thread leaves the other core to the event loop; batches
@@ -261,17 +261,17 @@ class LocalEmbedder:
         if len(texts) <= QUERY_TEXTS:
             # A request's texts come back often: a chat resends its history, so the previous
             # user turn was embedded by the previous request; a recurring fact repeats too.
-            rows = [self._cache.get(text) for text in texts]
+            rows = [self.cache.get(text) for text in texts]
             missing = [text for text, row in zip(texts, rows, strict=True) if row is None]
             if missing:
                 fresh = dict(zip(missing, self._compute(missing), strict=True))
                 for text, vector in fresh.items():
-                    self._cache.put(text, vector.copy())
+                    self.cache.put(text, vector.copy())
                 rows = [
                     fresh[text] if row is None else row
                     for text, row in zip(texts, rows, strict=True)
                 ]
-            return np.stack(rows)
+            return np.stack([row for row in rows if row is not None])
         return self._compute(texts)
 
     def _compute(self, texts: Sequence[str]) -> np.ndarray:

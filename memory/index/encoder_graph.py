@@ -27,14 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from memory.errors import UnsupportedGraph
+
 # onnxruntime's optimizer would fuse our Add + Add + LayerNormalization back into this.
 DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 # Weight names as the sentence-transformers export writes them (`inner.` is its wrapper).
 _PREFIX = "inner."
-
-
-class UnsupportedGraph(Exception):
-    """The ONNX file is not the BERT layout this rebuild knows."""
 
 
 def _linear_layers(

@@ -8,6 +8,8 @@ from typing import Any
 
 import tiktoken
 
+from memory.models import content_text
+
 FALLBACK_ENCODING = "cl100k_base"
 _lock = threading.Lock()
 
@@ -27,16 +29,7 @@ def count(text: str, model: str) -> int:
 
 
 def message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            part.get("text", "")
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return ""
+    return content_text(message.get("content"))
 
 
 def estimate_request_tokens(messages: list[dict[str, Any]], model: str, exact_above: int) -> int:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import numpy as np
 
+from memory.errors import MemoryDegraded
 from memory.index.embed import Embedder
 from memory.inject import budget, render
 from memory.inject.ranking import cut, query_texts, score_indexed
@@ -18,15 +20,13 @@ from memory.inject.rules import choose_rule
 from memory.inject.snapshot import SnapshotCache
 from memory.learn.revise import contradicts
 from memory.ledger.db import utcnow
-from memory.models import ScoredBelief
+from memory.models import NEAR_DUPLICATE, ScoredBelief
 from memory.prompts import PromptLibrary
 from memory.settings import InjectionRule, MemoryConfig
 
 log = logging.getLogger("selfmodel.injection")
 
-# Beliefs closer than this to a better-ranked one say the same thing: keep one.
-NEAR_DUPLICATE = 0.92
-CORE_CONTEXTS = ("communication_style", "constraints")
+# Confident beliefs of the contexts the config marks `core` go in whatever the request.
 CORE_MIN_CONFIDENCE = 0.85
 CORE_MAX = 2
 
@@ -45,10 +45,6 @@ def _without_contradictions(picked: list[int], entries: list[Any], vectors: Any)
             if contradicts(first.statement, second.statement, float(sims[a, b])):
                 dropped.add(a if first.updated < second.updated else b)
     return [i for position, i in enumerate(picked) if position not in dropped]
-
-
-class MemoryDegraded(Exception):
-    """The store or the embedder failed; the request may go on without memory."""
 
 
 @dataclass
@@ -79,12 +75,14 @@ class Injector:
         snapshots: SnapshotCache,
         embedder: Embedder,
         prompts: PromptLibrary,
+        situation_matrix: Callable[[], np.ndarray],
     ) -> None:
         self.config = config
-        self.core = snapshots.core
         self.snapshots = snapshots
         self.embedder = embedder
         self.prompts = prompts
+        self.situation_matrix = situation_matrix
+        self.core_contexts = frozenset(n for n, c in config.contexts.items() if c.core)
 
     async def plan(
         self,
@@ -103,7 +101,7 @@ class Injector:
             return Injection(messages=messages, rule=rule.name if rule else None)
         started = time.perf_counter()
         try:
-            chosen = await anyio.to_thread.run_sync(self._retrieve, tenant, user, rule, messages)
+            chosen = await anyio.to_thread.run_sync(self.retrieve, tenant, user, rule, messages)
         except Exception as exc:  # noqa: BLE001 - fail open: forward without memory
             log.warning("memory retrieval failed: %s", exc)
             raise MemoryDegraded(f"{type(exc).__name__}: {exc}") from exc
@@ -141,9 +139,10 @@ class Injector:
         )
         return max(0, min(rule.max_tokens, window - reserve - used))
 
-    def _retrieve(
+    def retrieve(
         self, tenant: str, user: str, rule: InjectionRule, messages: list[dict[str, Any]]
     ) -> list[ScoredBelief]:
+        """The beliefs a rule picks for these messages, best first, before the token fit."""
         snapshot = self.snapshots.get(tenant, user)
         if snapshot is None or not (snapshot.entries or snapshot.unembedded):
             return []
@@ -160,7 +159,7 @@ class Injector:
         scores_all = score_indexed(
             queries,
             snapshot.statements,
-            self.core.situation_matrix(),
+            self.situation_matrix(),
             snapshot.situations,
             features,
             min_confidence=rule.min_confidence,
@@ -196,12 +195,11 @@ class Injector:
             for i in picked
         ]
 
-    @staticmethod
-    def _core(entries: list[Any], allowed: set[str] | None) -> list[int]:
+    def _core(self, entries: list[Any], allowed: set[str] | None) -> list[int]:
         core = [
             (e.confidence, i)
             for i, e in enumerate(entries)
-            if e.context in CORE_CONTEXTS
+            if e.context in self.core_contexts
             and e.confidence >= CORE_MIN_CONFIDENCE
             and (allowed is None or e.context in allowed)
         ]

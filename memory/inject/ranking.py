@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from memory.models import content_text
+
 __all__ = [
     "FeatureArrays",
     "Features",
@@ -87,21 +89,6 @@ class FeatureArrays:
         return len(self.confidence)
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [
-            p.get("text", "")
-            for p in content
-            if isinstance(p, dict)
-            and p.get("type", "text") == "text"
-            and isinstance(p.get("text"), str)
-        ]
-        return " ".join(parts)
-    return ""
-
-
 def query_texts(messages: list[dict[str, Any]], max_turns: int = 2) -> list[str]:
     """Texts to embed for a request: the latest user message first, then earlier user turns.
 
@@ -112,7 +99,7 @@ def query_texts(messages: list[dict[str, Any]], max_turns: int = 2) -> list[str]
     for message in reversed(messages):
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
-        text = " ".join(_text_of(message.get("content")).split())
+        text = " ".join(content_text(message.get("content")).split())
         if text and text not in out:
             out.append(text)
         if len(out) >= max_turns:

@@ -10,11 +10,11 @@ from typing import Any
 
 from memory.inject import budget
 from memory.models import ScoredBelief
-from memory.prompts import Template
+from memory.prompts import BLOCK_TAG, Template
 
 _SYSTEM_ROLES = ("system", "developer")
 # Our own block, should a client echo it back in a later request.
-INJECTED_BLOCK = re.compile(r"<user_model\b.*?</user_model>\s*", re.DOTALL)
+INJECTED_BLOCK = re.compile(rf"<{BLOCK_TAG}\b.*?</{BLOCK_TAG}>\s*", re.DOTALL)
 
 
 @dataclass(frozen=True)

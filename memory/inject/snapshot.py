@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 import numpy as np
 
 from memory.core import Core
 from memory.inject.ranking import FeatureArrays
+from memory.ledger import Database, vectors
 from memory.ledger import beliefs as rows
-from memory.ledger import vectors
 from memory.ledger.db import parse_time, utcnow
 
 # Confidence decays over days; recomputing it hourly is exact enough.
@@ -67,25 +69,36 @@ class Snapshot:
         return np.isin(self._contexts, list(allowed))
 
 
-def _key(*fields: object) -> tuple[object, ...]:
+def _key(
+    belief_id: str, version: int, statement: str, context: str, updated: datetime
+) -> tuple[str, int, str, str, datetime]:
     # Everything a write changes: a belief matching on all of it has the same evidence.
-    return fields
+    return belief_id, version, statement, context, updated
 
 
 class SnapshotCache:
     """Recently used users' snapshots, bounded by count and by bytes (least recent goes)."""
 
-    def __init__(self, core: Core, capacity: int, max_bytes: int | None = None) -> None:
-        self.core = core
+    def __init__(
+        self, db: Database, core: Core, capacity: int, max_bytes: int | None = None
+    ) -> None:
+        self._db = db
+        self._core = core
         self.capacity = capacity
         self.max_bytes = max_bytes
         self.nbytes = 0
         self._items: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._lock = threading.Lock()
 
+    @property
+    def cached(self) -> Mapping[tuple[str, str], Snapshot]:
+        """The snapshots held now, by (tenant, user), least recently used first (a live,
+        read-only view)."""
+        return MappingProxyType(self._items)
+
     def get(self, tenant: str, user: str) -> Snapshot | None:
         """The user's snapshot, or None for a user we know nothing about."""
-        revision = rows.revision(self.core.db.conn, tenant, user)
+        revision = rows.revision(self._db.conn, tenant, user)
         if revision is None:
             return None
         key = (tenant, user)
@@ -118,13 +131,9 @@ class SnapshotCache:
     ) -> Snapshot:
         """Read the user's rows; beliefs unchanged since `previous` keep their entries, so a
         write to one belief does not recompute the confidence of all the others."""
-        conn = self.core.db.conn
+        conn = self._db.conn
         found, statements, situation_lists = vectors.load_compact(conn, tenant, user)
-        unembedded = conn.execute(
-            "SELECT COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? AND status = 'active' "
-            "AND embedded = 0",
-            (tenant, user),
-        ).fetchone()[0]
+        unembedded = rows.count_unembedded(conn, tenant, user)
         kept = (
             {_key(e.id, e.version, e.statement, e.context, e.updated): e for e in previous.entries}
             if previous
@@ -143,7 +152,7 @@ class SnapshotCache:
                 id=r["id"],
                 statement=r["statement"],
                 context=r["context"],
-                confidence=self.core.confidence_of(r["context"], evidence[r["id"]], now),
+                confidence=self._core.confidence_of(r["context"], evidence[r["id"]], now),
                 updated=key[4],
                 version=r["version"],
             )

@@ -23,13 +23,14 @@ from memory.learn import revise
 from memory.learn.cues import is_cessation, resolve_time
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
+from memory.prompts import BLOCK_TAG
 
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules?|prompts?|above)\b"
     r"|\b(you|assistant|the model|ai)\s+(must|should|shall|will)\s+(always|never|now)\b"
     r"|\b(system prompt|jailbreak|developer mode)\b"
     r"|^\s*(always|never|do not|don't)\s+(say|tell|reveal|answer|respond|mention|use)\b"
-    r"|</?\s*user_model\b",
+    rf"|</?\s*{BLOCK_TAG}\b",
     re.IGNORECASE,
 )
 
@@ -67,13 +68,13 @@ class Applier:
 
     def _candidates(self, tenant: str, user: str, text: str) -> list[revise.Match]:
         """The active beliefs closest to a text, in every context."""
-        core = self.beliefs.core
-        found, matrix = core.statement_vectors(tenant, user)
-        if not found or not text.strip():
+        if not text.strip():
+            return []
+        found, sims = self.beliefs.similar(tenant, user, text)
+        if not found:
             return []
         statements = {r["id"]: r["statement"] for r in self.beliefs.active_rows(tenant, user)}
-        query = core.embedder.embed([text])[0]
-        return [m for m in revise.ranked(query, found, matrix, statements) if m.statement]
+        return [m for m in revise.ranked(sims, found, statements) if m.statement]
 
     def _exact(self, tenant: str, user: str, statement: str) -> str | None:
         key = _key(statement)
@@ -96,7 +97,7 @@ class Applier:
         result = Applied()
         # One user's ops apply one turn at a time (the lock is re-entrant for the writes
         # below), so 50 identical concurrent turns find each other and make one belief.
-        with self.beliefs.core.lock(tenant, user):
+        with self.beliefs.lock(tenant, user):
             for index, op in enumerate(ops):
                 problem = _check_text(op)
                 if problem is None and op.id is not None and op.id not in known_ids:
@@ -307,9 +308,9 @@ def _since(op: Op, at: datetime | None) -> datetime | None:
     return resolve_time(op.quote or op.statement or "", at)
 
 
-def top_related(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, limit: int) -> list[str]:
+def top_related(similarities: np.ndarray, ids: Sequence[str], limit: int) -> list[str]:
     """The ids of the beliefs closest to a turn, for the extractor's context."""
     if not ids or limit <= 0:
         return []
-    order = np.argsort(-(matrix @ query), kind="stable")[:limit]
+    order = np.argsort(-similarities, kind="stable")[:limit]
     return [ids[int(i)] for i in order]

@@ -29,19 +29,18 @@ def winner(a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 def open_conflicts(beliefs: Beliefs, tenant: str, user: str) -> list[dict[str, Any]]:
-    core = beliefs.core
     rows = {r["id"]: r for r in beliefs.active_rows(tenant, user)}
-    ids, matrix = core.statement_vectors(tenant, user)
+    ids, matrix = beliefs.statement_vectors(tenant, user)
     out = []
     for a, b, similarity in revise.conflicts(ids, matrix, rows):
         keep, rule = winner(rows[a], rows[b])
         out.append(
             {
                 "beliefs": [
-                    core.to_belief(rows[a]).model_dump(
+                    beliefs.from_row(rows[a]).model_dump(
                         mode="json", exclude={"evidence", "history"}
                     ),
-                    core.to_belief(rows[b]).model_dump(
+                    beliefs.from_row(rows[b]).model_dump(
                         mode="json", exclude={"evidence", "history"}
                     ),
                 ],

@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from memory.errors import ExtractionFailed, ParseError
 from memory.inject.render import strip_injected
 from memory.learn.cues import parse_change
 from memory.learn.gate import prose_of, sentences_of
 from memory.learn.local import choose_context, extract_statements, is_about_third_party
-from memory.learn.ops import OPS_SCHEMA, Op, ParseError, Rejected, parse_output, validate_ops
+from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
 from memory.prompts import PromptLibrary
 
 # (model, messages, response_format or None) -> the reply's text
@@ -132,12 +133,6 @@ def _merge_replacements(ops: list[Op]) -> list[Op]:
             continue
         out.append(op)
     return out
-
-
-class ExtractionFailed(Exception):
-    def __init__(self, message: str, raw: str | None) -> None:
-        super().__init__(message)
-        self.raw = raw
 
 
 class LLMExtractor:

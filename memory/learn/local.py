@@ -279,7 +279,7 @@ def choose_context(sentence: str, contexts: Mapping[str, str], cue: str | None =
     if not contexts:
         raise ValueError("at least one observation context is required")
     category = _category(sentence, cue)
-    if category in contexts:
+    if category is not None and category in contexts:
         return category
     words = _stems(sentence) | (_stems(category.replace("_", " ")) if category else set())
     scored = [(len(words & _stems(f"{name} {desc}")), name) for name, desc in contexts.items()]

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from memory.errors import ParseError
+
 OpKind = Literal["add", "reinforce", "weaken", "revise", "retract"]
 OP_KINDS: tuple[str, ...] = ("add", "reinforce", "weaken", "revise", "retract")
 _NEEDS_ID = {"reinforce", "weaken", "revise", "retract"}
@@ -39,10 +41,6 @@ OPS_SCHEMA: dict[str, Any] = {
         }
     },
 }
-
-
-class ParseError(Exception):
-    """The extractor's output is not usable JSON even after one local repair."""
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,10 @@ class Match:
     shares_words: bool
 
 
-def ranked(
-    query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, statements: dict[str, str]
-) -> list[Match]:
+def ranked(sims: np.ndarray, ids: Sequence[str], statements: dict[str, str]) -> list[Match]:
+    """The five beliefs most similar to a text, given each one's cosine to it."""
     if not ids:
         return []
-    sims = matrix @ query
     order = np.argsort(-sims, kind="stable")[:5]
     return [
         Match(ids[int(i)], statements.get(ids[int(i)], ""), float(sims[int(i)]), False)

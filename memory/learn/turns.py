@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from memory.ledger.db import iso, utcnow
+from memory.models import content_parts
 
 
 @dataclass
@@ -35,13 +36,5 @@ class Turn:
         for message in self.messages[last_assistant + 1 :]:
             if message.get("role") != "user":
                 continue
-            content = message.get("content")
-            if isinstance(content, str):
-                texts.append(content)
-            elif isinstance(content, list):
-                texts.extend(
-                    p["text"]
-                    for p in content
-                    if isinstance(p, dict) and isinstance(p.get("text"), str)
-                )
+            texts.extend(content_parts(message.get("content")))
         return texts

@@ -1,4 +1,8 @@
-"""The outbox consumer: gate → extract → apply, with retries and a dead-letter state."""
+"""The outbox consumer: extract → apply, with retries and a dead-letter state.
+
+The gate ran before the turn was written (`SelfModel.enqueue_turn`): a turn with nothing in it
+about the user never reaches the outbox, so the worker does not gate it again.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,9 @@ from collections.abc import Callable, Mapping
 import anyio
 
 from memory.beliefs import Beliefs
-from memory.index.embed import QUERY_TEXTS, LocalEmbedder
-from memory.learn.apply import Applier, top_related
+from memory.learn.apply import Applied, Applier, top_related
 from memory.learn.extractors import ExtractionFailed, Extractor, Related
-from memory.learn.gate import gate
+from memory.learn.ops import Op
 from memory.learn.turns import Turn
 from memory.ledger.db import parse_time
 from memory.ledger.outbox import LeaseLost, Outbox
@@ -30,7 +33,6 @@ class ExtractionWorker:
         extractor: Extractor,
         contexts: Mapping[str, str],
         *,
-        use_gate: bool,
         related_limit: int,
         stats: Counter[str],
         poll_seconds: float = 0.2,
@@ -41,7 +43,6 @@ class ExtractionWorker:
         self.applier = Applier(beliefs)
         self.extractor = extractor
         self.contexts = dict(contexts)
-        self.use_gate = use_gate
         self.related_limit = related_limit
         self.stats = stats
         self.poll_seconds = poll_seconds
@@ -92,11 +93,6 @@ class ExtractionWorker:
 
     async def _process(self, job_id: int, turn: Turn) -> None:
         texts = turn.user_texts()
-        if self.use_gate and not gate(texts).keep:
-            self.stats["gate_skipped"] += 1
-            self.stats["jobs_skipped"] += 1
-            await anyio.to_thread.run_sync(self.outbox.finish, job_id, "skipped")
-            return
         try:
             related = await anyio.to_thread.run_sync(self._related, turn, texts)
             extraction = await self.extractor.extract(
@@ -137,25 +133,21 @@ class ExtractionWorker:
         active = {r["id"]: r for r in self.beliefs.active_rows(turn.tenant, turn.user)}
         if not active:
             return []
-        core = self.beliefs.core
-        found, matrix = core.statement_vectors(turn.tenant, turn.user)
         ids: list[str] = []
-        if found and texts:
-            query = core.embedder.embed([" ".join(texts)[-2000:]])[0]
-            ids = top_related(query, found, matrix, self.related_limit)
+        if texts:
+            found, sims = self.beliefs.similar(turn.tenant, turn.user, " ".join(texts)[-2000:])
+            ids = top_related(sims, found, self.related_limit)
         ids += [i for i in turn.injected_ids if i in active and i not in ids]
         return [Related(i, active[i]["statement"], active[i]["context"]) for i in ids]
 
-    def _apply(self, job_id: int, turn: Turn, ops: list, known: set[str]):  # type: ignore[no-untyped-def]
+    def _apply(self, job_id: int, turn: Turn, ops: list[Op], known: set[str]) -> Applied:
         # The job's writes and its end commit together: a crash before the commit leaves the
         # job to be claimed again with nothing applied, a crash after it leaves it done.
         # Embedded now, the statements' vectors come from the embedder's cache inside the
         # transaction, which then holds the database's write lock for less time.
-        statements = [op.statement for op in ops if op.statement][:QUERY_TEXTS]
-        if statements and isinstance(self.beliefs.core.embedder, LocalEmbedder):
-            self.beliefs.core.embedder.embed(statements)
+        self.beliefs.warm([op.statement for op in ops if op.statement])
         # The user's lock first, as every writer takes it before the database's.
-        with self.beliefs.core.lock(turn.tenant, turn.user), self.outbox.db.transaction():
+        with self.beliefs.lock(turn.tenant, turn.user), self.outbox.transaction():
             applied = self.applier.apply(
                 turn.tenant,
                 turn.user,

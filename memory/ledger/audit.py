@@ -7,6 +7,7 @@ SQLite; `flush()` drains it (used at shutdown and by tests).
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -198,7 +199,7 @@ class AuditLog:
         """Newest first; page with `before`, the cursor of the last record seen
         (`at|request_id`, so records sharing a timestamp are never skipped)."""
         self.flush()
-        sql, args = "SELECT * FROM audit WHERE tenant = ?", [tenant]
+        sql, args = "SELECT * FROM audit WHERE tenant = ?", list[Any]([tenant])
         for column, value, op in (
             ("user_id", user, "="),
             ("model", model, "="),
@@ -220,3 +221,34 @@ class AuditLog:
         sql += " ORDER BY at DESC, request_id DESC LIMIT ?"
         args.append(limit)
         return [record_to_dict(dict(r)) for r in self.db.conn.execute(sql, args)]
+
+
+def injected_of(
+    conn: sqlite3.Connection, tenant: str, request_id: str
+) -> tuple[str | None, list[str]] | None:
+    """A request's end user and the ids of the beliefs injected into it."""
+    row = conn.execute(
+        "SELECT user_id, injected FROM audit WHERE tenant = ? AND request_id = ?",
+        (tenant, request_id),
+    ).fetchone()
+    if row is None:
+        return None
+    return row["user_id"], [b["id"] for b in json.loads(row["injected"])]
+
+
+def count_injected(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+    return int(
+        conn.execute(
+            "SELECT COUNT(*) FROM audit WHERE tenant = ? AND user_id = ? AND injected != '[]'",
+            (tenant, user),
+        ).fetchone()[0]
+    )
+
+
+def redact_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+    """Keep a forgotten user's records (counts, latency) without their text or id."""
+    return conn.execute(
+        "UPDATE audit SET rendered = NULL, injected = '[]', user_id = '[forgotten]', "
+        "error = NULL WHERE tenant = ? AND user_id = ?",
+        (tenant, user),
+    ).rowcount

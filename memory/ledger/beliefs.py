@@ -230,3 +230,80 @@ def delete_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
     conn.execute("DELETE FROM observations WHERE tenant = ? AND user_id = ?", (tenant, user))
     conn.execute("DELETE FROM users WHERE tenant = ? AND user_id = ?", (tenant, user))
     return len(ids)
+
+
+def belief_exists(conn: sqlite3.Connection, belief_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM beliefs WHERE id = ?", (belief_id,)).fetchone() is not None
+
+
+def statuses_by_context(
+    conn: sqlite3.Connection, tenant: str, user: str
+) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for context, status, n in conn.execute(
+        "SELECT context, status, COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? "
+        "GROUP BY context, status",
+        (tenant, user),
+    ):
+        counts.setdefault(context, {})[status] = n
+    return counts
+
+
+def count_beliefs(conn: sqlite3.Connection, status: str | None = None) -> int:
+    if status is None:
+        return int(conn.execute("SELECT COUNT(*) FROM beliefs").fetchone()[0])
+    return int(
+        conn.execute("SELECT COUNT(*) FROM beliefs WHERE status = ?", (status,)).fetchone()[0]
+    )
+
+
+def user_corrections(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+    """How often the user corrected, revised or retracted one of their beliefs."""
+    return int(
+        conn.execute(
+            "SELECT COUNT(*) FROM history h JOIN beliefs b ON b.id = h.belief_id "
+            "WHERE b.tenant = ? AND b.user_id = ? AND h.actor = 'user' "
+            "AND h.event IN ('corrected', 'superseded', 'retracted')",
+            (tenant, user),
+        ).fetchone()[0]
+    )
+
+
+def unembedded(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any]]:
+    """Active beliefs whose embedding failed earlier (the embedder was down)."""
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT * FROM beliefs WHERE embedded = 0 AND status = 'active' LIMIT ?", (limit,)
+        )
+    ]
+
+
+def count_unembedded(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+    return int(
+        conn.execute(
+            "SELECT COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? "
+            "AND status = 'active' AND embedded = 0",
+            (tenant, user),
+        ).fetchone()[0]
+    )
+
+
+def users_with_active_beliefs(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT DISTINCT tenant, user_id FROM beliefs WHERE status = 'active'"
+        )
+    ]
+
+
+def observations_of(conn: sqlite3.Connection, tenant: str, user: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, text, context, kind, weight, at FROM observations "
+            "WHERE tenant = ? AND user_id = ? ORDER BY at",
+            (tenant, user),
+        )
+    ]

@@ -1,16 +1,28 @@
-"""The SQLite connection: WAL, one connection per thread, serialized writes."""
+"""The SQLite connection: WAL, one connection per thread, serialized writes.
+
+The database owns its thread hop, as datasette's does: async callers hand a function of a
+connection to `execute_fn` (reads) or `execute_write_fn` (one transaction), and it runs in a
+worker thread, so no caller writes `to_thread` around SQL.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+import anyio
 
 from memory.ledger.migrations import MIGRATIONS
+
+# The ledger's file inside the store directory (`store.path`).
+DB_FILE = "selfmodel.db"
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -26,8 +38,13 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def database_path(store_dir: str | Path) -> Path:
+    return Path(store_dir) / DB_FILE
+
+
 class Database:
-    """Callers run these blocking methods off the event loop (a thread per call)."""
+    """Blocking methods for code already off the event loop; `execute_fn` and
+    `execute_write_fn` for async callers."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -123,6 +140,20 @@ class Database:
             conn.execute(f"RELEASE {name}")
             raise
         conn.execute(f"RELEASE {name}")
+
+    async def execute_fn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` in a worker thread: a read, or a call that opens its own
+        transactions."""
+        return await anyio.to_thread.run_sync(lambda: fn(self.conn))
+
+    async def execute_write_fn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` in a worker thread inside one write transaction."""
+
+        def write() -> T:
+            with self.write() as conn:
+                return fn(conn)
+
+        return await anyio.to_thread.run_sync(write)
 
     def migrate(self) -> list[str]:
         applied: list[str] = []

@@ -15,9 +15,11 @@ with it when they share its transaction (`Database.transaction`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -232,10 +234,14 @@ class Outbox:
         with self.db.write() as conn:
             return conn.execute(sql, args).rowcount
 
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """One transaction for a job's writes and its end (see `Database.transaction`)."""
+        return self.db.transaction()
+
     def jobs(
         self, tenant: str | None, state: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        sql, args = "SELECT * FROM outbox WHERE 1 = 1", []
+        sql, args = "SELECT * FROM outbox WHERE 1 = 1", list[Any]()
         if tenant is not None:
             sql += " AND tenant = ?"
             args.append(tenant)
@@ -257,3 +263,9 @@ class Outbox:
             row[0]: row[1]
             for row in self.db.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
         }
+
+
+def delete_user_jobs(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+    return conn.execute(
+        "DELETE FROM outbox WHERE tenant = ? AND user_id = ?", (tenant, user)
+    ).rowcount

@@ -84,3 +84,37 @@ def load_compact(
         _matrix([row["vector_blob"] for row in found]),
         [json.loads(row["situation_list"]) for row in found],
     )
+
+
+def pending_sync(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    """Beliefs changed since the Chroma index last saw them, with their vectors (if any)."""
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT b.id, b.tenant, b.user_id, b.context, b.status, b.version, v.vector "
+            "FROM beliefs b LEFT JOIN belief_vectors v ON v.belief_id = b.id "
+            "WHERE b.indexed = 0 LIMIT ?",
+            (limit,),
+        )
+    ]
+
+
+def mark_synced(conn: sqlite3.Connection, done: Iterable[tuple[str, int]]) -> None:
+    """(belief id, version) pairs now in Chroma; a belief changed meanwhile stays marked."""
+    conn.executemany("UPDATE beliefs SET indexed = 1 WHERE id = ? AND version = ?", list(done))
+
+
+def mark_embedded(conn: sqlite3.Connection, belief_ids: Iterable[str]) -> None:
+    conn.executemany(
+        "UPDATE beliefs SET indexed = 0, embedded = 1 WHERE id = ?", [(i,) for i in belief_ids]
+    )
+
+
+def reset_all(conn: sqlite3.Connection) -> None:
+    """Forget every vector: each belief waits to be embedded and indexed again."""
+    conn.execute("DELETE FROM belief_vectors")
+    conn.execute("UPDATE beliefs SET indexed = 0, embedded = 0")
+
+
+def count_vectors(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM belief_vectors").fetchone()[0])

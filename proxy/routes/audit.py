@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
@@ -35,21 +34,18 @@ async def list_audit(
     before: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
 ) -> dict[str, Any]:
-    log = state.memory.audit_log
     if request_id is not None:
-        record = await anyio.to_thread.run_sync(log.get, caller.tenant, request_id)
+        record = await state.memory.audit_record(caller.tenant, request_id)
         return {"object": "list", "data": [record] if record else []}
-    records = await anyio.to_thread.run_sync(
-        lambda: log.query(
-            caller.tenant,
-            user=user,
-            model=model,
-            rule=rule,
-            since=since,
-            until=until,
-            before=before,
-            limit=limit,
-        )
+    records = await state.memory.audit_records(
+        caller.tenant,
+        user=user,
+        model=model,
+        rule=rule,
+        since=since,
+        until=until,
+        before=before,
+        limit=limit,
     )
     return {
         "object": "list",
@@ -62,7 +58,7 @@ async def list_audit(
 
 @router.get("/v1/audit/{request_id}")
 async def get_audit(request_id: str, state: State, caller: Caller) -> dict[str, Any]:
-    record = await anyio.to_thread.run_sync(state.memory.audit_log.get, caller.tenant, request_id)
+    record = await state.memory.audit_record(caller.tenant, request_id)
     if record is None:
         raise NotFound(f"no audit record {request_id!r}", code="not_found")
     return record
@@ -71,11 +67,8 @@ async def get_audit(request_id: str, state: State, caller: Caller) -> dict[str, 
 @router.post("/v1/feedback", status_code=201)
 async def feedback(request: Request, state: State, caller: Caller) -> dict[str, Any]:
     item = await parse(request, state, Feedback)
-    await anyio.to_thread.run_sync(state.memory.audit_log.flush)
-    return await anyio.to_thread.run_sync(
-        lambda: state.memory.signals.feedback(
-            caller.tenant, item.request_id, item.score, item.comment
-        )
+    return await state.memory.give_feedback(
+        caller.tenant, item.request_id, item.score, item.comment
     )
 
 
@@ -86,18 +79,11 @@ async def jobs(
     state_filter: str | None = Query(default=None, alias="state"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    found = await anyio.to_thread.run_sync(
-        lambda: state.memory.outbox.jobs(caller.tenant, state_filter, limit)
-    )
-    return {
-        "object": "list",
-        "data": found,
-        "counts": await anyio.to_thread.run_sync(state.memory.outbox.counts),
-    }
+    found = await state.memory.jobs(caller.tenant, state_filter, limit)
+    return {"object": "list", "data": found, "counts": await state.memory.job_counts()}
 
 
 @router.post("/v1/extraction/jobs/retry")
 async def retry_dead(state: State, caller: Caller, job_id: int | None = None) -> dict[str, Any]:
-    count = await anyio.to_thread.run_sync(state.memory.outbox.retry, caller.tenant, job_id)
-    state.memory.worker.wakeup.set()
+    count = await state.memory.retry_jobs(caller.tenant, job_id)
     return {"retried": count}

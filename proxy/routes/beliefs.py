@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from memory.beliefs import EvidenceIn, check_confidence
-from memory.learn.conflicts import open_conflicts
 from memory.models import Belief
 from proxy.body import read_json
 from proxy.deps import Caller, State
-from proxy.errors import InvalidField, NotFound
+from proxy.errors import InvalidField
 from proxy.identity import validate_user_id
+from proxy.state import AppState
 
 router = APIRouter(prefix="/v1/users/{user}")
 
@@ -36,13 +35,13 @@ class Correction(BaseModel):
     version: int | None = Field(default=None, description="expected current version")
 
 
-async def parse(request: Request, state: Any, model: type[BaseModel]) -> Any:
+async def parse(request: Request, state: AppState, model: type[BaseModel]) -> Any:
     body = await read_json(request, state.config.server.max_body_bytes)
     try:
         return model.model_validate(body)
-    except Exception as exc:  # pydantic ValidationError: answer in OpenAI's shape
-        errors = getattr(exc, "errors", lambda: [])()
-        first = errors[0] if errors else {}
+    except ValidationError as exc:  # answer in OpenAI's shape
+        errors = exc.errors()
+        first: Any = errors[0] if errors else {}
         param = ".".join(str(p) for p in first.get("loc", ())) or None
         raise InvalidField(
             f"{param or 'body'}: {first.get('msg', 'invalid')}", param=param, code="invalid_field"
@@ -72,16 +71,10 @@ async def list_beliefs(
 ) -> dict[str, Any]:
     validate_user_id(user)
     if conflicts:
-        if not await anyio.to_thread.run_sync(state.memory.user_exists, caller.tenant, user):
-            raise NotFound(f"no user {user!r}", code="not_found")
-        found_conflicts = await anyio.to_thread.run_sync(
-            open_conflicts, state.memory.beliefs, caller.tenant, user
-        )
+        found_conflicts = await state.memory.conflicts(caller.tenant, user)
         return {"object": "list", "user": user, "data": found_conflicts}
     if q is not None:
-        if not await anyio.to_thread.run_sync(state.memory.user_exists, caller.tenant, user):
-            raise NotFound(f"no user {user!r}", code="not_found")
-        hits = await anyio.to_thread.run_sync(state.memory.search, caller.tenant, user, q, limit)
+        hits = await state.memory.search(caller.tenant, user, q, limit)
         return {
             "object": "list",
             "user": user,
@@ -93,9 +86,7 @@ async def list_beliefs(
                 for b, similarity in hits
             ],
         }
-    found = await anyio.to_thread.run_sync(
-        lambda: state.memory.beliefs.list(caller.tenant, user, context, status, min_confidence)
-    )
+    found = await state.memory.list_beliefs(caller.tenant, user, context, status, min_confidence)
     return {"object": "list", "user": user, "data": [b.model_dump(mode="json") for b in found]}
 
 
@@ -105,16 +96,14 @@ async def create_belief(user: str, request: Request, state: State, caller: Calle
     new = await parse(request, state, NewBelief)
     anchor = check_confidence(new.confidence)
     evidence = EvidenceIn(source=new.source, kind="assertion", anchor=anchor, quote=new.statement)
-    return await anyio.to_thread.run_sync(
-        lambda: state.memory.beliefs.create(
-            caller.tenant, user, new.statement, new.context, evidence, actor="api"
-        )
+    return await state.memory.create_belief(
+        caller.tenant, user, new.statement, new.context, evidence
     )
 
 
 @router.get("/beliefs/{belief_id}")
 async def get_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
-    return await anyio.to_thread.run_sync(state.memory.beliefs.get, caller.tenant, user, belief_id)
+    return await state.memory.get_belief(caller.tenant, user, belief_id)
 
 
 @router.patch("/beliefs/{belief_id}")
@@ -128,24 +117,18 @@ async def correct_belief(
 ) -> Belief:
     fix = await parse(request, state, Correction)
     expected = fix.version if fix.version is not None else _if_match(if_match)
-    return await anyio.to_thread.run_sync(
-        lambda: state.memory.beliefs.correct(
-            caller.tenant,
-            user,
-            belief_id,
-            statement=fix.statement,
-            confidence=fix.confidence,
-            status=fix.status,
-            context=fix.context,
-            expected_version=expected,
-        )
+    return await state.memory.correct_belief(
+        caller.tenant,
+        user,
+        belief_id,
+        statement=fix.statement,
+        confidence=fix.confidence,
+        status=fix.status,
+        context=fix.context,
+        expected_version=expected,
     )
 
 
 @router.delete("/beliefs/{belief_id}")
 async def retract_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
-    return await anyio.to_thread.run_sync(
-        lambda: state.memory.beliefs.set_status(
-            caller.tenant, user, belief_id, "retracted", actor="user"
-        )
-    )
+    return await state.memory.retract_belief(caller.tenant, user, belief_id)

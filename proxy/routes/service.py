@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anyio
 from fastapi import APIRouter, Response
 
 from proxy.deps import Caller, State
@@ -28,7 +27,7 @@ async def healthz(state: State) -> dict[str, object]:
 
 @router.get("/metrics")
 async def metrics(state: State) -> Response:
-    counts = await anyio.to_thread.run_sync(state.memory.outbox.counts)
+    counts = await state.memory.job_counts()
     state.metrics.outbox_pending.set(counts.get("pending", 0) + counts.get("running", 0))
     state.metrics.sync_counters(state.memory.stats)
     return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")

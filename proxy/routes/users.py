@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from memory.inject.plan import MemoryDegraded
-from memory.ledger import beliefs as rows
-from memory.portability import export_user, import_user
 from proxy.body import check_chat_body, read_json
 from proxy.deps import Caller, State
-from proxy.errors import MemoryUnavailable
 from proxy.identity import validate_user_id
 from proxy.routes.beliefs import parse
+from proxy.state import AppState
 
 router = APIRouter()
 
@@ -36,9 +32,7 @@ async def list_users(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
 ) -> dict[str, Any]:
-    found = await anyio.to_thread.run_sync(
-        lambda: rows.list_users(state.memory.db.conn, caller.tenant, q, limit, offset)
-    )
+    found = await state.memory.list_users(caller.tenant, q, limit, offset)
     return {
         "object": "list",
         "data": [
@@ -50,22 +44,20 @@ async def list_users(
 
 @router.delete("/v1/users/{user}")
 async def forget(user: str, state: State, caller: Caller) -> dict[str, Any]:
-    removed = await anyio.to_thread.run_sync(state.memory.forget, caller.tenant, user)
+    removed = await state.memory.forget(caller.tenant, user)
     return {"user": user, "forgotten": True, **removed}
 
 
 @router.get("/v1/users/{user}/export")
 async def export(user: str, state: State, caller: Caller) -> dict[str, Any]:
-    return await anyio.to_thread.run_sync(export_user, state.memory.core, caller.tenant, user)
+    return await state.memory.export_user(caller.tenant, user)
 
 
 @router.post("/v1/users/{user}/import", status_code=201)
 async def import_(user: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
     validate_user_id(user)
     document = await read_json(request, state.config.server.max_body_bytes * 16)
-    counts = await anyio.to_thread.run_sync(
-        import_user, state.memory.core, caller.tenant, user, document
-    )
+    counts = await state.memory.import_user(caller.tenant, user, document)
     return {"user": user, "imported": counts}
 
 
@@ -73,10 +65,8 @@ async def import_(user: str, request: Request, state: State, caller: Caller) -> 
 async def observe(user: str, request: Request, state: State, caller: Caller) -> dict[str, Any]:
     validate_user_id(user)
     obs = await parse(request, state, Observation)
-    result = await anyio.to_thread.run_sync(
-        lambda: state.memory.signals.observe(
-            caller.tenant, user, obs.text, obs.context, obs.kind, obs.weight
-        )
+    result = await state.memory.observe(
+        caller.tenant, user, obs.text, obs.context, obs.kind, obs.weight
     )
     belief = result["belief"]
     return {**result, "belief": belief.model_dump(mode="json") if belief else None}
@@ -88,17 +78,15 @@ async def preview(user: str, request: Request, state: State, caller: Caller) -> 
     body = await read_json(request, state.config.server.max_body_bytes)
     check_chat_body(body)
     entry = state.upstream.resolve(body["model"])
-    try:
-        injection = await state.memory.plan(
-            tenant=caller.tenant,
-            user=user,
-            model=body["model"],
-            messages=body["messages"],
-            headers=request.headers,
-            model_info=entry.model_info or None,
-        )
-    except MemoryDegraded as exc:
-        raise MemoryUnavailable(f"memory is unavailable: {exc}") from None
+    # A fail-closed degraded plan raises MemoryDegraded: answered 503 by the error handler.
+    injection = await state.memory.plan(
+        tenant=caller.tenant,
+        user=user,
+        model=body["model"],
+        messages=body["messages"],
+        headers=request.headers,
+        model_info=entry.model_info or None,
+    )
     return {
         "rule": injection.rule,
         "beliefs": [b.model_dump() for b in injection.beliefs],
@@ -110,7 +98,7 @@ async def preview(user: str, request: Request, state: State, caller: Caller) -> 
     }
 
 
-def _position(state: Any, rule_name: str | None) -> str | None:
+def _position(state: AppState, rule_name: str | None) -> str | None:
     for rule in state.config.injection.rules:
         if rule.name == rule_name:
             return rule.position
@@ -119,4 +107,4 @@ def _position(state: Any, rule_name: str | None) -> str | None:
 
 @router.get("/v1/users/{user}/summary")
 async def summary(user: str, state: State, caller: Caller) -> dict[str, Any]:
-    return await anyio.to_thread.run_sync(state.memory.signals.summary, caller.tenant, user)
+    return await state.memory.summary(caller.tenant, user)

@@ -156,7 +156,7 @@ def test_forget_user_removes_everything(http, proxy):
     assert http.get(f"/v1/users/ana/beliefs/{belief['id']}").status_code == 404
     memory = proxy.state.memory
     memory.sync_index()
-    assert memory.vectors.count_user("default", "ana") == 0
+    assert memory.chroma.count_user("default", "ana") == 0
     assert memory.db.conn.execute("SELECT COUNT(*) FROM belief_vectors").fetchone()[0] == 0
 
 

@@ -101,14 +101,14 @@ def test_learning_refreshes_the_cached_snapshot_off_the_request_path(proxy, upst
     wait_idle(proxy)
     say(proxy, "Ideas for dinner?")  # retrieval caches ana's beliefs
     snapshots, key = proxy.state.memory.snapshots, ("default", "ana")
-    assert [e.statement for e in snapshots._items[key].entries] == ["I'm vegetarian."]
+    assert [e.statement for e in snapshots.cached[key].entries] == ["I'm vegetarian."]
     say(proxy, "I love spicy food. Ideas for a snack?")
     wait_idle(proxy)
     deadline = time.monotonic() + 10
-    while len(snapshots._items[key].entries) < 2 and time.monotonic() < deadline:
+    while len(snapshots.cached[key].entries) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     # The worker reloaded it: the next request finds it current, with the new belief.
-    cached = snapshots._items[key]
+    cached = snapshots.cached[key]
     assert sorted(e.statement for e in cached.entries) == ["I love spicy food.", "I'm vegetarian."]
     assert snapshots.get(*key) is cached
 

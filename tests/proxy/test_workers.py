@@ -235,7 +235,7 @@ extraction = asyncio.run(
     )
 )
 assert extraction.ops, "nothing to learn from the turn"
-with memory.beliefs.core.lock(turn.tenant, turn.user), memory.db.transaction():
+with memory.beliefs.lock(turn.tenant, turn.user), memory.db.transaction():
     worker.applier.apply(
         turn.tenant, turn.user, extraction.ops, request_id=turn.request_id, known_ids=set()
     )

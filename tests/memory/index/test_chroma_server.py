@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def test_beliefs_survive_proxy_and_server_restarts(make_proxy, upstream, chroma,
     store = tmp_path / "store"
     override = {"store": {"chroma": {"host": "127.0.0.1", "port": chroma["port"]}}}
     first = make_proxy(override, store=store)
-    assert "chroma server" in first.state.memory.vectors.location
+    assert "chroma server" in first.state.memory.chroma.location
     with httpx.Client(base_url=first.url) as session:
         for i in range(40):
             created = session.post(
@@ -86,13 +87,13 @@ def test_beliefs_survive_proxy_and_server_restarts(make_proxy, upstream, chroma,
         )
     assert _injected(first, "Suggest a dinner recipe") >= 1
     first.state.memory.sync_index()  # the background sync may have run already
-    assert first.state.memory.vectors.count_user("default", "ana") == 41
+    assert first.state.memory.chroma.count_user("default", "ana") == 41
     first.stop()
 
     stop(chroma["server"][0])
     chroma["server"][0] = start_chroma(chroma["path"], chroma["port"])
     second = make_proxy(override, store=store)
     assert _injected(second, "Suggest a dinner recipe") >= 1
-    assert second.state.memory.vectors.count_user("default", "ana") == 41
-    nearest = second.state.memory.search("default", "ana", "vegetarian food", 3)
+    assert second.state.memory.chroma.count_user("default", "ana") == 41
+    nearest = asyncio.run(second.state.memory.search("default", "ana", "vegetarian food", 3))
     assert nearest[0][0].statement == "I am vegetarian."

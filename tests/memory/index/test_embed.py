@@ -85,7 +85,7 @@ def test_a_request_reuses_the_vector_of_a_turn_it_resent() -> None:
     embedder = LocalEmbedder(cache_size=8)
     earlier = embedder.embed(["I cycle to work every day"])
     both = embedder.embed(["Which bike lock should I buy?", "I cycle to work every day"])
-    assert len(embedder._cache) == 2  # multi-text calls fill the cache too
+    assert len(embedder.cache) == 2  # multi-text calls fill the cache too
     np.testing.assert_array_equal(both[1], earlier[0])
     fresh = LocalEmbedder(cache_size=0)
     np.testing.assert_allclose(

@@ -46,16 +46,15 @@ def test_a_proxy_that_only_enqueues_never_opens_the_embedded_index(
         {"store": {"path": str(tmp_path)}, "extraction": {"workers": 0}}
     )
     memory = SelfModel(config, embedder=embedder)  # type: ignore[arg-type]
-    assert isinstance(memory.vectors, DeferredIndex)
+    assert isinstance(memory.chroma, DeferredIndex)
     assert memory.index_lock is None and not (tmp_path / "chroma").exists()
     assert memory.sync_index() == 0
     owner = SelfModel(config, embedder=embedder, index_owner=True)  # type: ignore[arg-type]
-    assert owner.vectors.embedded and owner.index_lock is not None and owner.index_lock.held
+    assert owner.chroma.embedded and owner.index_lock is not None and owner.index_lock.held
     standby = SelfModel(config, embedder=embedder, index_owner=True)  # type: ignore[arg-type]
-    assert isinstance(standby.vectors, DeferredIndex) and not standby.take_index()
+    assert isinstance(standby.chroma, DeferredIndex) and not standby.take_index()
     assert owner.index_lock is not None
     owner.index_lock.release()
-    assert standby.take_index() and standby.vectors.embedded
-    assert standby.core.vectors is standby.vectors
+    assert standby.take_index() and standby.chroma.embedded
     for each in (memory, owner, standby):
         each.db.close()

@@ -1,3 +1,4 @@
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -30,7 +31,7 @@ def test_a_write_recomputes_only_the_beliefs_it_touched(tmp_path, embedder):
         assert entries[belief.id].confidence == pytest.approx(recomputed, abs=1e-4)
     # The hourly recompute of decayed confidences counts from the oldest kept value.
     assert second.built == runtime.snapshots.get("t", "u").built
-    runtime.snapshots._items[("t", "u")].built -= timedelta(hours=2)
+    runtime.snapshots.cached[("t", "u")].built -= timedelta(hours=2)
     third = runtime.snapshots.get("t", "u")
     assert all(e is not entries[e.id] for e in third.entries)
     runtime.db.close()
@@ -40,8 +41,8 @@ def test_forgetting_drops_the_users_snapshot(tmp_path, embedder):
     runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
     runtime.beliefs.create("t", "u", "I like green tea", "preferences", _said("tea"))
     assert runtime.snapshots.get("t", "u") is not None
-    runtime.forget("t", "u")
-    assert ("t", "u") not in runtime.snapshots._items
+    asyncio.run(runtime.forget("t", "u"))
+    assert ("t", "u") not in runtime.snapshots.cached
     assert runtime.snapshots.get("t", "u") is None
     runtime.db.close()
 
@@ -53,7 +54,7 @@ def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb,
     for user in ("u1", "u2", "u3"):
         runtime.beliefs.create("t", user, f"I like tea, says {user}", "preferences", _said("tea"))
         assert runtime.snapshots.get("t", user) is not None
-    items = runtime.snapshots._items
+    items = runtime.snapshots.cached
     assert len(items) == kept and ("t", "u3") in items  # the most recent stays
     assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values()) > 0
     runtime.snapshots.invalidate("t", "u3")

@@ -33,7 +33,7 @@ def say(runtime, text, at=None):
 
 
 def active(runtime):
-    return {b.statement: b for b in runtime.beliefs.list(T, U, status="active")}
+    return {b.statement: b for b in runtime.beliefs.find(T, U, status="active")}
 
 
 def seed(runtime, statements):
