@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -72,3 +72,6 @@ class ScoredBelief(BaseModel):
     context: str
     confidence: float
     score: float
+    # Why it was chosen: "via" ("score" or "core"), its rank and score parts
+    # (memory.inject.ranking.Scored.parts); the last injected belief also carries "cut".
+    why: dict[str, Any] | None = None

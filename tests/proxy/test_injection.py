@@ -68,7 +68,17 @@ def test_relevant_beliefs_are_injected_and_audited(proxy, http, upstream):
     assert set(record["latency_ms"]) == {"retrieve", "render", "upstream"}
     assert record["status"] == 200 and record["degraded"] is False
     for belief in record["injected"]:
-        assert {"id", "statement", "context", "confidence", "score"} <= set(belief)
+        assert {"id", "statement", "context", "confidence", "score", "why"} <= set(belief)
+    # Why each belief was chosen, and (on the last one) why the block stopped there.
+    scored = [b for b in record["injected"] if b["why"]["via"] == "score"]
+    assert scored and [b["why"]["rank"] for b in scored] == sorted(b["why"]["rank"] for b in scored)
+    for belief in scored:
+        parts = belief["why"]
+        assert {"statement", "situation", "neighbourhood", "prior", "turn"} <= set(parts)
+    cut = record["injected"][-1]["why"]["cut"]
+    assert cut["stopped_by"] in {"score", "top_k", "all", "max_tokens"}
+    assert cut["injected"] == len(record["injected"])
+    assert cut["passed"] >= cut["kept"] >= 1 and cut["eligible"] >= cut["passed"]
 
 
 def test_preview_matches_what_the_request_gets(proxy, http, upstream):
@@ -80,7 +90,21 @@ def test_preview_matches_what_the_request_gets(proxy, http, upstream):
     assert upstream.requests == []
     assert preview["rule"] == "default"
     assert any("marathon" in b["statement"] for b in preview["beliefs"])
-    assert set(preview["beliefs"][0]) == {"id", "statement", "context", "confidence", "score"}
+    assert set(preview["beliefs"][0]) == {
+        "id",
+        "statement",
+        "context",
+        "confidence",
+        "score",
+        "why",
+    }
+    first = preview["beliefs"][0]["why"]
+    if first["via"] == "score":
+        assert first["rank"] == 0
+        total = first["statement"] + first["neighbourhood"] + first["prior"]
+        assert total <= preview["beliefs"][0]["score"] + 1e-3  # plus the situation part
+    assert preview["cut"]["injected"] == len(preview["beliefs"])
+    assert preview["cut"] == preview["beliefs"][-1]["why"]["cut"]
     chat(proxy, "Plan my training week")
     assert upstream.chat_requests[-1]["messages"][0]["content"] == preview["rendered"]
     assert preview["tokens"] > 0
