@@ -64,7 +64,17 @@ from benchmarks._common import (  # noqa: E402
 )
 
 CACHE = REPO / "benchmarks" / ".cache"
-EVAL_DIR = Path(os.environ.get("SELFMODEL_EVAL_DIR") or REPO.parent / "shared" / "eval")
+EVAL_DIR = Path(
+    os.environ.get("SELFMODEL_EVAL_DIR")
+    or next(
+        (
+            d
+            for d in (REPO.parent / "shared" / "eval", REPO.parents[1] / "shared" / "eval")
+            if (d / "prefeval_explicit_dev.jsonl").is_file()
+        ),
+        REPO.parent / "shared" / "eval",
+    )
+)
 EVAL_SET = EVAL_DIR / "prefeval_explicit_dev.jsonl"
 DISTRACTORS = EVAL_DIR / "distractor_messages.json"
 SYSTEM_PROMPT = (

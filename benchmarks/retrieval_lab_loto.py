@@ -62,11 +62,31 @@ def parts(d: Data, lists: list[list[int]], cases: list[int]) -> list[dict[str, n
         pb = pb - pb.mean(axis=1, keepdims=True)
         soft = (pb @ pq) / (np.linalg.norm(pb, axis=1) * np.linalg.norm(pq) + 1e-9)
         del basis
-        out.append({"stmt": stmt, "sit": sit, "clause": clause, "vec": d.pvec[u], "soft": soft})
+        # Crowding (CSLS-style hubness correction over the user's own beliefs): the mean
+        # cosine of each belief with its k nearest other beliefs of the same user.
+        gram = d.pvec[u] @ d.pvec[u].T
+        np.fill_diagonal(gram, -1.0)
+        crowd = {k: np.sort(gram, axis=1)[:, -k:].mean(axis=1) for k in (3, 5, 10)}
+        out.append(
+            {
+                "stmt": stmt,
+                "sit": sit,
+                "clause": clause,
+                "vec": d.pvec[u],
+                "soft": soft,
+                "crowd": crowd,
+            }
+        )
     return out
 
 
 def score(p: dict[str, np.ndarray], w_sit: float, w_fb: float, clause) -> np.ndarray:
+    if isinstance(clause, tuple):  # ("crowd", k, lambda)
+        _, k, lam = clause
+        base = p["stmt"] + w_sit * p["sit"]
+        top = np.argsort(-base)[:5]
+        fb = w_fb * (p["vec"] @ p["vec"][top].mean(axis=0))
+        return base + fb - lam * p["crowd"][k]
     if clause == "soft":
         base = p["stmt"] + w_sit * p["soft"]
     elif clause == "both":
@@ -107,6 +127,14 @@ def main() -> None:
             (0.0, 0.4, 0.8, 1.2), (0.0, 0.3), (False,), (1.5, 1.75, 2.0, 2.5), (10, 14, 40)
         )
     )
+    if "--crowd" in sys.argv:
+        grid = [
+            (w, 0.3, c, cut, 40)
+            for w in (0.8,)
+            for c in [False]
+            + [("crowd", k, lam) for k in (3, 5, 10) for lam in (0.2, 0.4, 0.6, 0.8)]
+            for cut in (2.0, 2.5)
+        ]
     if "--quick" in sys.argv:
         grid = [
             (0.8, 0.3, False, 2.0, 40),
