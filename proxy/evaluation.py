@@ -6,14 +6,7 @@ query goes through `SelfModel.plan` under the configured default rule, exactly a
 request would. A hit is the gold belief among the injected ones. Beside it, plain cosine
 (statement vectors only, best first, same template and token budget) shows what the design adds.
 
-Leave-one-topic-out (LOTO): the in-sample figure flatters anything written or fitted while
-looking at this data. So for every topic of the file, the method is measured on that topic's
-cases as if it had never been seen: the situation table loses every entry written from it
-(`memory.index.views.DERIVED_FROM`; those cases' users are written again under the reduced
-table), and the scoring weights (`memory.inject.ranking.Weights`) are chosen on the other nine
-topics from a small grid (best recall with median tokens <= BAR_TOKENS there). The weights are
-chosen on the in-sample runs of the nine topics (their own table entries kept), which is what a
-deployment fitted on nine topics would have.
+Leave-one-topic-out beside it: `proxy.evaluation_loto`.
 """
 
 from __future__ import annotations
@@ -30,15 +23,11 @@ from typing import Any
 import numpy as np
 
 from memory.offline import configure_offline
+from proxy import evaluation_loto
 
 DATA_FILE = "prefeval_explicit_dev.jsonl"
 BUDGETS = (100, 150, 200, 250, 300, 400)
 USERS = 100
-# The injection bar (issue #12): recall at a median of at most this many injected tokens.
-BAR_TOKENS = 250
-# Weights the leave-one-topic-out fit chooses among (situation weight x cut width).
-SITUATION_GRID = (0.4, 0.8, 1.2)
-CUT_GRID = (1.75, 2.0, 2.5)
 
 
 class MemoEmbedder:
@@ -79,12 +68,12 @@ def find_data(directory: str | None) -> Path:
     )
 
 
-def build_users(preferences: list[str]) -> list[list[int]]:
+def build_users(preferences: list[str], size: int = USERS) -> list[list[int]]:
     rng = np.random.default_rng(0)
     users = []
     for i in range(len(preferences)):
         pool = [j for j in range(len(preferences)) if preferences[j] != preferences[i]]
-        users.append([i, *(int(j) for j in rng.choice(pool, USERS - 1, replace=False))])
+        users.append([i, *(int(j) for j in rng.choice(pool, size - 1, replace=False))])
     return users
 
 
@@ -93,7 +82,9 @@ def run(
     limit: int | None,
     echo: Callable[[str], None],
     loto: bool = True,
+    beliefs: int = USERS,
 ) -> dict[str, Any]:
+    """Run the evaluation; `beliefs` per user (the protocol's 100; fewer for a quick check)."""
     configure_offline()
     from proxy.config import load_config
 
@@ -106,11 +97,11 @@ def run(
         memory.store.path = tmp
         memory.store.chroma = None
         memory.extraction.enabled = False
-        result = asyncio.run(_evaluate(memory, cases, limit, echo, loto))
+        result = asyncio.run(_evaluate(memory, cases, limit, echo, loto, beliefs))
     return result
 
 
-async def _write_user(runtime: Any, user: str, preferences: list[str], members: list[int]) -> str:
+async def write_user(runtime: Any, user: str, preferences: list[str], members: list[int]) -> str:
     """The user's beliefs through the real write path; returns the gold belief's id."""
     from memory.beliefs import EvidenceIn
 
@@ -130,116 +121,13 @@ async def _write_user(runtime: Any, user: str, preferences: list[str], members: 
     return ids[0]
 
 
-async def _probe(runtime: Any, user: str, query: str, gold: str) -> tuple[bool, int, int]:
-    """Hit, injected tokens and injected beliefs for one case under the current weights."""
-    injection = await runtime.plan(
-        tenant="eval",
-        user=user,
-        model="gpt-4o-mini",
-        messages=[{"role": "user", "content": query}],
-        headers={},
-    )
-    chosen = [b.id for b in injection.beliefs]
-    return gold in chosen, injection.tokens, len(chosen)
-
-
-def _figures(rows: Sequence[tuple[bool, int, int]]) -> dict[str, Any]:
-    if not rows:
-        return {"cases": 0, "recall": 0.0, "median_tokens": 0, "median_beliefs": 0}
-    return {
-        "cases": len(rows),
-        "recall": round(sum(r[0] for r in rows) / len(rows), 4),
-        "median_tokens": statistics.median(r[1] for r in rows),
-        "median_beliefs": statistics.median(r[2] for r in rows),
-    }
-
-
-def _bar_objective(rows: Sequence[tuple[bool, int, int]]) -> float:
-    """Recall if the median stays within BAR_TOKENS, else below any recall that does."""
-    figures = _figures(rows)
-    over = float(figures["median_tokens"]) - BAR_TOKENS
-    return float(figures["recall"]) - (0.0 if over <= 0 else 1.0 + over / 1000)
-
-
-async def _loto(
-    runtime: Any,
-    cases: list[dict[str, Any]],
-    users: list[list[int]],
-    golds: list[str],
-    preferences: list[str],
-    echo: Callable[[str], None],
-) -> dict[str, Any]:
-    """Leave-one-topic-out beside in-sample, per topic (see the module docstring)."""
-    from memory.index.views import DEFAULT_TABLE
-    from memory.inject.ranking import DEFAULT_WEIGHTS, Weights
-
-    grid = [
-        Weights(situation=w, feedback=DEFAULT_WEIGHTS.feedback, cut_stds=c)
-        for w in SITUATION_GRID
-        for c in CUT_GRID
-    ]
-    if DEFAULT_WEIGHTS not in grid:
-        grid.append(DEFAULT_WEIGHTS)
-    topic_of = [cases[members[0]]["topic"] for members in users]
-    queries = [cases[members[0]]["query"] for members in users]
-    echo(f"leave-one-topic-out: {len(grid)} weight settings x {len(users)} cases in-sample")
-    insample: dict[Weights, list[tuple[bool, int, int]]] = {}
-    for weights in grid:
-        runtime.injector.weights = weights
-        insample[weights] = [
-            await _probe(runtime, f"case-{n}", queries[n], golds[n]) for n in range(len(users))
-        ]
-    topics = sorted(set(topic_of))
-    per_topic: dict[str, Any] = {}
-    table_only: list[tuple[bool, int, int]] = []
-    both: list[tuple[bool, int, int]] = []
-    try:
-        for topic in topics:
-            held = [n for n in range(len(users)) if topic_of[n] == topic]
-            train = [n for n in range(len(users)) if topic_of[n] != topic]
-            chosen = (
-                max(grid, key=lambda w: _bar_objective([insample[w][n] for n in train]))
-                if train
-                else DEFAULT_WEIGHTS
-            )
-            runtime.core.use_situations(DEFAULT_TABLE.without(topic))
-            fixed, fitted = [], []
-            for n in held:
-                user = f"loto-{n}"
-                gold = await _write_user(runtime, user, preferences, users[n])
-                runtime.injector.weights = DEFAULT_WEIGHTS
-                fixed.append(await _probe(runtime, user, queries[n], gold))
-                runtime.injector.weights = chosen
-                fitted.append(await _probe(runtime, user, queries[n], gold))
-            table_only.extend(fixed)
-            both.extend(fitted)
-            per_topic[topic] = {
-                "in_sample": _figures([insample[DEFAULT_WEIGHTS][n] for n in held]),
-                "loto_table": _figures(fixed),
-                "loto": _figures(fitted),
-                "weights": {
-                    "situation": chosen.situation,
-                    "feedback": chosen.feedback,
-                    "cut_stds": chosen.cut_stds,
-                },
-            }
-    finally:
-        runtime.core.use_situations(DEFAULT_TABLE)
-        runtime.injector.weights = DEFAULT_WEIGHTS
-    return {
-        "in_sample": _figures(insample[DEFAULT_WEIGHTS]),
-        "loto_table": _figures(table_only),
-        "loto": _figures(both),
-        "topics": per_topic,
-    }
-
-
 async def _evaluate(
     memory: Any,
     cases: list[dict[str, Any]],
     limit: int | None,
     echo: Callable[[str], None],
     loto: bool = True,
+    beliefs: int = USERS,
 ) -> dict[str, Any]:
     from memory.index.embed import build_embedder
     from memory.selfmodel import SelfModel
@@ -252,9 +140,10 @@ async def _evaluate(
     )
     runtime = SelfModel(memory, embedder=embedder)
     preferences = [c["gold_preference"] for c in cases]
-    users = build_users(preferences)[:limit] if limit else build_users(preferences)
+    users = build_users(preferences, beliefs)
+    users = users[:limit] if limit else users
     echo(
-        f"{len(users)} cases x {USERS} beliefs, rule {rule.name!r} "
+        f"{len(users)} cases x {beliefs} beliefs, rule {rule.name!r} "
         f"(top_k={rule.top_k}, max_tokens={rule.max_tokens}, template={rule.template})"
     )
     started = time.perf_counter()
@@ -264,7 +153,7 @@ async def _evaluate(
     cosine_ranked: list[tuple[list[str], str]] = []
     for n, members in enumerate(users):
         user = f"case-{n}"
-        gold = await _write_user(runtime, user, preferences, members)
+        gold = await write_user(runtime, user, preferences, members)
         golds.append(gold)
         messages = [{"role": "user", "content": cases[members[0]]["query"]}]
         t0 = time.perf_counter()
@@ -282,7 +171,11 @@ async def _evaluate(
         if (n + 1) % 50 == 0:
             echo(f"  {n + 1}/{len(users)} cases, recall so far {sum(hits) / len(hits):.3f}")
     curve = _curves(runtime, ours_ranked, cosine_ranked, rule.template)
-    held_out = await _loto(runtime, cases, users, golds, preferences, echo) if loto else None
+    held_out = (
+        await evaluation_loto.loto(runtime, cases, users, golds, preferences, echo)
+        if loto
+        else None
+    )
     await runtime.stop()
     summary: dict[str, Any] = {
         "cases": len(users),
@@ -376,32 +269,5 @@ def _report(summary: dict[str, Any], echo: Callable[[str], None]) -> None:
             f" {cosine['recall']:>8.3f} ({cosine['median_tokens']:>4})"
         )
     if summary.get("loto"):
-        _report_loto(summary["loto"], echo)
+        evaluation_loto.report(summary["loto"], echo)
     echo(f"\n{summary['cases']} cases in {summary['seconds']} s")
-
-
-def _cell(figures: dict[str, Any]) -> str:
-    return (
-        f"{figures['recall']:.3f} ({figures['median_tokens']:>5}, {figures['median_beliefs']:>4})"
-    )
-
-
-def _report_loto(loto: dict[str, Any], echo: Callable[[str], None]) -> None:
-    echo("")
-    echo(
-        "leave-one-topic-out: recall (median tokens, median beliefs); 'table' = the held-out "
-        "topic's situation entries removed, default weights; 'LOTO' = that plus weights fitted "
-        "on the other nine topics"
-    )
-    echo(f"{'topic':<22} {'cases':>5} {'in-sample':>22} {'table':>22} {'LOTO':>22}  weights")
-    for topic, row in loto["topics"].items():
-        w = row["weights"]
-        echo(
-            f"{topic:<22} {row['in_sample']['cases']:>5} {_cell(row['in_sample']):>22} "
-            f"{_cell(row['loto_table']):>22} {_cell(row['loto']):>22}  "
-            f"sit {w['situation']} cut {w['cut_stds']}"
-        )
-    echo(
-        f"{'all':<22} {loto['in_sample']['cases']:>5} {_cell(loto['in_sample']):>22} "
-        f"{_cell(loto['loto_table']):>22} {_cell(loto['loto']):>22}"
-    )

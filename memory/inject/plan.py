@@ -13,7 +13,8 @@ import anyio
 
 from memory.index.embed import Embedder
 from memory.inject import budget, render
-from memory.inject.ranking import DEFAULT_WEIGHTS, Weights, cut_explained, query_texts, score_parts
+from memory.inject.query import query_texts
+from memory.inject.ranking import DEFAULT_WEIGHTS, Weights, cut_explained, score_parts
 from memory.inject.rules import choose_rule
 from memory.inject.snapshot import SnapshotCache
 from memory.ledger.db import utcnow
