@@ -179,9 +179,11 @@ def test_injection_shrinks_to_fit_context_window(make_proxy, upstream, upstream_
     proxy = make_proxy({"model_list": [small]})
     with httpx.Client(base_url=proxy.url) as session:
         seed(session)
-    long_message = "Tell me about my training. " + "word " * 300
-    record = audit_of(proxy, chat(proxy, long_message, model="small-window"))
-    roomy = audit_of(proxy, chat(proxy, "Tell me about my training.", model="small-window"))
+    # The same question (so the same retrieval), once behind a long system prompt.
+    question = "Tell me about my training."
+    long_system = "word " * 380
+    record = audit_of(proxy, chat(proxy, question, system=long_system, model="small-window"))
+    roomy = audit_of(proxy, chat(proxy, question, model="small-window"))
     assert record["status"] == 200
     assert record["tokens"] < roomy["tokens"]
 
