@@ -8,8 +8,14 @@ streaming time to first `data:` chunk; the proxy's RSS. The fake upstream, each 
 the load generator (this process, httpx) run in separate processes, so that on 2 cores no
 server shares an interpreter (or a GIL) with the client measuring it.
 
+Request bodies are, by default, shaped as deployed (`--shape realistic`, issue #12): a system
+prompt and one earlier exchange (a real user turn and the assistant's answer, from the eval's
+distractor chats) before the latest question, every question and earlier turn unseen before
+(no query-cache hit), 30 users x 100 beliefs, learning on. `--shape short` is the earlier
+figure: a one-line system prompt and the question alone, 1000 users.
+
 Run from the repo root:
-    python benchmarks/overhead.py                 # 300 requests per level, 1000 users x 100
+    python benchmarks/overhead.py                 # 300 requests per level, realistic bodies
     python benchmarks/overhead.py --quick         # 60 per level, 100 users x 100
     python benchmarks/overhead.py --requests 500 --users 10000 --beliefs 100
 
@@ -58,7 +64,24 @@ from benchmarks._common import (  # noqa: E402
 )
 
 CACHE = REPO / "benchmarks" / ".cache"
-EVAL_SET = REPO.parent / "shared" / "eval" / "prefeval_explicit_dev.jsonl"
+EVAL_DIR = Path(
+    os.environ.get("SELFMODEL_EVAL_DIR")
+    or next(
+        (
+            d
+            for d in (REPO.parent / "shared" / "eval", REPO.parents[1] / "shared" / "eval")
+            if (d / "prefeval_explicit_dev.jsonl").is_file()
+        ),
+        REPO.parent / "shared" / "eval",
+    )
+)
+EVAL_SET = EVAL_DIR / "prefeval_explicit_dev.jsonl"
+DISTRACTORS = EVAL_DIR / "distractor_messages.json"
+SYSTEM_PROMPT = (
+    "You are a helpful assistant for a travel, shopping and lifestyle app. Answer in a friendly, "
+    "concise tone; use bullet points for lists; ask a clarifying question when the request is "
+    "ambiguous; never invent prices, opening hours or availability; say so when you are unsure."
+)
 MODEL = "gpt-bench"
 TENANT = "default"  # the tenant of a proxy without auth keys
 LEVELS = (1, 16, 64)
@@ -93,6 +116,31 @@ class Pool:
     tag: str
     statements: list[str]
     questions: list[str]
+    # Earlier exchanges (user turn, assistant answer) for realistic bodies.
+    history: list[tuple[str, str]] = field(default_factory=list)
+
+    def shape(self, **options: Any) -> Shape:
+        return Shape(self.questions, history=self.history, **options)
+
+
+def _history() -> list[tuple[str, str]]:
+    """Real user/assistant exchanges (the eval's distractor chats), else synthetic ones."""
+    if DISTRACTORS.is_file():
+        turns = json.loads(DISTRACTORS.read_text(encoding="utf-8"))
+        pairs = [
+            (a["content"], b["content"])
+            for a, b in zip(turns[::2], turns[1::2], strict=False)
+            if a.get("role") == "user" and b.get("role") == "assistant"
+        ]
+        if pairs:
+            return pairs
+    return [
+        (
+            f"Can you explain how {thing} works, step by step?",
+            f"Sure. {thing.capitalize()} works in a few stages. " * 8,
+        )
+        for thing in ("compound interest", "a heat pump", "HTTP caching", "sourdough starter")
+    ]
 
 
 def _synthetic_pool() -> Pool:
@@ -153,7 +201,7 @@ def _synthetic_pool() -> Pool:
         "a podcast",
     )
     questions = [f"{ask} {topic}?" for ask in asks for topic in topics]
-    return Pool("synthetic", statements, questions)
+    return Pool("synthetic", statements, questions, _history())
 
 
 def load_pool() -> Pool:
@@ -167,7 +215,7 @@ def load_pool() -> Pool:
             case = json.loads(line)
             statements[" ".join(case["gold_preference"].split())] = None
             questions[" ".join(case["query"].split())] = None
-    return Pool("prefeval", list(statements), list(questions))
+    return Pool("prefeval", list(statements), list(questions), _history())
 
 
 # -- populating a store (runs in a child process: `--populate-into DIR`) -----------------------
@@ -424,15 +472,22 @@ def litellm_problem() -> str | None:
 # -- load shapes ------------------------------------------------------------------------------
 
 
-def chat_body(question: str, user: str | None, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": MODEL,
-        "max_tokens": 64,
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": question},
-        ],
-    }
+def chat_body(
+    question: str,
+    user: str | None,
+    stream: bool,
+    earlier: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": SYSTEM_PROMPT if earlier else "You are a helpful assistant."}
+    ]
+    if earlier:
+        messages += [
+            {"role": "user", "content": earlier[0]},
+            {"role": "assistant", "content": earlier[1]},
+        ]
+    messages.append({"role": "user", "content": question})
+    body: dict[str, Any] = {"model": MODEL, "max_tokens": 64, "messages": messages}
     if user is not None:
         body["user"] = user
     if stream:
@@ -449,6 +504,7 @@ class Shape:
     users: list[str] = field(default_factory=list)
     stream: bool = False
     spread: bool = True  # False: request i goes to users[i] (first touch of each user)
+    history: list[tuple[str, str]] = field(default_factory=list)  # realistic bodies
 
     def question(self, i: int) -> str:
         base = self.questions[i % len(self.questions)]
@@ -459,8 +515,14 @@ class Shape:
             return None
         return self.users[(i * 7919) % len(self.users) if self.spread else i % len(self.users)]
 
+    def earlier(self, i: int) -> tuple[str, str] | None:
+        if not self.history:
+            return None
+        user_turn, answer = self.history[(i * 31) % len(self.history)]
+        return f"{user_turn} (#{i})", answer  # unseen, like the question
+
     def __call__(self, i: int) -> dict[str, Any]:
-        return chat_body(self.question(i), self.user(i), self.stream)
+        return chat_body(self.question(i), self.user(i), self.stream, self.earlier(i))
 
 
 @dataclass
@@ -539,7 +601,7 @@ class Run:
 def bench_direct(run: Run, upstream: str, pool: Pool) -> Target:
     target = Target("direct", f"{upstream}/chat/completions")
     with timed("direct to the fake upstream"):
-        asyncio.run(run.measure(target, Shape(pool.questions), Shape(pool.questions, stream=True)))
+        asyncio.run(run.measure(target, pool.shape(), pool.shape(stream=True)))
     return target
 
 
@@ -574,17 +636,15 @@ async def _paired(run: Run, target: Target, direct_url: str, shape: Shape) -> No
         print(f"    {ours.line()}\n    {direct.line()}", flush=True)
 
 
-async def _injection(run: Run, target: Target, questions: list[str], warm: list[str]) -> None:
+async def _injection(run: Run, target: Target, pool: Pool, warm: list[str]) -> None:
     # First touch: each request is a user the proxy has not seen since it started (its
     # snapshot is loaded from SQLite + Chroma); then every warm user is touched once.
-    first = Shape(questions, users=warm, spread=False)
+    first = pool.shape(users=warm, spread=False)
     target.cold = await run.load(
         target, first, min(run.requests, len(warm)), 1, f"{target.name} first touch"
     )
     await run_load("touch", target.url, first, len(warm), 8, start=run.next_start())
-    await run.measure(
-        target, Shape(questions, users=warm), Shape(questions, users=warm, stream=True)
-    )
+    await run.measure(target, pool.shape(users=warm), pool.shape(users=warm, stream=True))
 
 
 def bench_selfmodel(
@@ -607,14 +667,12 @@ def bench_selfmodel(
     with timed("starting selfmodel"):
         plain.startup_s = inject.startup_s = wait_ready(child, f"{url}/healthz", 300)
     with timed("selfmodel, no user (pass-through)"):
-        asyncio.run(run.measure(plain, Shape(pool.questions), Shape(pool.questions, stream=True)))
+        asyncio.run(run.measure(plain, pool.shape(), pool.shape(stream=True)))
     warm = random.Random(SEED).sample([user_id(i) for i in range(users)], min(users, WARM_USERS))
     with timed(f"selfmodel with injection ({len(warm)} distinct users)"):
-        asyncio.run(_injection(run, inject, pool.questions, warm))
+        asyncio.run(_injection(run, inject, pool, warm))
     with timed("selfmodel with injection and direct calls, alternating (c=1)"):
-        asyncio.run(
-            _paired(run, inject, f"{upstream}/chat/completions", Shape(pool.questions, users=warm))
-        )
+        asyncio.run(_paired(run, inject, f"{upstream}/chat/completions", pool.shape(users=warm)))
     plain.rss = inject.rss = rss_mb(child.proc.pid)
     kids.stop(child)
     return plain, inject
@@ -662,7 +720,7 @@ def bench_litellm(
     with timed("starting LiteLLM's proxy"):
         target.startup_s = wait_ready(child, f"{url}/health/liveliness", 300)
     with timed("LiteLLM proxy (pass-through)"):
-        asyncio.run(run.measure(target, Shape(pool.questions), Shape(pool.questions, stream=True)))
+        asyncio.run(run.measure(target, pool.shape(), pool.shape(stream=True)))
     target.rss = rss_mb(child.proc.pid)
     kids.stop(child)
     return target
@@ -818,7 +876,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="requests per concurrency level (default 300, --quick 60)",
     )
     parser.add_argument(
-        "--users", type=int, default=None, help="users in the store (default 1000, --quick 100)"
+        "--users",
+        type=int,
+        default=None,
+        help="users in the store (default 30 realistic, 1000 short; --quick 100 short)",
+    )
+    parser.add_argument(
+        "--shape",
+        choices=("realistic", "short"),
+        default="realistic",
+        help="request bodies: as deployed (system prompt, an earlier exchange, unseen "
+        "questions; the README's figure) or the question alone",
     )
     parser.add_argument("--beliefs", type=int, default=100, help="beliefs per user")
     parser.add_argument("--quick", action="store_true", help="fewer requests and users")
@@ -834,7 +902,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--populate-into", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.requests = args.requests or (60 if args.quick else 300)
-    args.users = args.users or (100 if args.quick else 1000)
+    if args.users is None:
+        args.users = 30 if args.shape == "realistic" else (100 if args.quick else 1000)
     if min(args.requests, args.users, args.beliefs) < 1:
         parser.error("--requests, --users and --beliefs must be at least 1")
     return args
@@ -844,7 +913,12 @@ def run_all(
     args: argparse.Namespace, workdir: Path
 ) -> tuple[list[Target], Target, Target, Target | None]:
     pool = load_pool()
-    print(f"pool: {pool.tag}, {len(pool.statements)} statements, {len(pool.questions)} questions")
+    if args.shape == "short":
+        pool.history = []
+    print(
+        f"bodies: {args.shape}; pool: {pool.tag}, {len(pool.statements)} statements, "
+        f"{len(pool.questions)} questions"
+    )
     cached = ensure_store(args.users, args.beliefs, pool)
     store = workdir / "store"
     with timed("copying the store for this run"):

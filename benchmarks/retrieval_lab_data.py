@@ -18,14 +18,19 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault(
-    "TIKTOKEN_CACHE_DIR",
-    "/work/venv/lib/python3.11/site-packages/litellm/litellm_core_utils/tokenizers",
-)
 
 from memory.index.views import SITUATIONS  # noqa: E402
+from memory.offline import configure_offline  # noqa: E402
 
-EVAL_DIR = ROOT.parent / "shared" / "eval"
+configure_offline()
+
+EVAL_DIR = Path(
+    os.environ.get("SELFMODEL_EVAL_DIR")
+    or next(
+        (p for p in (ROOT.parent / "shared" / "eval", Path("/work/shared/eval")) if p.is_dir()),
+        ROOT.parent / "shared" / "eval",
+    )
+)
 CACHE = Path("/tmp/retrieval_lab_cache")
 _SENT = re.compile(r"(?<=[.!?])\s+")
 

@@ -28,7 +28,7 @@ from memory.index.embed import (
     embedder_name,
 )
 from memory.index.sync import IndexSync
-from memory.index.views import index_views, situation_texts
+from memory.index.views import DEFAULT_TABLE, SituationTable, index_views, situation_texts
 from memory.ledger import Database, vectors
 from memory.ledger import beliefs as rows
 from memory.ledger.db import database_path, parse_time, utcnow
@@ -137,6 +137,16 @@ class Core:
         self.contexts = contexts
         self.lock = UserLocks()
         self._situations: np.ndarray | None = None
+        self._table: SituationTable = DEFAULT_TABLE
+
+    @property
+    def situation_table(self) -> SituationTable:
+        return self._table
+
+    def use_situations(self, table: SituationTable) -> None:
+        """Index beliefs written from now on under `table` (the eval's leave-one-topic-out)."""
+        self._table = table
+        self._situations = None
 
     def context(self, name: str) -> ContextConfig:
         try:
@@ -240,7 +250,7 @@ class Core:
 
     def situation_matrix(self) -> np.ndarray:
         if self._situations is None:
-            self._situations = self._embedder.embed(situation_texts())
+            self._situations = self._embedder.embed(situation_texts(self._table))
         return self._situations
 
     def views_of(
@@ -250,7 +260,7 @@ class Core:
         """Each belief's statement vector and the situation views it is indexed under."""
         statements = self._embedder.embed([b["statement"] for b in beliefs])
         situations = self.situation_matrix()
-        position = {text: i for i, text in enumerate(situation_texts())}
+        position = {text: i for i, text in enumerate(self._table.situations)}
         out = []
         for belief, vector in zip(beliefs, statements, strict=True):
             views = index_views(
@@ -258,6 +268,7 @@ class Core:
                 belief["context"],
                 statement_vector=vector,
                 situation_matrix=situations,
+                table=self._table,
             )
             out.append((vector, [position[v] for v in views[1:]]))
         return out

@@ -189,3 +189,6 @@ class ScoredBelief(BaseModel):
     context: str
     confidence: float
     score: float
+    # Why it was chosen: "via" ("score" or "core"), its rank and score parts
+    # (memory.inject.ranking.Scored.parts); the last injected belief also carries "cut".
+    why: dict[str, Any] | None = None

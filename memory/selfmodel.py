@@ -31,7 +31,9 @@ from memory.index.chroma import VectorStore
 from memory.index.embed import Embedder
 from memory.index.owner import DeferredIndex, IndexLock, apply_drops
 from memory.index.sync import SYNC_AT_LATEST_SECONDS, SYNC_WHEN_IDLE_SECONDS, IndexSync
+from memory.index.views import SituationTable
 from memory.inject.plan import Injection, Injector
+from memory.inject.ranking import Weights
 from memory.inject.snapshot import SnapshotCache
 from memory.learn.conflicts import open_conflicts
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
@@ -95,7 +97,12 @@ class SelfModel:
         # Queries from concurrent requests may share model runs; writes embed directly.
         self.query_embedder = query_embedder(self.embedder)
         self.injector = Injector(
-            config, self.snapshots, self.query_embedder, self.prompts, self.core.situation_matrix
+            config,
+            self.snapshots,
+            self.query_embedder,
+            self.prompts,
+            self.core.situation_matrix,
+            lambda: self.core.situation_table.situations,
         )
         self.audit_log = AuditLog(self.db, config.audit.store_rendered, config.audit.retention_days)
         self.outbox = Outbox(
@@ -318,6 +325,16 @@ class SelfModel:
 
     async def active_beliefs(self, tenant: str, user: str) -> list[dict[str, Any]]:
         return await self._blocking(self.beliefs.active_rows, tenant, user)
+
+    # -- evaluation knobs (`selfmodel eval`'s leave-one-topic-out) ---------------------------
+
+    def set_weights(self, weights: Weights) -> None:
+        """Score with other weights from the next plan on."""
+        self.injector.weights = weights
+
+    def use_situations(self, table: SituationTable) -> None:
+        """Index beliefs written from now on under another situation table."""
+        self.core.use_situations(table)
 
     async def conflicts(self, tenant: str, user: str) -> list[dict[str, Any]]:
         """A user's open contradictions, each with the belief the resolution rules keep."""

@@ -363,9 +363,14 @@ def doctor(config_path: str | None) -> None:
 @main.command(name="eval")
 @click.option("--eval-dir", default=None, help="Folder with prefeval_explicit_dev.jsonl.")
 @click.option("--limit", type=int, default=None, help="Only the first N cases.")
-def eval_(eval_dir: str | None, limit: int | None) -> None:
+@click.option(
+    "--loto/--no-loto",
+    default=True,
+    help="Also report leave-one-topic-out figures beside the in-sample ones (default on).",
+)
+def eval_(eval_dir: str | None, limit: int | None, loto: bool) -> None:
     """Retrieval quality on the PrefEval protocol, through the real injection path."""
     from proxy.evaluation import run
 
     directory = eval_dir or os.environ.get("SELFMODEL_EVAL_DIR")
-    run(directory, limit, echo=click.echo)
+    run(directory, limit, echo=click.echo, loto=loto)

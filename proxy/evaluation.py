@@ -5,6 +5,8 @@ For each case a fresh user holds the case's gold preference plus 99 preferences 
 query goes through `SelfModel.plan` under the configured default rule, exactly as a chat
 request would. A hit is the gold belief among the injected ones. Beside it, plain cosine
 (statement vectors only, best first, same template and token budget) shows what the design adds.
+
+Leave-one-topic-out beside it: `proxy.evaluation_loto`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from memory.offline import configure_offline
+from proxy import evaluation_loto
 
 DATA_FILE = "prefeval_explicit_dev.jsonl"
 BUDGETS = (100, 150, 200, 250, 300, 400)
@@ -34,6 +37,7 @@ class MemoEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        self.batch_invariant = bool(getattr(inner, "batch_invariant", False))
         self.batch_invariant = inner.batch_invariant
         self._seen: dict[str, np.ndarray] = {}
 
@@ -65,16 +69,23 @@ def find_data(directory: str | None) -> Path:
     )
 
 
-def build_users(preferences: list[str]) -> list[list[int]]:
+def build_users(preferences: list[str], size: int = USERS) -> list[list[int]]:
     rng = np.random.default_rng(0)
     users = []
     for i in range(len(preferences)):
         pool = [j for j in range(len(preferences)) if preferences[j] != preferences[i]]
-        users.append([i, *(int(j) for j in rng.choice(pool, USERS - 1, replace=False))])
+        users.append([i, *(int(j) for j in rng.choice(pool, size - 1, replace=False))])
     return users
 
 
-def run(directory: str | None, limit: int | None, echo: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    directory: str | None,
+    limit: int | None,
+    echo: Callable[[str], None],
+    loto: bool = True,
+    beliefs: int = USERS,
+) -> dict[str, Any]:
+    """Run the evaluation; `beliefs` per user (the protocol's 100; fewer for a quick check)."""
     configure_offline()
     from proxy.config import load_config
 
@@ -87,14 +98,38 @@ def run(directory: str | None, limit: int | None, echo: Callable[[str], None]) -
         memory.store.path = tmp
         memory.store.chroma = None
         memory.extraction.enabled = False
-        result = asyncio.run(_evaluate(memory, cases, limit, echo))
+        result = asyncio.run(_evaluate(memory, cases, limit, echo, loto, beliefs))
     return result
 
 
-async def _evaluate(
-    memory: Any, cases: list[dict[str, Any]], limit: int | None, echo: Callable[[str], None]
-) -> dict[str, Any]:
+async def write_user(runtime: Any, user: str, preferences: list[str], members: list[int]) -> str:
+    """The user's beliefs through the real write path; returns the gold belief's id."""
     from memory.beliefs import EvidenceIn
+
+    ids: list[str] = await runtime.add_beliefs(
+        "eval",
+        user,
+        [
+            (
+                preferences[j],
+                "preferences",
+                EvidenceIn(source="stated", kind="eval", quote=preferences[j]),
+            )
+            for j in members
+        ],
+        "eval",
+    )
+    return ids[0]
+
+
+async def _evaluate(
+    memory: Any,
+    cases: list[dict[str, Any]],
+    limit: int | None,
+    echo: Callable[[str], None],
+    loto: bool = True,
+    beliefs: int = USERS,
+) -> dict[str, Any]:
     from memory.prompts import PromptLibrary
     from memory.selfmodel import SelfModel
 
@@ -102,33 +137,24 @@ async def _evaluate(
     embedder = MemoEmbedder(SelfModel.open_embedder(memory))
     runtime = SelfModel(memory, embedder=embedder)
     preferences = [c["gold_preference"] for c in cases]
-    users = build_users(preferences)[:limit] if limit else build_users(preferences)
+    users = build_users(preferences, beliefs)
+    users = users[:limit] if limit else users
     echo(
-        f"{len(users)} cases x {USERS} beliefs, rule {rule.name!r} "
+        f"{len(users)} cases x {beliefs} beliefs, rule {rule.name!r} "
         f"(top_k={rule.top_k}, max_tokens={rule.max_tokens}, template={rule.template})"
     )
     started = time.perf_counter()
     hits, tokens, counts, latencies = [], [], [], []
+    golds: list[str] = []
     ours_ranked: list[tuple[list[str], str]] = []
     cosine_ranked: list[tuple[list[str], str]] = []
     statements: dict[str, tuple[str, str]] = {}  # belief id -> (statement, context)
     for n, members in enumerate(users):
         user = f"case-{n}"
-        ids = await runtime.add_beliefs(
-            "eval",
-            user,
-            [
-                (
-                    preferences[j],
-                    "preferences",
-                    EvidenceIn(source="stated", kind="eval", quote=preferences[j]),
-                )
-                for j in members
-            ],
-            "eval",
-        )
-        gold = ids[0]
+        gold = await write_user(runtime, user, preferences, members)
+        golds.append(gold)
         active = await runtime.active_beliefs("eval", user)
+        ids = [r["id"] for r in active]
         statements.update((r["id"], (r["statement"], r["context"])) for r in active)
         messages = [{"role": "user", "content": cases[members[0]]["query"]}]
         t0 = time.perf_counter()
@@ -147,8 +173,13 @@ async def _evaluate(
             echo(f"  {n + 1}/{len(users)} cases, recall so far {sum(hits) / len(hits):.3f}")
     template = PromptLibrary(memory.prompts_dir).injection(rule.template)
     curve = _curves(statements, ours_ranked, cosine_ranked, template)
+    held_out = (
+        await evaluation_loto.loto(runtime, cases, users, golds, preferences, echo)
+        if loto
+        else None
+    )
     await runtime.stop()
-    summary = {
+    summary: dict[str, Any] = {
         "cases": len(users),
         "recall": round(sum(hits) / len(hits), 4),
         "median_tokens": statistics.median(tokens),
@@ -156,6 +187,7 @@ async def _evaluate(
         "mean_injected": round(sum(counts) / len(counts), 2),
         "plan_ms_p50": round(statistics.median(latencies), 2),
         "curve": curve,
+        "loto": held_out,
         "seconds": round(time.perf_counter() - started, 1),
     }
     _report(summary, echo)
@@ -238,4 +270,6 @@ def _report(summary: dict[str, Any], echo: Callable[[str], None]) -> None:
             f"{budget:>8} {ours['recall']:>8.3f} ({ours['median_tokens']:>4})"
             f" {cosine['recall']:>8.3f} ({cosine['median_tokens']:>4})"
         )
+    if summary.get("loto"):
+        evaluation_loto.report(summary["loto"], echo)
     echo(f"\n{summary['cases']} cases in {summary['seconds']} s")

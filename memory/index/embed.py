@@ -328,6 +328,7 @@ class LiteLLMEmbedder:
         self.batch_size = batch_size
         self._dim: int | None = None
         self._lock = threading.Lock()
+        _import_litellm()  # at start-up: its import costs seconds the first call would wait
 
     @property
     def dim(self) -> int:

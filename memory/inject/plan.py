@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,8 @@ import numpy as np
 from memory.errors import MemoryDegraded
 from memory.index.embed import Embedder
 from memory.inject import budget, render
-from memory.inject.ranking import cut, query_texts, score_indexed
+from memory.inject.query import query_texts
+from memory.inject.ranking import DEFAULT_WEIGHTS, Weights, cut_explained, score_parts
 from memory.inject.rules import choose_rule
 from memory.inject.snapshot import SnapshotCache
 from memory.learn.revise import contradicts
@@ -59,6 +60,9 @@ class Injection:
     retrieve_ms: float = 0.0
     render_ms: float = 0.0
     degraded_reason: str | None = None
+    # Why the block holds what it holds: the adaptive cut, the near-duplicate collapse and the
+    # token fit (see `Injector._explain`); also on the last injected belief's `why`.
+    cut: dict[str, Any] | None = None
 
 
 def _context_window(model_info: Mapping[str, Any] | None) -> int | None:
@@ -76,13 +80,16 @@ class Injector:
         embedder: Embedder,
         prompts: PromptLibrary,
         situation_matrix: Callable[[], np.ndarray],
+        situation_names: Callable[[], Sequence[str]],
     ) -> None:
         self.config = config
         self.snapshots = snapshots
         self.embedder = embedder
         self.prompts = prompts
         self.situation_matrix = situation_matrix
+        self.situation_names = situation_names
         self.core_contexts = frozenset(n for n, c in config.contexts.items() if c.core)
+        self.weights: Weights = DEFAULT_WEIGHTS
 
     async def plan(
         self,
@@ -100,8 +107,11 @@ class Injector:
         if user is None or rule is None or not rule.enabled or rule.top_k == 0:
             return Injection(messages=messages, rule=rule.name if rule else None)
         started = time.perf_counter()
+        cut_info: dict[str, Any] = {}
         try:
-            chosen = await anyio.to_thread.run_sync(self.retrieve, tenant, user, rule, messages)
+            chosen = await anyio.to_thread.run_sync(
+                self.retrieve, tenant, user, rule, messages, cut_info
+            )
         except Exception as exc:  # noqa: BLE001 - fail open: forward without memory
             log.warning("memory retrieval failed: %s", exc)
             raise MemoryDegraded(f"{type(exc).__name__}: {exc}") from exc
@@ -110,17 +120,38 @@ class Injector:
         limit = self._token_limit(rule, model, messages, model_info)
         fitted = render.fit(template, chosen, limit, model)
         done = time.perf_counter()
+        explained = self._explain(cut_info, fitted.beliefs, len(chosen), limit)
         return Injection(
             messages=render.insert(messages, fitted.text, rule.position),
             rule=rule.name,
-            beliefs=fitted.beliefs,
+            beliefs=explained,
             rendered=fitted.text or None,
             tokens=fitted.tokens,
             template=template.name,
             template_sha256=template.sha256,
             retrieve_ms=(retrieved - started) * 1000,
             render_ms=(done - retrieved) * 1000,
+            cut=cut_info or None,
         )
+
+    @staticmethod
+    def _explain(
+        info: dict[str, Any], fitted: list[ScoredBelief], chosen: int, limit: int
+    ) -> list[ScoredBelief]:
+        """Complete the cut's account with the token fit; the last belief carries it."""
+        if not info:
+            return fitted
+        info["after_duplicates"] = chosen
+        info["injected"] = len(fitted)
+        info["max_tokens"] = limit
+        if len(fitted) < chosen:
+            info["stopped_by"] = "max_tokens"
+        if not fitted:
+            return fitted
+        last = fitted[-1]
+        why = dict(last.why or {})
+        why["cut"] = info
+        return [*fitted[:-1], last.model_copy(update={"why": why})]
 
     def _token_limit(
         self,
@@ -140,7 +171,12 @@ class Injector:
         return max(0, min(rule.max_tokens, window - reserve - used))
 
     def retrieve(
-        self, tenant: str, user: str, rule: InjectionRule, messages: list[dict[str, Any]]
+        self,
+        tenant: str,
+        user: str,
+        rule: InjectionRule,
+        messages: list[dict[str, Any]],
+        cut_info: dict[str, Any] | None = None,
     ) -> list[ScoredBelief]:
         """The beliefs a rule picks for these messages, best first, before the token fit."""
         snapshot = self.snapshots.get(tenant, user)
@@ -156,7 +192,7 @@ class Injector:
         allowed = set(rule.contexts) if rule.contexts else None
         # Route by observation context before ranking, so other contexts take no places.
         mask = snapshot.in_contexts(allowed) if allowed is not None else None
-        scores_all = score_indexed(
+        scored = score_parts(
             queries,
             snapshot.statements,
             self.situation_matrix(),
@@ -164,8 +200,10 @@ class Injector:
             features,
             min_confidence=rule.min_confidence,
             allowed=mask,
+            weights=self.weights,
         )
-        ranked = cut(scores_all, rule.top_k)
+        scores_all = scored.total
+        ranked, info = cut_explained(scores_all, rule.top_k, self.weights.cut_stds)
         core = self._core(snapshot.entries, allowed) if rule.include_core else []
         scores = dict.fromkeys(core, 1.0)
         limit = rule.top_k + (CORE_MAX if rule.include_core else 0)
@@ -175,15 +213,25 @@ class Injector:
         vectors = snapshot.statements[candidates]
         close = ((vectors @ vectors.T) >= NEAR_DUPLICATE).tolist()
         kept: list[int] = list(range(len(core)))
+        duplicates = 0
         for position in range(len(core), len(candidates)):
             if len(kept) >= limit:
                 break
             if not any(close[position][earlier] for earlier in kept):
                 kept.append(position)
                 scores[candidates[position]] = float(scores_all[candidates[position]])
+            else:
+                duplicates += 1
         picked = _without_contradictions(
             [candidates[position] for position in kept], snapshot.entries, snapshot.statements
         )
+        if cut_info is not None:
+            cut_info.update(info.as_dict())
+            cut_info["core"] = len(core)
+            cut_info["duplicates"] = duplicates
+            cut_info["contradictions"] = len(kept) - len(picked)
+        names = self.situation_names()
+        rank_of = {i: r for r, i in enumerate(ranked)}
         return [
             ScoredBelief(
                 id=snapshot.entries[i].id,
@@ -191,6 +239,11 @@ class Injector:
                 context=snapshot.entries[i].context,
                 confidence=round(snapshot.entries[i].confidence, 4),
                 score=round(scores[i], 4),
+                why=(
+                    {"via": "core"}
+                    if i in core
+                    else {"via": "score", "rank": rank_of[i], **scored.parts(i, names)}
+                ),
             )
             for i in picked
         ]

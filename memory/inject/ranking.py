@@ -28,13 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from memory.models import content_text
-
 __all__ = [
+    "DEFAULT_WEIGHTS",
+    "CutInfo",
     "FeatureArrays",
     "Features",
+    "Scored",
+    "Weights",
     "cut",
-    "query_texts",
+    "cut_explained",
     "rank",
     "score_beliefs",
     "score_indexed",
@@ -46,7 +48,8 @@ SITUATION_WEIGHT = 0.8
 # Pseudo-relevance feedback: how many top beliefs form the centroid, and its weight.
 FEEDBACK_TOP = 5
 FEEDBACK_WEIGHT = 0.3
-# Earlier user turns add context but must not outvote the latest message.
+# Earlier user turns add context but must not outvote the latest message (several query
+# vectors, when a caller passes them; the hot path embeds one text, `memory.inject.query`).
 EARLIER_TURN_WEIGHT = 0.85
 # Modest nudges: the largest possible penalty (0.10 + 0.05) is below the typical gap between an
 # on-topic and an off-topic belief (~0.3), so they reorder near-ties only.
@@ -60,6 +63,19 @@ RECENCY_HALF_LIFE_DAYS = 180.0
 # 2.0 keeps a median of 15 of 100 beliefs, 2.5 keeps 23 for +2 points of recall.
 CUT_STDS = 2.0
 MIN_KEEP = 3
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The constants the hot path scores and cuts with; `selfmodel eval` refits them per
+    held-out topic (leave-one-topic-out) to show what fitting them is worth."""
+
+    situation: float = SITUATION_WEIGHT
+    feedback: float = FEEDBACK_WEIGHT
+    cut_stds: float = CUT_STDS
+
+
+DEFAULT_WEIGHTS = Weights()
 
 
 @dataclass(frozen=True)
@@ -87,24 +103,6 @@ class FeatureArrays:
 
     def __len__(self) -> int:
         return len(self.confidence)
-
-
-def query_texts(messages: list[dict[str, Any]], max_turns: int = 2) -> list[str]:
-    """Texts to embed for a request: the latest user message first, then earlier user turns.
-
-    Only user turns: the assistant's words describe its answers, not the user. The latest turn
-    leads because it is what the answer is about.
-    """
-    out: list[str] = []
-    for message in reversed(messages):
-        if not isinstance(message, dict) or message.get("role") != "user":
-            continue
-        text = " ".join(content_text(message.get("content")).split())
-        if text and text not in out:
-            out.append(text)
-        if len(out) >= max_turns:
-            break
-    return out
 
 
 def _priors(features: FeatureArrays) -> np.ndarray:
@@ -175,6 +173,34 @@ def score_beliefs(
     return np.where(eligible, raw, -np.inf).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Scored:
+    """Every belief's score and the parts it is the sum of (for preview and the audit).
+
+    `total = statement + weights.situation * situation (times the turn weight of the request
+    text that matched best) + neighbourhood + prior`; -inf in `total` for beliefs not eligible.
+    """
+
+    total: np.ndarray
+    statement: np.ndarray  # cosine with the best-matching request text
+    situation: np.ndarray  # best cosine of that text with one of the belief's situations
+    situation_row: np.ndarray  # which row of the situation table (-1: the statement itself)
+    turn: np.ndarray  # which request text matched (0 the latest user turn)
+    neighbourhood: np.ndarray
+    prior: np.ndarray
+
+    def parts(self, i: int, situation_texts: Sequence[str]) -> dict[str, Any]:
+        row = int(self.situation_row[i])
+        return {
+            "statement": round(float(self.statement[i]), 4),
+            "situation": round(float(self.situation[i]), 4),
+            "situation_text": situation_texts[row] if 0 <= row < len(situation_texts) else None,
+            "turn": int(self.turn[i]),
+            "neighbourhood": round(float(self.neighbourhood[i]), 4),
+            "prior": round(float(self.prior[i]), 4),
+        }
+
+
 def score_indexed(
     query_vectors: np.ndarray,
     statements: np.ndarray,
@@ -184,8 +210,33 @@ def score_indexed(
     *,
     min_confidence: float,
     allowed: np.ndarray | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> np.ndarray:
-    """`score_beliefs` for the compact layout the hot path keeps in memory.
+    """`score_parts(...).total`."""
+    return score_parts(
+        query_vectors,
+        statements,
+        situation_table,
+        situation_index,
+        features,
+        min_confidence=min_confidence,
+        allowed=allowed,
+        weights=weights,
+    ).total
+
+
+def score_parts(
+    query_vectors: np.ndarray,
+    statements: np.ndarray,
+    situation_table: np.ndarray,
+    situation_index: np.ndarray,
+    features: Sequence[Features] | FeatureArrays,
+    *,
+    min_confidence: float,
+    allowed: np.ndarray | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> Scored:
+    """`score_beliefs` for the compact layout the hot path keeps in memory, with its parts.
 
     A belief's situation views are shared rows of `situation_table`, named by
     `situation_index` (beliefs x slots, -1 for an empty slot), so each query is scored against
@@ -193,46 +244,100 @@ def score_indexed(
     """
     n = len(features)
     queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
-    score = np.full(n, -np.inf, dtype=np.float32)
+    empty = np.zeros(n, dtype=np.float32)
+    none = np.full(n, -np.inf, dtype=np.float32)
+    minus = np.full(n, -1, dtype=np.int64)
     if n == 0 or queries.shape[0] == 0:
-        return score
+        return Scored(none, empty, empty, minus, minus, empty, empty)
     statement = statements @ queries.T  # (beliefs, queries)
     table = situation_table @ queries.T  # (situations, queries)
     if situation_index.size:
         padded = np.vstack([table, np.full((1, table.shape[1]), -np.inf, dtype=np.float32)])
-        gathered = padded[np.where(situation_index < 0, len(table), situation_index)]
-        situation = gathered.max(axis=1)
+        slots = np.where(situation_index < 0, len(table), situation_index)
+        gathered = padded[slots]  # (beliefs, slots, queries)
+        best_slot = gathered.argmax(axis=1)
+        situation = np.take_along_axis(gathered, best_slot[:, None, :], axis=1)[:, 0, :]
+        best_row = np.take_along_axis(slots, best_slot, axis=1)
     else:
         situation = np.full_like(statement, -np.inf)
-    situation = np.where(np.isfinite(situation), situation, statement)
-    weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
-    weights[0] = 1.0
-    raw = ((statement + SITUATION_WEIGHT * situation) * weights).max(axis=1)
+        best_row = np.full(statement.shape, len(table), dtype=np.int64)
+    found = np.isfinite(situation)
+    situation = np.where(found, situation, statement)
+    best_row = np.where(found, best_row, -1)
+    turn_weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
+    turn_weights[0] = 1.0
+    per_query = (statement + weights.situation * situation) * turn_weights
+    turn = per_query.argmax(axis=1)
+    pick = np.arange(n)
+    raw = per_query[pick, turn]
     arrays = FeatureArrays.of(features)
     eligible = arrays.confidence >= min_confidence
     if allowed is not None:
         eligible &= allowed
+    parts = (statement[pick, turn], situation[pick, turn], best_row[pick, turn], turn)
     if not eligible.any():
-        return score
+        return Scored(none, *parts, empty, empty)
     raw = np.where(eligible, raw, -np.inf)
     k = min(FEEDBACK_TOP, int(eligible.sum()))
     top = np.argpartition(-raw, k - 1)[:k]
-    raw = raw + FEEDBACK_WEIGHT * (statements @ statements[top].mean(axis=0))
-    raw = raw + _priors(arrays)
-    return np.where(eligible, raw, -np.inf).astype(np.float32)
+    neighbourhood = (weights.feedback * (statements @ statements[top].mean(axis=0))).astype(
+        np.float32
+    )
+    prior = _priors(arrays)
+    total = np.where(eligible, raw + neighbourhood + prior, -np.inf).astype(np.float32)
+    return Scored(total, *parts, neighbourhood, prior)
 
 
-def cut(score: np.ndarray, top_k: int) -> list[int]:
+@dataclass(frozen=True)
+class CutInfo:
+    """Why the adaptive cut kept what it kept."""
+
+    eligible: int  # beliefs that could be injected
+    best: float  # the best score
+    threshold: float  # scores below this were cut (best - CUT_STDS x spread)
+    passed: int  # beliefs at or above the threshold (at least MIN_KEEP)
+    kept: int  # after the top_k cap
+    stopped_by: str  # "score" (the threshold), "top_k", or "all" (every eligible belief kept)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "eligible": self.eligible,
+            "best": round(self.best, 4),
+            "threshold": round(self.threshold, 4),
+            "passed": self.passed,
+            "kept": self.kept,
+            "stopped_by": self.stopped_by,
+        }
+
+
+def cut(score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS) -> list[int]:
     """Eligible beliefs best first, cut adaptively to at most `top_k`."""
+    return cut_explained(score, top_k, cut_stds)[0]
+
+
+def cut_explained(
+    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS
+) -> tuple[list[int], CutInfo]:
+    """`cut`, and why it stopped where it did."""
     order = np.argsort(-score, kind="stable")
     order = order[np.isfinite(score[order])]
     if not order.size:
-        return []
+        return [], CutInfo(0, 0.0, 0.0, 0, 0, "all")
     spread = float(score[np.isfinite(score)].std()) if order.size > 1 else 0.0
     ranked = score[order]
-    keep = ranked >= float(ranked[0]) - CUT_STDS * spread
+    threshold = float(ranked[0]) - cut_stds * spread
+    keep = ranked >= threshold
     keep[:MIN_KEEP] = True
-    return [int(i) for i in order[keep][:top_k]]
+    passed = int(keep.sum())
+    chosen = [int(i) for i in order[keep][:top_k]]
+    if passed > top_k:
+        stopped = "top_k"
+    elif passed == order.size:
+        stopped = "all"
+    else:
+        stopped = "score"
+    info = CutInfo(int(order.size), float(ranked[0]), threshold, passed, len(chosen), stopped)
+    return chosen, info
 
 
 def rank(

@@ -95,6 +95,7 @@ async def preview(user: str, request: Request, state: State, caller: Caller) -> 
         "template": injection.template,
         "position": _position(state, injection.rule),
         "degraded": injection.degraded_reason,
+        "cut": injection.cut,
     }
 
 

@@ -68,7 +68,17 @@ def test_relevant_beliefs_are_injected_and_audited(proxy, http, upstream):
     assert set(record["latency_ms"]) == {"retrieve", "render", "upstream"}
     assert record["status"] == 200 and record["degraded"] is False
     for belief in record["injected"]:
-        assert {"id", "statement", "context", "confidence", "score"} <= set(belief)
+        assert {"id", "statement", "context", "confidence", "score", "why"} <= set(belief)
+    # Why each belief was chosen, and (on the last one) why the block stopped there.
+    scored = [b for b in record["injected"] if b["why"]["via"] == "score"]
+    assert scored and [b["why"]["rank"] for b in scored] == sorted(b["why"]["rank"] for b in scored)
+    for belief in scored:
+        parts = belief["why"]
+        assert {"statement", "situation", "neighbourhood", "prior", "turn"} <= set(parts)
+    cut = record["injected"][-1]["why"]["cut"]
+    assert cut["stopped_by"] in {"score", "top_k", "all", "max_tokens"}
+    assert cut["injected"] == len(record["injected"])
+    assert cut["passed"] >= cut["kept"] >= 1 and cut["eligible"] >= cut["passed"]
 
 
 def test_preview_matches_what_the_request_gets(proxy, http, upstream):
@@ -80,7 +90,21 @@ def test_preview_matches_what_the_request_gets(proxy, http, upstream):
     assert upstream.requests == []
     assert preview["rule"] == "default"
     assert any("marathon" in b["statement"] for b in preview["beliefs"])
-    assert set(preview["beliefs"][0]) == {"id", "statement", "context", "confidence", "score"}
+    assert set(preview["beliefs"][0]) == {
+        "id",
+        "statement",
+        "context",
+        "confidence",
+        "score",
+        "why",
+    }
+    first = preview["beliefs"][0]["why"]
+    if first["via"] == "score":
+        assert first["rank"] == 0
+        total = first["statement"] + first["neighbourhood"] + first["prior"]
+        assert total <= preview["beliefs"][0]["score"] + 1e-3  # plus the situation part
+    assert preview["cut"]["injected"] == len(preview["beliefs"])
+    assert preview["cut"] == preview["beliefs"][-1]["why"]["cut"]
     chat(proxy, "Plan my training week")
     assert upstream.chat_requests[-1]["messages"][0]["content"] == preview["rendered"]
     assert preview["tokens"] > 0
@@ -155,9 +179,11 @@ def test_injection_shrinks_to_fit_context_window(make_proxy, upstream, upstream_
     proxy = make_proxy({"model_list": [small]})
     with httpx.Client(base_url=proxy.url) as session:
         seed(session)
-    long_message = "Tell me about my training. " + "word " * 300
-    record = audit_of(proxy, chat(proxy, long_message, model="small-window"))
-    roomy = audit_of(proxy, chat(proxy, "Tell me about my training.", model="small-window"))
+    # The same question (so the same retrieval), once behind a long system prompt.
+    question = "Tell me about my training."
+    long_system = "word " * 380
+    record = audit_of(proxy, chat(proxy, question, system=long_system, model="small-window"))
+    roomy = audit_of(proxy, chat(proxy, question, model="small-window"))
     assert record["status"] == 200
     assert record["tokens"] < roomy["tokens"]
 

@@ -72,3 +72,39 @@ def test_bears_on_names_listed_situations() -> None:
     for area, targets in BEARS_ON.items():
         assert area in SITUATIONS
         assert all(t in SITUATIONS and t != area for t in targets)
+
+
+def test_every_tagged_entry_is_in_the_table() -> None:
+    from memory.index.views import DERIVED_FROM
+
+    assert set(DERIVED_FROM) <= set(SITUATIONS)
+    assert all(topics for topics in DERIVED_FROM.values())
+
+
+def test_table_without_a_topic_drops_its_entries_and_links() -> None:
+    from memory.index.views import DEFAULT_TABLE, DERIVED_FROM
+
+    topic = "travel_restaurant"
+    dropped = {s for s, topics in DERIVED_FROM.items() if topic in topics}
+    reduced = DEFAULT_TABLE.without(topic)
+    assert dropped and not dropped & set(reduced.situations)
+    assert len(reduced.situations) == len(SITUATIONS) - len(dropped)
+    for area, targets in reduced.bears_on.items():
+        assert area in reduced.situations and targets
+        assert set(targets) <= set(reduced.situations)
+    # Views are chosen from the reduced table only.
+    smat = np.eye(len(reduced.situations), dtype=np.float32)
+    diet = reduced.situations.index("diet, nutrition and allergies")
+    views = index_views(
+        "I am allergic to peanuts",
+        "preferences",
+        statement_vector=smat[diet],
+        situation_matrix=smat,
+        per_belief=1,
+        table=reduced,
+    )
+    assert views[1] == "diet, nutrition and allergies"
+    assert not dropped & set(views)
+    assert situation_texts(reduced) == list(reduced.situations)
+    # A topic the table was not written from leaves it whole.
+    assert DEFAULT_TABLE.without("no_such_topic").situations == SITUATIONS

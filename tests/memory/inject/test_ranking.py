@@ -1,6 +1,6 @@
 import numpy as np
 
-from memory.inject.ranking import Features, query_texts, rank
+from memory.inject.ranking import Features, rank
 
 FRESH = Features(confidence=1.0, age_days=0.0, context="preferences")
 
@@ -64,24 +64,6 @@ def test_adaptive_cut_drops_far_beliefs() -> None:
     assert out[0][0] == 0 and len(out) < 20
 
 
-def test_query_texts_latest_user_first() -> None:
-    messages = [
-        {"role": "system", "content": "be nice"},
-        {"role": "user", "content": "I live in Oslo"},
-        {"role": "assistant", "content": "ok"},
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": "Where  to eat?"},
-                {"type": "image_url", "image_url": {"url": "x"}},
-            ],
-        },
-    ]
-    assert query_texts(messages) == ["Where to eat?", "I live in Oslo"]
-    assert query_texts([{"role": "assistant", "content": "hi"}]) == []
-    assert query_texts(messages, max_turns=1) == ["Where to eat?"]
-
-
 def test_vague_query_keeps_its_whole_area() -> None:
     # Ten beliefs equally close to the query (one area) and many far ones: the cut keeps the
     # area, not just a fixed few, and drops the far ones.
@@ -129,3 +111,50 @@ def test_indexed_layout_scores_like_the_view_matrix():
     )
     got = score_indexed(queries, statements, table, index, features, min_confidence=0.55)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_score_parts_add_up_and_name_the_situation() -> None:
+    from memory.inject.ranking import DEFAULT_WEIGHTS, FeatureArrays, Weights, score_parts
+
+    statements = np.stack([_e(i, 9) for i in range(6)]).astype(np.float32)
+    table = np.stack([_e(i, 9) for i in range(6, 9)]).astype(np.float32)
+    index = np.array([[0, -1], [1, 2], [-1, -1], [2, -1], [0, 1], [-1, -1]], dtype=np.int32)
+    features = FeatureArrays(np.full(6, 0.9), np.full(6, 30.0))
+    query = (_e(0, 9) + _e(7, 9)) / np.linalg.norm(_e(0, 9) + _e(7, 9))
+    scored = score_parts(
+        query[None].astype(np.float32), statements, table, index, features, min_confidence=0.0
+    )
+    w = DEFAULT_WEIGHTS.situation
+    total = scored.statement + w * scored.situation + scored.neighbourhood + scored.prior
+    assert np.allclose(scored.total, total, atol=1e-5)
+    names = ["a", "b", "c"]
+    assert scored.parts(1, names)["situation_text"] == "b"  # row 1 is _e(7)
+    assert scored.parts(2, names)["situation_text"] is None  # no situations: its statement
+    assert scored.parts(0, names)["turn"] == 0
+    # Weights are a value: no situation weight, no situation part in the total.
+    plain = score_parts(
+        query[None].astype(np.float32),
+        statements,
+        table,
+        index,
+        features,
+        min_confidence=0.0,
+        weights=Weights(situation=0.0),
+    )
+    assert np.allclose(plain.total, plain.statement + plain.neighbourhood + plain.prior, atol=1e-5)
+
+
+def test_cut_explained_says_why_it_stopped() -> None:
+    from memory.inject.ranking import cut_explained
+
+    clear = np.array([0.9] + [0.1] * 30, dtype=np.float32)
+    kept, info = cut_explained(clear, 20)
+    assert info.stopped_by == "score" and info.kept == len(kept) == info.passed
+    assert info.eligible == 31 and info.threshold < info.best
+    flat = np.linspace(0.5, 0.49, 30).astype(np.float32)
+    kept, info = cut_explained(flat, 5)
+    assert info.stopped_by == "top_k" and len(kept) == 5 and info.passed > 5
+    few = np.array([0.5, 0.4, -np.inf], dtype=np.float32)
+    kept, info = cut_explained(few, 5)
+    assert info.stopped_by == "all" and kept == [0, 1] and info.eligible == 2
+    assert cut_explained(np.full(3, -np.inf, dtype=np.float32), 5)[1].eligible == 0
