@@ -18,8 +18,8 @@ import numpy as np
 
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import InvalidError, NotFoundError
+from memory.learn.contexts import ContextClassifier
 from memory.learn.cues import content_stems
-from memory.learn.local import choose_context
 from memory.ledger import beliefs as rows
 from memory.ledger.db import iso, utcnow
 from memory.models import new_id
@@ -30,9 +30,10 @@ DRIFT_EVENTS = ("superseded", "retracted", "corrected", "weakened")
 
 
 class Signals:
-    def __init__(self, beliefs: Beliefs) -> None:
+    def __init__(self, beliefs: Beliefs, classifier: ContextClassifier | None = None) -> None:
         self.beliefs = beliefs
         self.core = beliefs.core
+        self.classifier = classifier or ContextClassifier(None)
 
     def observe(
         self, tenant: str, user: str, text: str, context: str | None, kind: str, weight: float
@@ -81,7 +82,7 @@ class Signals:
             return {"observation_id": observation["id"], "belief": belief, "created": False}
         if weight < 0:
             return {"observation_id": observation["id"], "belief": None, "created": False}
-        chosen = context or choose_context(
+        chosen = context or self.classifier.choose(
             text, {n: c.description for n, c in self.core.contexts.items()}
         )
         belief = self.beliefs.create(tenant, user, text, chosen, evidence, actor="observation")

@@ -29,6 +29,7 @@ from memory.index.chroma import EMBEDDER_KEY, IndexMismatch, VectorStore
 from memory.index.embed import Embedder, build_embedder
 from memory.inject.plan import Injection, Injector, MemoryDegraded
 from memory.inject.snapshot import SnapshotCache
+from memory.learn.contexts import ContextClassifier
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
@@ -84,7 +85,9 @@ class SelfModel:
         self.vectors = VectorStore(config.store, self.embedder.name)
         self.core = Core(self.db, self.vectors, self.embedder, config.contexts)
         self.beliefs = Beliefs(self.core)
-        self.signals = Signals(self.beliefs)
+        # Statements are filed under the configured context whose description they are closest to.
+        self.classifier = ContextClassifier(self.embedder)
+        self.signals = Signals(self.beliefs, self.classifier)
         self.prompts = PromptLibrary(config.prompts_dir)
         self.snapshots = SnapshotCache(
             self.core, config.store.user_cache_size, int(config.store.user_cache_mb * 2**20)
@@ -125,7 +128,7 @@ class SelfModel:
             if complete is None:
                 raise ValueError("extraction.mode 'llm' needs a completion function")
             return LLMExtractor(complete, self.prompts, self.config.extraction.model)
-        return LocalExtractor()
+        return LocalExtractor(self.classifier)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -133,6 +136,7 @@ class SelfModel:
         recovered = await anyio.to_thread.run_sync(self.outbox.recover)
         if recovered:
             log.info("resuming %d extraction job(s) left running by a previous process", recovered)
+        await anyio.to_thread.run_sync(self.classifier.warm, self.context_descriptions)
         self._tasks.append(asyncio.create_task(self._flush_loop()))
         self._tasks.append(asyncio.create_task(self._maintenance_loop()))
         if workers and self.config.extraction.enabled:
