@@ -194,7 +194,9 @@ def affirmed(text: str) -> str:
     out = re.sub(r"\bno longer\b\s*", "", out, flags=re.I)
     out = re.sub(r"\b(?:any ?more|any longer)\b", "", out, flags=re.I)
     out = re.sub(r"\b(?:do|does|did)(?: not|n't)\s+", "", out, flags=re.I)
-    out = re.sub(r"\b(am|is|are|was|'m|'re)\s+not\b", r"\1", out, flags=re.I)
+    out = re.sub(r"\b(am|is|are|was|were|'m|'re)\s+not\b", r"\1", out, flags=re.I)
+    # "isn't", "aren't", "wasn't", "haven't": the verb without its negation.
+    out = re.sub(r"\b(is|are|was|were|has|have|had)n't\b", r"\1", out, flags=re.I)
     out = re.sub(r"\b(?:don'?t|doesn'?t|didn'?t|not)\s+", "", out, flags=re.I)
     out = re.sub(r"\b(?:stopped|quit|gave up|given up|ceased)\s+(?:being\s+)?", "", out, flags=re.I)
     return " ".join(out.split())
