@@ -89,6 +89,177 @@ CHECK_PLACES = [
     ("a suburb of London", "Edinburgh", "Recommend a day trip from home."),
 ]
 
+# -- a second check batch (written before any result on it was seen) ------------------------
+# Topics in neither file above: photography, sleep, money, phones, cooking, news, languages,
+# art, shoes, social media, board sports, gardening plants, housing. Phrasings unlike both.
+CHECK2_LIKES = [
+    ("film cameras", "mirrorless digital cameras", "Which camera should I take on my trip?"),
+    ("sleeping in on weekends", "getting up at dawn", "Plan my Saturday morning."),
+    ("index funds", "buying individual stocks", "How should I invest my bonus?"),
+    ("Android phones", "iPhones", "Help me pick a new phone."),
+    ("baking bread at home", "grilling outdoors", "What should I cook for friends on Friday?"),
+    ("watching TV news", "reading long-form journalism", "How should I catch up on the news?"),
+    ("oil painting", "watercolors", "Which art supplies should I order?"),
+    ("high heels", "flat sneakers", "What shoes should I pack for the conference?"),
+    ("posting on Instagram", "writing a private journal", "How should I share my travel memories?"),
+    ("surfing", "kayaking", "What should I do at the lake this summer?"),
+    ("houseplants with big leaves", "cacti and succulents", "What plant should I buy for my desk?"),
+    ("renting in the city", "owning a house in the countryside", "Should I look at mortgages?"),
+]
+CHECK2_IDENTITIES = [
+    ("a coffee addict", "What should I order at the cafe?"),
+    ("a heavy sleeper", "Do I need earplugs for the hostel?"),
+    ("on the keto diet", "Suggest a lunch."),
+    ("a member of a climbing gym", "How should I stay fit this winter?"),
+]
+CHECK2_PLACES = [
+    ("Melbourne", "Singapore", "What should I do this weekend near home?"),
+    ("a flat in Madrid", "a house near Valencia", "Where is the nearest good market?"),
+]
+
+
+def _check2_revisions() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, (old, new, query) in enumerate(CHECK2_LIKES):
+        forms = [
+            (
+                f"I really love {old}.",
+                f"I've moved on from {old}; {new} suit me better now.",
+                "supersede",
+            ),
+            (
+                f"I'm passionate about {old}.",
+                f"Lately I've been preferring {new} over {old}.",
+                "supersede",
+            ),
+            (f"I'm a huge fan of {old}.", f"I ditched {old} for {new}.", "supersede"),
+            (
+                f"I enjoy {old} a lot.",
+                f"{old[:1].upper()}{old[1:]} isn't for me anymore.",
+                "retract",
+            ),
+            (
+                f"I tend to go for {old}.",
+                f"Please disregard my earlier comment on {old}.",
+                "retract",
+            ),
+            (f"I'm all about {old}.", f"Turns out I actually prefer {new} now.", "supersede"),
+            (f"I like {old}.", f"I gave up on {old}.", "retract"),
+        ]
+        setup, turn, expect = forms[i % len(forms)]
+        out.append(_revision(f"chk2-rev-like-{i}", setup, turn, query, expect, new))
+        setup, turn, expect = forms[(i + 2) % len(forms)]
+        out.append(_revision(f"chk2-rev-like-{i}b", setup, turn, query, expect, new))
+    for i, (identity, query) in enumerate(CHECK2_IDENTITIES):
+        turn = [f"I'm not {identity} these days.", f"I quit being {identity}."][i % 2]
+        out.append(_revision(f"chk2-rev-id-{i}", f"I'm {identity}.", turn, query, "retract", None))
+    for i, (old, new, query) in enumerate(CHECK2_PLACES):
+        turn = [f"We just moved to {new}.", f"I now live in {new}."][i % 2]
+        out.append(
+            _revision(f"chk2-rev-move-{i}", f"I live in {old}.", turn, query, "supersede", new)
+        )
+    return out
+
+
+# A revision beside a belief on a near topic that must stay: (old, kept, turn, query, new).
+CHECK2_KEEPS = [
+    (
+        "I love sushi.",
+        "I drink green tea every morning.",
+        "I switched from sushi to ramen.",
+        "Pick a lunch spot.",
+        "ramen",
+    ),
+    (
+        "I play the guitar.",
+        "I listen to jazz records.",
+        "I don't play the guitar anymore.",
+        "Suggest a relaxing evening.",
+        None,
+    ),
+    (
+        "I'm a fan of road cycling.",
+        "I like running marathons.",
+        "Actually, I now prefer mountain biking.",
+        "Plan my training week.",
+        "mountain biking",
+    ),
+    (
+        "I live in Oslo.",
+        "I work in a hospital.",
+        "I relocated to Bergen.",
+        "Find me a gym near home.",
+        "Bergen",
+    ),
+]
+DEV_KEEPS = [
+    (
+        "I love horror movies.",
+        "I enjoy nature documentaries.",
+        "I switched from horror movies to thrillers.",
+        "Recommend something to watch.",
+        "thrillers",
+    ),
+    (
+        "I'm vegetarian.",
+        "I like spicy food.",
+        "I'm no longer vegetarian.",
+        "Suggest a dinner recipe.",
+        None,
+    ),
+    ("I like cats.", "I like dogs.", "I don't like cats anymore.", "Which pet should I get?", None),
+    (
+        "I live in Paris.",
+        "I work as a nurse.",
+        "I moved to Lyon.",
+        "Recommend a weekend activity near home.",
+        "Lyon",
+    ),
+]
+
+
+def _keeps(items: list[tuple[str, str, str, str, str | None]], prefix: str) -> list[dict[str, Any]]:
+    out = []
+    for i, (old, kept, turn, query, new) in enumerate(items):
+        case = _revision(f"{prefix}-{i}", old, turn, query, "supersede" if new else "retract", new)
+        case["keep"] = [kept]
+        out.append(case)
+    return out
+
+
+# Restatements in other words, and distinct statements on a near topic that must not merge.
+CHECK2_RESTATEMENTS = [
+    ("I can't sleep with the lights on.", "I need total darkness to fall asleep."),
+    ("I take photos with film cameras.", "I shoot on film cameras."),
+    ("I'm saving money for a house.", "I'm putting money aside to buy a house."),
+    ("I don't like posting on social media.", "I dislike posting on social media."),
+    ("I bake bread every weekend.", "Every weekend I bake my own bread."),
+    ("I prefer flat shoes.", "I'd rather wear flat shoes."),
+]
+CHECK2_DISTINCT = [
+    ("I like green tea.", "I like black coffee."),
+    ("I'm allergic to peanuts.", "I'm allergic to cats."),
+    ("I play tennis on Mondays.", "I play chess on Mondays."),
+    ("I live in Lisbon.", "I work in Porto."),
+    ("I love oil painting.", "I love watercolors."),
+    ("I prefer Android phones.", "I prefer wireless headphones."),
+]
+DEV_DISTINCT = [
+    ("I love horror movies.", "I love romantic comedies."),
+    ("I'm vegetarian.", "I'm allergic to nuts."),
+    ("I enjoy beach holidays.", "I enjoy city breaks."),
+    ("I like spicy Thai food.", "I like mild Japanese dishes."),
+    ("I have two dogs.", "I have a cat."),
+    ("I prefer printed textbooks.", "I prefer video courses for coding."),
+]
+
+
+def _distinct(pairs: list[tuple[str, str]], prefix: str) -> list[dict[str, Any]]:
+    return [
+        {"id": f"{prefix}-{i}", "kind": "distinct", "setup": [a], "turn": b}
+        for i, (a, b) in enumerate(pairs)
+    ]
+
 
 def _dev_revisions() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -317,6 +488,8 @@ def main() -> None:
         *_nonstatements(DEV_NONSTATEMENTS, "dev-non"),
         *_observations(DEV_OBSERVATIONS, "dev-obs"),
         *_times(DEV_TIMES, "dev-time"),
+        *_keeps(DEV_KEEPS, "dev-keep"),
+        *_distinct(DEV_DISTINCT, "dev-distinct"),
     ]
     check = [
         *_check_revisions(),
@@ -324,6 +497,10 @@ def main() -> None:
         *_nonstatements(CHECK_NONSTATEMENTS, "chk-non"),
         *_observations(CHECK_OBSERVATIONS, "chk-obs"),
         *_times(CHECK_TIMES, "chk-time"),
+        *_check2_revisions(),
+        *_keeps(CHECK2_KEEPS, "chk2-keep"),
+        *_restatements(CHECK2_RESTATEMENTS, "chk2-same"),
+        *_distinct(CHECK2_DISTINCT, "chk2-distinct"),
     ]
     for name, items in (("evolve_dev.jsonl", dev), ("evolve_check.jsonl", check)):
         with (HERE / name).open("w") as out:

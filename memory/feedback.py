@@ -18,8 +18,8 @@ import numpy as np
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.core import Core
 from memory.errors import InvalidError, NotFoundError
+from memory.learn.contexts import ContextClassifier
 from memory.learn.cues import content_stems
-from memory.learn.local import choose_context
 from memory.ledger import Database, audit
 from memory.ledger import beliefs as rows
 from memory.ledger import feedback as feedback_rows
@@ -34,10 +34,17 @@ DRIFT_EVENTS = ("superseded", "retracted", "corrected", "weakened")
 class Feedback:
     """Observations, feedback scores and the per-user summary (alignment, drift)."""
 
-    def __init__(self, db: Database, beliefs: Beliefs, core: Core) -> None:
+    def __init__(
+        self,
+        db: Database,
+        beliefs: Beliefs,
+        core: Core,
+        classifier: ContextClassifier | None = None,
+    ) -> None:
         self._db = db
         self._beliefs = beliefs
         self._core = core
+        self._classifier = classifier or ContextClassifier(None)
 
     def observe(
         self, tenant: str, user: str, text: str, context: str | None, kind: str, weight: float
@@ -87,7 +94,7 @@ class Feedback:
             return {"observation_id": observation["id"], "belief": belief, "created": False}
         if weight < 0:
             return {"observation_id": observation["id"], "belief": None, "created": False}
-        chosen = context or choose_context(
+        chosen = context or self._classifier.choose(
             text, {n: c.description for n, c in self._core.contexts.items()}
         )
         created = self._beliefs.create(tenant, user, text, chosen, evidence, actor="observation")

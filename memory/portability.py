@@ -42,6 +42,8 @@ _EVIDENCE_FIELDS = (
     "anchor",
     "at",
 )
+# Exported when present, optional on import (documents written before it existed lack it).
+_EVIDENCE_OPTIONAL = ("note",)
 _HISTORY_FIELDS = (
     "version",
     "event",
@@ -64,7 +66,10 @@ def export_user(db: Database, tenant: str, user: str) -> dict[str, Any]:
     beliefs = []
     for belief in found:
         item = {field: belief[field] for field in _BELIEF_FIELDS}
-        item["evidence"] = [{f: e[f] for f in _EVIDENCE_FIELDS} for e in evidence[belief["id"]]]
+        item["evidence"] = [
+            {f: e.get(f) for f in (*_EVIDENCE_FIELDS, *_EVIDENCE_OPTIONAL)}
+            for e in evidence[belief["id"]]
+        ]
         item["history"] = [
             {f: h[f] for f in _HISTORY_FIELDS} for h in rows.history_for(conn, belief["id"])
         ]

@@ -36,6 +36,7 @@ from memory.inject.plan import Injection, Injector
 from memory.inject.ranking import Weights
 from memory.inject.snapshot import SnapshotCache
 from memory.learn.conflicts import open_conflicts
+from memory.learn.contexts import ContextClassifier
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
@@ -86,7 +87,9 @@ class SelfModel:
         self.take_index()
         self.core = Core(self.db, self.embedder, config.contexts)
         self.beliefs = Beliefs(self.db, self.core)
-        self.feedback = Feedback(self.db, self.beliefs, self.core)
+        # Statements are filed under the configured context whose description they are closest to.
+        self.classifier = ContextClassifier(self.embedder)
+        self.feedback = Feedback(self.db, self.beliefs, self.core, self.classifier)
         self.prompts = PromptLibrary(config.prompts_dir)
         self.snapshots = SnapshotCache(
             self.db,
@@ -149,7 +152,7 @@ class SelfModel:
             if complete is None:
                 raise ValueError("extraction.mode 'llm' needs a completion function")
             return LLMExtractor(complete, self.prompts, self.config.extraction.model)
-        return LocalExtractor()
+        return LocalExtractor(self.classifier)
 
     @staticmethod
     async def _blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -162,6 +165,7 @@ class SelfModel:
         recovered = await self._blocking(self.outbox.recover)
         if recovered:
             log.info("resuming %d extraction job(s) left running by a previous process", recovered)
+        await anyio.to_thread.run_sync(self.classifier.warm, self.context_descriptions)
         self._tasks.append(asyncio.create_task(self._flush_loop()))
         self._tasks.append(asyncio.create_task(self._maintenance_loop()))
         if workers and self.config.extraction.enabled:

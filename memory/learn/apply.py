@@ -20,7 +20,7 @@ from memory import secrets
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import MemoryFault
 from memory.learn import revise
-from memory.learn.cues import is_cessation, resolve_time
+from memory.learn.cues import is_cessation, polarity, resolve_time, states_residence
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
 from memory.prompts import BLOCK_TAG
@@ -66,7 +66,9 @@ class Applier:
     def __init__(self, beliefs: Beliefs) -> None:
         self.beliefs = beliefs
 
-    def _candidates(self, tenant: str, user: str, text: str) -> list[revise.Match]:
+    def _candidates(
+        self, tenant: str, user: str, text: str, limit: int | None = 10
+    ) -> list[revise.Match]:
         """The active beliefs closest to a text, in every context."""
         if not text.strip():
             return []
@@ -74,7 +76,8 @@ class Applier:
         if not found:
             return []
         statements = {r["id"]: r["statement"] for r in self.beliefs.active_rows(tenant, user)}
-        return [m for m in revise.ranked(sims, found, statements) if m.statement]
+        ranked = revise.ranked(sims, found, statements, limit)
+        return [m for m in ranked if m.statement]
 
     def _exact(self, tenant: str, user: str, statement: str) -> str | None:
         key = _key(statement)
@@ -139,7 +142,8 @@ class Applier:
     ) -> tuple[str, str]:
         if op.id is None and op.op == "retract":
             target = op.target or op.quote
-            match = revise.target_of(target, self._candidates(tenant, user, target))
+            found = self._candidates(tenant, user, target)
+            match = revise.target_of(target, found, _old_sign(op, target))
             if match is None:
                 return "rejected", f"no active belief matches {target!r} to retract"
             note = (
@@ -189,8 +193,18 @@ class Applier:
         verdict = revise.same_or_contradicting(statement, found)
         if verdict is not None and verdict[0] == "same":
             return verdict
+        if op.cue == "moved" or states_residence(statement):
+            # A move replaces where the user lived, however that was worded.
+            homes = [
+                m
+                for m in self._candidates(tenant, user, statement, limit=None)
+                if states_residence(m.statement)
+            ]
+            match = revise.residence_of(statement, homes)
+            return ("revises", match) if match else None
         if op.target:
-            match = revise.target_of(op.target, self._candidates(tenant, user, op.target))
+            found = self._candidates(tenant, user, op.target)
+            match = revise.target_of(op.target, found, _old_sign(op, op.target))
             return ("revises", match) if match else None
         if verdict is not None:
             return verdict
@@ -295,6 +309,15 @@ class Applier:
         return self.beliefs.set_status(
             tenant, user, belief_id, "retracted", actor=actor, request_id=request_id
         ).id
+
+
+# Cues whose target is the old state as it was held ("I don't like X anymore" -> "I like X"),
+# so its polarity is the old belief's; other targets are a bare topic ("switched from X").
+_HELD_STATE_CUES = ("no longer", "not anymore", "used to")
+
+
+def _old_sign(op: Op, target: str) -> int | None:
+    return polarity(target) if op.cue in _HELD_STATE_CUES else None
 
 
 def _key(statement: str) -> str:

@@ -26,9 +26,10 @@ class Change:
 
 # -- polarity ---------------------------------------------------------------------------------
 
+# Not inside a hyphenated compound: "a no-makeup look", "a not-for-profit" are affirmed.
 _NEGATORS = re.compile(
-    r"\b(?:not|never|no|nor|n't|dont|doesnt|didnt|cant|wont|isnt|arent|cannot|without|"
-    r"neither)\b|n't\b",
+    r"\b(?<!-)(?:not|never|no|nor|n't|dont|doesnt|didnt|cant|wont|isnt|arent|cannot|without|"
+    r"neither)\b(?!-)|n't\b",
     re.I,
 )
 _NEGATIVE_VERBS = re.compile(
@@ -72,10 +73,36 @@ _STOP = frozenset(
 )
 
 
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGITS = dict(zip("123456789", _NUMBER_WORDS, strict=True))
+_SUFFIX = re.compile(r"(?:ing|ed|es|s|e)$")
+
+
+def _stem(word: str) -> str:
+    cut = _SUFFIX.sub("", word)
+    return (cut if len(cut) >= 3 else word)[:5]
+
+
 def content_stems(text: str) -> set[str]:
-    """Content words, crudely stemmed, for checking that two sentences share a topic."""
-    words = re.findall(r"[a-z][a-z'-]+", text.translate(_APOS).lower())
-    return {w[:5] for w in words if w not in _STOP and len(w) > 2}
+    """Content words, crudely stemmed ("living" and "live" meet), numbers as words, for
+    checking that two sentences share a topic."""
+    text = re.sub(r"\b[1-9]\b", lambda m: _DIGITS[m.group(0)], text.translate(_APOS).lower())
+    words = re.findall(r"[a-z][a-z'-]+", text)
+    return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
+
+
+# Where the user lives: a move replaces the belief that says so, whatever its wording.
+_RESIDENCE = re.compile(
+    r"\b(?:i|we)(?:'m|'re| am| are)?\s+(?:\w+\s+){0,2}?(?:live|living|lives|based|located|"
+    r"residing|reside|settled|stationed)\s+(?:in|at|near|on|outside|close to)\b"
+    r"|\b(?:my|our) (?:home|house|flat|apartment|place) is (?:in|at|near)\b"
+    r"|\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|recently\s+)?(?:moved|relocated)\s+to\b",
+    re.I,
+)
+
+
+def states_residence(text: str) -> bool:
+    return bool(_RESIDENCE.search(text.translate(_APOS)))
 
 
 # -- change cues ------------------------------------------------------------------------------
@@ -167,7 +194,9 @@ def affirmed(text: str) -> str:
     out = re.sub(r"\bno longer\b\s*", "", out, flags=re.I)
     out = re.sub(r"\b(?:any ?more|any longer)\b", "", out, flags=re.I)
     out = re.sub(r"\b(?:do|does|did)(?: not|n't)\s+", "", out, flags=re.I)
-    out = re.sub(r"\b(am|is|are|was|'m|'re)\s+not\b", r"\1", out, flags=re.I)
+    out = re.sub(r"\b(am|is|are|was|were|'m|'re)\s+not\b", r"\1", out, flags=re.I)
+    # "isn't", "aren't", "wasn't", "haven't": the verb without its negation.
+    out = re.sub(r"\b(is|are|was|were|has|have|had)n't\b", r"\1", out, flags=re.I)
     out = re.sub(r"\b(?:don'?t|doesn'?t|didn'?t|not)\s+", "", out, flags=re.I)
     out = re.sub(r"\b(?:stopped|quit|gave up|given up|ceased)\s+(?:being\s+)?", "", out, flags=re.I)
     return " ".join(out.split())

@@ -13,9 +13,10 @@ from typing import Any, Protocol
 
 from memory.errors import ExtractionFailed, ParseError
 from memory.inject.render import strip_injected
+from memory.learn.contexts import ContextClassifier
 from memory.learn.cues import parse_change
 from memory.learn.gate import prose_of, sentences_of
-from memory.learn.local import choose_context, extract_statements, is_about_third_party
+from memory.learn.local import Classify, choose_context, extract_statements, is_about_third_party
 from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
 from memory.prompts import PromptLibrary
 
@@ -52,7 +53,13 @@ class Extractor(Protocol):
 
 
 class LocalExtractor:
+    """`classifier` picks each statement's context from the configured descriptions; without
+    one, shared words with the descriptions decide."""
+
     uses_related = False
+
+    def __init__(self, classifier: ContextClassifier | None = None) -> None:
+        self._classify: Classify = classifier.choose if classifier else choose_context
 
     async def extract(
         self,
@@ -68,15 +75,15 @@ class LocalExtractor:
                 [
                     op
                     for s in sentences_of(prose_of(strip_injected(text)))
-                    for op in _local(s, contexts)
+                    for op in _local(s, contexts, self._classify)
                 ]
             )
         return Extraction(ops=ops)
 
 
-def _local(sentence: str, contexts: Mapping[str, str]) -> list[Op]:
+def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> list[Op]:
     """One sentence's ops: a change of mind (revise/retract, linked later), else statements."""
-    found = extract_statements(sentence, contexts)
+    found = extract_statements(sentence, contexts, classify)
     change = parse_change(sentence)
     if change is None or (change.cue == "now" and not found):
         return [
@@ -88,7 +95,7 @@ def _local(sentence: str, contexts: Mapping[str, str]) -> list[Op]:
         return [
             Op(
                 op="retract",
-                context=choose_context(target, contexts),
+                context=classify(target, contexts, None),
                 quote=sentence,
                 target=target,
                 cue=change.cue,
@@ -100,7 +107,7 @@ def _local(sentence: str, contexts: Mapping[str, str]) -> list[Op]:
     return [
         Op(
             op="revise",
-            context=choose_context(statement, contexts),
+            context=classify(statement, contexts, None),
             quote=sentence,
             statement=statement,
             target=change.target,

@@ -10,7 +10,7 @@ missed one can still be picked up when the user repeats it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from memory.learn.gate import normalize_apostrophes, prose_of, self_cue, sentences_of
@@ -86,44 +86,6 @@ _NEGATIVE = re.compile(
     re.I,
 )
 
-# Keyword cues for the default contexts, in tie-break order: when two cues
-# start at the same word, the earlier context wins.
-DEFAULT_CONTEXT_CUES: dict[str, re.Pattern[str]] = {
-    "communication_style": re.compile(
-        r"\b(?:answers?|responses?|repl(?:y|ies)|explain\w*|tone|jargon|concise|brief|verbose|"
-        r"bullet points?|emojis?|simple terms|eli5|call me|"
-        r"address me)\b",
-        re.I,
-    ),
-    "constraints": re.compile(
-        r"\b(?:allerg\w*|intoleran\w*|diet\w*|vegan|vegetarian|pescatarian|gluten|lactose|"
-        r"kosher|halal|budget|afford\w*|can'?t|cannot|unable|schedule|health|condition|"
-        r"diabet\w*|pregnan\w*|injur\w*|disab\w*|wheelchair|medication|live in|living in|"
-        r"located|based in|wife|husband|kids|children|mother of|father of|single parent)\b",
-        re.I,
-    ),
-    "expertise": re.compile(
-        r"\b(?:work(?:ing)? as|job|profession\w*|career|years? of experience|expert\w*|"
-        r"beginner|novice|newbie|familiar|proficient|fluent|background|degree|studied|"
-        r"study|student|graduat\w*|certified|skilled|(?:am|'m|been) an? (?:\w+ )?\w+"
-        r"(?:er|ist|ian|or|ant|ent)|(?:\d+|many|several) years)\b",
-        re.I,
-    ),
-    "goals": re.compile(
-        r"\b(?:goals?|(?<!n't )(?<!not )(?<!dont )want to|wanna|plan(?:s|ned|ning)?|"
-        r"training for (?:a|an|the|my)\b|preparing|hope to|hoping to|aim(?:ing)? to|"
-        r"trying to|saving (?:up )?for|(?:am|'m) learning|learn(?:ing)? to|dream|intend\w*|"
-        r"working on|would like to|'d like to|going to|gonna)\b",
-        re.I,
-    ),
-    "preferences": re.compile(
-        r"\b(?:prefer\w*|like[sd]?|love[sd]?|enjoy\w*|hate[sd]?|dislike[sd]?|favou?rite|"
-        r"avoid\w*|fan|interest\w*|aversion|rather|refuse|can'?t stand|only|despis\w*|detest\w*|"
-        r"loath\w*|abhor\w*|opposed|object\w*|into|believe|find|thrive|appreciat\w*|value|"
-        r"care about|don'?t want|tolerate)\b",
-        re.I,
-    ),
-}
 _STOPWORDS = frozenset(
     re.findall(
         r"\w+",
@@ -259,37 +221,24 @@ def _normalize(quote: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def _category(sentence: str, cue: str | None) -> str | None:
-    if cue and cue.startswith("style:"):
-        return "communication_style"
-    # Cues about answers are specific enough to win wherever they sit:
-    # "I prefer bullet points" is about style, not a product preference.
-    if DEFAULT_CONTEXT_CUES["communication_style"].search(sentence):
-        return "communication_style"
-    best: tuple[int, str] | None = None
-    for name, pattern in DEFAULT_CONTEXT_CUES.items():
-        found = pattern.search(sentence)
-        if found and (best is None or found.start() < best[0]):
-            best = (found.start(), name)
-    return best[1] if best else None
-
-
 def choose_context(sentence: str, contexts: Mapping[str, str], cue: str | None = None) -> str:
-    """Pick the observation context for a self-statement among the declared ones."""
+    """The declared context whose name and description share most words with the sentence
+    (the first declared one when none does). The fallback of `ContextClassifier`, which
+    compares meaning (memory/learn/contexts.py)."""
     if not contexts:
         raise ValueError("at least one observation context is required")
-    category = _category(sentence, cue)
-    if category is not None and category in contexts:
-        return category
-    words = _stems(sentence) | (_stems(category.replace("_", " ")) if category else set())
+    words = _stems(sentence)
     scored = [(len(words & _stems(f"{name} {desc}")), name) for name, desc in contexts.items()]
     overlap, name = max(scored, key=lambda pair: pair[0])
-    if overlap > 0:
-        return name
-    return "preferences" if "preferences" in contexts else next(iter(contexts))
+    return name if overlap > 0 else next(iter(contexts))
 
 
-def extract_statements(text: str, contexts: Mapping[str, str]) -> list[Extracted]:
+Classify = Callable[[str, Mapping[str, str], str | None], str]
+
+
+def extract_statements(
+    text: str, contexts: Mapping[str, str], classify: Classify = choose_context
+) -> list[Extracted]:
     """Explicit first-person self-statements in one user message, in order."""
     original = normalize_apostrophes(text)
     found: list[Extracted] = []
@@ -307,7 +256,7 @@ def extract_statements(text: str, contexts: Mapping[str, str]) -> list[Extracted
             if statement.lower() in seen:
                 continue
             seen.add(statement.lower())
-            context = choose_context(clause, contexts, self_cue(clause))
+            context = classify(clause, contexts, self_cue(clause))
             polarity = -1 if _NEGATIVE.search(clause) else 1
             found.append(Extracted(statement, context, quote, polarity))
     return found

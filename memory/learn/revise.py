@@ -16,14 +16,17 @@ import numpy as np
 from memory.learn.cues import content_stems, polarity
 
 SAME = 0.9  # at least this close, same polarity: the same belief said again
-SAME_WITH_WORDS = 0.8  # ... or this close and most content words shared
-SHARED_SHARE = 0.6  # Jaccard of content words that makes a close pair a restatement
+SAME_WITH_WORDS = 0.8  # ... or this close and half the shorter one's content words shared
+SHARED_SHARE = 0.5  # content words shared, over the shorter statement's, for a restatement
 CONTRADICTS = 0.72  # at least this close, opposite polarity, shared topic: a contradiction
+CONTRADICTION_SHARE = 0.5  # ... and at least half of their content words in common
 TARGET = 0.5  # a named old state ("switched from X") and a belief about X
 TARGET_WITH_WORDS = 0.4  # ... when they also share a content word
 TOPIC = 0.5  # a new state marked as current ("I now ...") and the belief it replaces
 TOPIC_WITH_WORDS = 0.42
 TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
+TOPIC_FLOOR = 0.4  # or, less close, when it stands far out from the runner-up
+TOPIC_FAR_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,13 @@ class Match:
     shares_words: bool
 
 
-def ranked(sims: np.ndarray, ids: Sequence[str], statements: dict[str, str]) -> list[Match]:
-    """The five beliefs most similar to a text, given each one's cosine to it."""
+def ranked(
+    sims: np.ndarray, ids: Sequence[str], statements: dict[str, str], limit: int | None = 10
+) -> list[Match]:
+    """The beliefs most similar to a text, best first, given each one's cosine to it."""
     if not ids:
         return []
-    order = np.argsort(-sims, kind="stable")[:5]
+    order = np.argsort(-sims, kind="stable")[:limit]
     return [
         Match(ids[int(i)], statements.get(ids[int(i)], ""), float(sims[int(i)]), False)
         for i in order
@@ -46,8 +51,10 @@ def ranked(sims: np.ndarray, ids: Sequence[str], statements: dict[str, str]) -> 
 
 
 def _shared(a: str, b: str) -> float:
+    """The share of the shorter statement's content words that the other one has too: a
+    restatement adds words ("... over screens", "... at home") but keeps the old ones."""
     x, y = content_stems(a), content_stems(b)
-    return len(x & y) / len(x | y) if x and y else 0.0
+    return len(x & y) / min(len(x), len(y)) if x and y else 0.0
 
 
 def is_same(a: str, b: str, similarity: float) -> bool:
@@ -68,18 +75,21 @@ def _with_words(found: list[Match], text: str) -> list[Match]:
 def same_or_contradicting(statement: str, found: list[Match]) -> tuple[str, Match] | None:
     """("same", m) when the statement repeats m, ("contradicts", m) when it negates m."""
     found = _with_words(found, statement)
-    mine = polarity(statement)
     for m in found:
         if is_same(statement, m.statement, m.similarity):
             return "same", m
     for m in found:
-        if m.similarity >= CONTRADICTS and m.shares_words and polarity(m.statement) != mine:
+        if contradicts(statement, m.statement, m.similarity):
             return "contradicts", m
     return None
 
 
-def target_of(target: str, found: list[Match]) -> Match | None:
-    """The belief a named old state refers to ("forget what I said about X")."""
+def target_of(target: str, found: list[Match], sign: int | None = None) -> Match | None:
+    """The belief a named old state refers to ("forget what I said about X"). With `sign`,
+    the old state has that polarity: "I don't like X anymore" drops a liking of X, never
+    "I dislike X with Y"."""
+    if sign is not None:
+        found = [m for m in found if polarity(m.statement) == sign]
     for m in _with_words(found, target)[:3]:
         if m.similarity >= TARGET or (m.shares_words and m.similarity >= TARGET_WITH_WORDS):
             return m
@@ -87,27 +97,47 @@ def target_of(target: str, found: list[Match]) -> Match | None:
 
 
 def topic_of(statement: str, found: list[Match]) -> Match | None:
-    """The belief a new state marked as current replaces, when one clearly stands out."""
-    found = _with_words(found, statement)
+    """The belief a new state marked as current replaces, when one clearly stands out.
+
+    Only beliefs of the statement's polarity compete: "I now enjoy Y much more" replaces a
+    liking, not "I avoid Z" however close Z is to Y (a negation of the same thing is a
+    contradiction, found by `same_or_contradicting` first)."""
+    mine = polarity(statement)
+    found = _with_words([m for m in found if polarity(m.statement) == mine], statement)
     if not found:
         return None
     best = found[0]
     runner = found[1].similarity if len(found) > 1 else 0.0
     if is_same(statement, best.statement, best.similarity):
         return None  # a restatement, not a change
-    clear = best.similarity - runner >= TOPIC_MARGIN
-    if (best.similarity >= TOPIC and clear) or (
-        best.shares_words and best.similarity >= TOPIC_WITH_WORDS
+    lead = best.similarity - runner
+    if (
+        (best.similarity >= TOPIC and lead >= TOPIC_MARGIN)
+        or (best.similarity >= TOPIC_FLOOR and lead >= TOPIC_FAR_MARGIN)
+        or (best.shares_words and best.similarity >= TOPIC_WITH_WORDS)
     ):
         return best
     return None
 
 
+def residence_of(statement: str, found: list[Match]) -> Match | None:
+    """For a statement of where the user now lives, the belief that said where they lived."""
+    return next((m for m in found if m.statement != statement), None)
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = content_stems(a), content_stems(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
 def contradicts(a: str, b: str, similarity: float) -> bool:
+    """a negates b: close, opposite polarity, about the same things. A qualified negation
+    ("I dislike horror movies with jump scares") does not contradict a general liking ("I
+    love horror movies"): the words they do not share must not outnumber those they do."""
     return (
         similarity >= CONTRADICTS
         and polarity(a) != polarity(b)
-        and bool(content_stems(a) & content_stems(b))
+        and _jaccard(a, b) >= CONTRADICTION_SHARE
     )
 
 

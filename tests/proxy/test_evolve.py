@@ -82,3 +82,39 @@ def test_the_cli_lists_conflicts(proxy, http):
         http.post("/v1/users/ana/beliefs", json=body)
     out = cli("beliefs", "ana", "--conflicts", url=proxy.url).stdout
     assert "contradicts" in out and "asserted beats inferred" in out
+
+
+def test_export_and_import_carry_the_evidence_note_of_a_revision(proxy, make_proxy, tmp_path):
+    say(proxy, "I live in Lyon.")
+    wait_idle(proxy)
+    say(proxy, "I moved to Glasgow.")
+    wait_idle(proxy)
+    exported = httpx.get(proxy.url + "/v1/users/ana/export").json()
+    notes = [e.get("note") for b in exported["beliefs"] for e in b["evidence"]]
+    assert any(n and "supersedes 'I live in Lyon.'" in n for n in notes), notes
+
+    other = make_proxy(store=tmp_path / "elsewhere")
+    with httpx.Client(base_url=other.url) as session:
+        assert session.post("/v1/users/ana/import", json=exported).status_code == 201
+        again = session.get("/v1/users/ana/export").json()
+        new = next(b for b in again["beliefs"] if b["status"] == "active")
+        detail = session.get(f"/v1/users/ana/beliefs/{new['id']}").json()
+    exported.pop("exported_at")
+    again.pop("exported_at")
+    assert again == exported
+    assert any("supersedes" in (e.get("note") or "") for e in detail["evidence"])
+
+
+def test_an_export_without_notes_still_imports(proxy, make_proxy, tmp_path):
+    say(proxy, "I live in Lyon.")
+    wait_idle(proxy)
+    exported = httpx.get(proxy.url + "/v1/users/ana/export").json()
+    for belief in exported["beliefs"]:
+        for evidence in belief["evidence"]:
+            evidence.pop("note", None)
+    other = make_proxy(store=tmp_path / "elsewhere")
+    with httpx.Client(base_url=other.url) as session:
+        assert session.post("/v1/users/ana/import", json=exported).status_code == 201
+        assert [b["statement"] for b in session.get("/v1/users/ana/beliefs").json()["data"]] == [
+            "I live in Lyon."
+        ]

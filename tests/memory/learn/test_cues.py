@@ -50,3 +50,10 @@ def test_relative_times_resolve_against_the_turn():
     assert resolve_time("I started two weeks ago.", at) == at - timedelta(days=14)
     assert resolve_time("I quit 3 years ago.", at) == at - timedelta(days=3 * 365)
     assert resolve_time("I like tea.", at) is None
+
+
+def test_the_affirmed_form_of_a_contracted_negation_is_affirmed():
+    from memory.learn.cues import affirmed, polarity
+
+    for text in ("Tea isn't for me anymore.", "Board games aren't my thing anymore."):
+        assert polarity(affirmed(text)) == 1, affirmed(text)

@@ -25,7 +25,9 @@ def runtime(tmp_path, embedder):
 
 def say(runtime, text, at=None):
     extraction = asyncio.run(
-        LocalExtractor().extract([text], "", [], runtime.context_descriptions, "m")
+        LocalExtractor(runtime.classifier).extract(
+            [text], "", [], runtime.context_descriptions, "m"
+        )
     )
     return Applier(runtime.beliefs).apply(
         T, U, extraction.ops, request_id=None, known_ids=set(), at=at
@@ -132,3 +134,73 @@ def test_contradicting_api_beliefs_show_as_a_conflict_with_the_rule(runtime):
     assert len(conflicts) == 1
     kept = active(runtime)["I don't like spicy food."]
     assert conflicts[0]["winner"] == kept.id and "asserted" in conflicts[0]["rule"]
+
+
+def test_a_cessation_drops_the_liking_not_a_dislike_on_the_same_topic(runtime):
+    say(runtime, "I love horror movies.")
+    seed(runtime, ["I dislike horror movies that have excessive jump scares."])
+    say(runtime, "I don't love horror movies anymore.")
+    now = active(runtime)
+    assert "I love horror movies." not in now
+    assert "I dislike horror movies that have excessive jump scares." in now
+
+
+def test_a_move_supersedes_where_the_user_lived_however_it_was_worded(runtime):
+    seed(runtime, ["I work in a hospital.", "I love long walks in the city."])
+    say(runtime, "I'm based in Toronto.")
+    say(runtime, "I relocated to Lisbon.")
+    now = active(runtime)
+    assert "I'm based in Toronto." not in now and "I live in Lisbon." in now
+    assert {"I work in a hospital.", "I love long walks in the city."} <= set(now)
+    say(runtime, "I'm living in Edinburgh now.")
+    assert [s for s in active(runtime) if "Lisbon" in s or "Edinburgh" in s] == [
+        "I'm living in Edinburgh now."
+    ]
+
+
+def test_a_new_liking_replaces_a_liking_never_an_aversion(runtime):
+    seed(runtime, ["I avoid documentaries about war.", "I play the violin."])
+    say(runtime, "I really enjoy reality TV shows.")
+    say(runtime, "Actually, I now enjoy nature documentaries much more.")
+    now = active(runtime)
+    assert "I really enjoy reality TV shows." not in now
+    assert {"I avoid documentaries about war.", "I play the violin."} <= set(now)
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ("I have two dogs.", "I have 2 dogs at home."),
+        ("I prefer printed textbooks.", "Honestly, I prefer printed textbooks over screens."),
+        ("I live in Lisbon.", "I'm living in Lisbon."),
+    ],
+)
+def test_a_restatement_with_other_or_extra_words_reinforces(runtime, first, again):
+    say(runtime, first)
+    say(runtime, again)
+    now = active(runtime)
+    assert list(now) == [first]
+    assert len(runtime.beliefs.get(T, U, now[first].id).evidence) == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("I play tennis on Mondays.", "I play chess on Mondays."),
+        ("I'm allergic to peanuts.", "I'm allergic to cats."),
+        ("I like green tea.", "I like black coffee."),
+    ],
+)
+def test_distinct_statements_on_a_near_topic_stay_two_beliefs(runtime, first, second):
+    say(runtime, first)
+    say(runtime, second)
+    assert set(active(runtime)) == {first, second}
+
+
+def test_a_qualified_dislike_does_not_contradict_a_general_liking(runtime):
+    seed(runtime, ["I dislike horror movies that have excessive jump scares."])
+    say(runtime, "I love horror movies.")
+    assert set(active(runtime)) == {
+        "I dislike horror movies that have excessive jump scares.",
+        "I love horror movies.",
+    }
