@@ -21,9 +21,11 @@ try:  # mcp 2.x
     from mcp.server.mcpserver import Context, MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 except ImportError:  # mcp 1.x names it FastMCP; the API used here is the same
-    from mcp.server.fastmcp import Context  # type: ignore[no-redef]
-    from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef]
-    from mcp.server.fastmcp.exceptions import ToolError  # type: ignore[no-redef]
+    from mcp.server.fastmcp import Context  # type: ignore[no-redef,attr-defined]
+    from mcp.server.fastmcp import FastMCP as MCPServer  # type: ignore[no-redef,attr-defined]
+    from mcp.server.fastmcp.exceptions import (  # type: ignore[no-redef,import-not-found]
+        ToolError,
+    )
 
 INSTRUCTIONS = (
     "A persistent self-model of the user you serve: beliefs about them, each with a computed "
@@ -103,7 +105,15 @@ def _headers_of(ctx: Any) -> Mapping[str, str] | None:
 
 
 def _belief(data: Mapping[str, Any], full: bool = False) -> dict[str, Any]:
-    keys = ("id", "statement", "context", "confidence", "status", "source", "version")
+    keys: tuple[str, ...] = (
+        "id",
+        "statement",
+        "context",
+        "confidence",
+        "status",
+        "source",
+        "version",
+    )
     if full:
         keys += ("evidence", "history", "created", "updated", "supersedes", "superseded_by")
     return {k: data.get(k) for k in keys if k in data}

@@ -360,7 +360,7 @@ def _text(response: dict[str, Any]) -> str:
     return content if isinstance(content, str) else ""
 
 
-async def _frames(stream: Any, encode: Any) -> AsyncIterator[bytes]:
+async def _frames(stream: Any, encode: Any) -> AsyncIterator[Any]:
     """litellm's stream as SSE bytes; its failures mapped like a whole call's."""
     try:
         async for item in stream:
