@@ -13,7 +13,7 @@ path, the provider's bytes): body, status, the allow-listed headers, and its err
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from fastapi import Request
@@ -44,8 +44,8 @@ class Adapter(Protocol):
     def check(self, body: dict[str, Any]) -> None:
         """The few fields the proxy relies on; raise an OpenAI-shaped error otherwise."""
 
-    def check_entry(self, name: str, provider_model: str) -> None:
-        """Refuse a model this API cannot reach."""
+    def check_entry(self, name: str, provider_model: Callable[[], str]) -> None:
+        """Refuse a model this API cannot reach (`provider_model()`: e.g. `openai/gpt-4o`)."""
 
     def end_user(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> str | None: ...
 
@@ -182,7 +182,7 @@ async def handle(
     adapter.check(body)
     model = body["model"]
     entry = state.upstream.resolve(model)
-    adapter.check_entry(model, state.upstream.provider_model(entry, model))
+    adapter.check_entry(model, lambda: state.upstream.provider_model(entry, model))
     user = adapter.end_user(body, request.headers)
     messages = adapter.messages(body)
     if adapter.injects:

@@ -54,7 +54,7 @@ class FakeUpstream:
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
-    sent: list[bytes] = field(default_factory=list)  # each answer's body, exactly as sent
+    sent: list[bytes | bytearray] = field(default_factory=list)  # each body, exactly as sent
     replies: deque[Reply] = field(default_factory=deque)
     extraction_replies: deque[str] = field(default_factory=deque)
     stream_chunks: int = 3
@@ -303,9 +303,8 @@ def build_app(fake: FakeUpstream) -> Starlette:
         )
 
     def stream(request: Request, reply: Reply, events: list[bytes]) -> Response:
-        sent = bytearray()
-        fake.sent.append(b"")  # replaced by what was written, once it was
-        index = len(fake.sent) - 1
+        sent = bytearray()  # grows as the events are written
+        fake.sent.append(sent)
         if reply.cut:
             events = events[: max(2, len(events) // 2)]
 
@@ -316,7 +315,6 @@ def build_app(fake: FakeUpstream) -> Starlette:
                     if reply.chunk_delay:
                         await asyncio.sleep(reply.chunk_delay)
                     sent.extend(event)
-                    fake.sent[index] = bytes(sent)
                     yield event
                 if reply.cut == "drop":
                     await asyncio.sleep(0.05)

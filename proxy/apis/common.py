@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from proxy.errors import BadRequest, InvalidField
@@ -58,5 +59,5 @@ class NoClientHeaders:
         return None
 
     @staticmethod
-    def check_entry(name: str, provider_model: str) -> None:
+    def check_entry(name: str, provider_model: Callable[[], str]) -> None:
         return None

@@ -8,7 +8,7 @@ text blocks of the reply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from memory.inject.plan import Injection
@@ -93,11 +93,12 @@ class MessagesAdapter:
             raise InvalidField("`metadata` must be an object", param="metadata")
 
     @staticmethod
-    def check_entry(name: str, provider_model: str) -> None:
-        if not provider_model.startswith(ANTHROPIC_PREFIX):
+    def check_entry(name: str, provider_model: Callable[[], str]) -> None:
+        provider = provider_model()
+        if not provider.startswith(ANTHROPIC_PREFIX):
             raise BadRequest(
                 f"/v1/messages serves Anthropic models (anthropic/...); `{name}` is "
-                f"configured as {provider_model}: call it through /v1/chat/completions",
+                f"configured as {provider}: call it through /v1/chat/completions",
                 param="model",
                 code="model_not_supported",
             )
