@@ -374,3 +374,16 @@ def eval_(eval_dir: str | None, limit: int | None, loto: bool) -> None:
 
     directory = eval_dir or os.environ.get("SELFMODEL_EVAL_DIR")
     run(directory, limit, echo=click.echo, loto=loto)
+
+
+@main.command()
+@click.option("--user", envvar="SELFMODEL_USER", default=None, help="Default end user.")
+@click.option("--http", "port", type=int, default=None, help="Serve streamable HTTP on PORT.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address for --http.")
+@click.pass_context
+def mcp(ctx: click.Context, user: str | None, port: int | None, host: str) -> None:
+    """MCP server (stdio, or --http PORT) with tools over the proxy's self-model."""
+    from proxy.mcp_server import run
+
+    transport = "stdio" if port is None else "http"
+    run(ctx.obj["url"], ctx.obj["key"], user, transport, host, port or 0)

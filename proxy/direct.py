@@ -1,12 +1,14 @@
-"""Forwarding to providers that already speak OpenAI's chat API, without litellm.
+"""Forwarding to providers that already speak the client's API, without litellm.
 
 litellm is our adapter to every provider, and it costs about 4 ms of CPU per call here (logging
 objects, cost lookups, re-validating the response into its own types), most of what the proxy
-adds to a request. A model configured as `openai/...` needs no translation: the client's body
-goes to the provider as it came (with the provider's model name), and the provider's answer
-comes back as it was sent, which is also more faithful (litellm rewrites `created` in stream
-chunks and adds fields of its own). An entry with parameters only litellm understands, or with
-retries, still goes through litellm; `server.direct_openai: false` sends every call through it.
+adds to a request. A model configured as `openai/...` needs no translation for Chat Completions,
+the Responses API or embeddings, nor an `anthropic/...` model for Anthropic's Messages API: the
+client's body goes to the provider as it came (with the provider's model name), and the
+provider's answer comes back byte for byte as it was sent: body, status, error and the
+allow-listed headers (`PASSED_HEADERS`). An entry with parameters only litellm understands, or
+with retries, still goes through litellm; `server.direct_openai: false` sends every call
+through it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +27,6 @@ from proxy.errors import (
     SelfmodelError,
     UpstreamError,
     provider_key_missing,
-    upstream_status_error,
     upstream_timeout,
     upstream_unreachable,
 )
@@ -42,7 +44,12 @@ def _version() -> str:
 
 USER_AGENT = f"selfmodel/{_version()}"
 PREFIX = "openai/"
+ANTHROPIC_PREFIX = "anthropic/"
 DEFAULT_BASE = "https://api.openai.com/v1"
+ANTHROPIC_BASE = "https://api.anthropic.com"
+ANTHROPIC_VERSION = "2023-06-01"
+# The provider's path per API, below its base URL.
+OPENAI_PATHS = {"chat": "/chat/completions", "responses": "/responses", "embeddings": "/embeddings"}
 # What a direct call knows how to honour; any other litellm parameter means litellm's path.
 UNDERSTOOD = {
     "model",
@@ -53,12 +60,79 @@ UNDERSTOOD = {
     "organization",
     "extra_headers",
 }
+# Provider response headers a client may act on (retry timing, rate limits, support ids);
+# hop-by-hop and transport headers are never among them.
+PASSED_HEADERS = frozenset(
+    {"retry-after", "retry-after-ms", "x-request-id", "openai-processing-ms", "request-id"}
+)
+PASSED_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 
 
-def eligible(params: dict[str, Any]) -> bool:
+def provider_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed headers of a provider's answer, lower-cased."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        low = name.lower()
+        if low in PASSED_HEADERS or low.startswith(PASSED_PREFIXES):
+            kept[low] = value
+    return kept
+
+
+@dataclass
+class Answer:
+    """A provider's whole answer: the body as sent, its status and the passed headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    _data: Any = None
+
+    def json(self) -> dict[str, Any]:
+        """The body parsed (once); an answer that is not a JSON object is a bad response."""
+        if self._data is None:
+            try:
+                self._data = json.loads(self.body)
+            except ValueError:
+                self._data = False
+        if not isinstance(self._data, dict):
+            raise UpstreamError(
+                "upstream answered with something that is not a JSON object",
+                code="upstream_bad_response",
+            )
+        return self._data
+
+
+class ProviderError(UpstreamError):
+    """The provider answered with an error: the client gets that answer exactly as sent."""
+
+    def __init__(self, answer: Answer) -> None:
+        error = _error_fields(answer.body)
+        message = error.get("message")
+        text = answer.body.decode("utf-8", "replace").strip()
+        super().__init__(
+            message if isinstance(message, str) else text or f"HTTP {answer.status}",
+            status=answer.status,
+            type=error["type"] if isinstance(error.get("type"), str) else "upstream_error",
+            code=error["code"] if isinstance(error.get("code"), str) else None,
+            param=error["param"] if isinstance(error.get("param"), str) else None,
+        )
+        self.answer = answer
+
+
+def _error_fields(body: bytes) -> dict[str, Any]:
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return {}
+    if isinstance(error, str):
+        return {"message": error}
+    return error if isinstance(error, dict) else {}
+
+
+def eligible(params: dict[str, Any], prefix: str = PREFIX) -> bool:
     """Whether a model entry's (resolved) litellm parameters can be served directly."""
     return (
-        str(params.get("model", "")).startswith(PREFIX)
+        str(params.get("model", "")).startswith(prefix)
         and not (params.keys() - UNDERSTOOD)
         and not params.get("max_retries")
         and isinstance(params.get("extra_headers", {}), dict)
@@ -76,8 +150,18 @@ def _base_url(params: dict[str, Any]) -> str:
     return str(base).rstrip("/")
 
 
-def _payload(params: dict[str, Any], body: dict[str, Any]) -> bytes:
-    payload = {**body, "model": params["model"][len(PREFIX) :]}
+def _anthropic_url(params: dict[str, Any]) -> str:
+    # As litellm reads an Anthropic api_base: the host, or the full messages URL.
+    base = str(
+        params.get("api_base") or os.environ.get("ANTHROPIC_API_BASE") or ANTHROPIC_BASE
+    ).rstrip("/")
+    if base.endswith("/messages"):
+        return base
+    return base + ("/messages" if base.endswith("/v1") else "/v1/messages")
+
+
+def _payload(model: str, body: dict[str, Any]) -> bytes:
+    payload = {**body, "model": model}
     # A literal `extra_body` is merged into the body, as litellm and the openai SDK do.
     extra = payload.pop("extra_body", None)
     if isinstance(extra, dict):
@@ -85,24 +169,19 @@ def _payload(params: dict[str, Any], body: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _error_of(status: int, reason: str | None, text: bytes) -> UpstreamError:
-    message = text.decode("utf-8", "replace").strip() or reason or f"HTTP {status}"
-    try:
-        error = json.loads(text).get("error")
-    except (ValueError, AttributeError):
-        error = None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        message = error["message"]
-    elif isinstance(error, str):
-        message = error
-    return upstream_status_error(message, status)
-
-
 def _failure(exc: BaseException) -> SelfmodelError:
     # aiohttp's read and connect timeouts subclass TimeoutError.
     if isinstance(exc, TimeoutError):
         return upstream_timeout(str(exc) or type(exc).__name__)
     return upstream_unreachable(str(exc) or type(exc).__name__)
+
+
+@dataclass
+class RawStream:
+    """A provider's streamed answer: its passed headers and its body, chunk by chunk."""
+
+    headers: dict[str, str]
+    chunks: AsyncIterator[bytes]
 
 
 class DirectOpenAI:
@@ -150,42 +229,66 @@ class DirectOpenAI:
         # Per step, not per call: a long stream is fine as long as the provider keeps sending.
         return aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
 
-    def _headers(
-        self, entry: ModelEntry, params: dict[str, Any], client_key: str | None
-    ) -> dict[str, str]:
+    @staticmethod
+    def _key(entry: ModelEntry, params: dict[str, Any], client_key: str | None, env: str) -> str:
         key = (
             client_key
             if entry.forward_client_key and client_key
-            else params.get("api_key") or os.environ.get("OPENAI_API_KEY")
+            else params.get("api_key") or os.environ.get(env)
         )
         if not key:
             raise provider_key_missing()
+        return str(key)
+
+    def _request(
+        self,
+        api: str,
+        entry: ModelEntry,
+        params: dict[str, Any],
+        client_key: str | None,
+        client_headers: Mapping[str, str] | None,
+    ) -> tuple[str, dict[str, str], str]:
+        """URL, headers and the provider's model name of a call to `api`."""
+        extra = {str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()}
+        model = str(params["model"])
+        if api == "messages":
+            headers = {
+                "x-api-key": self._key(entry, params, client_key, "ANTHROPIC_API_KEY"),
+                "anthropic-version": ANTHROPIC_VERSION,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                **(client_headers or {}),
+                **extra,
+            }
+            return _anthropic_url(params), headers, model[len(ANTHROPIC_PREFIX) :]
         headers = {
-            "Authorization": f"Bearer {key}",
+            "Authorization": f"Bearer {self._key(entry, params, client_key, 'OPENAI_API_KEY')}",
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            **{str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()},
+            **(client_headers or {}),
+            **extra,
         }
         if params.get("organization"):
             headers["OpenAI-Organization"] = str(params["organization"])
-        return headers
+        return _base_url(params) + OPENAI_PATHS[api], headers, model[len(PREFIX) :]
 
     async def _send(
         self,
+        api: str,
         entry: ModelEntry,
         params: dict[str, Any],
         body: dict[str, Any],
         client_key: str | None,
+        client_headers: Mapping[str, str] | None,
     ) -> aiohttp.ClientResponse:
-        headers = self._headers(entry, params, client_key)
-        base = _base_url(params)
+        url, headers, model = self._request(api, entry, params, client_key, client_headers)
         try:
             response = await self._client().post(
-                f"{base}/chat/completions",
-                data=_payload(params, body),
+                url,
+                data=_payload(model, body),
                 headers=headers,
                 timeout=self._timeouts(params),
-                proxy=self._proxy_for(base),
+                proxy=self._proxy_for(url),
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _failure(exc) from None
@@ -196,84 +299,46 @@ class DirectOpenAI:
                 text = b""
             finally:
                 response.release()
-            raise _error_of(response.status, response.reason, text)
+            raise ProviderError(Answer(response.status, text, provider_headers(response.headers)))
         return response
 
     async def complete(
         self,
+        api: str,
         entry: ModelEntry,
         params: dict[str, Any],
         body: dict[str, Any],
         client_key: str | None,
-    ) -> dict[str, Any]:
-        response = await self._send(entry, params, body, client_key)
+        client_headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        response = await self._send(api, entry, params, body, client_key, client_headers)
         try:
             text = await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _failure(exc) from None
         finally:
             response.release()
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise UpstreamError(
-                "upstream answered with something that is not a JSON object",
-                code="upstream_bad_response",
-            )
-        return data
+        return Answer(response.status, text, provider_headers(response.headers))
 
     async def open_stream(
         self,
+        api: str,
         entry: ModelEntry,
         params: dict[str, Any],
         body: dict[str, Any],
         client_key: str | None,
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Start a streaming call; errors before the first chunk raise here."""
-        return _events(await self._send(entry, params, body, client_key))
+        client_headers: Mapping[str, str] | None = None,
+    ) -> RawStream:
+        """Start a streaming call; errors before the first byte raise here."""
+        response = await self._send(api, entry, params, body, client_key, client_headers)
+        return RawStream(provider_headers(response.headers), _chunks(response))
 
 
-async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
-    # Split by hand: aiohttp's own line reader refuses lines over 512 KiB, and one SSE event
-    # (a large tool-call argument, a whole answer from a provider that does not really stream)
-    # can be longer than that.
-    parts: list[bytes] = []  # of a line not finished yet; joined once, when it is
-    async for data in response.content.iter_any():
-        *complete, rest = data.split(b"\n")
-        for piece in complete:
-            line = b"".join([*parts, piece])
-            parts.clear()
-            yield line.rstrip(b"\r").decode("utf-8", "replace")
-        parts.append(rest)
-    if any(parts):
-        yield b"".join(parts).rstrip(b"\r").decode("utf-8", "replace")
-
-
-async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
-    """The `data:` events of an OpenAI stream, parsed, up to `[DONE]`."""
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body as it arrives; a connection the provider drops raises `UpstreamError`."""
     try:
-        async for line in _lines(response):
-            if not line.startswith("data:"):
-                continue  # blank separators, `:` keep-alive comments, event names
-            data = line[5:].strip()
-            if data == "[DONE]":
-                return
-            try:
-                chunk = json.loads(data)
-            except ValueError:
-                raise UpstreamError(
-                    "upstream sent a stream event that is not JSON", code="upstream_bad_response"
-                ) from None
-            if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
-                error = chunk["error"]
-                raise UpstreamError(
-                    f"upstream failed mid-stream: {error.get('message')}", code="upstream_error"
-                )
-            yield chunk
-    except SelfmodelError:
-        raise
+        async for data in response.content.iter_any():
+            yield data
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise _failure(exc) from None
     finally:

@@ -171,6 +171,11 @@ def provider_key_missing() -> UpstreamError:
     )
 
 
+def unsupported_endpoint(path: str) -> NotFound:
+    """An API path no route serves (e.g. /v1/images/generations)."""
+    return NotFound(f"{path} is not supported by selfmodel", code="unsupported_endpoint")
+
+
 def error_response(error: SelfmodelError, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
@@ -228,7 +233,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(InvalidField(message, param=param, code="invalid_field"))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404 and request.url.path.startswith("/v1/"):
+            return error_response(unsupported_endpoint(request.url.path))
         kinds: dict[int, type[SelfmodelError]] = {
             404: NotFound,
             401: Unauthorized,

@@ -82,18 +82,23 @@ def test_body_too_large(proxy, upstream):
 
 
 @pytest.mark.parametrize(
-    "status,kind",
+    "status,kind,code",
     [
-        (400, "invalid_request_error"),
-        (429, "rate_limit_error"),
-        (401, "authentication_error"),
-        (503, "api_error"),
+        (400, "invalid_request_error", None),
+        (429, "requests", "rate_limit_exceeded"),
+        (429, "insufficient_quota", "insufficient_quota"),
+        (401, "invalid_request_error", "invalid_api_key"),
+        (503, "server_error", None),
     ],
 )
-def test_upstream_errors_passed_on(proxy, upstream, status, kind):
-    upstream.replies.append(Reply(status=status, error=f"provider said {status}"))
+def test_upstream_errors_passed_on(proxy, upstream, status, kind, code):
+    # The provider's own type and code, on either path: never codes of ours.
+    upstream.replies.append(
+        Reply(status=status, error=f"provider said {status}", error_type=kind, error_code=code)
+    )
     response = _post(proxy, {"model": MODEL, "messages": [{"role": "user", "content": "x"}]})
     error = _assert_error(response, status, kind)
+    assert error["code"] == code
     assert f"provider said {status}" in error["message"]
 
 
@@ -119,11 +124,11 @@ def test_openai_client_sees_typed_errors(client, upstream):
 
 
 def test_streaming_upstream_error_before_first_chunk(proxy, upstream):
-    upstream.replies.append(Reply(status=429, error="slow down"))
+    upstream.replies.append(Reply(status=429, error="slow down", error_type="tokens"))
     response = _post(
         proxy, {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "x"}]}
     )
-    _assert_error(response, 429, "rate_limit_error")
+    _assert_error(response, 429, "tokens")
 
 
 def test_errors_carry_request_id(proxy):

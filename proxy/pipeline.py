@@ -1,0 +1,229 @@
+"""One request pipeline for every client API: identify → plan → render → forward → audit →
+enqueue.
+
+What differs between Chat Completions, the Responses API, Anthropic's Messages API and
+embeddings is an `Adapter` (`proxy.apis`): which fields it needs, who the end user is, the
+conversation as chat messages (what planning and learning read), where the rendered block
+goes, how the reply and the stream are read back. Everything else happens here, once.
+
+The provider's answer goes to the client as the upstream layer returned it (on the direct
+path, the provider's bytes): body, status, the allow-listed headers, and its errors too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
+from memory.inject.plan import Injection, MemoryDegraded
+from memory.learn.turns import Turn
+from memory.ledger.audit import AuditRecord
+from proxy.body import read_json
+from proxy.config import ModelEntry
+from proxy.direct import ProviderError
+from proxy.errors import MemoryUnavailable, SelfmodelError, UpstreamError
+from proxy.identity import Principal
+from proxy.state import AppState
+from proxy.streaming import StreamOutcome, StreamReader, relay
+
+INJECTED_HEADER = "X-Selfmodel-Injected"
+DEGRADED_HEADER = "X-Selfmodel-Degraded"
+JSON = "application/json"
+
+
+class Adapter(Protocol):
+    """The API-specific part of a call (one instance per API, stateless)."""
+
+    api: str  # the upstream API: chat | responses | messages | embeddings
+    injects: bool  # whether the self-model is planned into the call and the turn learned
+
+    def check(self, body: dict[str, Any]) -> None:
+        """The few fields the proxy relies on; raise an OpenAI-shaped error otherwise."""
+
+    def check_entry(self, name: str, provider_model: Callable[[], str]) -> None:
+        """Refuse a model this API cannot reach (`provider_model()`: e.g. `openai/gpt-4o`)."""
+
+    def end_user(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> str | None: ...
+
+    def messages(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The conversation as chat messages: what planning ranks on and learning reads."""
+        ...
+
+    def place(
+        self, body: dict[str, Any], injection: Injection, position: str | None
+    ) -> dict[str, Any]:
+        """The body to forward, with the rendered block where this API takes it."""
+        ...
+
+    def reply_text(self, data: dict[str, Any]) -> str: ...
+
+    def reader(self) -> StreamReader: ...
+
+    def client_headers(self, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """Request headers of the client's that the provider needs (e.g. API versions)."""
+        ...
+
+
+def response_headers(injection: Injection) -> dict[str, str]:
+    headers = {INJECTED_HEADER: str(len(injection.beliefs))}
+    if injection.degraded_reason:
+        headers[DEGRADED_HEADER] = "1"
+    return headers
+
+
+def rule_position(state: AppState, rule_name: str | None) -> str | None:
+    for rule in state.config.injection.rules:
+        if rule.name == rule_name:
+            return rule.position
+    return None
+
+
+class Call:
+    """The bookkeeping of one request: its audit record and its outbox turn."""
+
+    def __init__(
+        self,
+        state: AppState,
+        principal: Principal,
+        request_id: str,
+        model: str,
+        messages: list[dict[str, Any]],
+        user: str | None,
+        injection: Injection,
+        learns: bool,
+    ) -> None:
+        self.state = state
+        self.principal = principal
+        self.request_id = request_id
+        self.model = model
+        self.messages = messages
+        self.user = user
+        self.injection = injection
+        # Reading the reply back costs a parse: only when the turn will be learned from.
+        self.learns = learns and user is not None and state.memory.config.extraction.enabled
+        self.upstream_started = time.perf_counter()
+
+    def audit(self, status: int, error: str | None = None, stream: bool = False) -> None:
+        upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
+        self.state.metrics.upstream_latency.labels(self.model).observe(upstream_ms / 1000)
+        if status >= 400:
+            self.state.metrics.upstream_errors.labels(str(status)).inc()
+        self.state.memory.audit(
+            AuditRecord.from_injection(
+                self.injection,
+                request_id=self.request_id,
+                tenant=self.principal.tenant,
+                user=self.user,
+                model=self.model,
+                status=status,
+                error=error,
+                upstream_ms=upstream_ms,
+                stream=stream,
+            )
+        )
+
+    async def enqueue(self, reply: str) -> None:
+        if not self.learns or self.user is None:
+            return
+        await self.state.memory.enqueue_turn(
+            Turn(
+                request_id=self.request_id,
+                tenant=self.principal.tenant,
+                user=self.user,
+                model=self.model,
+                messages=self.messages,
+                reply=reply,
+                injected_ids=[b.id for b in self.injection.beliefs],
+            )
+        )
+
+    async def on_stream_complete(self, outcome: StreamOutcome) -> None:
+        error = outcome.error
+        self.audit(outcome.status, error=error.message if error else None, stream=True)
+        if error is None:  # a cut or failed stream is not a turn to learn from
+            await self.enqueue(outcome.text)
+
+
+async def _plan(
+    state: AppState,
+    caller: Principal,
+    user: str | None,
+    model: str,
+    messages: list[dict[str, Any]],
+    headers: Mapping[str, str],
+    entry: ModelEntry,
+) -> Injection:
+    try:
+        injection = await state.memory.plan(
+            tenant=caller.tenant,
+            user=user,
+            model=model,
+            messages=messages,
+            headers=headers,
+            model_info=entry.model_info or None,
+        )
+    except MemoryDegraded as exc:
+        raise MemoryUnavailable(f"memory is unavailable and fail_closed is set: {exc}") from None
+    if injection.degraded_reason:
+        state.metrics.degraded.labels("memory").inc()
+    state.metrics.memory_latency.observe((injection.retrieve_ms + injection.render_ms) / 1000)
+    state.metrics.injected.observe(len(injection.beliefs))
+    return injection
+
+
+async def handle(
+    adapter: Adapter, request: Request, state: AppState, caller: Principal, request_id: str
+) -> Response:
+    body = await read_json(request, state.config.server.max_body_bytes)
+    adapter.check(body)
+    model = body["model"]
+    entry = state.upstream.resolve(model)
+    adapter.check_entry(model, lambda: state.upstream.provider_model(entry, model))
+    user = adapter.end_user(body, request.headers)
+    messages = adapter.messages(body)
+    if adapter.injects:
+        injection = await _plan(state, caller, user, model, messages, request.headers, entry)
+        position = rule_position(state, injection.rule) if injection.rendered else None
+        forward = adapter.place(body, injection, position)
+    else:
+        injection, forward = Injection(messages=messages), body
+    call = Call(state, caller, request_id, model, messages, user, injection, adapter.injects)
+    headers = response_headers(injection)
+    stream = body.get("stream") is True
+    client_headers = adapter.client_headers(request.headers)
+    try:
+        if stream:
+            raw = await state.upstream.open_stream(
+                entry, forward, caller.client_key, adapter.api, client_headers
+            )
+        else:
+            answer = await state.upstream.complete(
+                entry, forward, caller.client_key, adapter.api, client_headers
+            )
+    except ProviderError as exc:
+        # The provider's own error, as it sent it (status, body, retry-after, ...).
+        call.audit(exc.status, error=exc.message, stream=stream)
+        sent = exc.answer
+        return Response(sent.body, sent.status, {**sent.headers, **headers}, media_type=JSON)
+    except SelfmodelError as exc:
+        call.audit(exc.status, error=exc.message, stream=stream)
+        raise
+    if stream:
+        return StreamingResponse(
+            relay(raw, adapter.reader(), call.on_stream_complete),
+            media_type="text/event-stream",
+            headers={**raw.headers, **headers},
+        )
+    call.audit(answer.status)
+    if call.learns:
+        try:
+            reply = adapter.reply_text(answer.json())
+        except UpstreamError:
+            reply = None  # not a JSON object: passed on as sent, nothing to learn from
+        if reply is not None:
+            await call.enqueue(reply)
+    return Response(answer.body, answer.status, {**answer.headers, **headers}, media_type=JSON)
