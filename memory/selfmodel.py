@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from memory.index.chroma import EMBEDDER_KEY, IndexMismatch, VectorStore
 from memory.index.embed import Embedder, build_embedder
 from memory.inject.plan import Injection, Injector, MemoryDegraded
 from memory.inject.snapshot import SnapshotCache
+from memory.insights.service import Insights
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
@@ -227,7 +229,8 @@ class SelfModel:
             self.stats["degraded"] += 1
             if self.config.injection.fail_closed:
                 raise
-            return Injection(messages=messages, degraded_reason=str(exc))
+            # Retrieval runs only in the treatment arm.
+            return Injection(messages=messages, degraded_reason=str(exc), arm="treatment")
 
     def forget(self, tenant: str, user: str) -> dict[str, int]:
         removed = forget_user(self.core, tenant, user)
@@ -285,3 +288,20 @@ class SelfModel:
 
     def user_exists(self, tenant: str, user: str) -> bool:
         return rows.user_exists(self.db.conn, tenant, user)
+
+    # -- insights (issue #17): the holdout experiment, themes, churn risk ----------------------
+
+    @functools.cached_property
+    def insights(self) -> Insights:
+        return Insights(self.db, self.config, self.audit_log.flush)
+
+    def experiment(self, tenant: str, rule: str | None, since: str | None) -> dict[str, Any]:
+        return self.insights.experiment(tenant, rule, since)
+
+    def belief_themes(self, tenant: str, context: str | None) -> dict[str, Any]:
+        return self.insights.beliefs(tenant, context)
+
+    def at_risk(
+        self, tenant: str, days: float | None, min_risk: float, limit: int
+    ) -> dict[str, Any]:
+        return self.insights.at_risk(tenant, days, min_risk, limit)

@@ -14,7 +14,7 @@ import anyio
 from memory.index.embed import Embedder
 from memory.inject import budget, render
 from memory.inject.ranking import cut, query_texts, score_indexed
-from memory.inject.rules import choose_rule
+from memory.inject.rules import Arm, arm, choose_rule
 from memory.inject.snapshot import SnapshotCache
 from memory.ledger.db import utcnow
 from memory.models import ScoredBelief
@@ -46,6 +46,7 @@ class Injection:
     retrieve_ms: float = 0.0
     render_ms: float = 0.0
     degraded_reason: str | None = None
+    arm: Arm | None = None  # None: no end user, so no experiment unit
 
 
 def _context_window(model_info: Mapping[str, Any] | None) -> int | None:
@@ -82,8 +83,12 @@ class Injector:
         rule = choose_rule(
             self.config.injection.rules, model=model, tenant=tenant, user=user, headers=headers
         )
-        if user is None or rule is None or not rule.enabled or rule.top_k == 0:
+        if user is None:
             return Injection(messages=messages, rule=rule.name if rule else None)
+        # The holdout arm gets no injection; audit, feedback and learning go on as usual.
+        assigned = arm(tenant, user, rule, self.config.injection.holdout)
+        if rule is None or not rule.enabled or rule.top_k == 0 or assigned == "holdout":
+            return Injection(messages=messages, rule=rule.name if rule else None, arm=assigned)
         started = time.perf_counter()
         try:
             chosen = await anyio.to_thread.run_sync(self._retrieve, tenant, user, rule, messages)
@@ -105,6 +110,7 @@ class Injector:
             template_sha256=template.sha256,
             retrieve_ms=(retrieved - started) * 1000,
             render_ms=(done - retrieved) * 1000,
+            arm=assigned,
         )
 
     def _token_limit(

@@ -190,6 +190,19 @@ def m006_embedded_flag(db: sqlite3.Connection) -> None:
     )
 
 
+def m007_audit_arm(db: sqlite3.Connection) -> None:
+    # The holdout experiment's arm of each request (issue #17). Records written before it
+    # existed had no holdout: their end users were all treated.
+    _run(
+        db,
+        """
+        ALTER TABLE audit ADD COLUMN arm TEXT;
+        UPDATE audit SET arm = 'treatment' WHERE user_id IS NOT NULL;
+        CREATE INDEX audit_by_arm ON audit (tenant, arm, at)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
@@ -197,4 +210,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("004_audit_filters", m004_audit_filters),
     ("005_belief_vectors", m005_belief_vectors),
     ("006_embedded_flag", m006_embedded_flag),
+    ("007_audit_arm", m007_audit_arm),
 ]
