@@ -246,7 +246,11 @@ def themes(
         else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 1), dtype=np.float32)
     )
     events, moments, changed = changes
-    owner = nearest(changed, centroids, similarity) if len(shown) else np.zeros(0, np.int64)
+    owner = (
+        nearest(changed, centroids, similarity)
+        if len(shown) and len(events)
+        else np.full(len(events), -1, dtype=np.int64)
+    )
     weekly = np.zeros((len(shown), weeks, 3), dtype=np.int64)
     kinds = {"new": 0, "superseded": 1, "retracted": 2}
     for theme, event, at in zip(owner.tolist(), events, moments, strict=True):
