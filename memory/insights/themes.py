@@ -161,16 +161,22 @@ def cluster(
     rng = np.random.default_rng(seed)
     remaining = np.arange(len(vectors))
     next_id = 0
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         if not len(remaining):
             break
         exact = len(remaining) <= sample
         chosen = remaining if exact else rng.choice(remaining, sample, replace=False)
         local = _agglomerate(vectors[chosen], similarity)
-        count = int(local.max()) + 1
         if exact:
             labels[chosen] = local + next_id
             return labels
+        if round_ < ROUNDS - 1:
+            # A theme met once in the sample is small: left for the next rounds to sample
+            # again, which keeps the assignment (rows x themes) cheap on diverse tenants.
+            sizes = np.bincount(local)
+            keep = sizes[local] >= 2
+            chosen, local = chosen[keep], np.unique(local[keep], return_inverse=True)[1]
+        count = int(local.max()) + 1 if len(local) else 0
         centroids = _centroids(vectors[chosen], local, count)
         found = nearest(vectors[remaining], centroids, similarity)
         joined = found >= 0
