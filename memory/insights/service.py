@@ -89,12 +89,16 @@ class Insights:
             started = time.perf_counter()
             now = utcnow()
             conn = self.db.conn
-            users, statements, found_contexts, vectors = sql.active_vectors(conn, tenant, contexts)
+            ids, users, statements, found, created, vectors = sql.active_vectors(
+                conn, tenant, contexts
+            )
             since = iso(now - timedelta(days=7 * self.settings.weeks))
             body = themes.themes(
+                ids,
                 users,
                 statements,
-                found_contexts,
+                found,
+                created,
                 vectors,
                 sql.changes_since(conn, tenant, contexts, since),
                 k=self.settings.min_users,

@@ -15,6 +15,7 @@ name. No statement held by fewer than `k` users is ever quoted.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage  # type: ignore[import-untyped]
 from scipy.spatial.distance import squareform  # type: ignore[import-untyped]
 
-from memory.ledger.db import parse_time
+from memory.ledger.db import iso
 
 SAMPLE = 2000
 ROUNDS = 4
@@ -191,20 +192,23 @@ def _label(
     vectors: np.ndarray,
     centroid: np.ndarray,
     users: Sequence[str],
+    normalized: Sequence[str],
     statements: Sequence[str],
     k: int,
 ) -> tuple[str | None, str]:
     holders: dict[str, set[str]] = defaultdict(set)
+    for i in members.tolist():
+        holders[normalized[i]].add(users[i])
+    shared_texts = {text for text, who in holders.items() if len(who) >= k}
+    if shared_texts:
+        order = members[np.argsort(-(vectors[members] @ centroid))]
+        for i in order:
+            if normalized[i] in shared_texts:
+                return statements[i], "statement"
     words: dict[str, set[str]] = defaultdict(set)
-    for i in members:
-        text = _normalize(statements[i])
-        holders[text].add(users[i])
+    for text, who in holders.items():
         for word in set(_WORD.findall(text)) - _STOP:
-            words[word].add(users[i])
-    order = members[np.argsort(-(vectors[members] @ centroid))]
-    for i in order:
-        if len(holders[_normalize(statements[i])]) >= k:
-            return statements[i], "statement"
+            words[word] |= who
     shared = sorted(
         (w for w, who in words.items() if len(who) >= k), key=lambda w: (-len(words[w]), w)
     )
@@ -213,25 +217,66 @@ def _label(
     return None, "generic"
 
 
-def _week(now: datetime, at: str, weeks: int) -> int | None:
-    """0 for the oldest of the `weeks` weeks before now, weeks-1 for the last 7 days."""
-    back = int((now - parse_time(at)).total_seconds() // (7 * 86400))
-    return weeks - 1 - back if 0 <= back < weeks else None
+Change = tuple[str, str, str, bytes | None]  # belief id, event, at, vector if not active
+
+
+def _weekly(
+    changes: Sequence[Change],
+    row_of: dict[str, int],
+    theme_of_row: np.ndarray,
+    centroids: np.ndarray,
+    similarity: float,
+    weeks: int,
+    now: datetime,
+) -> np.ndarray:
+    """(themes, weeks, new | superseded | retracted) counts. An active belief's change goes
+    to its own theme; a belief no longer active goes to the theme nearest its vector."""
+    weekly = np.zeros((len(centroids), weeks, 3), dtype=np.int64)
+    if not len(centroids):
+        return weekly
+    # ISO times in UTC compare as strings: each week's start, oldest first
+    bounds = [iso(now - timedelta(days=7 * (weeks - w))) for w in range(weeks + 1)]
+    kinds = {"new": 0, "superseded": 1, "retracted": 2}
+    owners: list[int] = []
+    gone: list[tuple[int, bytes]] = []
+    for n, (belief_id, _, _, blob) in enumerate(changes):
+        row = row_of.get(belief_id)
+        owners.append(int(theme_of_row[row]) if row is not None else -1)
+        if blob is not None:
+            gone.append((n, blob))
+    if gone:
+        found = nearest(
+            np.frombuffer(b"".join(b for _, b in gone), dtype=np.float32).reshape(len(gone), -1),
+            centroids,
+            similarity,
+        )
+        for (n, _), theme in zip(gone, found.tolist(), strict=True):
+            owners[n] = theme
+    for (_, event, at, _), theme in zip(changes, owners, strict=True):
+        week = bisect_right(bounds, at) - 1
+        if theme >= 0 and 0 <= week < weeks:
+            weekly[theme, week, kinds[event]] += 1
+    return weekly
 
 
 def themes(
+    ids: Sequence[str],
     users: Sequence[str],
     statements: Sequence[str],
     contexts: Sequence[str],
+    created: Sequence[str],
     vectors: np.ndarray,
-    changes: tuple[Sequence[str], Sequence[str], np.ndarray],
+    changes: Sequence[Change],
     *,
     k: int,
     similarity: float,
     weeks: int,
     now: datetime,
 ) -> dict[str, Any]:
-    """The k-anonymous themes, their change over the last `weeks` weeks and the drifting ones."""
+    """The k-anonymous themes, their change over the last `weeks` weeks and the drifting ones.
+
+    `created`: when each active belief was made (its "new" event); `changes`: every other
+    change in the window (`memory.ledger.insights.changes_since`)."""
     labels = cluster(vectors, similarity) if len(vectors) else np.zeros(0, dtype=np.int64)
     groups: dict[int, list[int]] = defaultdict(list)
     for i, label in enumerate(labels.tolist()):
@@ -251,23 +296,20 @@ def themes(
         if shown
         else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 1), dtype=np.float32)
     )
-    events, moments, changed = changes
-    owner = (
-        nearest(changed, centroids, similarity)
-        if len(shown) and len(events)
-        else np.full(len(events), -1, dtype=np.int64)
-    )
-    weekly = np.zeros((len(shown), weeks, 3), dtype=np.int64)
-    kinds = {"new": 0, "superseded": 1, "retracted": 2}
-    for theme, event, at in zip(owner.tolist(), events, moments, strict=True):
-        week = _week(now, at, weeks)
-        if theme >= 0 and week is not None:
-            weekly[theme, week, kinds[event]] += 1
+    theme_of_row = np.full(len(vectors), -1, dtype=np.int64)
+    for t, (members, _) in enumerate(shown):
+        theme_of_row[members] = t
+    row_of = {belief_id: row for row, belief_id in enumerate(ids)}
+    since = iso(now - timedelta(days=7 * weeks))
+    arrivals = [(ids[i], "new", at, None) for i, at in enumerate(created) if at >= since]
+    weekly = _weekly([*arrivals, *changes], row_of, theme_of_row, centroids, similarity, weeks, now)
     start = now - timedelta(days=7 * weeks)
+    cache = {text: _normalize(text) for text in set(statements)}
+    normalized = [cache[text] for text in statements]
     out = []
     for t, (members, holders) in enumerate(shown):
-        label, source = _label(members, vectors, centroids[t], users, statements, k)
-        context = Counter(contexts[i] for i in members).most_common(1)[0][0]
+        label, source = _label(members, vectors, centroids[t], users, normalized, statements, k)
+        context = Counter(contexts[i] for i in members.tolist()).most_common(1)[0][0]
         totals = weekly[t].sum(axis=0).tolist()
         size = len(members)
         out.append(

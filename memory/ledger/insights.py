@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from memory.ledger.vectors import _matrix
-
 FORGOTTEN = "[forgotten]"
 USER_EVENTS = ("corrected", "superseded", "retracted")
 
@@ -101,6 +99,13 @@ def user_corrections(conn: sqlite3.Connection, tenant: str, since: str | None) -
     return {r[0]: r[1] for r in conn.execute(sql + " GROUP BY b.user_id", args)}
 
 
+def _block(blobs: list[bytes]) -> np.ndarray:
+    """float32 vectors stored as bytes, as one read-only (rows, dim) block (no copy)."""
+    if not blobs:
+        return np.zeros((0, 1), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+
 def _contexts(contexts: Sequence[str] | None, alias: str) -> tuple[str, list[Any]]:
     if not contexts:
         return "", []
@@ -109,12 +114,17 @@ def _contexts(contexts: Sequence[str] | None, alias: str) -> tuple[str, list[Any
 
 def active_vectors(
     conn: sqlite3.Connection, tenant: str, contexts: Sequence[str] | None
-) -> tuple[list[str], list[str], list[str], np.ndarray]:
-    """A tenant's active beliefs that have vectors: users, statements, contexts, vectors."""
+) -> tuple[list[str], list[str], list[str], list[str], list[str], np.ndarray]:
+    """A tenant's active beliefs that have vectors: ids, users, statements, contexts, creation
+    times, vectors.
+
+    The vectors table is read in its own order and each belief found by its key (a scan of
+    the big table instead of a random read per belief: several times faster on 100k)."""
     extra, args = _contexts(contexts, "b")
     found = conn.execute(
-        "SELECT b.user_id, b.statement, b.context, v.vector FROM beliefs b "
-        "JOIN belief_vectors v ON v.belief_id = b.id "
+        "SELECT b.id, b.user_id, b.statement, b.context, b.created_at, v.vector "
+        "FROM belief_vectors v "
+        "CROSS JOIN beliefs b ON b.id = v.belief_id "
         f"WHERE b.tenant = ? AND b.status = 'active'{extra}",
         [tenant, *args],
     ).fetchall()
@@ -122,25 +132,33 @@ def active_vectors(
         [r[0] for r in found],
         [r[1] for r in found],
         [r[2] for r in found],
-        _matrix([r[3] for r in found]),
+        [r[3] for r in found],
+        [r[4] for r in found],
+        _block([r[5] for r in found]),
     )
 
 
 def changes_since(
     conn: sqlite3.Connection, tenant: str, contexts: Sequence[str] | None, since: str
-) -> tuple[list[str], list[str], np.ndarray]:
-    """Belief changes in the window: (event: new | superseded | retracted, at), and the
-    statement vector of the belief each happened to."""
+) -> list[tuple[str, str, str, bytes | None]]:
+    """Belief changes in the window other than the creation of a belief still active (the
+    caller has those from `active_vectors`): (belief id, event: new | superseded | retracted,
+    at, the statement vector of a belief no longer active; None for an active one)."""
     extra, args = _contexts(contexts, "b")
     found = conn.execute(
-        "SELECT CASE h.event WHEN 'created' THEN 'new' ELSE h.event END, h.at, v.vector "
-        "FROM history h JOIN beliefs b ON b.id = h.belief_id "
+        "SELECT h.belief_id, h.event, h.at, v.vector FROM history h "
+        "JOIN beliefs b ON b.id = h.belief_id "
+        "LEFT JOIN belief_vectors v ON v.belief_id = b.id AND b.status != 'active' "
+        f"WHERE h.event IN ('superseded', 'retracted') AND h.at >= ? AND b.tenant = ?{extra}",
+        [since, tenant, *args],
+    ).fetchall()
+    found += conn.execute(
+        "SELECT b.id, 'new', b.created_at, v.vector FROM beliefs b "
         "JOIN belief_vectors v ON v.belief_id = b.id "
-        "WHERE b.tenant = ? AND h.at >= ? AND h.event IN ('created', 'superseded', 'retracted')"
-        f"{extra}",
+        f"WHERE b.tenant = ? AND b.status != 'active' AND b.created_at >= ?{extra}",
         [tenant, since, *args],
     ).fetchall()
-    return [r[0] for r in found], [r[1] for r in found], _matrix([r[2] for r in found])
+    return [(r[0], r[1], r[2], r[3]) for r in found]
 
 
 def risk_signals(

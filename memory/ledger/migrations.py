@@ -192,13 +192,15 @@ def m006_embedded_flag(db: sqlite3.Connection) -> None:
 
 def m007_audit_arm(db: sqlite3.Connection) -> None:
     # The holdout experiment's arm of each request (issue #17). Records written before it
-    # existed had no holdout: their end users were all treated.
+    # existed had no holdout: their end users were all treated. Insights read recent belief
+    # changes by kind and time.
     _run(
         db,
         """
         ALTER TABLE audit ADD COLUMN arm TEXT;
         UPDATE audit SET arm = 'treatment' WHERE user_id IS NOT NULL;
-        CREATE INDEX audit_by_arm ON audit (tenant, arm, at)
+        CREATE INDEX audit_by_arm ON audit (tenant, arm, at);
+        CREATE INDEX history_by_event ON history (event, at)
         """,
     )
 

@@ -37,8 +37,9 @@ def test_exact_and_sampled_clustering_find_the_same_groups():
 
 
 def _theme_input(statements: list[str], users: list[str], vectors: np.ndarray):
-    no_changes = ([], [], np.zeros((0, vectors.shape[1]), dtype=np.float32))
-    return users, statements, ["preferences"] * len(users), vectors, no_changes
+    ids = [f"b{i}" for i in range(len(users))]
+    old = [iso(NOW - timedelta(days=60))] * len(users)
+    return ids, users, statements, ["preferences"] * len(users), old, vectors, []
 
 
 def test_themes_under_k_users_and_rare_statements_never_show():
@@ -92,17 +93,29 @@ def test_labels_fall_back_to_shared_words_then_a_generic_name():
 
 def test_changes_are_counted_per_week_and_drift_is_ranked():
     rng = np.random.default_rng(4)
-    v, truth = blobs(rng, [10, 10])
+    v, truth = blobs(rng, [10, 10, 1])
+    active, gone = v[:20], v[20:]  # a third-group belief no longer active: joins no theme
     users = [f"u{i}" for i in range(20)]
-    moments = [iso(NOW - timedelta(days=d)) for d in (1, 2, 9, 20, 40)]
-    events = ["new", "superseded", "retracted", "new", "new"]
-    changed = v[[0, 1, 2, 3, 4]]  # all in the first group; the 40-day one is outside 4 weeks
+    ids = [f"b{i}" for i in range(20)]
+
+    def at(days: float) -> str:
+        return iso(NOW - timedelta(days=days))
+
+    # active beliefs are new in their own theme; b2 is older than the 4 weeks shown
+    created = [at(1), at(20), at(40)] + [at(60)] * 17
+    changes = [
+        ("old1", "superseded", at(2), v[3].tobytes()),  # gone: the theme nearest its vector
+        ("old2", "retracted", at(9), v[4].tobytes()),
+        ("old3", "retracted", at(3), gone[0].tobytes()),  # near no theme
+    ]
     got = themes(
+        ids,
         users,
         ["x"] * 20,
         ["goals"] * 20,
-        v,
-        (events, moments, changed),
+        created,
+        active,
+        changes,
         k=5,
         similarity=0.5,
         weeks=4,
@@ -114,8 +127,11 @@ def test_changes_are_counted_per_week_and_drift_is_ranked():
         first["change"]["superseded"],
         first["change"]["retracted"],
     ) == (2, 1, 1)
+    other = next(t for t in got["themes"] if t is not first)
+    assert other["change"]["retracted"] == 0 and other["drift"] == 0
     weeks = first["change"]["weeks"]
     assert len(weeks) == 4 and weeks[-1]["new"] == 1 and weeks[-1]["superseded"] == 1
     assert weeks[-2]["retracted"] == 1 and weeks[1]["new"] == 1
-    assert got["drifting"][0]["id"] == first["id"]
-    assert first["drift"] == round(4 / (10 + 2), 4)
+    assert got["drifting"] == [
+        {"id": first["id"], "label": first["label"], "users": 10, "drift": round(4 / (10 + 2), 4)}
+    ]
