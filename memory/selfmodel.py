@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter
@@ -35,6 +36,7 @@ from memory.index.views import SituationTable
 from memory.inject.plan import Injection, Injector
 from memory.inject.ranking import Weights
 from memory.inject.snapshot import SnapshotCache
+from memory.insights.service import Insights
 from memory.learn.conflicts import open_conflicts
 from memory.learn.contexts import ContextClassifier
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
@@ -248,7 +250,8 @@ class SelfModel:
             self.stats["degraded"] += 1
             if self.config.injection.fail_closed:
                 raise
-            return Injection(messages=messages, degraded_reason=str(exc))
+            # Retrieval runs only in the treatment arm.
+            return Injection(messages=messages, degraded_reason=str(exc), arm="treatment")
 
     async def retrieve(
         self, tenant: str, user: str, rule: InjectionRule, messages: list[dict[str, Any]]
@@ -455,6 +458,23 @@ class SelfModel:
     @property
     def store_location(self) -> str:
         return self.chroma.location
+
+    # -- insights (issue #17): the holdout experiment, themes, churn risk ----------------------
+
+    @functools.cached_property
+    def insights(self) -> Insights:
+        return Insights(self.db, self.config, self.audit_log.flush)
+
+    async def experiment(self, tenant: str, rule: str | None, since: str | None) -> dict[str, Any]:
+        return await self._blocking(self.insights.experiment, tenant, rule, since)
+
+    async def belief_themes(self, tenant: str, context: str | None) -> dict[str, Any]:
+        return await self._blocking(self.insights.beliefs, tenant, context)
+
+    async def at_risk(
+        self, tenant: str, days: float | None, min_risk: float, limit: int
+    ) -> dict[str, Any]:
+        return await self._blocking(self.insights.at_risk, tenant, days, min_risk, limit)
 
     # -- offline maintenance (the CLI's `reindex`, `serve` and `doctor`; no facade is open) --
 

@@ -16,7 +16,7 @@ from proxy.config import Config
 from proxy.errors import install_error_handlers
 from proxy.metrics import Metrics
 from proxy.middleware import RequestContext
-from proxy.routes import audit, beliefs, chat, messages, responses, service, ui, users
+from proxy.routes import audit, beliefs, chat, insights, messages, responses, service, ui, users
 from proxy.state import AppState
 from proxy.upstream import Upstream
 
@@ -60,7 +60,7 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
         title="selfmodel", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
-    for module in (chat, responses, messages, service, beliefs, users, audit, ui):
+    for module in (chat, responses, messages, service, beliefs, users, audit, insights, ui):
         app.include_router(module.router)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

@@ -341,6 +341,20 @@ def jobs(ctx: click.Context, state_filter: str, retry: bool) -> None:
 
 
 @main.command()
+@click.option("--rule", default=None, help="Only requests under this injection rule.")
+@click.option("--since", default=None, help="Only requests from this ISO date or time on.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON response.")
+@click.pass_context
+def report(ctx: click.Context, rule: str | None, since: str | None, as_json: bool) -> None:
+    """The holdout experiment: both arms and the lift of injecting the self-model."""
+    from memory.insights.report import format_report
+
+    params = {k: v for k, v in (("rule", rule), ("since", since)) if v}
+    body = _api(ctx).call("GET", "/v1/insights/experiment", params=params)
+    _print(body) if as_json else click.echo(format_report(body))
+
+
+@main.command()
 @click.option("--config", "config_path", envvar="SELFMODEL_CONFIG", default=None)
 def reindex(config_path: str | None) -> None:
     """Rebuild the vector index from SQLite (stop the proxy first)."""

@@ -39,6 +39,7 @@ _COLUMNS = (
     "stream",
     "degraded",
     "degraded_reason",
+    "arm",
 )
 
 
@@ -61,6 +62,7 @@ class AuditRecord:
     error: str | None = None
     stream: bool = False
     degraded_reason: str | None = None
+    arm: str | None = None  # "treatment" | "holdout"; None without an end user
     at: str = field(default_factory=lambda: iso(utcnow()))
 
     @classmethod
@@ -95,6 +97,7 @@ class AuditRecord:
             error=error,
             stream=stream,
             degraded_reason=injection.degraded_reason,
+            arm=injection.arm,
         )
 
     def row(self, store_rendered: bool) -> tuple[Any, ...]:
@@ -119,6 +122,7 @@ class AuditRecord:
             int(self.stream),
             int(self.degraded_reason is not None),
             self.degraded_reason,
+            self.arm,
         )
 
 

@@ -305,7 +305,12 @@
     const current = () => seq === renderSeq;
     const { parts, params } = parseHash();
     try {
-      if (parts[0] === "audit") {
+      const extra = (window.selfmodelViews || {})[parts[0]];  // views in their own files
+      if (extra) {
+        setNav(parts[0]);
+        closeDrawer(false);
+        await extra(params, current, { el, svg, clear, get, mountView, header, showError });
+      } else if (parts[0] === "audit") {
         setNav("audit");
         closeDrawer(false);
         if (parts[1]) await auditRecordView(parts[1], current);

@@ -29,6 +29,7 @@ def _record(**overrides) -> AuditRecord:
         error=None,
         stream=True,
         degraded_reason="EmbeddingError: down",
+        arm="treatment",
     )
     values.update(overrides)
     return AuditRecord(**values)
@@ -57,6 +58,7 @@ def test_every_field_survives_the_round_trip(tmp_path):
         "stream": True,
         "degraded": True,
         "degraded_reason": "EmbeddingError: down",
+        "arm": "treatment",
         "latency_ms": {"retrieve": 1.5, "render": 0.25, "upstream": 80.0},
     }
     db.close()
