@@ -180,7 +180,8 @@ def forget_user(core: Core, tenant: str, user: str) -> dict[str, int]:
         ).rowcount
         audited = conn.execute(
             "UPDATE audit SET rendered = NULL, injected = '[]', user_id = '[forgotten]', "
-            "error = NULL WHERE tenant = ? AND user_id = ?",
+            "error = NULL, tokens = 0, user_message = NULL, reply = NULL "
+            "WHERE tenant = ? AND user_id = ?",
             (tenant, user),
         ).rowcount
         conn.execute("DELETE FROM feedback WHERE tenant = ? AND user_id = ?", (tenant, user))

@@ -38,7 +38,11 @@ _COLUMNS = (
     "stream",
     "degraded",
     "degraded_reason",
+    "user_message",
+    "reply",
 )
+# The turn's text is for reading what happened, not a transcript store: long texts are cut.
+TEXT_LIMIT = 16_000
 
 
 @dataclass
@@ -60,6 +64,8 @@ class AuditRecord:
     error: str | None = None
     stream: bool = False
     degraded_reason: str | None = None
+    user_message: str | None = None
+    reply: str | None = None
     at: str = field(default_factory=lambda: iso(utcnow()))
 
     @classmethod
@@ -75,6 +81,8 @@ class AuditRecord:
         error: str | None,
         upstream_ms: float,
         stream: bool,
+        user_message: str | None = None,
+        reply: str | None = None,
     ) -> AuditRecord:
         return cls(
             request_id=request_id,
@@ -94,6 +102,8 @@ class AuditRecord:
             error=error,
             stream=stream,
             degraded_reason=injection.degraded_reason,
+            user_message=user_message,
+            reply=reply,
         )
 
     def row(self, store_rendered: bool) -> tuple[Any, ...]:
@@ -118,7 +128,33 @@ class AuditRecord:
             int(self.stream),
             int(self.degraded_reason is not None),
             self.degraded_reason,
+            _cut(self.user_message) if store_rendered else None,
+            _cut(self.reply) if store_rendered else None,
         )
+
+
+def _cut(text: str | None) -> str | None:
+    if text is None or len(text) <= TEXT_LIMIT:
+        return text
+    return text[:TEXT_LIMIT] + " […cut]"
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the last user message: what drove retrieval for this request."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return " ".join(
+                part["text"]
+                for part in content
+                if isinstance(part, dict) and isinstance(part.get("text"), str)
+            )
+        return None
+    return None
 
 
 def record_to_dict(row: dict[str, Any]) -> dict[str, Any]:

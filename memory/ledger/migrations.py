@@ -190,6 +190,20 @@ def m006_embedded_flag(db: sqlite3.Connection) -> None:
     )
 
 
+def m007_audit_turn_text(db: sqlite3.Connection) -> None:
+    # The user message that drove retrieval and the reply, kept when audit.store_rendered is on;
+    # history rows are looked up by the request they came from.
+    _run(
+        db,
+        """
+        ALTER TABLE audit ADD COLUMN user_message TEXT;
+        ALTER TABLE audit ADD COLUMN reply TEXT;
+        CREATE INDEX IF NOT EXISTS history_by_request ON history (request_id);
+        CREATE INDEX IF NOT EXISTS outbox_by_request ON outbox (request_id)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
@@ -197,4 +211,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("004_audit_filters", m004_audit_filters),
     ("005_belief_vectors", m005_belief_vectors),
     ("006_embedded_flag", m006_embedded_flag),
+    ("007_audit_turn_text", m007_audit_turn_text),
 ]

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from memory.inject.plan import Injection, MemoryDegraded
 from memory.learn.turns import Turn
-from memory.ledger.audit import AuditRecord
+from memory.ledger.audit import AuditRecord, last_user_text
+from proxy import accesslog, tracing
 from proxy.body import check_chat_body, read_json
 from proxy.deps import Caller, RequestId, State
 from proxy.errors import MemoryUnavailable, SelfmodelError
@@ -58,43 +59,61 @@ class ChatCall:
         self.injection = injection
         self.upstream_started = time.perf_counter()
 
-    def audit(self, status: int, error: str | None = None, stream: bool = False) -> None:
+    def audit(
+        self,
+        status: int,
+        error: str | None = None,
+        stream: bool = False,
+        reply: str | None = None,
+        response: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
         upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
         self.state.metrics.upstream_latency.labels(self.body["model"]).observe(upstream_ms / 1000)
         if status >= 400:
             self.state.metrics.upstream_errors.labels(str(status)).inc()
-        self.state.memory.audit(
-            AuditRecord.from_injection(
-                self.injection,
-                request_id=self.request_id,
-                tenant=self.principal.tenant,
-                user=self.user,
-                model=self.body["model"],
-                status=status,
-                error=error,
-                upstream_ms=upstream_ms,
-                stream=stream,
-            )
+        record = AuditRecord.from_injection(
+            self.injection,
+            request_id=self.request_id,
+            tenant=self.principal.tenant,
+            user=self.user,
+            model=self.body["model"],
+            status=status,
+            error=error,
+            upstream_ms=upstream_ms,
+            stream=stream,
+            user_message=last_user_text(self.body["messages"]),
+            reply=reply,
         )
+        accesslog.note_record(record)
+        tracing.record_turn(record, usage=usage, response=response, reply=reply)
+        self.state.memory.audit(record)
 
     async def enqueue(self, reply: str) -> None:
         if self.user is None:
             return
-        await self.state.memory.enqueue_turn(
-            Turn(
-                request_id=self.request_id,
-                tenant=self.principal.tenant,
-                user=self.user,
-                model=self.body["model"],
-                messages=self.body["messages"],
-                reply=reply,
-                injected_ids=[b.id for b in self.injection.beliefs],
+        with tracing.step("selfmodel.enqueue"):
+            await self.state.memory.enqueue_turn(
+                Turn(
+                    request_id=self.request_id,
+                    tenant=self.principal.tenant,
+                    user=self.user,
+                    model=self.body["model"],
+                    messages=self.body["messages"],
+                    reply=reply,
+                    injected_ids=[b.id for b in self.injection.beliefs],
+                )
             )
-        )
 
     async def on_stream_complete(self, outcome: StreamOutcome) -> None:
         status = outcome.error.status if outcome.error else (499 if outcome.disconnected else 200)
-        self.audit(status, error=outcome.error.message if outcome.error else None, stream=True)
+        self.audit(
+            status,
+            error=outcome.error.message if outcome.error else None,
+            stream=True,
+            reply=outcome.text if outcome.error is None else None,
+            usage=outcome.usage,
+        )
         if outcome.error is None:
             await self.enqueue(outcome.text)
 
@@ -137,6 +156,7 @@ async def chat_completions(
         return StreamingResponse(
             relay(chunks, call.on_stream_complete), media_type="text/event-stream", headers=headers
         )
-    call.audit(200)
-    await call.enqueue(_assistant_text(response))
+    reply = _assistant_text(response)
+    call.audit(200, reply=reply, response=response)
+    await call.enqueue(reply)
     return JSONResponse(response, headers=headers)
