@@ -2,8 +2,9 @@
 
 Warm-up runs before the server accepts requests, so the first injected request is as fast as
 the rest: the embedding model runs once, each rule's template is compiled and rendered, each
-configured model's tokenizer is loaded, and the injection path runs end to end once for a
-stored user (read only). `/readyz` answers 200 only after it.
+configured model's tokenizer is loaded, and requests go through the whole app in process (a
+preview for a stored user: the injection path end to end, read only). `/readyz` answers 200
+only after it.
 """
 
 from __future__ import annotations
@@ -44,29 +45,55 @@ def _warm_memory(config: Config, memory: SelfModel) -> None:
             render.fit(template, _SAMPLE, max(rule.max_tokens, 1), model)
 
 
-async def warm_up(config: Config, memory: SelfModel) -> float:
+async def warm_up(config: Config, memory: SelfModel, app: Any = None) -> float:
     """Warm every lazily built part of the hot path; returns the milliseconds it took."""
     import anyio
 
     started = time.perf_counter()
     try:
         await anyio.to_thread.run_sync(_warm_memory, config, memory)
-        # The whole injection path once, for a stored user (nothing is written).
         found = await anyio.to_thread.run_sync(_some_user, memory)
-        if found is not None:
-            tenant, user = found
-            for entry in config.model_list[:1]:
-                await memory.plan(
-                    tenant=tenant,
-                    user=user,
-                    model=entry.model_name,
-                    messages=[{"role": "user", "content": "What would you suggest for today?"}],
-                    headers={},
-                    model_info=entry.model_info or None,
-                )
+        if app is not None:
+            await _warm_http(config, app, found)
     except Exception:  # noqa: BLE001 - a cold first request is better than no server
         log.warning("warm-up failed; the first requests may be slow", exc_info=True)
     return (time.perf_counter() - started) * 1000
+
+
+async def _warm_http(config: Config, app: Any, found: tuple[str, str] | None) -> None:
+    """One in-process request through the whole app (middleware, routing, auth, JSON) and, for
+    a stored user, a preview: the injection path end to end, without an upstream call or a
+    write."""
+    import httpx
+
+    from proxy.identity import TENANT_HEADER
+
+    headers: dict[str, str] = {}
+    if found is not None and config.auth.keys:
+        tenant = found[0]
+        key = next((k for k in config.auth.keys if k.admin), None) or next(
+            (k for k in config.auth.keys if k.tenant == tenant), None
+        )
+        if key is None:
+            found = None
+        else:
+            headers["authorization"] = f"Bearer {key.key}"
+            if key.admin:
+                headers[TENANT_HEADER] = tenant
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://warm-up") as client:
+        await client.get("/readyz", headers=headers)
+        if found is None:
+            return
+        for entry in config.model_list[:1]:
+            await client.post(
+                f"/v1/users/{found[1]}/preview",
+                headers=headers,
+                json={
+                    "model": entry.model_name,
+                    "messages": [{"role": "user", "content": "What would you suggest today?"}],
+                },
+            )
 
 
 def _some_user(memory: SelfModel) -> tuple[str, str] | None:
