@@ -125,25 +125,29 @@ def _show_audit(
         "MEM MS",
         "UP MS",
     ]
+    rows = []
     for record in records:
         lat = record["latency_ms"]
-        row = (
-            record["at"][:19].replace("T", " "),
-            record["request_id"],
-            record["user"] or "-",
-            record["model"],
-            record["rule"] or "-",
-            f"{record['status']}{' degraded' if record['degraded'] else ''}",
-            len(record["injected"]),
-            record["tokens"],
-            f"{lat['retrieve'] + lat['render']:.1f}",
-            f"{lat['upstream']:.1f}",
+        forgotten = record["user"] == "[forgotten]"
+        rows.append(
+            (
+                record["at"][:19].replace("T", " "),
+                record["request_id"],
+                record["user"] or "-",
+                record["model"],
+                record["rule"] or "-",
+                f"{record['status']}{' degraded' if record['degraded'] else ''}",
+                len(record["injected"]),
+                0 if forgotten else record["tokens"],
+                f"{lat['retrieve'] + lat['render']:.1f}",
+                f"{lat['upstream']:.1f}",
+            )
         )
-        lines = table([row], headers, [19, 36, 24, 24, 16]).splitlines()
-        if header or show_beliefs:
-            click.echo(lines[0])
-            header = False
-        click.echo(lines[1])
+    lines = table(rows, headers, [19, 36, 24, 24, 16]).splitlines()
+    if header:
+        click.echo(lines[0])
+    for record, line in zip(records, lines[1:], strict=True):
+        click.echo(line)
         if show_beliefs:
             for b in record["injected"]:
                 click.echo(f"    {b['score']:.3f} {b['confidence']:.2f} {b['statement']}")

@@ -92,6 +92,17 @@ def test_audit_command(proxy, upstream):
     assert shown.returncode == 0
     record = json.loads(shown.stdout.strip().splitlines()[-1])
     assert record["user"] == "ana" and record["model"] == MODEL
+    httpx.post(
+        proxy.url + "/v1/chat/completions",
+        json={"model": MODEL, "user": "bo", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    as_table = cli("audit", url=proxy.url)
+    header, *rows = as_table.stdout.splitlines()
+    assert header.split()[:3] == ["AT", "REQUEST", "USER"] and len(rows) == 2
+    # columns line up: each row's user starts under the USER header
+    assert [row[header.index("USER") :].split()[0] for row in rows] == ["ana", "bo"]
+    as_json = json.loads(cli("audit", "--json", "--url", proxy.url).stdout)
+    assert [r["user"] for r in as_json] == ["ana", "bo"]  # oldest first
 
 
 def test_cli_reports_unreachable_proxy():
