@@ -166,3 +166,46 @@ def test_eval_data_ships_in_the_repository_with_its_licence():
     from proxy.evaluation import find_data
 
     assert find_data(None).parent in (root, Path.cwd() / "eval")
+
+
+def test_serve_writes_json_lines_with_the_banner_and_access_log(tmp_path, upstream_url, upstream):
+    import subprocess
+    import sys
+
+    from tests.fake_upstream import free_port
+
+    port = free_port()
+    raw = merge(
+        base_config(tmp_path / "store", upstream_url),
+        {"server": {"port": port, "log_format": "json"}, "extraction": {"enabled": False}},
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    selfmodel = Path(sys.executable).with_name("selfmodel")
+    process = subprocess.Popen(
+        [str(selfmodel), "serve", "--config", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        with httpx.Client(base_url=url) as http:
+            assert chat(http, "ana", SECRET_TEXT).status_code == 200
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=60)
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line JSON
+    startup = next(item for item in lines if item.get("event") == "startup")
+    assert startup["config"] == str(path) and startup["inspector"] == f"{url}/ui"
+    assert startup["api"] == f"{url}/v1" and startup["auth"] is False
+    access = [item for item in lines if item.get("event") == "access"]
+    assert [a["route"] for a in access] == ["/v1/chat/completions"]
+    assert "locker" not in output and "sk-provider-secret" not in output
