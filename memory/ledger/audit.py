@@ -141,19 +141,11 @@ def _cut(text: str | None) -> str | None:
 
 def last_user_text(messages: list[dict[str, Any]]) -> str | None:
     """The text of the last user message: what drove retrieval for this request."""
+    from memory.inject.budget import message_text
+
     for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):
-            return " ".join(
-                part["text"]
-                for part in content
-                if isinstance(part, dict) and isinstance(part.get("text"), str)
-            )
-        return None
+        if message.get("role") == "user":
+            return message_text(message)
     return None
 
 
