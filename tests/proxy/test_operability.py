@@ -49,6 +49,9 @@ def test_access_log_one_line_per_request_without_text(proxy, upstream, caplog):
     text = line.getMessage() + json.dumps(fields)
     for secret in ("locker", "4417", "Is vegetarian", "sk-provider-secret", "/users/ana"):
         assert secret not in text
+    beliefs_line = next(r for r in lines if request_id not in r.getMessage())
+    assert getattr(beliefs_line, FIELDS)["route"] == "/v1/users/{user}/beliefs"
+    assert getattr(beliefs_line, FIELDS)["tenant"] == "default"  # every authenticated call
     # a JSON line carries the same fields
     parsed = json.loads(JsonFormatter().format(line))
     assert parsed["request_id"] == request_id and parsed["event"] == "access"
