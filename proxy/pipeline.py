@@ -21,7 +21,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from memory.inject.plan import Injection, MemoryDegraded
 from memory.learn.turns import Turn
-from memory.ledger.audit import AuditRecord
+from memory.ledger.audit import AuditRecord, last_user_text
+from proxy import accesslog, tracing
 from proxy.body import read_json
 from proxy.config import ModelEntry
 from proxy.direct import ProviderError
@@ -107,33 +108,53 @@ class Call:
         self.learns = learns and user is not None and state.memory.config.extraction.enabled
         self.upstream_started = time.perf_counter()
 
-    def audit(self, status: int, error: str | None = None, stream: bool = False) -> None:
+    @property
+    def reads_reply(self) -> bool:
+        """Whether the reply is read back: to learn from it, or to keep it in the audit."""
+        return self.learns or self.state.memory.config.audit.store_rendered
+
+    def audit(
+        self,
+        status: int,
+        error: str | None = None,
+        stream: bool = False,
+        reply: str | None = None,
+        response: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> None:
         upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
         self.state.metrics.upstream_latency.labels(self.model).observe(upstream_ms / 1000)
         if status >= 400:
             self.state.metrics.upstream_errors.labels(str(status)).inc()
-        self.state.memory.audit(
-            AuditRecord.from_injection(
-                self.injection,
-                request_id=self.request_id,
-                tenant=self.principal.tenant,
-                user=self.user,
-                model=self.model,
-                status=status,
-                error=error,
-                upstream_ms=upstream_ms,
-                stream=stream,
-            )
+        record = AuditRecord.from_injection(
+            self.injection,
+            request_id=self.request_id,
+            tenant=self.principal.tenant,
+            user=self.user,
+            model=self.model,
+            status=status,
+            error=error,
+            upstream_ms=upstream_ms,
+            stream=stream,
+            user_message=last_user_text(self.messages),
+            reply=reply,
         )
+        accesslog.note_record(record)
+        tracing.record_turn(record, usage=usage, response=response, reply=reply)
+        self.state.memory.audit(record)
 
     async def enqueue(self, reply: str) -> None:
         if not self.learns or self.user is None:
             return
+        with tracing.step("selfmodel.enqueue"):
+            await self._enqueue(self.user, reply)
+
+    async def _enqueue(self, user: str, reply: str) -> None:
         await self.state.memory.enqueue_turn(
             Turn(
                 request_id=self.request_id,
                 tenant=self.principal.tenant,
-                user=self.user,
+                user=user,
                 model=self.model,
                 messages=self.messages,
                 reply=reply,
@@ -143,7 +164,13 @@ class Call:
 
     async def on_stream_complete(self, outcome: StreamOutcome) -> None:
         error = outcome.error
-        self.audit(outcome.status, error=error.message if error else None, stream=True)
+        self.audit(
+            outcome.status,
+            error=error.message if error else None,
+            stream=True,
+            reply=outcome.text if error is None else None,
+            usage=getattr(outcome.reader, "usage", None),
+        )
         if error is None:  # a cut or failed stream is not a turn to learn from
             await self.enqueue(outcome.text)
 
@@ -218,12 +245,15 @@ async def handle(
             media_type="text/event-stream",
             headers={**raw.headers, **headers},
         )
-    call.audit(answer.status)
-    if call.learns:
+    reply: str | None = None
+    response: dict[str, Any] | None = None
+    if call.reads_reply:
         try:
-            reply = adapter.reply_text(answer.json())
+            response = answer.json()
+            reply = adapter.reply_text(response)
         except UpstreamError:
-            reply = None  # not a JSON object: passed on as sent, nothing to learn from
-        if reply is not None:
-            await call.enqueue(reply)
+            pass  # not a JSON object: passed on as sent, nothing to learn from or keep
+    call.audit(answer.status, reply=reply, response=response)
+    if reply is not None:
+        await call.enqueue(reply)
     return Response(answer.body, answer.status, {**answer.headers, **headers}, media_type=JSON)

@@ -40,7 +40,11 @@ _COLUMNS = (
     "degraded",
     "degraded_reason",
     "arm",
+    "user_message",
+    "reply",
 )
+# The turn's text is for reading what happened, not a transcript store: long texts are cut.
+TEXT_LIMIT = 16_000
 
 
 @dataclass
@@ -63,6 +67,8 @@ class AuditRecord:
     stream: bool = False
     degraded_reason: str | None = None
     arm: str | None = None  # "treatment" | "holdout"; None without an end user
+    user_message: str | None = None
+    reply: str | None = None
     at: str = field(default_factory=lambda: iso(utcnow()))
 
     @classmethod
@@ -78,6 +84,8 @@ class AuditRecord:
         error: str | None,
         upstream_ms: float,
         stream: bool,
+        user_message: str | None = None,
+        reply: str | None = None,
     ) -> AuditRecord:
         return cls(
             request_id=request_id,
@@ -98,6 +106,8 @@ class AuditRecord:
             stream=stream,
             degraded_reason=injection.degraded_reason,
             arm=injection.arm,
+            user_message=user_message,
+            reply=reply,
         )
 
     def row(self, store_rendered: bool) -> tuple[Any, ...]:
@@ -123,7 +133,25 @@ class AuditRecord:
             int(self.degraded_reason is not None),
             self.degraded_reason,
             self.arm,
+            _cut(self.user_message) if store_rendered else None,
+            _cut(self.reply) if store_rendered else None,
         )
+
+
+def _cut(text: str | None) -> str | None:
+    if text is None or len(text) <= TEXT_LIMIT:
+        return text
+    return text[:TEXT_LIMIT] + " […cut]"
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the last user message: what drove retrieval for this request."""
+    from memory.inject.budget import message_text
+
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message_text(message)
+    return None
 
 
 def record_to_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +281,7 @@ def redact_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
     """Keep a forgotten user's records (counts, latency) without their text or id."""
     return conn.execute(
         "UPDATE audit SET rendered = NULL, injected = '[]', user_id = '[forgotten]', "
-        "error = NULL WHERE tenant = ? AND user_id = ?",
+        "error = NULL, tokens = 0, user_message = NULL, reply = NULL "
+        "WHERE tenant = ? AND user_id = ?",
         (tenant, user),
     ).rowcount

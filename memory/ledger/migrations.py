@@ -233,6 +233,20 @@ def m009_audit_arm(db: sqlite3.Connection) -> None:
     )
 
 
+def m010_audit_turn_text(db: sqlite3.Connection) -> None:
+    # The user message that drove retrieval and the reply, kept when audit.store_rendered is on;
+    # history rows are looked up by the request they came from.
+    _run(
+        db,
+        """
+        ALTER TABLE audit ADD COLUMN user_message TEXT;
+        ALTER TABLE audit ADD COLUMN reply TEXT;
+        CREATE INDEX IF NOT EXISTS history_by_request ON history (request_id);
+        CREATE INDEX IF NOT EXISTS outbox_by_request ON outbox (request_id)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
@@ -243,4 +257,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("007_evidence_note", m007_evidence_note),
     ("008_worker_leases", m008_worker_leases),
     ("009_audit_arm", m009_audit_arm),
+    ("010_audit_turn_text", m010_audit_turn_text),
 ]

@@ -1,0 +1,55 @@
+"""Readiness, and what a request led to (the inspector's "why did the model say that?")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from memory.ledger import lineage
+from proxy.deps import Caller, State
+from proxy.errors import NotFound
+
+router = APIRouter()
+
+READY_FLAG = "selfmodel_ready"
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """200 once the store is open and the hot path is warm; 503 before (and if the store fails)."""
+    if not getattr(request.app.state, READY_FLAG, False):
+        return JSONResponse({"status": "starting"}, status_code=503)
+    state = request.app.state.selfmodel
+    store_ok = await anyio.to_thread.run_sync(state.memory.vectors.heartbeat)
+    if not store_ok:
+        return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/v1/audit/{request_id}/learned")
+async def learned(request_id: str, state: State, caller: Caller) -> dict[str, Any]:
+    """The extraction job of a request and the belief changes made from it."""
+    memory = state.memory
+
+    def read() -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        conn = memory.db.conn
+        record = memory.audit_log.get(caller.tenant, request_id)
+        return (
+            record,
+            lineage.jobs_of_request(conn, caller.tenant, request_id),
+            lineage.changes_of_request(conn, caller.tenant, request_id),
+        )
+
+    record, jobs, changes = await anyio.to_thread.run_sync(read)
+    if record is None and not jobs and not changes:
+        raise NotFound(f"no audit record {request_id!r}", code="not_found")
+    return {
+        "object": "turn.learned",
+        "request_id": request_id,
+        "extraction_enabled": memory.config.extraction.enabled,
+        "jobs": jobs,
+        "changes": changes,
+    }
