@@ -44,6 +44,7 @@ from memory.learn.gate import gate
 from memory.learn.turns import Turn
 from memory.learn.worker import ExtractionWorker
 from memory.ledger import beliefs as rows
+from memory.ledger import lineage
 from memory.ledger.audit import AuditLog, AuditRecord
 from memory.ledger.outbox import Outbox
 from memory.models import Belief, ScoredBelief
@@ -454,6 +455,30 @@ class SelfModel:
             "embedding": self.embedder.name,
             "outbox": await self.job_counts(),
         }
+
+    async def store_ready(self) -> bool:
+        """Whether the vector store answers (readiness)."""
+        return await self._blocking(self.chroma.heartbeat)
+
+    async def some_user(self) -> tuple[str, str] | None:
+        return await self.db.execute_fn(rows.any_user)
+
+    async def has_users(self, tenant: str) -> bool:
+        found = await self.db.execute_fn(lambda conn: rows.list_users(conn, tenant, None, 1, 0))
+        return bool(found)
+
+    async def learned(self, tenant: str, request_id: str) -> dict[str, Any]:
+        """A request's audit record, its extraction jobs and the belief changes made from it."""
+
+        def read() -> dict[str, Any]:
+            conn = self.db.conn
+            return {
+                "record": self.audit_log.get(tenant, request_id),
+                "jobs": lineage.jobs_of_request(conn, tenant, request_id),
+                "changes": lineage.changes_of_request(conn, tenant, request_id),
+            }
+
+        return await self._blocking(read)
 
     @property
     def store_location(self) -> str:

@@ -60,7 +60,7 @@ def create_app(
             config=config, metrics=metrics, upstream=upstream, memory=memory
         )
         pid_file = serverlock.claim(config.store.path)
-        startup.banner(config, memory, await startup.warm_up(config, memory, app))
+        await startup.banner(config, memory, await startup.warm_up(config, memory, app))
         setattr(app.state, ops.READY_FLAG, True)
         try:
             yield

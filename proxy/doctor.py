@@ -86,12 +86,13 @@ def _check_store(config: Config, embedder: Any, report: Report) -> None:
     from memory.index.chroma import EMBEDDER_KEY, VectorStore
     from memory.index.embed import embedder_name
     from memory.ledger import Database
+    from memory.ledger import beliefs as rows
 
     wanted = embedder_name(config.embedding.model, dict(config.embedding.params))
     try:
         db = Database(Path(config.store.path) / "selfmodel.db")
         try:
-            beliefs = db.conn.execute("SELECT COUNT(*) FROM beliefs").fetchone()[0]
+            beliefs = rows.count_beliefs(db.conn)
             recorded = db.get_meta(EMBEDDER_KEY)
         finally:
             db.close()

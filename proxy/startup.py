@@ -14,7 +14,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from memory.inject import render
-from memory.ledger import beliefs as rows
 from memory.models import ScoredBelief
 from proxy.logsetup import FIELDS
 
@@ -52,7 +51,7 @@ async def warm_up(config: Config, memory: SelfModel, app: Any = None) -> float:
     started = time.perf_counter()
     try:
         await anyio.to_thread.run_sync(_warm_memory, config, memory)
-        found = await anyio.to_thread.run_sync(_some_user, memory)
+        found = await memory.some_user()
         if app is not None:
             await _warm_http(config, app, found)
     except Exception:  # noqa: BLE001 - a cold first request is better than no server
@@ -96,16 +95,11 @@ async def _warm_http(config: Config, app: Any, found: tuple[str, str] | None) ->
             )
 
 
-def _some_user(memory: SelfModel) -> tuple[str, str] | None:
-    row = memory.db.conn.execute("SELECT tenant, user_id FROM users LIMIT 1").fetchone()
-    return None if row is None else (row[0], row[1])
-
-
-def _tenant_note(config: Config, memory: SelfModel) -> str | None:
+async def _tenant_note(config: Config, memory: SelfModel) -> str | None:
     """Users written before auth was on live in tenant `default`: say how to reach them."""
     if not config.auth.keys or any(k.tenant == "default" for k in config.auth.keys):
         return None
-    if not rows.list_users(memory.db.conn, "default", None, 1, 0):
+    if not await memory.has_users("default"):
         return None
     return (
         "the store has users in tenant `default` (written before auth was turned on) and no key "
@@ -114,7 +108,7 @@ def _tenant_note(config: Config, memory: SelfModel) -> str | None:
     )
 
 
-def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
+async def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
     host = config.server.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base = f"http://{'[' + shown + ']' if ':' in shown else shown}:{config.server.port}"
@@ -159,6 +153,6 @@ def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
         f"  warm-up:   {warm_ms:.0f} ms",
     ]
     log.info("\n".join(lines), extra={FIELDS: fields})
-    note = _tenant_note(config, memory)
+    note = await _tenant_note(config, memory)
     if note:
         log.warning(note, extra={FIELDS: {"event": "default_tenant_users"}})

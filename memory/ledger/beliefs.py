@@ -307,3 +307,9 @@ def observations_of(conn: sqlite3.Connection, tenant: str, user: str) -> list[di
             (tenant, user),
         )
     ]
+
+
+def any_user(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """Some (tenant, user) of the store, or None when it has none (the warm-up's probe)."""
+    row = conn.execute("SELECT tenant, user_id FROM users LIMIT 1").fetchone()
+    return None if row is None else (row[0], row[1])

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from memory.ledger import lineage
 from proxy.deps import Caller, State
 from proxy.errors import NotFound
 
@@ -23,7 +21,7 @@ async def readyz(request: Request) -> JSONResponse:
     if not getattr(request.app.state, READY_FLAG, False):
         return JSONResponse({"status": "starting"}, status_code=503)
     state = request.app.state.selfmodel
-    store_ok = await anyio.to_thread.run_sync(state.memory.vectors.heartbeat)
+    store_ok = await state.memory.store_ready()
     if not store_ok:
         return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ready"})
@@ -33,17 +31,8 @@ async def readyz(request: Request) -> JSONResponse:
 async def learned(request_id: str, state: State, caller: Caller) -> dict[str, Any]:
     """The extraction job of a request and the belief changes made from it."""
     memory = state.memory
-
-    def read() -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
-        conn = memory.db.conn
-        record = memory.audit_log.get(caller.tenant, request_id)
-        return (
-            record,
-            lineage.jobs_of_request(conn, caller.tenant, request_id),
-            lineage.changes_of_request(conn, caller.tenant, request_id),
-        )
-
-    record, jobs, changes = await anyio.to_thread.run_sync(read)
+    found = await memory.learned(caller.tenant, request_id)
+    record, jobs, changes = found["record"], found["jobs"], found["changes"]
     if record is None and not jobs and not changes:
         raise NotFound(f"no audit record {request_id!r}", code="not_found")
     return {
