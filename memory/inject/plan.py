@@ -19,7 +19,7 @@ from memory.inject.query import query_texts
 from memory.inject.ranking import DEFAULT_WEIGHTS, Weights, cut_explained, score_parts
 from memory.inject.rules import Arm, arm, choose_rule
 from memory.inject.snapshot import SnapshotCache
-from memory.learn.revise import contradicts
+from memory.learn.revise import CONTRADICTS, contradicts
 from memory.ledger.db import utcnow
 from memory.models import NEAR_DUPLICATE, ScoredBelief
 from memory.prompts import PromptLibrary
@@ -38,13 +38,14 @@ def _without_contradictions(picked: list[int], entries: list[Any], vectors: Any)
         return picked
     sims = vectors[picked] @ vectors[picked].T
     dropped: set[int] = set()
-    for a in range(len(picked)):
-        for b in range(a + 1, len(picked)):
-            if a in dropped or b in dropped:
-                continue
-            first, second = entries[picked[a]], entries[picked[b]]
-            if contradicts(first.statement, second.statement, float(sims[a, b])):
-                dropped.add(a if first.updated < second.updated else b)
+    # Only pairs close enough to contradict are read as text (a handful of ~100 pairs).
+    for a, b in zip(*np.nonzero(np.triu(sims >= CONTRADICTS, k=1)), strict=True):
+        a, b = int(a), int(b)
+        if a in dropped or b in dropped:
+            continue
+        first, second = entries[picked[a]], entries[picked[b]]
+        if contradicts(first.statement, second.statement, float(sims[a, b])):
+            dropped.add(a if first.updated < second.updated else b)
     return [i for position, i in enumerate(picked) if position not in dropped]
 
 
