@@ -37,6 +37,8 @@ class ServerConfig(Strict):
     # `openai/...` models are forwarded as sent, without litellm (faster, byte-faithful).
     direct_openai: bool = True
     log_level: str = "info"
+    # /metrics answers only with an admin key (its counts cover every tenant).
+    metrics_require_key: bool = False
 
 
 class AuthKey(Strict):
@@ -48,6 +50,9 @@ class AuthKey(Strict):
 
 class AuthConfig(Strict):
     keys: list[AuthKey] = Field(default_factory=list)
+    # Without keys, `serve` binds only a loopback address unless this (or the
+    # --allow-unauthenticated flag) says serving everyone's self-model to anyone is intended.
+    allow_unauthenticated: bool = False
 
 
 class LiteLLMParams(BaseModel):

@@ -12,6 +12,7 @@ path, the provider's bytes): body, status, the allow-listed headers, and its err
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ from proxy.streaming import StreamOutcome, StreamReader, relay
 INJECTED_HEADER = "X-Selfmodel-Injected"
 DEGRADED_HEADER = "X-Selfmodel-Degraded"
 JSON = "application/json"
+log = logging.getLogger("selfmodel.pipeline")
 
 
 class Adapter(Protocol):
@@ -107,13 +109,18 @@ class Call:
         self.learns = learns and user is not None and state.memory.config.extraction.enabled
         self.upstream_started = time.perf_counter()
 
-    def audit(self, status: int, error: str | None = None, stream: bool = False) -> None:
-        upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
-        self.state.metrics.upstream_latency.labels(self.model).observe(upstream_ms / 1000)
-        if status >= 400:
-            self.state.metrics.upstream_errors.labels(str(status)).inc()
-        self.state.memory.audit(
-            AuditRecord.from_injection(
+    async def finish(
+        self, status: int, error: str | None = None, stream: bool = False, reply: str | None = None
+    ) -> None:
+        """Audit the request, and queue its turn for learning when it has a reply, durably and
+        before the response ends. Never raises: the provider has answered, so a failure of
+        this bookkeeping is counted and logged, never the client's error."""
+        try:
+            upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
+            self.state.metrics.upstream_latency.labels(self.model).observe(upstream_ms / 1000)
+            if status >= 400:
+                self.state.metrics.upstream_errors.labels(str(status)).inc()
+            record = AuditRecord.from_injection(
                 self.injection,
                 request_id=self.request_id,
                 tenant=self.principal.tenant,
@@ -124,28 +131,31 @@ class Call:
                 upstream_ms=upstream_ms,
                 stream=stream,
             )
-        )
-
-    async def enqueue(self, reply: str) -> None:
-        if not self.learns or self.user is None:
-            return
-        await self.state.memory.enqueue_turn(
-            Turn(
-                request_id=self.request_id,
-                tenant=self.principal.tenant,
-                user=self.user,
-                model=self.model,
-                messages=self.messages,
-                reply=reply,
-                injected_ids=[b.id for b in self.injection.beliefs],
-            )
-        )
+            turn = None
+            if self.learns and self.user is not None and reply is not None:
+                turn = Turn(
+                    request_id=self.request_id,
+                    tenant=self.principal.tenant,
+                    user=self.user,
+                    model=self.model,
+                    messages=self.messages,
+                    reply=reply,
+                    injected_ids=[b.id for b in self.injection.beliefs],
+                )
+            await self.state.memory.record(record, turn)
+            self.state.metrics.sync_counters(self.state.memory.stats)
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("bookkeeping of request %s failed", self.request_id)
 
     async def on_stream_complete(self, outcome: StreamOutcome) -> None:
         error = outcome.error
-        self.audit(outcome.status, error=error.message if error else None, stream=True)
-        if error is None:  # a cut or failed stream is not a turn to learn from
-            await self.enqueue(outcome.text)
+        await self.finish(
+            outcome.status,
+            error=error.message if error else None,
+            stream=True,
+            # A cut or failed stream is not a turn to learn from.
+            reply=outcome.text if error is None else None,
+        )
 
 
 async def _plan(
@@ -206,11 +216,11 @@ async def handle(
             )
     except ProviderError as exc:
         # The provider's own error, as it sent it (status, body, retry-after, ...).
-        call.audit(exc.status, error=exc.message, stream=stream)
+        await call.finish(exc.status, error=exc.message, stream=stream)
         sent = exc.answer
         return Response(sent.body, sent.status, {**sent.headers, **headers}, media_type=JSON)
     except SelfmodelError as exc:
-        call.audit(exc.status, error=exc.message, stream=stream)
+        await call.finish(exc.status, error=exc.message, stream=stream)
         raise
     if stream:
         return StreamingResponse(
@@ -218,12 +228,11 @@ async def handle(
             media_type="text/event-stream",
             headers={**raw.headers, **headers},
         )
-    call.audit(answer.status)
+    reply = None
     if call.learns:
         try:
             reply = adapter.reply_text(answer.json())
         except UpstreamError:
             reply = None  # not a JSON object: passed on as sent, nothing to learn from
-        if reply is not None:
-            await call.enqueue(reply)
+    await call.finish(answer.status, reply=reply)
     return Response(answer.body, answer.status, {**answer.headers, **headers}, media_type=JSON)
