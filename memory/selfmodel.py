@@ -32,6 +32,7 @@ from memory.index.embed import Embedder
 from memory.index.owner import DeferredIndex, IndexLock, apply_drops
 from memory.index.sync import SYNC_AT_LATEST_SECONDS, SYNC_WHEN_IDLE_SECONDS, IndexSync
 from memory.index.views import SituationTable
+from memory.inject import budget
 from memory.inject.plan import Injection, Injector
 from memory.inject.ranking import Weights
 from memory.inject.snapshot import SnapshotCache
@@ -161,7 +162,18 @@ class SelfModel:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise load on the event loop: the token
+        encoding (~0.4 s to read and decode) and the injection templates."""
+        try:
+            budget.encoding_for(budget.FALLBACK_ENCODING)
+            for rule in self.config.injection.rules:
+                self.prompts.injection(rule.template)
+        except Exception:  # noqa: BLE001 - the first request loads them, as before
+            log.warning("warming up the token encoding and templates failed", exc_info=True)
+
     async def start(self, *, workers: bool = True, consumers: int | None = None) -> None:
+        await self._blocking(self.warm_up)
         recovered = await self._blocking(self.outbox.recover)
         if recovered:
             log.info("resuming %d extraction job(s) left running by a previous process", recovered)
