@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter
@@ -32,10 +33,10 @@ from memory.index.embed import Embedder
 from memory.index.owner import DeferredIndex, IndexLock, apply_drops
 from memory.index.sync import SYNC_AT_LATEST_SECONDS, SYNC_WHEN_IDLE_SECONDS, IndexSync
 from memory.index.views import SituationTable
-from memory.inject import budget
 from memory.inject.plan import Injection, Injector
 from memory.inject.ranking import Weights
 from memory.inject.snapshot import SnapshotCache
+from memory.insights.service import Insights
 from memory.learn.conflicts import open_conflicts
 from memory.learn.contexts import ContextClassifier
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
@@ -43,6 +44,7 @@ from memory.learn.gate import gate
 from memory.learn.turns import Turn
 from memory.learn.worker import ExtractionWorker
 from memory.ledger import beliefs as rows
+from memory.ledger import lineage
 from memory.ledger.audit import AuditLog, AuditRecord, record_request
 from memory.ledger.outbox import Outbox
 from memory.models import Belief, ScoredBelief
@@ -162,18 +164,7 @@ class SelfModel:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def warm_up(self) -> None:
-        """Load what the first request would otherwise load on the event loop: the token
-        encoding (~0.4 s to read and decode) and the injection templates."""
-        try:
-            budget.encoding_for(budget.FALLBACK_ENCODING)
-            for rule in self.config.injection.rules:
-                self.prompts.injection(rule.template)
-        except Exception:  # noqa: BLE001 - the first request loads them, as before
-            log.warning("warming up the token encoding and templates failed", exc_info=True)
-
     async def start(self, *, workers: bool = True, consumers: int | None = None) -> None:
-        await self._blocking(self.warm_up)
         recovered = await self._blocking(self.outbox.recover)
         if recovered:
             log.info("resuming %d extraction job(s) left running by a previous process", recovered)
@@ -260,7 +251,8 @@ class SelfModel:
             self.stats["degraded"] += 1
             if self.config.injection.fail_closed:
                 raise
-            return Injection(messages=messages, degraded_reason=str(exc))
+            # Retrieval runs only in the treatment arm.
+            return Injection(messages=messages, degraded_reason=str(exc), arm="treatment")
 
     async def retrieve(
         self, tenant: str, user: str, rule: InjectionRule, messages: list[dict[str, Any]]
@@ -489,9 +481,50 @@ class SelfModel:
             "outbox": await self.job_counts(tenant),
         }
 
+    async def store_ready(self) -> bool:
+        """Whether the vector store answers (readiness)."""
+        return await self._blocking(self.chroma.heartbeat)
+
+    async def some_user(self) -> tuple[str, str] | None:
+        return await self.db.execute_fn(rows.any_user)
+
+    async def has_users(self, tenant: str) -> bool:
+        found = await self.db.execute_fn(lambda conn: rows.list_users(conn, tenant, None, 1, 0))
+        return bool(found)
+
+    async def learned(self, tenant: str, request_id: str) -> dict[str, Any]:
+        """A request's audit record, its extraction jobs and the belief changes made from it."""
+
+        def read() -> dict[str, Any]:
+            conn = self.db.conn
+            return {
+                "record": self.audit_log.get(tenant, request_id),
+                "jobs": lineage.jobs_of_request(conn, tenant, request_id),
+                "changes": lineage.changes_of_request(conn, tenant, request_id),
+            }
+
+        return await self._blocking(read)
+
     @property
     def store_location(self) -> str:
         return self.chroma.location
+
+    # -- insights (issue #17): the holdout experiment, themes, churn risk ----------------------
+
+    @functools.cached_property
+    def insights(self) -> Insights:
+        return Insights(self.db, self.config, self.audit_log.flush)
+
+    async def experiment(self, tenant: str, rule: str | None, since: str | None) -> dict[str, Any]:
+        return await self._blocking(self.insights.experiment, tenant, rule, since)
+
+    async def belief_themes(self, tenant: str, context: str | None) -> dict[str, Any]:
+        return await self._blocking(self.insights.beliefs, tenant, context)
+
+    async def at_risk(
+        self, tenant: str, days: float | None, min_risk: float, limit: int
+    ) -> dict[str, Any]:
+        return await self._blocking(self.insights.at_risk, tenant, days, min_risk, limit)
 
     # -- offline maintenance (the CLI's `reindex`, `serve` and `doctor`; no facade is open) --
 

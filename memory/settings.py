@@ -87,6 +87,18 @@ class RuleMatch(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
+class HoldoutConfig(Strict):
+    """A deterministic share of users that gets no injection (the experiment's control arm).
+
+    A user is held out when the hash of (tenant, user, salt), read as a number in [0, 1), is
+    below `percent / 100`: raising the percent only moves users into the holdout, lowering it
+    only moves them out, and a new salt draws a new holdout.
+    """
+
+    percent: float = Field(default=0.0, ge=0, le=100)
+    salt: str = Field(default="holdout", min_length=1, max_length=200)
+
+
 class InjectionRule(Strict):
     name: str
     match: RuleMatch = Field(default_factory=RuleMatch)
@@ -98,10 +110,12 @@ class InjectionRule(Strict):
     position: Position = "system_prepend"
     template: str = "default"
     include_core: bool = True
+    holdout: HoldoutConfig | None = None  # this rule's own holdout, else injection.holdout
 
 
 class InjectionConfig(Strict):
     fail_closed: bool = False
+    holdout: HoldoutConfig = Field(default_factory=HoldoutConfig)
     rules: list[InjectionRule] = Field(default_factory=lambda: [InjectionRule(name="default")])
 
     @field_validator("rules")
@@ -136,6 +150,17 @@ class AuditConfig(Strict):
     store_rendered: bool = True
 
 
+class InsightsConfig(Strict):
+    """`GET /v1/insights/*`: computed on demand, cached until the store changes."""
+
+    min_users: int = Field(default=5, ge=2, le=10_000)  # k: no theme, no quote under k users
+    theme_similarity: float = Field(default=0.5, gt=0, lt=1)
+    weeks: int = Field(default=4, ge=1, le=52)
+    risk_window_days: float = Field(default=28.0, gt=0, le=365)
+    cache_seconds: float = Field(default=300.0, ge=0)
+    confidence: float = Field(default=0.95, ge=0.5, lt=1)
+
+
 class MemoryConfig(Strict):
     """The self-model's part of the config, handed to `memory` code."""
 
@@ -145,6 +170,7 @@ class MemoryConfig(Strict):
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
     extraction: ExtractionConfig = Field(default_factory=ExtractionConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    insights: InsightsConfig = Field(default_factory=InsightsConfig)
     prompts_dir: str | None = None
 
     @field_validator("contexts")

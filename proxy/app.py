@@ -12,18 +12,33 @@ from threadpoolctl import threadpool_limits
 
 from memory.offline import configure_offline
 from memory.selfmodel import SelfModel
+from proxy import serverlock, startup, tracing
+from proxy.accesslog import AccessLog
 from proxy.config import Config
 from proxy.errors import install_error_handlers
 from proxy.metrics import Metrics
 from proxy.middleware import RequestContext
-from proxy.routes import audit, beliefs, chat, messages, responses, service, ui, users
+from proxy.routes import (
+    audit,
+    beliefs,
+    chat,
+    insights,
+    messages,
+    ops,
+    responses,
+    service,
+    ui,
+    users,
+)
 from proxy.state import AppState
 from proxy.upstream import Upstream
 
 log = logging.getLogger("selfmodel")
 
 
-def create_app(config: Config, *, workers: bool = True, embedder: Any = None) -> FastAPI:
+def create_app(
+    config: Config, *, workers: bool = True, embedder: Any = None, span_exporter: Any = None
+) -> FastAPI:
     configure_offline()
     # numpy's OpenBLAS keeps a thread per core that spins after every call. On our small
     # matrices it did no useful work and burned ~3 ms of CPU per request, a core the
@@ -44,23 +59,30 @@ def create_app(config: Config, *, workers: bool = True, embedder: Any = None) ->
         app.state.selfmodel = AppState(
             config=config, metrics=metrics, upstream=upstream, memory=memory
         )
-        log.info(
-            "selfmodel ready: %d model(s), store %s, embedding %s",
-            len(config.model_list),
-            memory.store_location,
-            memory.embedder.name,
-        )
+        pid_file = serverlock.claim(config.store.path)
+        await startup.banner(config, memory, await startup.warm_up(config, memory, app))
+        setattr(app.state, ops.READY_FLAG, True)
         try:
             yield
         finally:
+            setattr(app.state, ops.READY_FLAG, False)
             await memory.stop()
             await upstream.aclose()
+            serverlock.release(pid_file)
+            if tracer is not None:
+                tracer.shutdown()
 
     app = FastAPI(
         title="selfmodel", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
-    for module in (chat, responses, messages, service, beliefs, users, audit, ui):
+    for module in (chat, responses, messages, service, beliefs, users, audit, insights, ui, ops):
         app.include_router(module.router)
+    # Innermost first: tracing and the access log run inside RequestContext (the request id).
+    tracer = tracing.build(config.tracing, config.model_list, span_exporter)
+    if tracer is not None:
+        app.add_middleware(tracing.TraceMiddleware, tracing=tracer)
+    if config.server.access_log:
+        app.add_middleware(AccessLog, log_user_ids=config.server.log_user_ids)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

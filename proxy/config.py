@@ -11,10 +11,17 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from memory.prompts import PromptLibrary
 from memory.settings import MemoryConfig, Strict
@@ -37,8 +44,24 @@ class ServerConfig(Strict):
     # `openai/...` models are forwarded as sent, without litellm (faster, byte-faithful).
     direct_openai: bool = True
     log_level: str = "info"
+    # text: one readable line per record; json: one JSON object per line (for log shippers).
+    log_format: Literal["text", "json"] = "text"
+    # One line per request (request id, tenant, user hash, model, status, latency split).
+    access_log: bool = True
+    # Debugging only: put raw user ids in the access log instead of their hash.
+    log_user_ids: bool = False
     # /metrics answers only with an admin key (its counts cover every tenant).
     metrics_require_key: bool = False
+
+
+class TracingConfig(Strict):
+    """OpenTelemetry traces, off unless an OTLP endpoint is set."""
+
+    otlp_endpoint: str | None = None  # e.g. http://127.0.0.1:4318/v1/traces (OTLP over HTTP)
+    headers: dict[str, str] = Field(default_factory=dict)
+    service_name: str = "selfmodel"
+    # Debugging only: add message and reply text to the upstream span.
+    capture_content: bool = False
 
 
 class AuthKey(Strict):
@@ -79,6 +102,13 @@ class Config(MemoryConfig):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     model_list: list[ModelEntry] = Field(default_factory=list)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
+    # The file this config was read from (None: the embedded defaults or a parsed mapping).
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        return self._source
 
     @property
     def memory(self) -> MemoryConfig:
@@ -171,7 +201,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {file} is not valid YAML: {exc}") from None
-    return parse_config(raw)
+    config = parse_config(raw)
+    config._source = os.path.abspath(file)
+    return config
 
 
 def default_config_data() -> dict[str, Any]:

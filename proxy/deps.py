@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from proxy import accesslog
 from proxy.errors import Forbidden
 from proxy.identity import Principal, authenticate
 from proxy.state import AppState
@@ -21,6 +22,7 @@ INSPECTOR_HEADER = "x-selfmodel-inspector"
 def get_principal(request: Request) -> Principal:
     state: AppState = request.app.state.selfmodel
     principal = authenticate(request.headers, state.config.auth.keys)
+    accesslog.note(tenant=principal.tenant)
     if request.headers.get(INSPECTOR_HEADER) and not principal.admin:
         # The inspector shows a whole tenant's users: it is for admin keys only.
         raise Forbidden("The inspector needs an admin key.", code="admin_required")

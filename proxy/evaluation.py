@@ -52,14 +52,11 @@ class MemoEmbedder:
 
 
 def find_data(directory: str | None) -> Path:
+    # The dev set ships in the repository's eval/ (under its own licence), not in the package.
     candidates = (
         [Path(directory)]
         if directory
-        else [
-            Path.cwd() / "eval",
-            Path.cwd().parent / "shared" / "eval",
-            Path(__file__).resolve().parents[2] / "shared" / "eval",
-        ]
+        else [Path.cwd() / "eval", Path(__file__).resolve().parents[1] / "eval"]
     )
     for candidate in candidates:
         if (candidate / DATA_FILE).is_file():

@@ -22,7 +22,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from memory.inject.plan import Injection, MemoryDegraded
 from memory.learn.turns import Turn
-from memory.ledger.audit import AuditRecord
+from memory.ledger.audit import AuditRecord, last_user_text
+from proxy import accesslog, tracing
 from proxy.body import read_json
 from proxy.config import ModelEntry
 from proxy.direct import ProviderError
@@ -109,8 +110,19 @@ class Call:
         self.learns = learns and user is not None and state.memory.config.extraction.enabled
         self.upstream_started = time.perf_counter()
 
+    @property
+    def reads_reply(self) -> bool:
+        """Whether the reply is read back: to learn from it, or to keep it in the audit."""
+        return self.learns or self.state.memory.config.audit.store_rendered
+
     async def finish(
-        self, status: int, error: str | None = None, stream: bool = False, reply: str | None = None
+        self,
+        status: int,
+        error: str | None = None,
+        stream: bool = False,
+        reply: str | None = None,
+        response: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> None:
         """Audit the request, and queue its turn for learning when it has a reply, durably and
         before the response ends. Never raises: the provider has answered, so a failure of
@@ -130,7 +142,11 @@ class Call:
                 error=error,
                 upstream_ms=upstream_ms,
                 stream=stream,
+                user_message=last_user_text(self.messages),
+                reply=reply,
             )
+            accesslog.note_record(record)
+            tracing.record_turn(record, usage=usage, response=response, reply=reply)
             turn = None
             if self.learns and self.user is not None and reply is not None:
                 turn = Turn(
@@ -142,7 +158,8 @@ class Call:
                     reply=reply,
                     injected_ids=[b.id for b in self.injection.beliefs],
                 )
-            await self.state.memory.record(record, turn)
+            with tracing.step("selfmodel.enqueue"):
+                await self.state.memory.record(record, turn)
             self.state.metrics.sync_counters(self.state.memory.stats)
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("bookkeeping of request %s failed", self.request_id)
@@ -155,6 +172,7 @@ class Call:
             stream=True,
             # A cut or failed stream is not a turn to learn from.
             reply=outcome.text if error is None else None,
+            usage=getattr(outcome.reader, "usage", None),
         )
 
 
@@ -228,11 +246,13 @@ async def handle(
             media_type="text/event-stream",
             headers={**raw.headers, **headers},
         )
-    reply = None
-    if call.learns:
+    reply: str | None = None
+    response: dict[str, Any] | None = None
+    if call.reads_reply:
         try:
-            reply = adapter.reply_text(answer.json())
+            response = answer.json()
+            reply = adapter.reply_text(response)
         except UpstreamError:
-            reply = None  # not a JSON object: passed on as sent, nothing to learn from
-    await call.finish(answer.status, reply=reply)
+            pass  # not a JSON object: passed on as sent, nothing to learn from or keep
+    await call.finish(answer.status, reply=reply, response=response)
     return Response(answer.body, answer.status, {**answer.headers, **headers}, media_type=JSON)

@@ -17,7 +17,7 @@ from memory.index.embed import Embedder
 from memory.inject import budget, render
 from memory.inject.query import query_texts
 from memory.inject.ranking import DEFAULT_WEIGHTS, Weights, cut_explained, score_parts
-from memory.inject.rules import choose_rule
+from memory.inject.rules import Arm, arm, choose_rule
 from memory.inject.snapshot import SnapshotCache
 from memory.learn.revise import contradicts
 from memory.ledger.db import utcnow
@@ -63,6 +63,7 @@ class Injection:
     # Why the block holds what it holds: the adaptive cut, the near-duplicate collapse and the
     # token fit (see `Injector._explain`); also on the last injected belief's `why`.
     cut: dict[str, Any] | None = None
+    arm: Arm | None = None  # None: no end user, so no experiment unit
 
 
 def _context_window(model_info: Mapping[str, Any] | None) -> int | None:
@@ -104,8 +105,12 @@ class Injector:
         rule = choose_rule(
             self.config.injection.rules, model=model, tenant=tenant, user=user, headers=headers
         )
-        if user is None or rule is None or not rule.enabled or rule.top_k == 0:
+        if user is None:
             return Injection(messages=messages, rule=rule.name if rule else None)
+        # The holdout arm gets no injection; audit, feedback and learning go on as usual.
+        assigned = arm(tenant, user, rule, self.config.injection.holdout)
+        if rule is None or not rule.enabled or rule.top_k == 0 or assigned == "holdout":
+            return Injection(messages=messages, rule=rule.name if rule else None, arm=assigned)
         started = time.perf_counter()
         cut_info: dict[str, Any] = {}
         try:
@@ -137,6 +142,7 @@ class Injector:
             retrieve_ms=(retrieved - started) * 1000,
             render_ms=(done - retrieved) * 1000,
             cut=cut_info or None,
+            arm=assigned,
         )
 
     @staticmethod

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
+from typing import Literal
 
-from memory.settings import InjectionRule
+from memory.settings import HoldoutConfig, InjectionRule
+
+Arm = Literal["treatment", "holdout"]
 
 
 def _glob(pattern: str | None, value: str | None) -> bool:
@@ -36,3 +40,19 @@ def choose_rule(
         if matches(rule, model=model, tenant=tenant, user=user, headers=headers):
             return rule
     return None
+
+
+def holdout_draw(tenant: str, user: str, salt: str) -> float:
+    """A user's fixed position in [0, 1) for a salt: a pure function of its inputs."""
+    digest = hashlib.sha256("\x1f".join((salt, tenant, user)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def arm(tenant: str, user: str, rule: InjectionRule | None, default: HoldoutConfig) -> Arm:
+    """The experiment arm: the rule's holdout if it has one, else the global one. Comparing
+    the draw with percent/100 means a change of percent moves only the users between the two."""
+    holdout = rule.holdout if rule is not None and rule.holdout is not None else default
+    if holdout.percent <= 0:
+        return "treatment"
+    held = holdout_draw(tenant, user, holdout.salt) < holdout.percent / 100
+    return "holdout" if held else "treatment"

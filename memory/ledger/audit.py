@@ -48,7 +48,12 @@ _COLUMNS = (
     "stream",
     "degraded",
     "degraded_reason",
+    "arm",
+    "user_message",
+    "reply",
 )
+# The turn's text is for reading what happened, not a transcript store: long texts are cut.
+TEXT_LIMIT = 16_000
 
 
 @dataclass
@@ -70,6 +75,9 @@ class AuditRecord:
     error: str | None = None
     stream: bool = False
     degraded_reason: str | None = None
+    arm: str | None = None  # "treatment" | "holdout"; None without an end user
+    user_message: str | None = None
+    reply: str | None = None
     at: str = field(default_factory=lambda: iso(utcnow()))
 
     @classmethod
@@ -85,6 +93,8 @@ class AuditRecord:
         error: str | None,
         upstream_ms: float,
         stream: bool,
+        user_message: str | None = None,
+        reply: str | None = None,
     ) -> AuditRecord:
         return cls(
             request_id=request_id,
@@ -104,6 +114,9 @@ class AuditRecord:
             error=error,
             stream=stream,
             degraded_reason=injection.degraded_reason,
+            arm=injection.arm,
+            user_message=user_message,
+            reply=reply,
         )
 
     def row(self, store_rendered: bool) -> tuple[Any, ...]:
@@ -128,6 +141,9 @@ class AuditRecord:
             int(self.stream),
             int(self.degraded_reason is not None),
             self.degraded_reason,
+            self.arm,
+            _redacted(self.user_message) if store_rendered else None,
+            _redacted(self.reply) if store_rendered else None,
         )
 
 
@@ -158,8 +174,33 @@ def sanitized(record: AuditRecord, error: BaseException) -> AuditRecord:
         error=" ".join(filter(None, [_valid(record.error), note])),
         stream=bool(record.stream),
         degraded_reason=_valid(record.degraded_reason),
+        arm=_valid(record.arm),
+        user_message=_valid(record.user_message),
+        reply=_valid(record.reply),
         at=record.at,
     )
+
+
+def _cut(text: str | None) -> str | None:
+    if text is None or len(text) <= TEXT_LIMIT:
+        return text
+    return text[:TEXT_LIMIT] + " […cut]"
+
+
+def _redacted(text: str | None) -> str | None:
+    """The text as stored: cut, then with secrets redacted (no secret rests on disk)."""
+    cut = _cut(text)
+    return None if cut is None else secrets.redact(cut)[0]
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of the last user message: what drove retrieval for this request."""
+    from memory.inject.budget import message_text
+
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message_text(message)
+    return None
 
 
 def record_to_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -320,7 +361,8 @@ def redact_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
     """Keep a forgotten user's records (counts, latency) without their text or id."""
     return conn.execute(
         "UPDATE audit SET rendered = NULL, injected = '[]', user_id = '[forgotten]', "
-        "error = NULL WHERE tenant = ? AND user_id = ?",
+        "error = NULL, tokens = 0, user_message = NULL, reply = NULL "
+        "WHERE tenant = ? AND user_id = ?",
         (tenant, user),
     ).rowcount
 

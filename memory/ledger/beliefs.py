@@ -332,3 +332,9 @@ def taken_ids(conn: sqlite3.Connection, table: str, ids: list[str]) -> set[str]:
             r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
         )
     return found
+
+
+def any_user(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """Some (tenant, user) of the store, or None when it has none (the warm-up's probe)."""
+    row = conn.execute("SELECT tenant, user_id FROM users LIMIT 1").fetchone()
+    return None if row is None else (row[0], row[1])

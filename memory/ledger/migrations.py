@@ -218,6 +218,35 @@ def m008_worker_leases(db: sqlite3.Connection) -> None:
     )
 
 
+def m009_audit_arm(db: sqlite3.Connection) -> None:
+    # The holdout experiment's arm of each request (issue #17). Records written before it
+    # existed had no holdout: their end users were all treated. Insights read recent belief
+    # changes by kind and time.
+    _run(
+        db,
+        """
+        ALTER TABLE audit ADD COLUMN arm TEXT;
+        UPDATE audit SET arm = 'treatment' WHERE user_id IS NOT NULL;
+        CREATE INDEX audit_by_arm ON audit (tenant, arm, at);
+        CREATE INDEX history_by_event ON history (event, at)
+        """,
+    )
+
+
+def m010_audit_turn_text(db: sqlite3.Connection) -> None:
+    # The user message that drove retrieval and the reply, kept when audit.store_rendered is on;
+    # history rows are looked up by the request they came from.
+    _run(
+        db,
+        """
+        ALTER TABLE audit ADD COLUMN user_message TEXT;
+        ALTER TABLE audit ADD COLUMN reply TEXT;
+        CREATE INDEX IF NOT EXISTS history_by_request ON history (request_id);
+        CREATE INDEX IF NOT EXISTS outbox_by_request ON outbox (request_id)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_beliefs", m001_beliefs),
     ("002_audit", m002_audit),
@@ -227,4 +256,6 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("006_embedded_flag", m006_embedded_flag),
     ("007_evidence_note", m007_evidence_note),
     ("008_worker_leases", m008_worker_leases),
+    ("009_audit_arm", m009_audit_arm),
+    ("010_audit_turn_text", m010_audit_turn_text),
 ]

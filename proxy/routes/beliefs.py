@@ -66,7 +66,8 @@ async def list_beliefs(
     status: str | None = Query(default=None, max_length=32),
     min_confidence: float | None = Query(default=None, ge=0, le=1),
     q: str | None = Query(default=None, min_length=1, max_length=1000),
-    limit: int = Query(default=20, ge=1, le=200),
+    limit: int | None = Query(default=None, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
     conflicts: bool = False,
 ) -> dict[str, Any]:
     validate_user_id(user)
@@ -74,6 +75,7 @@ async def list_beliefs(
         found_conflicts = await state.memory.conflicts(caller.tenant, user)
         return {"object": "list", "user": user, "data": found_conflicts}
     if q is not None:
+        limit = min(limit or 20, 200)
         hits = await state.memory.search(caller.tenant, user, q, limit)
         return {
             "object": "list",
@@ -87,7 +89,16 @@ async def list_beliefs(
             ],
         }
     found = await state.memory.list_beliefs(caller.tenant, user, context, status, min_confidence)
-    return {"object": "list", "user": user, "data": [b.model_dump(mode="json") for b in found]}
+    # Pages over the list as ordered (context, then confidence): `total` counts every match.
+    page = found[offset : offset + limit] if limit is not None else found[offset:]
+    return {
+        "object": "list",
+        "user": user,
+        "data": [b.model_dump(mode="json") for b in page],
+        "total": len(found),
+        "offset": offset,
+        "has_more": offset + len(page) < len(found),
+    }
 
 
 @router.post("/beliefs", status_code=201)

@@ -305,14 +305,23 @@
     const current = () => seq === renderSeq;
     const { parts, params } = parseHash();
     try {
-      if (parts[0] === "audit") {
+      const extra = (window.selfmodelViews || {})[parts[0]];  // views in their own files
+      if (extra) {
+        setNav(parts[0]);
+        closeDrawer(false);
+        await extra(params, current, { el, svg, clear, get, mountView, header, showError });
+      } else if (parts[0] === "jobs") {
+        setNav("jobs");
+        closeDrawer(false);
+        await jobsView(params, current);
+      } else if (parts[0] === "audit") {
         setNav("audit");
         closeDrawer(false);
         if (parts[1]) await auditRecordView(parts[1], current);
         else await auditView(params, current);
       } else if (parts[0] === "users" && parts[1]) {
         setNav("users");
-        if (page.name !== "user" || page.user !== parts[1]) await userView(parts[1], current);
+        if (page.name !== "user" || page.user !== parts[1]) await userView(parts[1], current, params);
         if (!current()) return;
         if (parts[2] === "beliefs" && parts[3]) await openBelief(parts[1], parts[3], current);
         else closeDrawer(false);
@@ -409,59 +418,91 @@
 
   // ---- User: summary + beliefs ------------------------------------------------------------
 
-  async function userView(user, current) {
+  const BELIEFS_PAGE = 100;
+
+  async function userView(user, current, params) {
+    const per = Math.max(1, Math.min(1000, Number(params && params.get("per")) || BELIEFS_PAGE));
     const summaryNode = el("section", { class: "summary" }, loading());
     const beliefsNode = el("section", { class: "beliefs" });
     const statusSel = el("div", { class: "segmented", role: "group", "aria-label": "Status" });
     const filter = el("input", { class: "input", type: "search", placeholder: "Filter statements…",
       "aria-label": "Filter beliefs", id: "belief-filter" });
     const countNode = el("span", { class: "muted" });
-    const conflictNode = el("span", { id: "conflicts" });
+    const conflictNode = el("span", { id: "conflicts-badge" });
     const forget = el("button", { class: "btn btn-danger-ghost", type: "button", text: "Forget user",
       id: "forget-user", on: { click: () => forgetUser(user) } });
+    const pagerNode = el("div", { class: "pager", id: "beliefs-pager" });
+    const conflictsNode = el("section", { id: "conflicts" });
+    const addButton = el("button", { class: "btn", type: "button", id: "add-belief", text: "Add belief",
+      on: { click: () => addBelief(user) } });
     mountView("user", user,
       header(user, null, [el("a", { href: "#/users", text: "Users" }), " / ",
         el("span", { text: user })],
-      [el("a", { class: "btn", href: `#/audit${query({ user })}`, text: "Audit log" }), forget]),
+      [el("a", { class: "btn", href: `#/audit${query({ user })}`, text: "Audit log" }), addButton, forget]),
       summaryNode,
+      previewBox(user),
+      conflictsNode,
       el("div", { class: "section-head" }, el("h2", { text: "Beliefs" }), countNode, conflictNode,
         el("span", { class: "grow" }), filter, statusSel),
-      beliefsNode);
-    page.beliefs = { user, status: "active", filter: "", reload: null };
+      beliefsNode, pagerNode);
+    page.beliefs = { user, status: "active", filter: "", reload: null, offset: 0, conflicted: new Map() };
 
     const statuses = [["active", "Active"], ["superseded", "Superseded"], ["retracted", "Retracted"], ["", "All"]];
     const buttons = statuses.map(([value, label]) => el("button", { type: "button", class: "seg",
       text: label, dataset: { status: value },
-      on: { click: () => { page.beliefs.status = value; paintStatus(); loadBeliefs(); } } }));
+      on: { click: () => { page.beliefs.status = value; page.beliefs.offset = 0; paintStatus(); loadBeliefs().catch(showError); } } }));
     statusSel.append(...buttons);
     const paintStatus = () => buttons.forEach((b) => b.classList.toggle("on", b.dataset.status === page.beliefs.status));
     paintStatus();
 
     let all = [];
+    let total = 0;
     const paint = () => {
       const needle = page.beliefs.filter.toLowerCase();
       const shown = needle ? all.filter((b) => b.statement.toLowerCase().includes(needle)) : all;
-      countNode.textContent = needle ? `${shown.length} of ${all.length}` : `${all.length}`;
+      countNode.textContent = needle ? `${shown.length} of ${all.length} on this page` : `${total}`;
       clear(beliefsNode).append(shown.length ? beliefGroups(user, shown)
         : empty(all.length ? "No belief matches the filter." : "No beliefs with this status."));
       markSelected();
     };
+    // The server pages the list (limit/offset); the filter box narrows the page shown.
     async function loadBeliefs() {
       const seq = renderSeq;
-      const data = await get(`/v1/users/${enc(user)}/beliefs${query({ status: page.beliefs.status })}`);
+      const offset = page.beliefs.offset;
+      const data = await get(`/v1/users/${enc(user)}/beliefs${query({ status: page.beliefs.status, limit: per, offset: offset || "" })}`);
       if (seq !== renderSeq && page.user !== user) return;
       all = data.data;
+      total = data.total === undefined ? all.length : data.total;
       paint();
+      const more = data.has_more === undefined ? false : data.has_more;
+      pagerNode.hidden = !(offset > 0 || more);
+      renderPager(pagerNode, offset > 0, more,
+        `${all.length ? offset + 1 : 0}–${offset + all.length} of ${total}`,
+        () => { page.beliefs.offset = Math.max(0, offset - per); loadBeliefs().catch(showError); },
+        () => { page.beliefs.offset = offset + per; loadBeliefs().catch(showError); });
     }
+    // Conflicting active beliefs, when the server reports them (GET ...?conflicts=true answers
+    // pairs: {beliefs: [a, b], similarity, winner, rule}); a server without it lists beliefs.
     async function loadConflicts() {
-      // Open contradictions: pairs of active beliefs that say opposite things.
-      const data = await get(`/v1/users/${enc(user)}/beliefs${query({ conflicts: "true" })}`);
+      let data;
+      try { data = await get(`/v1/users/${enc(user)}/beliefs?conflicts=true`); } catch (_) { return; }
       if (page.user !== user) return;
+      const pairs = (data.data || []).filter((c) => c && Array.isArray(c.beliefs) && c.beliefs.length === 2);
+      page.beliefs.conflicted = new Map();
+      for (const pair of pairs) {
+        for (const b of pair.beliefs) {
+          const other = pair.beliefs.find((o) => o.id !== b.id);
+          page.beliefs.conflicted.set(b.id, other ? other.statement : "");
+        }
+      }
+      clear(conflictsNode).append(pairs.length ? conflictsCard(user, pairs) : null);
       clear(conflictNode);
-      if (!data.data.length) return;
-      const title = data.data.map((c) => `${c.beliefs[0].statement} ⟷ ${c.beliefs[1].statement} (kept: ${c.winner === c.beliefs[0].id ? c.beliefs[0].statement : c.beliefs[1].statement}; ${c.rule})`).join("\n");
-      const n = data.data.length;
-      conflictNode.append(el("span", { class: "badge badge-conflict", title, text: `${n} conflict${n === 1 ? "" : "s"}` }));
+      if (pairs.length) {
+        const title = pairs.map((c) => `${c.beliefs[0].statement} ⟷ ${c.beliefs[1].statement} (kept: ${c.winner === c.beliefs[0].id ? c.beliefs[0].statement : c.beliefs[1].statement}; ${c.rule})`).join("\n");
+        const n = pairs.length;
+        conflictNode.append(el("span", { class: "badge badge-conflict", title, text: `${n} conflict${n === 1 ? "" : "s"}` }));
+      }
+      paint();
     }
     async function loadSummary() {
       const data = await get(`/v1/users/${enc(user)}/summary`);
@@ -538,6 +579,8 @@
     return el("a", { class: "belief-row", href: beliefHref(user, b.id), dataset: { id: b.id } },
       el("span", { class: "belief-statement", text: b.statement }),
       b.status !== "active" ? statusBadge(b.status) : null,
+      page.beliefs && page.beliefs.conflicted && page.beliefs.conflicted.has(b.id)
+        ? el("span", { class: "badge badge-warn conflict-flag", title: `conflicts with: ${page.beliefs.conflicted.get(b.id)}`, text: "conflict" }) : null,
       confBar(b.confidence),
       badge(b.source, `src-${b.source}`),
       el("span", { class: "belief-age", title: `updated ${when(b.updated)}`, text: ago(b.updated) }));
@@ -560,6 +603,139 @@
       toast(`Forgot ${user}.`);
       page.name = "";
       location.hash = "#/users";
+    } catch (error) { showError(error); }
+  }
+
+  // ---- User: preview, add a belief, conflicts ---------------------------------------------
+
+  function previewBox(user) {
+    const message = el("textarea", { class: "input preview-input", id: "preview-message", rows: 2,
+      placeholder: "A question this user might ask…", "aria-label": "Question to preview", spellcheck: "false" });
+    const model = el("select", { class: "input", id: "preview-model", "aria-label": "Model" });
+    const result = el("div", { id: "preview-result" });
+    const run = el("button", { class: "btn btn-primary", type: "submit", id: "preview-run", text: "Preview" });
+    get("/v1/models").then((data) => {
+      for (const m of data.data || []) model.append(el("option", { value: m.id, text: m.id }));
+    }).catch(() => {});
+    const form = el("form", { class: "card preview", id: "preview-form" },
+      el("div", { class: "card-label", text: "Preview: what would a question get injected? (no upstream call)" }),
+      el("div", { class: "toolbar" }, message, model, run), result);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = message.value.trim();
+      if (!text) { message.focus(); return; }
+      run.disabled = true;
+      try {
+        const data = await api("POST", `/v1/users/${enc(user)}/preview`,
+          { model: model.value, messages: [{ role: "user", content: text }] });
+        clear(result).append(
+          el("div", { class: "muted small", id: "preview-facts",
+            text: `rule ${data.rule || "none"} · ${data.beliefs.length} belief${data.beliefs.length === 1 ? "" : "s"} · ${data.tokens} tokens${data.position ? ` · ${data.position}` : ""}${data.degraded ? ` · degraded: ${data.degraded}` : ""}` }),
+          data.beliefs.length ? el("ol", { class: "preview-list", id: "preview-beliefs" }, data.beliefs.map((b) =>
+            el("li", null, el("a", { href: beliefHref(user, b.id), text: b.statement }),
+              el("span", { class: "muted small", text: ` · ${b.context} · score ${num(b.score, 3)}` })))) : null,
+          data.rendered ? el("pre", { class: "code", id: "preview-rendered", text: data.rendered })
+            : empty("Nothing would be injected."));
+      } catch (error) { showError(error); } finally { run.disabled = false; }
+    });
+    return form;
+  }
+
+  const KNOWN_CONTEXTS = ["preferences", "expertise", "goals", "constraints", "communication_style"];
+
+  function addBelief(user) {
+    const existing = $("add-belief-form");
+    if (existing) { existing.remove(); return; }
+    const statement = el("textarea", { class: "input", id: "new-statement", rows: 2, maxlength: 1000,
+      placeholder: "e.g. Is vegetarian", "aria-label": "Statement", spellcheck: "false" });
+    const list = el("datalist", { id: "context-options" }, KNOWN_CONTEXTS.map((c) => el("option", { value: c })));
+    const context = el("input", { class: "input", id: "new-context", list: "context-options",
+      value: "preferences", "aria-label": "Context", autocomplete: "off", spellcheck: "false" });
+    const confidence = el("input", { class: "input", id: "new-confidence", type: "number", min: 0, max: 1,
+      step: 0.05, placeholder: "confidence (optional)", "aria-label": "Confidence" });
+    const errorNode = el("p", { class: "dialog-error", id: "new-error", hidden: true });
+    const form = el("form", { class: "card", id: "add-belief-form" },
+      el("div", { class: "card-label", text: "Add a belief (recorded as asserted through the API)" }),
+      el("div", { class: "toolbar" }, statement, context, list, confidence,
+        el("button", { class: "btn btn-primary", type: "submit", id: "new-save", text: "Add" }),
+        el("button", { class: "btn btn-ghost", type: "button", text: "Cancel", on: { click: () => form.remove() } })),
+      errorNode);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { statement: statement.value.trim(), context: context.value.trim() };
+      if (confidence.value !== "") body.confidence = Number(confidence.value);
+      if (!body.statement) { statement.focus(); return; }
+      try {
+        const created = await api("POST", `/v1/users/${enc(user)}/beliefs`, body);
+        form.remove();
+        toast("Belief added.");
+        await afterChange(user, created.id);
+      } catch (error) {
+        errorNode.textContent = error.message;
+        errorNode.hidden = false;
+      }
+    });
+    $("preview-form").after(form);
+    statement.focus();
+  }
+
+  function conflictsCard(user, pairs) {
+    return el("div", { class: "card card-warn", id: "conflicts-card" },
+      el("div", { class: "card-label", text: `${pairs.length} conflicting pair${pairs.length === 1 ? "" : "s"} of active beliefs` }),
+      el("ul", { class: "conflict-list" }, pairs.map((pair) => el("li", { class: "conflict-pair" },
+        pair.beliefs.map((b, i) => [i ? el("span", { class: "muted", text: " ⟷ " }) : null,
+          el("a", { href: beliefHref(user, b.id), class: b.id === pair.winner ? "strong" : "", text: b.statement })]),
+        el("span", { class: "muted small", text: ` · similarity ${num(pair.similarity, 2)}${pair.rule ? ` · ${pair.rule}` : ""}` })))));
+  }
+
+  // ---- Jobs: the learning queue and its dead letters ---------------------------------------
+
+  const JOB_STATES = ["dead", "pending", "running", "done", "skipped", ""];
+
+  async function jobsView(params, current) {
+    const stateFilter = params.has("state") ? params.get("state") : "dead";
+    const request = params.get("request") || "";
+    const seg = el("div", { class: "segmented", role: "group", "aria-label": "State" },
+      JOB_STATES.map((value) => el("a", { class: `seg${value === stateFilter ? " on" : ""}`,
+        href: `#/jobs${query({ state: value || "all" })}`, dataset: { state: value }, text: value || "all" })));
+    const retryAll = el("button", { class: "btn", type: "button", id: "retry-dead", text: "Retry all dead",
+      on: { click: () => retryJobs(null) } });
+    const body = el("div", { class: "table-wrap" }, loading());
+    const countsNode = el("div", { class: "muted small", id: "job-counts" });
+    mountView("jobs", null,
+      header("Learning jobs", "Each chat turn with a user is queued for extraction; a job that keeps failing is parked as dead until retried.", null, [retryAll]),
+      el("div", { class: "toolbar" }, seg, el("span", { class: "grow" }), countsNode), body);
+    const wanted = stateFilter === "all" ? "" : stateFilter;
+    const data = await get(`/v1/extraction/jobs${query({ state: wanted, limit: 200 })}`);
+    if (!current()) return;
+    const rows = request ? data.data.filter((j) => j.request_id === request) : data.data;
+    countsNode.textContent = Object.entries(data.counts || {}).map(([k, v]) => `${k} ${v}`).join(" · ") || "no jobs";
+    retryAll.disabled = !(data.counts && data.counts.dead);
+    clear(body).append(rows.length ? jobsTable(rows)
+      : empty(wanted === "dead" ? "No dead letters: every job succeeded or is still queued." : "No jobs match."));
+  }
+
+  function jobsTable(jobs) {
+    return el("table", { class: "table", id: "jobs-table" },
+      el("thead", null, el("tr", null, ["Job", "State", "Tries", "User", "Request", "Updated", "Error", ""].map((t) => el("th", { text: t })))),
+      el("tbody", null, jobs.map((j) => el("tr", { dataset: { job: j.id, state: j.state } },
+        el("td", { class: "mono", text: `#${j.id}` }),
+        el("td", null, badge(j.state, j.state === "dead" ? "err" : j.state === "done" ? "ok" : "plain")),
+        el("td", { class: "num", text: j.attempts }),
+        el("td", null, el("a", { href: userHref(j.user), text: j.user })),
+        el("td", null, el("a", { class: "mono", href: auditHref(j.request_id), text: shortId(j.request_id) })),
+        el("td", null, timeEl(j.updated_at)),
+        el("td", { class: "job-error", title: j.last_error || "", text: j.last_error || "" }),
+        el("td", null, j.state === "dead" ? el("button", { class: "btn btn-small", type: "button", text: "Retry",
+          dataset: { retry: j.id }, on: { click: () => retryJobs(j.id) } }) : null)))));
+  }
+
+  async function retryJobs(id) {
+    try {
+      const result = await api("POST", `/v1/extraction/jobs/retry${query({ job_id: id })}`);
+      toast(`Retried ${result.retried} job${result.retried === 1 ? "" : "s"}.`);
+      page.name = "";
+      await route();
     } catch (error) { showError(error); }
   }
 
@@ -813,6 +989,10 @@
       }, ["Newer", "Older"]);
   }
 
+  // A forgotten user's records keep their timings, not what was injected (older stores kept
+  // the token count too: it is shown as 0 like the rest).
+  const forgotten = (r) => r.user === "[forgotten]";
+
   function auditTable(records) {
     return el("table", { class: "table", id: "audit-table" },
       el("thead", null, el("tr", null, ["Time", "Request", "User", "Model", "Rule"].map((t) => el("th", { text: t })),
@@ -822,11 +1002,12 @@
         on: { click: (event) => { if (event.target.tagName !== "A") location.hash = auditHref(r.request_id); } } },
       el("td", { class: "nowrap" }, el("span", { title: r.at, text: when(r.at) })),
       el("td", null, el("a", { class: "mono", href: auditHref(r.request_id), text: shortId(r.request_id) })),
-      el("td", null, r.user ? el("a", { href: userHref(r.user), text: r.user }) : el("span", { class: "muted", text: "—" })),
+      el("td", null, forgotten(r) ? el("span", { class: "muted", text: r.user })
+        : r.user ? el("a", { href: userHref(r.user), text: r.user }) : el("span", { class: "muted", text: "—" })),
       el("td", { text: r.model }),
       el("td", null, r.rule || el("span", { class: "muted", text: "—" })),
       el("td", { class: "num", text: (r.injected || []).length }),
-      el("td", { class: "num", text: r.tokens }),
+      el("td", { class: "num", text: forgotten(r) ? 0 : r.tokens }),
       el("td", { class: "num", text: ms((r.latency_ms.retrieve || 0) + (r.latency_ms.render || 0)) }),
       el("td", { class: "num", text: ms(r.latency_ms.upstream) }),
       el("td", { class: "nowrap" }, badge(String(r.status), r.status < 400 ? "ok" : "err"),
@@ -851,16 +1032,16 @@
       el("div", { class: "card-label", text: "Request" }),
       el("dl", { class: "kv kv-compact" },
         kv("Time", `${when(r.at)}`),
-        kv("User", r.user ? el("a", { href: userHref(r.user), text: r.user }) : "—"),
+        kv("User", forgotten(r) ? r.user : r.user ? el("a", { href: userHref(r.user), text: r.user }) : "—"),
         kv("Model", r.model), kv("Rule", r.rule || "none matched"),
         kv("Template", r.template ? `${r.template}${r.template_sha256 ? ` · sha256 ${r.template_sha256.slice(0, 12)}` : ""}` : "—"),
-        kv("Tokens injected", r.tokens), kv("Stream", r.stream ? "yes" : "no"),
+        kv("Tokens injected", forgotten(r) ? 0 : r.tokens), kv("Stream", r.stream ? "yes" : "no"),
         kv("Upstream status", String(r.status)),
         r.error ? kv("Error", r.error) : null));
     const flags = el("div", { class: `card${r.degraded ? " card-warn" : ""}`, id: "degraded" },
       el("div", { class: "card-label", text: "Memory" }),
       el("div", { class: "big-row" }, el("span", { class: "big", text: String((r.injected || []).length) }),
-        el("span", { class: "muted", text: `beliefs injected · ${r.tokens} tokens` })),
+        el("span", { class: "muted", text: `beliefs injected · ${forgotten(r) ? 0 : r.tokens} tokens` })),
       r.degraded ? el("div", null, badge("degraded", "warn"), " ", el("span", { text: r.degraded_reason || "" }))
         : el("div", { class: "muted", text: "Not degraded: memory answered in time." }));
     const injected = r.injected || [];
@@ -875,11 +1056,27 @@
     const rendered = r.rendered === null || r.rendered === undefined
       ? empty(injected.length ? "The rendered text was not stored (audit.store_rendered is off), or was redacted." : "Nothing rendered.")
       : el("pre", { class: "code", id: "rendered-text", text: r.rendered });
+    const notStored = forgotten(r) ? "Redacted: the user was forgotten."
+      : "Not stored (audit.store_rendered is off).";
+    const turn = el("div", { class: "turn", id: "turn" },
+      el("div", { class: "turn-part" }, el("div", { class: "card-label", text: "User message (drove retrieval)" }),
+        r.user_message === null || r.user_message === undefined ? empty(notStored)
+          : el("pre", { class: "code", id: "turn-user", text: r.user_message })),
+      el("div", { class: "turn-part" }, el("div", { class: "card-label", text: "Reply" }),
+        r.reply === null || r.reply === undefined
+          ? empty(r.status >= 400 ? "No reply: the upstream call failed." : notStored)
+          : el("pre", { class: "code", id: "turn-reply", text: r.reply })));
+    const learnedNode = el("section", { id: "learned" }, loading());
     mountView("audit-record", null,
       header(r.request_id, null, [el("a", { href: "#/audit", text: "Audit log" }), " / ",
         el("span", { class: "mono", text: shortId(r.request_id) })],
       [badge(String(r.status), r.status < 400 ? "ok" : "err"), r.degraded ? badge("degraded", "warn") : null]),
       el("div", { class: "cards" }, facts, flags, latency),
+      el("div", { class: "section-head" }, el("h2", { text: "The turn" })),
+      turn,
+      el("div", { class: "section-head" }, el("h2", { text: "Learned from this turn" }),
+        el("span", { class: "muted", text: "the extraction job and the beliefs it changed" })),
+      learnedNode,
       el("div", { class: "section-head" }, el("h2", { text: "Injected beliefs" }),
         el("span", { class: "muted", text: "ranked by retrieval score" })),
       beliefsTable,
@@ -889,6 +1086,39 @@
         r.rendered ? el("button", { class: "btn btn-small", type: "button", text: "Copy",
           on: { click: () => navigator.clipboard.writeText(r.rendered).then(() => toast("Copied."), () => toast("Copy failed.")) } }) : null),
       rendered);
+    try {
+      const learned = await get(`/v1/audit/${enc(id)}/learned`);
+      if (!current()) return;
+      clear(learnedNode).append(learnedView(r, learned));
+    } catch (error) {
+      if (current()) clear(learnedNode).append(empty(`Could not load what was learned: ${error.message}`));
+    }
+  }
+
+  const CHANGE_WORDS = { created: "added", reinforced: "reinforced", weakened: "weakened",
+    superseded: "revised (old version)", corrected: "corrected", retracted: "retracted" };
+
+  function learnedView(r, learned) {
+    const jobs = learned.jobs || [];
+    const changes = learned.changes || [];
+    const jobLine = jobs.length ? el("div", { class: "toolbar", id: "learned-jobs" }, jobs.map((j) =>
+      el("a", { class: "job-link", href: `#/jobs${query({ state: "all", request: r.request_id })}`, dataset: { job: j.id } },
+        `extraction job #${j.id} `, badge(j.state, j.state === "dead" ? "err" : j.state === "done" ? "ok" : "plain"),
+        j.last_error ? el("span", { class: "muted small", text: ` ${j.last_error}` }) : null)))
+      : el("div", { class: "muted", id: "learned-jobs", text: !learned.extraction_enabled ? "Learning is off (extraction.enabled: false)."
+        : !r.user || forgotten(r) ? "No end user: nothing to learn." : r.status >= 400 ? "The call failed: the turn was not queued."
+        : "No extraction job: the turn said nothing about the user (the gate skipped it)." });
+    const list = changes.length ? el("table", { class: "table", id: "learned-table" },
+      el("thead", null, el("tr", null, ["Change", "Belief", "Context", "Confidence", "Status"].map((t) => el("th", { text: t })))),
+      el("tbody", null, changes.map((c) => el("tr", { dataset: { belief: c.belief_id, event: c.event } },
+        el("td", null, eventBadge(c.event), el("span", { class: "muted small", text: ` ${c.event === "created" && c.supersedes ? "revised (new version)" : CHANGE_WORDS[c.event] || c.event}` })),
+        el("td", null, el("a", { href: beliefHref(c.user, c.belief_id), text: c.statement })),
+        el("td", null, badge(c.context, "context")),
+        el("td", null, confBar(c.confidence)),
+        el("td", null, statusBadge(c.status))))))
+      : jobs.some((j) => j.state === "pending" || j.state === "running") ? empty("Not processed yet.")
+        : jobs.length ? empty("Nothing was added, reinforced or revised from this turn.") : null;
+    return el("div", null, jobLine, list);
   }
 
   // ---- start ------------------------------------------------------------------------------

@@ -260,3 +260,141 @@ def test_retract_and_forget_ask_for_confirmation(make_proxy, upstream, page):
     expect(page.locator(".empty")).to_be_visible()
     with api(proxy.url) as http:
         assert http.get(f"/v1/users/{USER}/beliefs").status_code == 404
+
+
+def _wait_jobs_idle(proxy: Any, timeout: float = 30.0) -> dict[str, int]:
+    import time
+
+    outbox = proxy.state.memory.outbox
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = outbox.counts()
+        if not counts.get("pending") and not counts.get("running"):
+            return counts
+        time.sleep(0.05)
+    raise AssertionError(f"outbox did not drain: {outbox.counts()}")
+
+
+def test_audit_record_shows_the_turn_and_what_was_learned_linked_both_ways(
+    make_proxy, upstream, page
+):
+    proxy = make_proxy()
+    with api(proxy.url) as http:
+        chat = http.post(
+            "/v1/chat/completions",
+            json={
+                "model": MODEL,
+                "user": USER,
+                "messages": [{"role": "user", "content": "I am vegetarian."}],
+            },
+        )
+        request_id = chat.headers["x-selfmodel-request-id"]
+    _wait_jobs_idle(proxy)
+
+    page.goto(f"{proxy.url}/ui#/audit/{request_id}")
+    page.locator("#turn-user").wait_for()
+    assert page.locator("#turn-user").text_content() == "I am vegetarian."
+    assert page.locator("#turn-reply").text_content() == "Hello from the fake upstream."
+    row = page.locator("#learned-table tbody tr").first
+    row.wait_for()
+    assert row.get_attribute("data-event") == "created"
+    assert "added" in row.inner_text() and "vegetarian" in row.inner_text().lower()
+    assert "done" in page.locator("#learned-jobs").inner_text()
+    # to the belief, whose evidence links back to this record
+    row.locator("a").first.click()
+    page.locator("#belief-evidence").wait_for()
+    back = page.locator(f"#belief-evidence a[href='#/audit/{request_id}']")
+    assert back.count() == 1
+    back.click()
+    page.locator("#turn-user").wait_for()
+    # to the job
+    page.locator("#learned-jobs a.job-link").click()
+    page.locator("#jobs-table").wait_for()
+    rows = page.locator("#jobs-table tbody tr")
+    assert rows.count() == 1 and rows.first.get_attribute("data-state") == "done"
+    assert page.locator(f"#jobs-table a[href='#/audit/{request_id}']").count() == 1
+
+
+def test_jobs_view_lists_dead_letters_and_retries_them(make_proxy, upstream, page):
+    from playwright.sync_api import expect
+
+    proxy = make_proxy({"extraction": {"mode": "llm", "model": MODEL}})
+    upstream.extraction_replies.append("I think the user likes {tea, coffee")
+    with api(proxy.url) as http:
+        http.post(
+            "/v1/chat/completions",
+            json={
+                "model": MODEL,
+                "user": USER,
+                "messages": [{"role": "user", "content": "I like tea. Which kettle should I buy?"}],
+            },
+        )
+    assert _wait_jobs_idle(proxy) == {"dead": 1}
+    page.goto(f"{proxy.url}/ui#/jobs")
+    dead = page.locator("#jobs-table tbody tr[data-state=dead]")
+    expect(dead).to_have_count(1)
+    assert "not valid JSON" in dead.first.inner_text()
+    dead.first.locator("button[data-retry]").click()
+    expect(page.locator("#toast")).to_have_text("Retried 1 job.")
+    assert _wait_jobs_idle(proxy) == {"done": 1}
+    page.goto(f"{proxy.url}/ui#/jobs?state=all")
+    expect(page.locator("#jobs-table tbody tr[data-state=done]")).to_have_count(1)
+    page.goto(f"{proxy.url}/ui#/jobs")
+    expect(page.locator(".empty")).to_contain_text("No dead letters")
+    assert page.locator("#retry-dead").is_disabled()
+
+
+def test_preview_add_a_belief_and_page_beliefs(make_proxy, upstream, page):
+    from playwright.sync_api import expect
+
+    proxy = make_proxy(workers=False)
+    with api(proxy.url) as http:
+        seed(http)
+    page.goto(f"{proxy.url}/ui#/users/{USER}?per=2")
+    page.locator(".belief-row").first.wait_for()
+    # the server pages the list: 2 of 3 active beliefs, then the last one
+    expect(page.locator(".belief-row")).to_have_count(2)
+    pager = page.locator("#beliefs-pager")
+    assert "1–2 of 3" in pager.inner_text()
+    pager.get_by_role("button", name="Next").click()
+    expect(page.locator(".belief-row")).to_have_count(1)
+    assert "3–3 of 3" in pager.inner_text()
+
+    # preview what a question would get
+    page.fill("#preview-message", "Suggest a dinner recipe")
+    page.click("#preview-run")
+    page.locator("#preview-rendered").wait_for()
+    assert "Is vegetarian" in page.locator("#preview-rendered").text_content()
+    assert "Is vegetarian" in page.locator("#preview-beliefs").inner_text()
+
+    # add a belief
+    page.click("#add-belief")
+    page.fill("#new-statement", "Lives in Lyon")
+    page.fill("#new-context", "constraints")
+    page.click("#new-save")
+    page.locator("#belief-statement", has_text="Lives in Lyon").wait_for()
+    assert page.locator("#toast").inner_text() == "Belief added."
+    with api(proxy.url) as http:
+        listed = http.get(f"/v1/users/{USER}/beliefs").json()
+    assert "Lives in Lyon" in [b["statement"] for b in listed["data"]]
+    # a bad context is the server's clear error, shown in the form
+    page.click("#add-belief")
+    page.fill("#new-statement", "Something")
+    page.fill("#new-context", "hobbies")
+    page.click("#new-save")
+    expect(page.locator("#new-error")).to_contain_text("hobbies")
+
+
+def test_forgotten_users_rows_show_no_tokens_and_the_tenant_note(make_proxy, upstream, page):
+    proxy = make_proxy(workers=False)
+    with api(proxy.url) as http:
+        ids = seed(http)
+        assert http.get(f"/v1/audit/{ids['request']}").json()["tokens"] > 0
+        assert http.delete(f"/v1/users/{USER}").status_code == 200
+    page.goto(f"{proxy.url}/ui#/audit")
+    row = page.locator(f"#audit-table tr[data-request='{ids['request']}']")
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[2] == "[forgotten]" and cells[5] == "0" and cells[6] == "0"
+    page.click("#key-button")
+    assert "tenant default" in page.locator("#tenant-note").inner_text().replace("\n", " ")

@@ -97,7 +97,7 @@ def test_script_never_writes_html():
 
 def test_every_shipped_file_is_package_data():
     shipped = sorted(p.name for p in Path(UI_DIR).iterdir() if p.is_file())
-    assert shipped == ["app.css", "app.js", "index.html"]
+    assert shipped == ["app.css", "app.js", "experiment.js", "index.html"]
 
 
 def test_inspector_calls_need_an_admin_key(make_proxy):

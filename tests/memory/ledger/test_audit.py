@@ -29,6 +29,9 @@ def _record(**overrides) -> AuditRecord:
         error=None,
         stream=True,
         degraded_reason="EmbeddingError: down",
+        arm="treatment",
+        user_message="Which tea should I buy?",
+        reply="Try a Darjeeling.",
     )
     values.update(overrides)
     return AuditRecord(**values)
@@ -57,7 +60,10 @@ def test_every_field_survives_the_round_trip(tmp_path):
         "stream": True,
         "degraded": True,
         "degraded_reason": "EmbeddingError: down",
+        "arm": "treatment",
         "latency_ms": {"retrieve": 1.5, "render": 0.25, "upstream": 80.0},
+        "user_message": "Which tea should I buy?",
+        "reply": "Try a Darjeeling.",
     }
     db.close()
 
@@ -68,5 +74,24 @@ def test_rendered_text_is_not_stored_when_switched_off(tmp_path):
     log.add(_record(degraded_reason=None, stream=False))
     got = log.get("acme", "req-1")
     assert got["rendered"] is None and got["degraded"] is False and got["stream"] is False
+    assert got["user_message"] is None and got["reply"] is None
     assert got["injected"][0]["id"] == "bel_1"
     db.close()
+
+
+def test_long_turn_text_is_cut(tmp_path):
+    from memory.ledger.audit import TEXT_LIMIT, last_user_text
+
+    db = Database(tmp_path / "a.db")
+    log = AuditLog(db, store_rendered=True, retention_days=30)
+    log.add(_record(reply="x" * (TEXT_LIMIT + 10)))
+    got = log.get("acme", "req-1")
+    assert len(got["reply"]) < TEXT_LIMIT + 10 and got["reply"].endswith("[…cut]")
+    db.close()
+    messages = [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": [{"type": "text", "text": "second"}]},
+    ]
+    assert last_user_text(messages) == "second"
+    assert last_user_text([{"role": "system", "content": "s"}]) is None
