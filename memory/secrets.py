@@ -361,11 +361,8 @@ def _library(text: str) -> Iterator[SecretMatch]:
     for pattern in _LIBRARY:
         for m in pattern.finditer(text):
             group = 1 if pattern.groups and m.group(1) else 0
-            kind = (
-                "aws_access_key"
-                if m.group(group).startswith(("AKIA", "ASIA"))
-                else ("service_token")
-            )
+            aws = m.group(group).startswith(("AKIA", "ASIA"))
+            kind = "aws_access_key" if aws else "service_token"
             if m.end(group) > m.start(group):
                 yield SecretMatch(kind, m.start(group), m.end(group))
 

@@ -45,8 +45,9 @@ from memory.learn.turns import Turn
 from memory.learn.worker import ExtractionWorker
 from memory.ledger import beliefs as rows
 from memory.ledger import lineage
-from memory.ledger.audit import AuditLog, AuditRecord, record_request
+from memory.ledger.audit import AuditLog, AuditRecord
 from memory.ledger.outbox import Outbox
+from memory.ledger.record import record_request
 from memory.models import Belief, ScoredBelief
 from memory.prompts import PromptLibrary
 from memory.settings import InjectionRule, MemoryConfig

@@ -167,6 +167,13 @@ def upstream_status_error(message: str, status: int) -> UpstreamError:
     )
 
 
+def upstream_failed(detail: str) -> UpstreamError:
+    log.warning("upstream failed: %s", detail)
+    return UpstreamError(
+        f"upstream failed: {scrub_addresses(detail)}", status=502, code="upstream_error"
+    )
+
+
 def upstream_timeout(detail: str) -> UpstreamError:
     log.warning("upstream timed out: %s", detail)
     return UpstreamError(

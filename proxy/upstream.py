@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import json
-import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +29,7 @@ from proxy.errors import (
     SelfmodelError,
     UpstreamError,
     provider_key_missing,
-    scrub_addresses,
+    upstream_failed,
     upstream_timeout,
     upstream_unreachable,
 )
@@ -38,8 +37,6 @@ from proxy.streaming import DONE, sse
 
 if TYPE_CHECKING:
     from proxy.config import ModelEntry
-
-log = logging.getLogger("selfmodel.upstream")
 
 # Keys litellm adds to OpenAI's shapes when the provider did not send them.
 _LITELLM_ADDED = {"provider_specific_fields"}
@@ -139,10 +136,7 @@ def map_exception(exc: BaseException) -> SelfmodelError:
         if any(type(e) is openai.OpenAIError for e in chain):
             # The SDK refused to build a client: its only such failure is a missing API key.
             return provider_key_missing()
-        log.warning("upstream failed: %s", message)
-        return UpstreamError(
-            f"upstream failed: {scrub_addresses(message)}", status=502, code="upstream_error"
-        )
+        return upstream_failed(message)
     status = status_error.status_code if 400 <= status_error.status_code < 600 else 502
     kind = next((d for cls, d in _defaults() if isinstance(status_error, cls)), ("api_error", None))
     fields = _provider_fields(status_error)
@@ -233,6 +227,8 @@ class Upstream:
 
     def _lib(self) -> Any:
         if self._litellm is None:
+            import logging
+
             import litellm
 
             litellm.suppress_debug_info = True

@@ -65,7 +65,6 @@ QUANTIZE_MODES = ("dynamic", "none")
 DEFAULT_QUANTIZE = "dynamic"
 # sentence-transformers' max_seq_length for this model; the shipped tokenizer.json says 128.
 MAX_TOKENS = 256
-MAX_EMBED_CHARS = MAX_TOKENS * 16  # texts are cut first: tokenizing 4 MB took seconds
 # Calls with up to this many texts are a request's query texts and go through the cache;
 # larger ones (a belief's statement and situations, a reindex) would only churn it.
 QUERY_TEXTS = 4
@@ -233,8 +232,8 @@ class LocalEmbedder:
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         # encode() per text rather than encode_batch(): no rayon thread pool, which would fight
-        # onnxruntime for two cores and warn after a fork.
-        encodings = [self._tokenizer.encode(text[:MAX_EMBED_CHARS]) for text in texts]
+        # onnxruntime for two cores and warn after a fork; texts are cut (4 MB took seconds).
+        encodings = [self._tokenizer.encode(text[: MAX_TOKENS * 16]) for text in texts]
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
