@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from memory import guard, secrets
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.core import Core
 from memory.errors import InvalidError, NotFoundError
@@ -58,7 +59,22 @@ class Feedback:
             )
         if context is not None:
             self._core.context(context)
-        text = " ".join(text.split())
+        # Checked before anything is written: a refused observation leaves no trace.
+        text = " ".join(guard.plain(text).split())
+        if not text:
+            raise InvalidError("text must be a non-empty string", param="text")
+        if secrets.contains_secret(text):
+            kinds = sorted({m.kind for m in secrets.find_secrets(text)})
+            raise InvalidError(
+                f"text contains a secret ({', '.join(kinds)}); secrets are never stored",
+                param="text",
+            )
+        if guard.looks_like_instruction(text):
+            raise InvalidError(
+                "text reads as an instruction to the assistant, not an observation of the "
+                "user; instructions are never stored",
+                param="text",
+            )
         observation: dict[str, Any] = {
             "id": new_id("obs"),
             "tenant": tenant,
@@ -127,6 +143,8 @@ class Feedback:
             raise NotFoundError(f"no request {request_id!r} with an end user")
         injected = found[1]
         feedback_id = new_id("fb")
+        if comment is not None:
+            comment = secrets.redact(comment)[0]
         with self._db.write() as conn:
             feedback_rows.insert_feedback(
                 conn, feedback_id, request_id, tenant, user, float(score), comment, iso(utcnow())

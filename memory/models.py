@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memory import secrets
+from memory import guard, secrets
 from memory.errors import InvalidError
 
 Status = Literal["active", "superseded", "retracted"]
@@ -43,7 +43,10 @@ class EvidenceIn:
 def clean_statement(statement: object, param: str = "statement") -> str:
     if not isinstance(statement, str) or not statement.strip():
         raise InvalidError("statement must be a non-empty string", param=param)
-    text = " ".join(statement.split())
+    # Stored as seen: normalised, without hidden characters (zero-width, bidi, separators).
+    text = " ".join(guard.plain(statement).split())
+    if not text:
+        raise InvalidError("statement must be a non-empty string", param=param)
     if len(text) > MAX_STATEMENT_CHARS:
         raise InvalidError(
             f"statement is longer than {MAX_STATEMENT_CHARS} characters", param=param
@@ -53,6 +56,12 @@ def clean_statement(statement: object, param: str = "statement") -> str:
         raise InvalidError(
             f"statement contains a secret ({', '.join(kinds)}); secrets are "
             "never stored as beliefs",
+            param=param,
+        )
+    if guard.looks_like_instruction(text):
+        raise InvalidError(
+            "statement reads as an instruction to the assistant, not a fact about the user; "
+            "instructions are never stored as beliefs",
             param=param,
         )
     return text

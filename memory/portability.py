@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from memory import guard, secrets
 from memory.core import Core
 from memory.errors import ConflictError, InvalidError, NotFoundError
 from memory.index.chroma import VectorStore
 from memory.ledger import Database, audit, outbox
 from memory.ledger import beliefs as rows
-from memory.ledger.db import iso, utcnow
+from memory.ledger.db import iso, parse_time, utcnow
 from memory.ledger.feedback import delete_user_feedback
+from memory.models import SOURCES, STATUSES, clean_statement, new_id
 from memory.settings import ContextConfig
 
 FORMAT = "selfmodel.export/v1"
@@ -84,52 +86,185 @@ def export_user(db: Database, tenant: str, user: str) -> dict[str, Any]:
     }
 
 
-def _require(item: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
-    missing = [f for f in fields if f not in item]
+_TEXT, _OPT_TEXT, _NUMBER, _OPT_NUMBER, _INT, _TIME, _OPT_TIME = range(7)
+_BELIEF_TYPES = {
+    "id": _TEXT,
+    "statement": _TEXT,
+    "context": _TEXT,
+    "status": _TEXT,
+    "source": _TEXT,
+    "confidence": _NUMBER,
+    "version": _INT,
+    "supersedes": _OPT_TEXT,
+    "superseded_by": _OPT_TEXT,
+    "valid_from": _OPT_TIME,
+    "valid_to": _OPT_TIME,
+    "created_at": _TIME,
+    "updated_at": _TIME,
+}
+_EVIDENCE_TYPES = {
+    "id": _TEXT,
+    "source": _TEXT,
+    "kind": _TEXT,
+    "quote": _OPT_TEXT,
+    "request_id": _OPT_TEXT,
+    "observation_id": _OPT_TEXT,
+    "polarity": _INT,
+    "weight": _NUMBER,
+    "anchor": _OPT_NUMBER,
+    "at": _TIME,
+}
+_HISTORY_TYPES = {
+    "version": _INT,
+    "event": _TEXT,
+    "statement": _TEXT,
+    "status": _TEXT,
+    "confidence": _NUMBER,
+    "actor": _TEXT,
+    "request_id": _OPT_TEXT,
+    "observation_id": _OPT_TEXT,
+    "at": _TIME,
+}
+_OBSERVATION_TYPES = {
+    "id": _TEXT,
+    "text": _TEXT,
+    "context": _OPT_TEXT,
+    "kind": _TEXT,
+    "weight": _NUMBER,
+    "at": _TIME,
+}
+_MAX_TEXT = 8000
+
+
+def _check_value(value: Any, kind: int, where: str) -> None:
+    optional = kind in (_OPT_TEXT, _OPT_NUMBER, _OPT_TIME)
+    if value is None and optional:
+        return
+    if kind in (_TEXT, _OPT_TEXT, _TIME, _OPT_TIME):
+        ok = isinstance(value, str) and 0 < len(value) <= _MAX_TEXT
+        if ok and kind in (_TIME, _OPT_TIME):
+            try:
+                parse_time(value)
+            except ValueError:
+                ok = False
+    elif kind == _INT:
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**62
+    else:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 1e12
+    if not ok:
+        expected = {_TEXT: "a string", _OPT_TEXT: "a string or null", _INT: "an integer"}
+        what = expected.get(kind, "a number" if kind in (_NUMBER, _OPT_NUMBER) else "a time")
+        raise InvalidError(f"{where}: expected {what}", param=where)
+
+
+def _check_item(item: Any, types: dict[str, int], where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise InvalidError(f"{where} must be an object", param=where)
+    missing = [f for f in types if f not in item]
     if missing:
         raise InvalidError(f"{where}: missing fields {missing}", param=where)
+    for name, kind in types.items():
+        _check_value(item[name], kind, f"{where}.{name}")
+    return item
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidError(f"{where} must be a list", param=where)
+    return value
 
 
 def validate_document(contexts: Mapping[str, ContextConfig], document: Any) -> list[dict[str, Any]]:
+    """The document's beliefs, checked field by field, statements cleaned as any write is
+    (secrets and instructions refused), quotes and observation texts redacted."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InvalidError(f"not a selfmodel export: expected format {FORMAT!r}", param="format")
     beliefs = document.get("beliefs")
     if not isinstance(beliefs, list):
         raise InvalidError("beliefs must be a list", param="beliefs")
-    for i, belief in enumerate(beliefs):
-        if not isinstance(belief, dict):
-            raise InvalidError(f"beliefs.{i} must be an object", param=f"beliefs.{i}")
-        _require(belief, _BELIEF_FIELDS, f"beliefs.{i}")
+    out = []
+    for i, raw in enumerate(beliefs):
+        where = f"beliefs.{i}"
+        belief = dict(_check_item(raw, _BELIEF_TYPES, where))
         if belief["context"] not in contexts:
             raise InvalidError(
-                f"beliefs.{i}.context: unknown context {belief['context']!r}",
-                param=f"beliefs.{i}.context",
+                f"{where}.context: unknown context {belief['context']!r}", param=f"{where}.context"
             )
-        for j, e in enumerate(belief.get("evidence") or []):
-            _require(e, _EVIDENCE_FIELDS, f"beliefs.{i}.evidence.{j}")
-        for j, h in enumerate(belief.get("history") or []):
-            _require(h, _HISTORY_FIELDS, f"beliefs.{i}.history.{j}")
-    return beliefs
+        if belief["status"] not in STATUSES or belief["source"] not in SOURCES:
+            raise InvalidError(f"{where}: unknown status or source", param=where)
+        belief["statement"] = clean_statement(belief["statement"], f"{where}.statement")
+        belief["evidence"] = [
+            {**_check_item(e, _EVIDENCE_TYPES, f"{where}.evidence.{j}")}
+            for j, e in enumerate(_list(raw.get("evidence"), f"{where}.evidence"))
+        ]
+        for e in belief["evidence"]:
+            for name in ("quote", "note"):
+                if isinstance(e.get(name), str):
+                    e[name] = secrets.redact(guard.plain(e[name]))[0]
+        belief["history"] = [
+            dict(_check_item(h, _HISTORY_TYPES, f"{where}.history.{j}"))
+            for j, h in enumerate(_list(raw.get("history"), f"{where}.history"))
+        ]
+        for j, h in enumerate(belief["history"]):
+            h["statement"] = clean_statement(h["statement"], f"{where}.history.{j}.statement")
+        out.append(belief)
+    observations = [
+        dict(_check_item(o, _OBSERVATION_TYPES, f"observations.{j}"))
+        for j, o in enumerate(_list(document.get("observations"), "observations"))
+    ]
+    for o in observations:
+        o["text"] = secrets.redact(" ".join(guard.plain(o["text"]).split()))[0]
+    document["observations"] = observations
+    return out
+
+
+def _fresh_ids(
+    conn: Any, tenant: str, beliefs: list[dict[str, Any]], observations: list[dict[str, Any]]
+) -> None:
+    """Give new ids to imported rows whose ids another tenant's rows hold, so that an import
+    neither fails on nor reveals them; the tenant's own existing beliefs are a conflict."""
+    owners = rows.belief_tenants(conn, [b["id"] for b in beliefs])
+    if any(owner == tenant for owner in owners.values()):
+        raise ConflictError(
+            "a belief in this document already exists; forget the user first or import "
+            "into a fresh store"
+        )
+    renamed = {old: new_id("bel") for old in owners}
+    evidence = [e for b in beliefs for e in b["evidence"]]
+    taken_evidence = rows.taken_ids(conn, "evidence", [e["id"] for e in evidence])
+    taken_obs = rows.taken_ids(conn, "observations", [o["id"] for o in observations])
+    obs_renamed = {old: new_id("obs") for old in taken_obs}
+    for belief in beliefs:
+        for name in ("id", "supersedes", "superseded_by"):
+            if belief[name] in renamed:
+                belief[name] = renamed[belief[name]]
+        for e in belief["evidence"]:
+            if e["id"] in taken_evidence:
+                e["id"] = new_id("ev")
+            if e["observation_id"] in obs_renamed:
+                e["observation_id"] = obs_renamed[e["observation_id"]]
+    for o in observations:
+        o["id"] = obs_renamed.get(o["id"], o["id"])
 
 
 def import_user(db: Database, core: Core, tenant: str, user: str, document: Any) -> dict[str, int]:
     beliefs = validate_document(core.contexts, document)
-    observations = document.get("observations") or []
+    observations = document["observations"]
+    ids = [b["id"] for b in beliefs]
+    if len(set(ids)) != len(ids):
+        raise InvalidError("beliefs: an id appears twice", param="beliefs")
     with core.lock(tenant, user), db.write() as conn:
-        for belief in beliefs:
-            if rows.belief_exists(conn, belief["id"]):
-                raise ConflictError(
-                    f"belief {belief['id']!r} already exists; forget the user "
-                    "first or import into a fresh store"
-                )
+        _fresh_ids(conn, tenant, beliefs, observations)
         rows.ensure_user(conn, tenant, user)
         for belief in beliefs:
             row = {f: belief[f] for f in _BELIEF_FIELDS}
             row.update(tenant=tenant, user_id=user)
             rows.insert_belief(conn, row)
-            for e in belief.get("evidence") or []:
+            for e in belief["evidence"]:
                 rows.insert_evidence(conn, {**e, "belief_id": belief["id"]})
-            for h in belief.get("history") or []:
+            for h in belief["history"]:
                 rows.insert_history(
                     conn,
                     {
@@ -153,9 +288,9 @@ def import_user(db: Database, core: Core, tenant: str, user: str, document: Any)
                     "tenant": tenant,
                     "user_id": user,
                     "text": o["text"],
-                    "context": o.get("context"),
-                    "kind": o.get("kind", "observation"),
-                    "weight": o.get("weight", 1.0),
+                    "context": o["context"],
+                    "kind": o["kind"],
+                    "weight": o["weight"],
                     "at": o["at"],
                 },
             )

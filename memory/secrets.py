@@ -1,18 +1,28 @@
-"""Detection and redaction of secrets, which must never become beliefs.
+"""Detection and redaction of secrets, which must never become beliefs or rest on disk.
 
-Detectors favour recall on clearly secret-shaped text (a leaked key costs far more than a
-redacted harmless token) but use checksums (Luhn, mod-97) and valid ranges so that ordinary
-numbers such as phone numbers, dates and order ids are left alone.
+Sources: the token plugins of `detect-secrets` (its regex denylists: cloud keys, service
+tokens, credentials in URLs), and our checks for prose: cards (Luhn, any separators), IBANs
+(mod-97), national ids, passwords and login phrases, high-entropy and base64 credentials.
+Recall is favoured on secret-shaped text, but checksums and valid ranges leave phone
+numbers, dates, flight numbers and order ids alone (tests/data/secrets_corpus.jsonl).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import importlib
 import math
+import pkgutil
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import cast
+
+import detect_secrets.plugins as plugins
+from detect_secrets.plugins.base import RegexBasedDetector
 
 
 @dataclass(frozen=True)
@@ -33,13 +43,17 @@ KIND_CATEGORY: Mapping[str, str] = MappingProxyType(
         "slack_token": "api_key",
         "google_api_key": "api_key",
         "bearer_token": "api_key",
+        "aws_secret_key": "api_key",
+        "service_token": "api_key",
         "generic_secret": "api_key",
+        "credential": "password",
         "password": "password",
         "card_number": "financial",
         "iban": "financial",
         "ssn": "national_id",
         "uk_ni_number": "national_id",
         "national_id": "national_id",
+        "high_entropy_token": "api_key",
     }
 )
 # When matches overlap they are merged and labelled with the most specific kind: the order of
@@ -100,6 +114,8 @@ _SIMPLE: list[tuple[str, re.Pattern[str]]] = [
             r"(?:personal|citizen)[ -]id(?:entification)?[ -](?:number|code)|"
             r"id[ -]card[ -]number|driver'?s[ -]licen[cs]e[ -](?:number|no\.?)|aadhaar"
             r"(?:[ -]number)?)"
+            # "my SSN number is ...", "social security no. on file: ...": a few words between.
+            + r"(?:[^\S\n]+[A-Za-z.']{1,12}){0,3}?"
             + _SEP
             # Every space- or dash-separated group holds a digit, so no trailing words are taken.
             + r"(?P<s>[A-Z0-9]*\d[A-Z0-9]*(?:[ -][A-Z0-9]*\d[A-Z0-9]*)*)",
@@ -108,7 +124,7 @@ _SIMPLE: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
-_CARD = re.compile(r"(?<![\d+])\d(?:[ -]?\d){12,18}(?!\d)")
+_CARD = re.compile(r"(?<![\d+.])\d(?:[ ./_-]?\d){12,18}(?![\d])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b")
 _PASSWORD = re.compile(
     r"\b(?:pass(?:word|wd|code|phrase)s?|pwd)"
@@ -139,10 +155,59 @@ _GENERIC = re.compile(
     re.I,
 )
 
+_SHORT_PASSWORD = re.compile(r"\b(?:pw|pwd|passwd|pword|pass)[^\S\n]*[:=][^\S\n]*(?P<s>\S+)", re.I)
+# "my password hunter2", "the password for the wifi Xk9mm2": no separator, so the value must
+# look like a password (see _password_like).
+_BARE_PASSWORD = re.compile(
+    r"\bpass(?:word|wd|code|phrase)s?"
+    r"(?:[^\S\n]+(?:for|to|on|of|at)[^\S\n]+(?:my[^\S\n]+|the[^\S\n]+)?[\w.@-]+)?"
+    r"[^\S\n]+(?P<s>[^\s\"']{4,100})",
+    re.I,
+)
+# "login: bob / hunter2", "log in with alice@example.com and S3cret!", "credentials admin:admin1"
+_LOGIN = re.compile(
+    r"\b(?:log[ -]?in|sign[ -]?in|username|user[ -]?name|user|account|credentials?|creds)\b"
+    r"[^\n]{0,30}?(?P<u>[\w.@+-]{2,64})[^\S\n]*(?:[:/|,]|\band\b|\bwith\b)[^\S\n]*"
+    r"(?:(?:pass(?:word)?|pw|pwd)[^\S\n]*[:=]?[^\S\n]*)?(?P<s>[^\s\"',]{4,100})",
+    re.I,
+)
+_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/_=-])")
+# Base64 credentials: after "Basic"/"base64", or any base64 that decodes to "a:b".
+_BASE64 = re.compile(
+    r"(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}){2,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+    r"(?![A-Za-z0-9+/=])"
+)
+_BASIC = re.compile(r"\b(?:Basic|base64)[^\S\n]*[:=]?[^\S\n]*(?P<s>[A-Za-z0-9+/]{8,}={0,2})", re.I)
+_PLACEHOLDER = re.compile(r"\[REDACTED:[a-z_]+\]")  # not a secret: redact() is idempotent
+_NON_SECRET_PLUGINS = frozenset({"IPPublicDetector"})
+
+
+def _library_patterns() -> tuple[re.Pattern[str], ...]:
+    """The regex denylists of every token plugin `detect-secrets` ships."""
+    found: list[re.Pattern[str]] = []
+    for info in pkgutil.iter_modules(plugins.__path__):
+        module = importlib.import_module(f"{plugins.__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, RegexBasedDetector)
+                and value is not RegexBasedDetector
+                and value.__module__ == module.__name__
+                and value.__name__ not in _NON_SECRET_PLUGINS
+            ):
+                found.extend(cast("tuple[re.Pattern[str], ...]", value.denylist))
+    return tuple(found)
+
+
+_LIBRARY = _library_patterns()
+
 
 def find_secrets(text: str) -> list[SecretMatch]:
     """Secrets in ``text``, in text order; overlapping detections are merged into one."""
     found = [m for detect in _DETECTORS for m in detect(text)]
+    placed = [(p.start(), p.end()) for p in _PLACEHOLDER.finditer(text)]
+    if placed:
+        found = [m for m in found if not any(m.start < e and s < m.end for s, e in placed)]
     return _merge(found)
 
 
@@ -185,6 +250,8 @@ def _simple(text: str) -> Iterator[SecretMatch]:
     for kind, pattern in _SIMPLE:
         for m in pattern.finditer(text):
             group = "s" if "s" in pattern.groupindex else 0
+            if kind == "national_id" and len(re.sub(r"[\W_]", "", m.group(group))) < 6:
+                continue  # "passport number expires 2030" names no number
             yield SecretMatch(kind, m.start(group), m.end(group))
 
 
@@ -232,6 +299,74 @@ def _generic(text: str) -> Iterator[SecretMatch]:
             yield SecretMatch("generic_secret", m.start("s"), m.end("s"))
 
 
+def _password_like(value: str) -> bool:
+    """A bare word is talk about passwords; a password mixes classes or carries symbols."""
+    core = value.rstrip(".,;:!?)")
+    if len(core) < 4 or core.lower() in _NOT_A_PASSWORD or core.lower().startswith("[redacted"):
+        return False
+    has_digit = any(c.isdigit() for c in core)
+    has_symbol = any(not c.isalnum() for c in core)
+    mixed = any(c.isupper() for c in core[1:]) and any(c.islower() for c in core)
+    return has_digit or has_symbol or mixed
+
+
+def _more_passwords(text: str) -> Iterator[SecretMatch]:
+    for m in _SHORT_PASSWORD.finditer(text):
+        if not m.group("s").lower().startswith("[redacted"):
+            yield SecretMatch("password", m.start("s"), m.end("s"))
+    for pattern in (_BARE_PASSWORD, _LOGIN):
+        for m in pattern.finditer(text):
+            if _password_like(m.group("s")):
+                end = m.start("s") + len(m.group("s").rstrip(".,;:!?)"))
+                yield SecretMatch(
+                    "password" if pattern is _BARE_PASSWORD else "credential", m.start("s"), end
+                )
+
+
+def _classes(value: str) -> int:
+    return sum(
+        (
+            any(c.isupper() for c in value),
+            any(c.islower() for c in value),
+            any(c.isdigit() for c in value),
+        )
+    )
+
+
+def _tokens(text: str) -> Iterator[SecretMatch]:
+    """Upper and lower case and digits, 20+ long (AWS secret keys...), and base64 logins."""
+    for m in _TOKEN.finditer(text):
+        value = m.group().rstrip("=")
+        if _classes(value) == 3 and _entropy(value) >= (4.0 if len(value) < 32 else 3.8):
+            yield SecretMatch("high_entropy_token", m.start(), m.end())
+    for m in _BASIC.finditer(text):
+        yield SecretMatch("credential", m.start("s"), m.end("s"))
+    for m in _BASE64.finditer(text):
+        if _decodes_to_credential(m.group()):
+            yield SecretMatch("credential", m.start(), m.end())
+
+
+def _decodes_to_credential(candidate: str) -> bool:
+    if len(candidate) < 12 or _classes(candidate) < 2:
+        return False
+    try:
+        decoded = base64.b64decode(candidate, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return False
+    user, sep, secret = decoded.partition(":")
+    return bool(sep and user and secret and decoded.isprintable() and " " not in decoded)
+
+
+def _library(text: str) -> Iterator[SecretMatch]:
+    for pattern in _LIBRARY:
+        for m in pattern.finditer(text):
+            group = 1 if pattern.groups and m.group(1) else 0
+            aws = m.group(group).startswith(("AKIA", "ASIA"))
+            kind = "aws_access_key" if aws else "service_token"
+            if m.end(group) > m.start(group):
+                yield SecretMatch(kind, m.start(group), m.end(group))
+
+
 def _entropy(s: str) -> float:
     counts = Counter(s)
     return -sum(c / len(s) * math.log2(c / len(s)) for c in counts.values())
@@ -257,4 +392,7 @@ _DETECTORS: tuple[Callable[[str], Iterator[SecretMatch]], ...] = (
     _ibans,
     _passwords,
     _generic,
+    _more_passwords,
+    _tokens,
+    _library,
 )

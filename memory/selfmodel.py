@@ -47,6 +47,7 @@ from memory.ledger import beliefs as rows
 from memory.ledger import lineage
 from memory.ledger.audit import AuditLog, AuditRecord
 from memory.ledger.outbox import Outbox
+from memory.ledger.record import record_request
 from memory.models import Belief, ScoredBelief
 from memory.prompts import PromptLibrary
 from memory.settings import InjectionRule, MemoryConfig
@@ -264,6 +265,34 @@ class SelfModel:
         """Queue an audit record (written in the background; never waits)."""
         self.audit_log.add(record)
 
+    async def record(self, record: AuditRecord, turn: Turn | None = None) -> None:
+        """Write a request's audit record, and its turn for learning, durably before the
+        response ends (`record_request`). Never raises: failures are counted."""
+        if await self._blocking(self._record, record, turn):
+            self.worker.wakeup.set()
+
+    def _record(self, record: AuditRecord, turn: Turn | None) -> bool:
+        try:
+            learn = turn is not None and self._learnable(turn)
+        except Exception:  # noqa: BLE001 - the gate failed: the worker decides instead
+            log.warning("gating turn %s failed", record.request_id, exc_info=True)
+            learn = turn is not None and self.config.extraction.enabled
+        done = record_request(self.audit_log, self.outbox, record, turn if learn else None)
+        self.stats["audit_failed"] += done.audit_failed
+        self.stats["learning_failed"] += done.learning_failed
+        return done.queued
+
+    def _learnable(self, turn: Turn) -> bool:
+        if not self.config.extraction.enabled:
+            return False
+        # The only gate of a turn: one with nothing in it about the user is never written, so
+        # the worker has no job to claim, skip and finish (gated on the text as it is stored).
+        if self.config.extraction.gate and not gate(turn.compact().user_texts()).keep:
+            self.stats["gate_skipped"] += 1
+            self.stats["jobs_skipped"] += 1
+            return False
+        return True
+
     async def enqueue_turn(self, turn: Turn) -> None:
         if not self.config.extraction.enabled:
             return
@@ -271,11 +300,7 @@ class SelfModel:
             self.worker.wakeup.set()
 
     def _write_turn(self, turn: Turn) -> bool:
-        # The only gate of a turn: one with nothing in it about the user is never written, so
-        # the worker has no job to claim, skip and finish.
-        if self.config.extraction.gate and not gate(turn.user_texts()).keep:
-            self.stats["gate_skipped"] += 1
-            self.stats["jobs_skipped"] += 1
+        if not self._learnable(turn):
             return False
         self.outbox.enqueue(turn)
         return True
@@ -440,20 +465,21 @@ class SelfModel:
     ) -> list[dict[str, Any]]:
         return await self._blocking(self.outbox.jobs, tenant, state, limit)
 
-    async def job_counts(self) -> dict[str, int]:
-        return await self._blocking(self.outbox.counts)
+    async def job_counts(self, tenant: str | None = None) -> dict[str, int]:
+        """Jobs per state: the tenant's, or (None, for the operator) the whole store's."""
+        return await self._blocking(self.outbox.counts, tenant)
 
     async def retry_jobs(self, tenant: str | None, job_id: int | None = None) -> int:
         count = await self._blocking(self.outbox.retry, tenant, job_id)
         self.worker.wakeup.set()
         return count
 
-    async def health(self) -> dict[str, Any]:
+    async def health(self, tenant: str | None = None) -> dict[str, Any]:
         store_ok = await self._blocking(self.chroma.heartbeat)
         return {
             "store": "ok" if store_ok else "unreachable",
             "embedding": self.embedder.name,
-            "outbox": await self.job_counts(),
+            "outbox": await self.job_counts(tenant),
         }
 
     async def store_ready(self) -> bool:

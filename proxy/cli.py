@@ -54,8 +54,21 @@ def _config_path(ctx: click.Context, given: str | None) -> str | None:
 )
 @click.option("--host", default=None, help="Bind address (default from config).")
 @click.option("--port", type=int, default=None, help="Port (default from config).")
+@click.option(
+    "--allow-unauthenticated",
+    is_flag=True,
+    default=False,
+    help="Serve on a non-loopback address without auth.keys (anyone reaching the port can "
+    "read and change every user's self-model). Also `auth.allow_unauthenticated: true`.",
+)
 @click.pass_context
-def serve(ctx: click.Context, config_path: str | None, host: str | None, port: int | None) -> None:
+def serve(
+    ctx: click.Context,
+    config_path: str | None,
+    host: str | None,
+    port: int | None,
+    allow_unauthenticated: bool,
+) -> None:
     """Run the proxy."""
     import logging
 
@@ -75,12 +88,24 @@ def serve(ctx: click.Context, config_path: str | None, host: str | None, port: i
     config.server.port = port if port is not None else config.server.port
     logsetup.configure(config.server.log_level, config.server.log_format)
     bind_host = config.server.host
-    if not config.auth.keys and bind_host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger("selfmodel").warning(
-            "NO AUTH: no auth.keys are configured and the proxy listens on %s: anyone who "
-            "can reach this port can read and change every user's self-model",
-            bind_host,
-        )
+    if not config.auth.keys and not is_loopback(bind_host):
+        if not (allow_unauthenticated or config.auth.allow_unauthenticated):
+            _fail(
+                f"refusing to listen on {bind_host} without auth.keys: anyone who can reach "
+                "the port could read and change every user's self-model. Configure "
+                "auth.keys, bind 127.0.0.1, or opt in with --allow-unauthenticated "
+                "(auth.allow_unauthenticated: true)."
+            )
+        banner = "!" * 78
+        for line in (
+            banner,
+            f"NO AUTH: unauthenticated access on {bind_host} was explicitly allowed.",
+            "Anyone who can reach this port can read, change and delete every user's",
+            "self-model and use the configured providers at your cost.",
+            banner,
+        ):
+            logging.getLogger("selfmodel").warning(line)
+            click.echo(line, err=True)
     uvicorn.run(
         create_app(config),
         host=bind_host,
@@ -89,6 +114,18 @@ def serve(ctx: click.Context, config_path: str | None, host: str | None, port: i
         log_config=None,  # our handler (text or JSON lines) formats uvicorn's records too
         access_log=False,  # ours (proxy.accesslog) has the request id, tenant and latency split
     )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names only this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a hostname: it may resolve to a public address
 
 
 @main.command()

@@ -50,6 +50,8 @@ class ServerConfig(Strict):
     access_log: bool = True
     # Debugging only: put raw user ids in the access log instead of their hash.
     log_user_ids: bool = False
+    # /metrics answers only with an admin key (its counts cover every tenant).
+    metrics_require_key: bool = False
 
 
 class TracingConfig(Strict):
@@ -71,6 +73,9 @@ class AuthKey(Strict):
 
 class AuthConfig(Strict):
     keys: list[AuthKey] = Field(default_factory=list)
+    # Without keys, `serve` binds only a loopback address unless this (or the
+    # --allow-unauthenticated flag) says serving everyone's self-model to anyone is intended.
+    allow_unauthenticated: bool = False
 
 
 class LiteLLMParams(BaseModel):

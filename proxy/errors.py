@@ -21,6 +21,8 @@ The self-model's own errors (`memory.errors`) are mapped onto this tree by their
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
@@ -140,24 +142,56 @@ _TYPE_OF_STATUS = {
 }
 
 
+# URLs, IPv4/IPv6 addresses and host:port pairs: where the proxy's providers live is not the
+# client's business (and in a private network it maps the network for an attacker).
+_ADDRESS = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+"
+    r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"
+    r"|\[?[0-9a-f]*:[0-9a-f]*:[0-9a-f:]+\]?(?::\d+)?"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b",
+    re.IGNORECASE,
+)
+
+
+def scrub_addresses(text: str) -> str:
+    return _ADDRESS.sub("[address]", text)
+
+
 def upstream_status_error(message: str, status: int) -> UpstreamError:
     """The provider's own error status, passed on to the client."""
     return UpstreamError(
-        message,
+        scrub_addresses(message),
         status=status,
         type=_TYPE_OF_STATUS.get(status, "api_error"),
         code=f"upstream_{status}",
     )
 
 
-def upstream_timeout(detail: str) -> UpstreamError:
+def upstream_failed(detail: str) -> UpstreamError:
+    log.warning("upstream failed: %s", detail)
     return UpstreamError(
-        f"upstream timed out: {detail}", status=504, type="timeout_error", code="upstream_timeout"
+        f"upstream failed: {scrub_addresses(detail)}", status=502, code="upstream_error"
+    )
+
+
+def upstream_timeout(detail: str) -> UpstreamError:
+    log.warning("upstream timed out: %s", detail)
+    return UpstreamError(
+        "upstream timed out: the provider did not answer in time",
+        status=504,
+        type="timeout_error",
+        code="upstream_timeout",
     )
 
 
 def upstream_unreachable(detail: str) -> UpstreamError:
-    return UpstreamError(f"upstream unreachable: {detail}", status=502, code="upstream_unreachable")
+    # The detail ("Cannot connect to host 10.0.0.7:8000 ...") goes to the log, not the client.
+    log.warning("upstream unreachable: %s", detail)
+    return UpstreamError(
+        "upstream unreachable: could not connect to the provider",
+        status=502,
+        code="upstream_unreachable",
+    )
 
 
 def provider_key_missing() -> UpstreamError:
@@ -220,6 +254,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SelfmodelError)
     async def _ours(_: Request, exc: SelfmodelError) -> JSONResponse:
         return error_response(exc)
+
+    @app.exception_handler(sqlite3.IntegrityError)
+    async def _integrity(_: Request, exc: sqlite3.IntegrityError) -> JSONResponse:
+        # A concurrent change (a user forgotten while a write was in flight): nothing was
+        # written by this request, which can be retried.
+        log.info("write refused by a constraint: %s", exc)
+        return error_response(
+            Conflict("the user's self-model changed during this request; retry", code="conflict")
+        )
 
     @app.exception_handler(MemoryFailure)
     async def _memory(_: Request, exc: MemoryFailure) -> JSONResponse:

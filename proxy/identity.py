@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +16,11 @@ KEY_HEADER = "x-selfmodel-key"
 TENANT_HEADER = "x-selfmodel-tenant"
 DEFAULT_TENANT = "default"
 MAX_USER_LENGTH = 256
-_USER_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,256}$")
+MAX_ID_LENGTH = 128  # belief, request and job ids
+MAX_OFFSET = 2**62  # SQLite integers are 64-bit: larger values are refused with a 422
+# Control, format (zero-width, bidi), surrogate, private-use, unassigned, line/paragraph
+# separators: none of them belongs in an id, and each can make two ids look the same.
+_NOT_IN_IDS = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,35 @@ def authenticate(headers: Mapping[str, str], keys: list[AuthKey]) -> Principal:
     return Principal(tenant=tenant, admin=key.admin, key_name=key.name, client_key=client_key)
 
 
+def valid_id(value: object, max_length: int = MAX_USER_LENGTH) -> bool:
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= max_length
+        and value.strip() == value
+        and not any(unicodedata.category(ch) in _NOT_IN_IDS for ch in value)
+    )
+
+
 def validate_user_id(user: str, param: str = "user") -> str:
-    if not isinstance(user, str) or not _USER_ID.match(user):
+    if not valid_id(user):
         raise BadRequest(
-            f"`{param}` must be a string of 1-{MAX_USER_LENGTH} printable characters",
+            f"`{param}` must be a string of 1-{MAX_USER_LENGTH} printable characters "
+            "without leading or trailing whitespace",
             param=param,
             code="invalid_user",
         )
     return user
+
+
+def validate_id(value: str, param: str) -> str:
+    """A belief or request id from a path or query: short, printable."""
+    if not valid_id(value, MAX_ID_LENGTH):
+        raise BadRequest(
+            f"`{param}` must be an id of 1-{MAX_ID_LENGTH} printable characters",
+            param=param,
+            code="invalid_id",
+        )
+    return value
 
 
 def end_user(body: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:

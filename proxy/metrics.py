@@ -62,6 +62,13 @@ class Metrics:
         self.extraction_llm_calls = Counter(
             "selfmodel_extraction_llm_calls_total", "LLM calls made by extraction", registry=r
         )
+        self.bookkeeping_failures = Counter(
+            "selfmodel_bookkeeping_failures_total",
+            "Audit or learning writes that failed after the provider answered (the client "
+            "still got its answer; the turn is dead-lettered with the reason)",
+            ["what"],
+            registry=r,
+        )
         self.outbox_pending = Gauge(
             "selfmodel_outbox_pending", "Extraction jobs waiting", registry=r
         )
@@ -76,6 +83,9 @@ class Metrics:
             "gate_skipped": self.gate_skipped,
             "ops_rejected": self.belief_ops.labels("rejected"),
             "llm_calls": self.extraction_llm_calls,
+            "learning_failed": self.bookkeeping_failures.labels("learning"),
+            "audit_failed": self.bookkeeping_failures.labels("audit"),
+            "audit_sanitized": self.bookkeeping_failures.labels("audit_sanitized"),
         }
         for key, value in stats.items():
             counter = targets.get(key)

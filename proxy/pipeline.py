@@ -12,6 +12,7 @@ path, the provider's bytes): body, status, the allow-listed headers, and its err
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -34,6 +35,7 @@ from proxy.streaming import StreamOutcome, StreamReader, relay
 INJECTED_HEADER = "X-Selfmodel-Injected"
 DEGRADED_HEADER = "X-Selfmodel-Degraded"
 JSON = "application/json"
+log = logging.getLogger("selfmodel.pipeline")
 
 
 class Adapter(Protocol):
@@ -113,7 +115,7 @@ class Call:
         """Whether the reply is read back: to learn from it, or to keep it in the audit."""
         return self.learns or self.state.memory.config.audit.store_rendered
 
-    def audit(
+    async def finish(
         self,
         status: int,
         error: str | None = None,
@@ -122,57 +124,56 @@ class Call:
         response: dict[str, Any] | None = None,
         usage: dict[str, Any] | None = None,
     ) -> None:
-        upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
-        self.state.metrics.upstream_latency.labels(self.model).observe(upstream_ms / 1000)
-        if status >= 400:
-            self.state.metrics.upstream_errors.labels(str(status)).inc()
-        record = AuditRecord.from_injection(
-            self.injection,
-            request_id=self.request_id,
-            tenant=self.principal.tenant,
-            user=self.user,
-            model=self.model,
-            status=status,
-            error=error,
-            upstream_ms=upstream_ms,
-            stream=stream,
-            user_message=last_user_text(self.messages),
-            reply=reply,
-        )
-        accesslog.note_record(record)
-        tracing.record_turn(record, usage=usage, response=response, reply=reply)
-        self.state.memory.audit(record)
-
-    async def enqueue(self, reply: str) -> None:
-        if not self.learns or self.user is None:
-            return
-        with tracing.step("selfmodel.enqueue"):
-            await self._enqueue(self.user, reply)
-
-    async def _enqueue(self, user: str, reply: str) -> None:
-        await self.state.memory.enqueue_turn(
-            Turn(
+        """Audit the request, and queue its turn for learning when it has a reply, durably and
+        before the response ends. Never raises: the provider has answered, so a failure of
+        this bookkeeping is counted and logged, never the client's error."""
+        try:
+            upstream_ms = (time.perf_counter() - self.upstream_started) * 1000
+            self.state.metrics.upstream_latency.labels(self.model).observe(upstream_ms / 1000)
+            if status >= 400:
+                self.state.metrics.upstream_errors.labels(str(status)).inc()
+            record = AuditRecord.from_injection(
+                self.injection,
                 request_id=self.request_id,
                 tenant=self.principal.tenant,
-                user=user,
+                user=self.user,
                 model=self.model,
-                messages=self.messages,
+                status=status,
+                error=error,
+                upstream_ms=upstream_ms,
+                stream=stream,
+                user_message=last_user_text(self.messages),
                 reply=reply,
-                injected_ids=[b.id for b in self.injection.beliefs],
             )
-        )
+            accesslog.note_record(record)
+            tracing.record_turn(record, usage=usage, response=response, reply=reply)
+            turn = None
+            if self.learns and self.user is not None and reply is not None:
+                turn = Turn(
+                    request_id=self.request_id,
+                    tenant=self.principal.tenant,
+                    user=self.user,
+                    model=self.model,
+                    messages=self.messages,
+                    reply=reply,
+                    injected_ids=[b.id for b in self.injection.beliefs],
+                )
+            with tracing.step("selfmodel.enqueue"):
+                await self.state.memory.record(record, turn)
+            self.state.metrics.sync_counters(self.state.memory.stats)
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("bookkeeping of request %s failed", self.request_id)
 
     async def on_stream_complete(self, outcome: StreamOutcome) -> None:
         error = outcome.error
-        self.audit(
+        await self.finish(
             outcome.status,
             error=error.message if error else None,
             stream=True,
+            # A cut or failed stream is not a turn to learn from.
             reply=outcome.text if error is None else None,
             usage=getattr(outcome.reader, "usage", None),
         )
-        if error is None:  # a cut or failed stream is not a turn to learn from
-            await self.enqueue(outcome.text)
 
 
 async def _plan(
@@ -233,11 +234,11 @@ async def handle(
             )
     except ProviderError as exc:
         # The provider's own error, as it sent it (status, body, retry-after, ...).
-        call.audit(exc.status, error=exc.message, stream=stream)
+        await call.finish(exc.status, error=exc.message, stream=stream)
         sent = exc.answer
         return Response(sent.body, sent.status, {**sent.headers, **headers}, media_type=JSON)
     except SelfmodelError as exc:
-        call.audit(exc.status, error=exc.message, stream=stream)
+        await call.finish(exc.status, error=exc.message, stream=stream)
         raise
     if stream:
         return StreamingResponse(
@@ -253,7 +254,5 @@ async def handle(
             reply = adapter.reply_text(response)
         except UpstreamError:
             pass  # not a JSON object: passed on as sent, nothing to learn from or keep
-    call.audit(answer.status, reply=reply, response=response)
-    if reply is not None:
-        await call.enqueue(reply)
+    await call.finish(answer.status, reply=reply, response=response)
     return Response(answer.body, answer.status, {**answer.headers, **headers}, media_type=JSON)

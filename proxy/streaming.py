@@ -134,10 +134,23 @@ async def relay(
 ) -> AsyncIterator[bytes]:
     outcome = StreamOutcome(reader)
     parser = SSEParser()
+    completed = False
+
+    async def complete() -> None:
+        nonlocal completed
+        if completed:
+            return
+        completed = True
+        await complete()
+
     try:
         async for chunk in stream.chunks:
             for name, data in parser.feed(chunk):
                 reader.add(name, data)
+            if reader.finished and reader.failure is None:
+                # Recorded before the client reads the end of the answer, so a finished
+                # stream is audited even if the process dies right after.
+                await complete()
             yield chunk
         if reader.failure is not None:
             # Already on the wire as the provider sent it: only the outcome needs it.

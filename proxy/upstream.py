@@ -29,6 +29,7 @@ from proxy.errors import (
     SelfmodelError,
     UpstreamError,
     provider_key_missing,
+    upstream_failed,
     upstream_timeout,
     upstream_unreachable,
 )
@@ -135,7 +136,7 @@ def map_exception(exc: BaseException) -> SelfmodelError:
         if any(type(e) is openai.OpenAIError for e in chain):
             # The SDK refused to build a client: its only such failure is a missing API key.
             return provider_key_missing()
-        return UpstreamError(f"upstream failed: {message}", status=502, code="upstream_error")
+        return upstream_failed(message)
     status = status_error.status_code if 400 <= status_error.status_code < 600 else 502
     kind = next((d for cls, d in _defaults() if isinstance(status_error, cls)), ("api_error", None))
     fields = _provider_fields(status_error)

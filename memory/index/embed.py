@@ -232,8 +232,8 @@ class LocalEmbedder:
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         # encode() per text rather than encode_batch(): no rayon thread pool, which would fight
-        # onnxruntime for two cores and warn after a fork.
-        encodings = [self._tokenizer.encode(text) for text in texts]
+        # onnxruntime for two cores and warn after a fork; texts are cut (4 MB took seconds).
+        encodings = [self._tokenizer.encode(text[: MAX_TOKENS * 16]) for text in texts]
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)

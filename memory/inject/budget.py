@@ -32,10 +32,17 @@ def message_text(message: dict[str, Any]) -> str:
     return content_text(message.get("content"))
 
 
+# Above this many characters a request is not tokenized at all (a 4 MB body took seconds):
+# every token holds at least one character, so the character count is a safe upper bound.
+MAX_EXACT_CHARS = 100_000
+
+
 def estimate_request_tokens(messages: list[dict[str, Any]], model: str, exact_above: int) -> int:
-    """Cheap upper estimate; counted exactly only when it could matter."""
+    """Cheap estimate; counted exactly only when it could matter and the text is not huge."""
     chars = sum(len(message_text(m)) + 8 for m in messages)
     rough = chars // 3 + 4 * len(messages)
     if rough < exact_above:
         return rough
+    if chars > MAX_EXACT_CHARS:
+        return chars + 4 * len(messages)
     return sum(count(message_text(m), model) + 4 for m in messages)

@@ -123,7 +123,12 @@ class Injector:
             raise MemoryDegraded(f"{type(exc).__name__}: {exc}") from exc
         retrieved = time.perf_counter()
         template = self.prompts.injection(rule.template)
-        limit = self._token_limit(rule, model, messages, model_info)
+        if _context_window(model_info) is None:
+            limit = rule.max_tokens
+        else:  # may count the request's tokens: CPU work, kept off the event loop
+            limit = await anyio.to_thread.run_sync(
+                self._token_limit, rule, model, messages, model_info
+            )
         fitted = render.fit(template, chosen, limit, model)
         done = time.perf_counter()
         explained = self._explain(cut_info, fitted.beliefs, len(chosen), limit)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from memory import guard
 from memory.inject import budget
 from memory.models import ScoredBelief
 from memory.prompts import BLOCK_TAG, Template
@@ -30,12 +31,15 @@ def fit(
     """The longest prefix of `beliefs` (best first) whose rendering fits `max_tokens`."""
     if not beliefs or max_tokens <= 0:
         return Rendered("", [], 0)
-    chosen = list(beliefs)
+    # Whatever a statement holds, the model sees plain text: no look-alike tag, no hidden or
+    # line-breaking character (stored rows may predate the write-time checks, or be imported).
+    chosen = [b.model_copy(update={"statement": guard.for_prompt(b.statement)}) for b in beliefs]
     while chosen:
         text = template.render(beliefs=chosen)
         tokens = budget.count(text, model)
         if tokens <= max_tokens:
-            return Rendered(text, chosen, tokens)
+            # The audit keeps the beliefs as stored; only the model's copy is cleaned.
+            return Rendered(text, list(beliefs[: len(chosen)]), tokens)
         # Drop a share proportional to the overflow to stay O(log n) renders.
         excess = tokens - max_tokens
         per_belief = max(1, tokens // (len(chosen) + 1))

@@ -19,30 +19,17 @@ import numpy as np
 from memory import secrets
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import MemoryFault
+from memory.guard import looks_like_instruction
 from memory.learn import revise
 from memory.learn.cues import is_cessation, polarity, resolve_time, states_residence
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
-from memory.prompts import BLOCK_TAG
-
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules?|prompts?|above)\b"
-    r"|\b(you|assistant|the model|ai)\s+(must|should|shall|will)\s+(always|never|now)\b"
-    r"|\b(system prompt|jailbreak|developer mode)\b"
-    r"|^\s*(always|never|do not|don't)\s+(say|tell|reveal|answer|respond|mention|use)\b"
-    rf"|</?\s*{BLOCK_TAG}\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass
 class Applied:
     applied: list[tuple[str, str]] = field(default_factory=list)  # (op, belief id)
     rejected: list[Rejected] = field(default_factory=list)
-
-
-def looks_like_instruction(text: str) -> bool:
-    return bool(_INSTRUCTION.search(text))
 
 
 def _check_text(op: Op) -> str | None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from memory import secrets
 from memory.ledger.db import iso, utcnow
 from memory.models import content_parts
+
+# Extraction reads the user's words after the last assistant reply, and the reply: a cap per
+# text keeps a 4 MB request from costing seconds of redaction, gating and extraction.
+MAX_TEXT_CHARS = 8000
+MAX_MESSAGES = 8
 
 
 @dataclass
@@ -38,3 +44,24 @@ class Turn:
                 continue
             texts.extend(content_parts(message.get("content")))
         return texts
+
+    def compact(self) -> Turn:
+        """The turn as stored: the last assistant message and the user's messages after it,
+        as capped text with secrets redacted."""
+        last = max(
+            (i for i, m in enumerate(self.messages) if m.get("role") == "assistant"), default=0
+        )
+        kept = [m for m in self.messages[last:] if m.get("role") in ("user", "assistant")]
+        return replace(
+            self,
+            messages=[
+                {"role": m["role"], "content": _clean(" ".join(content_parts(m.get("content"))))}
+                for m in kept[-MAX_MESSAGES:]
+            ],
+            reply=_clean(self.reply),
+            injected_ids=list(self.injected_ids),
+        )
+
+
+def _clean(text: str) -> str:
+    return secrets.redact(text[:MAX_TEXT_CHARS])[0]

@@ -1,23 +1,30 @@
 """Audit records: exactly what was injected into each request, and why.
 
-Records are written by a background batcher so the hot path never waits on
-SQLite; `flush()` drains it (used at shutdown and by tests).
+A record is written before its response ends, in the same transaction as the turn's outbox
+row (`memory.ledger.record`), so an acknowledged request stays audited through a crash. Should
+that write fail (disk full), the record waits in memory and the flush loop retries it; a record
+that SQLite refuses for its content is stored with its text made valid and the error noted,
+so one bad record never holds back the others.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from memory import secrets
 from memory.ledger import Database
 from memory.ledger.db import iso, utcnow
 
 if TYPE_CHECKING:
     from memory.inject.plan import Injection
+
+log = logging.getLogger("selfmodel.audit")
 
 _COLUMNS = (
     "request_id",
@@ -128,20 +135,60 @@ class AuditRecord:
             self.render_ms,
             self.upstream_ms,
             self.status,
-            self.error,
+            None if self.error is None else secrets.redact(self.error[:4000])[0],
             int(self.stream),
             int(self.degraded_reason is not None),
             self.degraded_reason,
             self.arm,
-            _cut(self.user_message) if store_rendered else None,
-            _cut(self.reply) if store_rendered else None,
+            _redacted(self.user_message) if store_rendered else None,
+            _redacted(self.reply) if store_rendered else None,
         )
+
+
+def _valid(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def sanitized(record: AuditRecord, error: BaseException) -> AuditRecord:
+    """The record with every text valid UTF-8 without NUL, and the failure in `error`."""
+    note = f"audit record stored sanitized ({type(error).__name__}: {error})"[:1000]
+    return AuditRecord(
+        request_id=_valid(record.request_id) or "",
+        tenant=_valid(record.tenant) or "",
+        user=_valid(record.user),
+        model=_valid(record.model) or "",
+        rule=_valid(record.rule),
+        injected=json.loads(_valid(json.dumps(record.injected)) or "[]"),
+        rendered=_valid(record.rendered),
+        template=_valid(record.template),
+        template_sha256=_valid(record.template_sha256),
+        tokens=int(record.tokens),
+        retrieve_ms=float(record.retrieve_ms),
+        render_ms=float(record.render_ms),
+        upstream_ms=float(record.upstream_ms),
+        status=int(record.status),
+        error=" ".join(filter(None, [_valid(record.error), note])),
+        stream=bool(record.stream),
+        degraded_reason=_valid(record.degraded_reason),
+        arm=_valid(record.arm),
+        user_message=_valid(record.user_message),
+        reply=_valid(record.reply),
+        at=record.at,
+    )
 
 
 def _cut(text: str | None) -> str | None:
     if text is None or len(text) <= TEXT_LIMIT:
         return text
     return text[:TEXT_LIMIT] + " […cut]"
+
+
+def _redacted(text: str | None) -> str | None:
+    """The text as stored: cut, then with secrets redacted (no secret rests on disk)."""
+    cut = _cut(text)
+    return None if cut is None else secrets.redact(cut)[0]
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str | None:
@@ -180,8 +227,28 @@ class AuditLog:
         self._flushing = threading.Lock()
 
     def add(self, record: AuditRecord) -> None:
+        """Keep a record for the flush loop (used when writing it at once failed)."""
         with self._lock:
             self._pending.append(record)
+
+    def insert(self, conn: sqlite3.Connection, records: list[AuditRecord]) -> None:
+        conn.executemany(
+            f"INSERT OR REPLACE INTO audit ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            [r.row(self.store_rendered) for r in records],
+        )
+
+    def write(self, record: AuditRecord) -> None:
+        """Write one record now; one SQLite refuses for its content is stored sanitized."""
+        try:
+            with self.db.write() as conn:
+                self.insert(conn, [record])
+        except sqlite3.OperationalError:
+            raise  # disk full, I/O: transient, the caller keeps the record for a retry
+        except Exception as exc:  # noqa: BLE001 - content the database cannot take
+            log.warning("audit record %s stored sanitized: %s", record.request_id, exc)
+            with self.db.write() as conn:
+                self.insert(conn, [sanitized(record, exc)])
 
     def flush(self) -> int:
         with self._flushing:
@@ -189,18 +256,29 @@ class AuditLog:
                 batch, self._pending = self._pending, []
             if not batch:
                 return 0
-            marks = ", ".join("?" for _ in _COLUMNS)
             try:
                 with self.db.write() as conn:
-                    conn.executemany(
-                        f"INSERT OR REPLACE INTO audit ({', '.join(_COLUMNS)}) VALUES ({marks})",
-                        [r.row(self.store_rendered) for r in batch],
-                    )
-            except BaseException:
-                with self._lock:  # keep them for the next attempt: an audit record is not lost
-                    self._pending[:0] = batch
-                raise
-            return len(batch)
+                    self.insert(conn, batch)
+                return len(batch)
+            except Exception:  # noqa: BLE001 - isolate the record(s) at fault
+                log.warning("audit batch of %d failed; writing records one by one", len(batch))
+            written, kept = 0, []
+            for record in batch:
+                try:
+                    self.write(record)
+                    written += 1
+                except Exception:  # noqa: BLE001 - transient: kept for the next flush
+                    kept.append(record)
+            if kept:
+                with self._lock:
+                    self._pending[:0] = kept
+                log.warning("%d audit record(s) kept for the next attempt", len(kept))
+            return written
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
 
     def purge(self) -> int:
         if self.retention_days <= 0:

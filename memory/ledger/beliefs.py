@@ -309,6 +309,31 @@ def observations_of(conn: sqlite3.Connection, tenant: str, user: str) -> list[di
     ]
 
 
+def belief_tenants(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    """The tenant of each of these belief ids that already exists."""
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in conn.execute(f"SELECT id, tenant FROM beliefs WHERE id IN ({marks})", chunk):
+            found[row[0]] = row[1]
+    return found
+
+
+def taken_ids(conn: sqlite3.Connection, table: str, ids: list[str]) -> set[str]:
+    """Which of these ids `table` (evidence or observations) already holds."""
+    if table not in ("evidence", "observations"):
+        raise ValueError(table)
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        found.update(
+            r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
+        )
+    return found
+
+
 def any_user(conn: sqlite3.Connection) -> tuple[str, str] | None:
     """Some (tenant, user) of the store, or None when it has none (the warm-up's probe)."""
     row = conn.execute("SELECT tenant, user_id FROM users LIMIT 1").fetchone()

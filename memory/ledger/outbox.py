@@ -11,6 +11,10 @@ and counts as an attempt. A user's jobs run one at a time across all processes, 
 Ending a job checks the lease is still the caller's, so a job that was claimed again after
 its lease ran out is ended once (`LeaseLost` for the other), and the job's writes roll back
 with it when they share its transaction (`Database.transaction`).
+
+What is stored is only what extraction reads (the user's latest messages and the reply, each
+capped), with secrets redacted before the write (`Turn.compact`); a processed turn's payload is
+purged (its row, the metadata, stays). A row no worker can read is parked as dead.
 """
 
 from __future__ import annotations
@@ -24,9 +28,16 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from memory import secrets
 from memory.learn.turns import Turn
 from memory.ledger import Database
 from memory.ledger.db import iso, utcnow
+
+PURGED = "{}"
+
+
+def payload_of(turn: Turn) -> str:
+    return json.dumps(turn.compact().to_json())
 
 
 class LeaseLost(Exception):
@@ -69,23 +80,34 @@ class Outbox:
         self.process = process_id()
         self._leases: dict[int, str] = {}  # job id -> this process's lease on it
 
-    def enqueue(self, turn: Turn) -> int:
-        now = iso(utcnow())
+    def enqueue(self, turn: Turn, conn: sqlite3.Connection | None = None) -> int:
+        """Queue a turn; inside `conn`'s transaction when given (the audit row shares it)."""
+        if conn is None:
+            with self.db.write() as own:
+                return self._insert(own, turn, payload_of(turn), "pending", None)
+        return self._insert(conn, turn, payload_of(turn), "pending", None)
+
+    def dead_letter(self, turn: Turn, reason: str) -> int:
+        """A turn that could not be queued, parked as dead with the reason (retryable if its
+        payload could be kept, else kept as metadata only)."""
+        try:
+            payload = payload_of(turn)
+        except Exception:  # noqa: BLE001 - the payload itself is what failed
+            payload = PURGED
         with self.db.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO outbox (request_id, tenant, user_id, payload, state, "
-                "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-                (
-                    turn.request_id,
-                    turn.tenant,
-                    turn.user,
-                    json.dumps(turn.to_json()),
-                    now,
-                    now,
-                    now,
-                ),
-            )
-            return int(cursor.lastrowid or 0)
+            return self._insert(conn, turn, payload, "dead", secrets.redact(reason)[0][:2000])
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection, turn: Turn, payload: str, state: str, error: str | None
+    ) -> int:
+        now = iso(utcnow())
+        cursor = conn.execute(
+            "INSERT INTO outbox (request_id, tenant, user_id, payload, state, last_error, "
+            "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (turn.request_id, turn.tenant, turn.user, payload, state, error, now, now, now),
+        )
+        return int(cursor.lastrowid or 0)
 
     def recover(self) -> int:
         """Jobs left running by a process of this host that died go back to pending now
@@ -147,6 +169,16 @@ class Outbox:
                 (stamp, limit),
             ).fetchall()
             for row in found:
+                try:
+                    turn = Turn.from_json(json.loads(row["payload"]))
+                except (ValueError, TypeError) as exc:
+                    # A row no worker can read is parked, not retried forever.
+                    conn.execute(
+                        "UPDATE outbox SET state = 'dead', last_error = ?, updated_at = ? "
+                        "WHERE id = ?",
+                        (f"unreadable payload: {exc}"[:2000], stamp, row["id"]),
+                    )
+                    continue
                 lease = f"{self.process}:{uuid.uuid4().hex[:12]}"
                 conn.execute(
                     "UPDATE outbox SET state = 'running', lease_owner = ?, lease_until = ?, "
@@ -154,9 +186,7 @@ class Outbox:
                     (lease, until, stamp, row["id"]),
                 )
                 self._leases[row["id"]] = lease
-                claimed.append(
-                    (row["id"], Turn.from_json(json.loads(row["payload"])), row["attempts"])
-                )
+                claimed.append((row["id"], turn, row["attempts"]))
         return claimed
 
     def renew(self, job_ids: list[int]) -> list[int]:
@@ -176,13 +206,14 @@ class Outbox:
         return lost
 
     def finish(self, job_id: int, state: str = "done") -> None:
-        """End a job this process claimed; `LeaseLost` when the claim is no longer its own."""
+        """End a job this process claimed; `LeaseLost` when the claim is no longer its own.
+        Done or skipped: the turn's text is no longer needed, so it is purged."""
         with self.db.write() as conn:
             updated = conn.execute(
-                "UPDATE outbox SET state = ?, updated_at = ?, last_error = NULL, "
+                "UPDATE outbox SET state = ?, updated_at = ?, last_error = NULL, payload = ?, "
                 "lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = 'running' "
                 "AND lease_owner = ?",
-                (state, iso(utcnow()), job_id, self._leases.get(job_id)),
+                (state, iso(utcnow()), PURGED, job_id, self._leases.get(job_id)),
             ).rowcount
             if not updated:
                 raise LeaseLost(f"extraction job {job_id} is no longer this worker's")
@@ -210,8 +241,8 @@ class Outbox:
                 (
                     "dead" if dead else "pending",
                     attempts,
-                    error[:2000],
-                    raw_output,
+                    secrets.redact(error[:2000])[0],
+                    None if raw_output is None else secrets.redact(raw_output[:20000])[0],
                     iso(utcnow() + timedelta(seconds=delay)),
                     iso(utcnow()),
                     job_id,
@@ -222,9 +253,9 @@ class Outbox:
     def retry(self, tenant: str | None, job_id: int | None = None) -> int:
         sql = (
             "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? "
-            "WHERE state = 'dead'"
+            "WHERE state = 'dead' AND payload != ?"
         )
-        args: list[Any] = [iso(utcnow())]
+        args: list[Any] = [iso(utcnow()), PURGED]
         if tenant is not None:
             sql += " AND tenant = ?"
             args.append(tenant)
@@ -258,11 +289,13 @@ class Outbox:
             out.append(item)
         return out
 
-    def counts(self) -> dict[str, int]:
-        return {
-            row[0]: row[1]
-            for row in self.db.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
-        }
+    def counts(self, tenant: str | None = None) -> dict[str, int]:
+        """Jobs per state: the tenant's, or (None, for the operator) the whole store's."""
+        sql, args = "SELECT state, COUNT(*) FROM outbox", list[Any]()
+        if tenant is not None:
+            sql += " WHERE tenant = ?"
+            args.append(tenant)
+        return {row[0]: row[1] for row in self.db.conn.execute(sql + " GROUP BY state", args)}
 
 
 def delete_user_jobs(conn: sqlite3.Connection, tenant: str, user: str) -> int:

@@ -12,7 +12,7 @@ from memory.models import Belief
 from proxy.body import read_json
 from proxy.deps import Caller, State
 from proxy.errors import InvalidField
-from proxy.identity import validate_user_id
+from proxy.identity import validate_id, validate_user_id
 from proxy.state import AppState
 
 router = APIRouter(prefix="/v1/users/{user}")
@@ -20,18 +20,18 @@ router = APIRouter(prefix="/v1/users/{user}")
 
 class NewBelief(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    statement: str
-    context: str
+    statement: str = Field(max_length=4000)
+    context: str = Field(max_length=64)
     confidence: float | None = None
-    source: str = "asserted"
+    source: str = Field(default="asserted", max_length=32)
 
 
 class Correction(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    statement: str | None = None
+    statement: str | None = Field(default=None, max_length=4000)
     confidence: float | None = None
-    status: str | None = None
-    context: str | None = None
+    status: str | None = Field(default=None, max_length=32)
+    context: str | None = Field(default=None, max_length=64)
     version: int | None = Field(default=None, description="expected current version")
 
 
@@ -52,7 +52,7 @@ def _if_match(header: str | None) -> int | None:
     if header is None:
         return None
     value = header.strip().strip('"').removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not value.isdigit() or len(value) > 18:
         raise InvalidField("If-Match must be a belief version number", param="If-Match")
     return int(value)
 
@@ -62,8 +62,8 @@ async def list_beliefs(
     user: str,
     state: State,
     caller: Caller,
-    context: str | None = None,
-    status: str | None = None,
+    context: str | None = Query(default=None, max_length=64),
+    status: str | None = Query(default=None, max_length=32),
     min_confidence: float | None = Query(default=None, ge=0, le=1),
     q: str | None = Query(default=None, min_length=1, max_length=1000),
     limit: int | None = Query(default=None, ge=1, le=1000),
@@ -114,6 +114,8 @@ async def create_belief(user: str, request: Request, state: State, caller: Calle
 
 @router.get("/beliefs/{belief_id}")
 async def get_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
+    validate_user_id(user)
+    validate_id(belief_id, "belief_id")
     return await state.memory.get_belief(caller.tenant, user, belief_id)
 
 
@@ -126,6 +128,8 @@ async def correct_belief(
     caller: Caller,
     if_match: str | None = Header(default=None),
 ) -> Belief:
+    validate_user_id(user)
+    validate_id(belief_id, "belief_id")
     fix = await parse(request, state, Correction)
     expected = fix.version if fix.version is not None else _if_match(if_match)
     return await state.memory.correct_belief(
@@ -142,4 +146,6 @@ async def correct_belief(
 
 @router.delete("/beliefs/{belief_id}")
 async def retract_belief(user: str, belief_id: str, state: State, caller: Caller) -> Belief:
+    validate_user_id(user)
+    validate_id(belief_id, "belief_id")
     return await state.memory.retract_belief(caller.tenant, user, belief_id)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from proxy.deps import Caller, State
 from proxy.errors import NotFound
+from proxy.identity import validate_id
 
 router = APIRouter()
 
@@ -30,6 +31,7 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/v1/audit/{request_id}/learned")
 async def learned(request_id: str, state: State, caller: Caller) -> dict[str, Any]:
     """The extraction job of a request and the belief changes made from it."""
+    validate_id(request_id, "request_id")
     memory = state.memory
     found = await memory.learned(caller.tenant, request_id)
     record, jobs, changes = found["record"], found["jobs"], found["changes"]

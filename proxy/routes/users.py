@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from proxy.body import check_chat_body, read_json
 from proxy.deps import Caller, State
-from proxy.identity import validate_user_id
+from proxy.identity import MAX_OFFSET, validate_user_id
 from proxy.routes.beliefs import parse
 from proxy.state import AppState
 
 router = APIRouter()
+MAX_OBSERVATION_CHARS = 8000
 
 
 class Observation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str
-    context: str | None = None
-    kind: str = "observation"
+    text: str = Field(max_length=MAX_OBSERVATION_CHARS)
+    context: str | None = Field(default=None, max_length=64)
+    kind: str = Field(default="observation", min_length=1, max_length=64)
     weight: float = 1.0
 
 
@@ -28,9 +29,9 @@ class Observation(BaseModel):
 async def list_users(
     state: State,
     caller: Caller,
-    q: str | None = None,
+    q: str | None = Query(default=None, max_length=256),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     found = await state.memory.list_users(caller.tenant, q, limit, offset)
     return {
@@ -44,12 +45,14 @@ async def list_users(
 
 @router.delete("/v1/users/{user}")
 async def forget(user: str, state: State, caller: Caller) -> dict[str, Any]:
+    validate_user_id(user)
     removed = await state.memory.forget(caller.tenant, user)
     return {"user": user, "forgotten": True, **removed}
 
 
 @router.get("/v1/users/{user}/export")
 async def export(user: str, state: State, caller: Caller) -> dict[str, Any]:
+    validate_user_id(user)
     return await state.memory.export_user(caller.tenant, user)
 
 
@@ -108,4 +111,5 @@ def _position(state: AppState, rule_name: str | None) -> str | None:
 
 @router.get("/v1/users/{user}/summary")
 async def summary(user: str, state: State, caller: Caller) -> dict[str, Any]:
+    validate_user_id(user)
     return await state.memory.summary(caller.tenant, user)
