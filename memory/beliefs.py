@@ -8,12 +8,9 @@ wrote it (no evidence or history: nothing is read again); `get` reads the whole 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-import numpy as np
 
 from memory.core import Core
 from memory.errors import ConflictError, InvalidError, NotFoundError
@@ -38,6 +35,14 @@ class Beliefs:
     def __init__(self, db: Database, core: Core) -> None:
         self._db = db
         self._core = core
+        # What learning reads and locks besides the writes below, straight from the core:
+        # similarities to a text, statement vectors, a row as a belief, the embedder's cache
+        # filled before a transaction, and the user's write lock for several writes as one.
+        self.similar = core.similarities
+        self.statement_vectors = core.statement_vectors
+        self.from_row = core.to_belief
+        self.warm = core.warm
+        self.lock = core.lock
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -393,25 +398,3 @@ class Beliefs:
         self, tenant: str, user: str, contexts: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
         return rows.list_beliefs(self._db.conn, tenant, user, contexts, ["active"])
-
-    def similar(
-        self, tenant: str, user: str, text: str, contexts: Sequence[str] | None = None
-    ) -> tuple[list[str], np.ndarray]:
-        """A user's active beliefs (ids) and each one's cosine similarity to `text`."""
-        return self._core.similarities(tenant, user, text, contexts)
-
-    def statement_vectors(self, tenant: str, user: str) -> tuple[list[str], np.ndarray]:
-        """The ids of a user's active beliefs with vectors, and their statement vectors."""
-        return self._core.statement_vectors(tenant, user)
-
-    def from_row(self, row: dict[str, Any]) -> Belief:
-        """A belief as its ledger row has it (no evidence or history)."""
-        return self._core.to_belief(row)
-
-    def warm(self, statements: Sequence[str]) -> None:
-        """Embed statements about to be written, outside any transaction (see `Core.warm`)."""
-        self._core.warm(statements)
-
-    def lock(self, tenant: str, user: str) -> threading.RLock:
-        """The user's write lock, for a caller that applies several writes as one step."""
-        return self._core.lock(tenant, user)
