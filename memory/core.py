@@ -13,6 +13,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,8 +39,13 @@ from memory.settings import ContextConfig, EmbeddingConfig, MemoryConfig, StoreC
 log = logging.getLogger("selfmodel.memory")
 
 
-def open_database(store: StoreConfig) -> Database:
-    return Database(database_path(store.path))
+def ledger_target(store: StoreConfig) -> str | Path:
+    """The ledger's location: `store.database` when set, else SQLite inside `store.path`."""
+    return store.database or database_path(store.path)
+
+
+def open_database(store: StoreConfig, migrate: bool = True) -> Database:
+    return Database(ledger_target(store), migrate=migrate)
 
 
 def open_embedder(embedding: EmbeddingConfig) -> Embedder:
@@ -53,17 +59,19 @@ def check_index_model(db: Database, embedder: Embedder) -> None:
         db.set_meta(EMBEDDER_KEY, embedder.name)
     elif recorded != embedder.name:
         raise IndexMismatch(
-            f"the vector index in {db.path.parent} was built with {recorded!r} but the config "
+            f"the vector index of {db.where} was built with {recorded!r} but the config "
             f"uses {embedder.name!r}; run `selfmodel reindex` to rebuild it with the new model"
         )
 
 
 def index_problem(config: MemoryConfig) -> str | None:
     """What would stop a server from starting on this store: an index another model built."""
-    path = database_path(config.store.path)
-    if not path.exists():
+    if config.store.database is None and not database_path(config.store.path).exists():
         return None
-    db = Database(path)
+    try:
+        db = open_database(config.store, migrate=False)
+    except Exception:  # noqa: BLE001 - an unreachable database is the start-up's to report
+        return None
     try:
         recorded = db.get_meta(EMBEDDER_KEY)
     finally:

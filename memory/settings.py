@@ -27,6 +27,9 @@ class ChromaServer(Strict):
 
 class StoreConfig(Strict):
     path: str = "./.selfmodel"
+    # The ledger (beliefs, evidence, audit, outbox): None keeps SQLite in `path`; a
+    # `postgresql://user:pass@host:5432/db` URL (or `sqlite:///file`) puts it there.
+    database: str | None = None
     chroma: ChromaServer | None = None
     user_cache_size: int = Field(default=4096, ge=0)
     user_cache_mb: float = Field(default=256, gt=0)

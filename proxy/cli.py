@@ -1,6 +1,6 @@
 """The `selfmodel` command.
 
-`serve`, `reindex`, `doctor` and `eval` work on the store directly; the other
+`serve`, `worker`, `migrate`, `reindex`, `doctor` and `eval` work on the store directly; the other
 commands talk to a running proxy over HTTP (Chroma's embedded store belongs
 to one process, so they never open it behind the server's back).
 """
@@ -221,6 +221,60 @@ def doctor(ctx: click.Context, config_path: str | None, real_call: bool) -> None
 
     ok = run(_config_path(ctx, config_path), echo=click.echo, real_call=real_call)
     sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", default=None, help="Path to config.yaml (env SELFMODEL_CONFIG)."
+)
+@click.option("--from", "source", default=None, help="Copy from this store (path or URL).")
+@click.option("--to", "destination", default=None, help="... into this one (path or URL).")
+@click.pass_context
+def migrate(
+    ctx: click.Context, config_path: str | None, source: str | None, destination: str | None
+) -> None:
+    """Bring the store's schema to the newest revision, or copy a whole store.
+
+    Without --from/--to: the config's store (store.database, else SQLite in store.path) is
+    migrated; `serve` and `worker` do the same on start, under a lock. With both: every table
+    of --from is copied into --to (an empty database), e.g.
+    `selfmodel migrate --from sqlite:///.selfmodel/selfmodel.db --to postgresql://...`.
+    """
+    from memory.errors import InvalidError
+    from memory.ledger.urls import redact, scrub
+
+    if (source is None) != (destination is None):
+        _fail("--from and --to go together")
+    if source is not None and destination is not None:
+        from memory.ledger.copy import copy_store
+
+        try:
+            copied = copy_store(
+                source,
+                destination,
+                progress=lambda table, n: click.echo(f"{table}: {n} rows", err=True),
+            )
+        except InvalidError as exc:
+            _fail(str(exc))
+        except Exception as exc:  # noqa: BLE001 - an unreachable or refusing database
+            _fail(f"copy failed, nothing written: {scrub(scrub(str(exc), source), destination)}")
+        click.echo(json.dumps({"from": redact(source), "to": redact(destination), "rows": copied}))
+        return
+    from memory.core import ledger_target
+    from memory.ledger.db import Database
+
+    config = _load(_config_path(ctx, config_path))
+    target = ledger_target(config.store)
+    try:
+        db = Database(target, migrate=False)
+        try:
+            applied = db.migrate()
+            revision = db.revision()
+        finally:
+            db.close()
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"migrating {redact(target)} failed: {scrub(str(exc), config.store.database)}")
+    click.echo(json.dumps({"store": redact(target), "applied": applied, "revision": revision}))
 
 
 @main.command(name="eval")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from memory.offline import configure_offline
@@ -83,28 +82,33 @@ def _check_embedder(config: Config, report: Report) -> Any:
 
 
 def _check_store(config: Config, embedder: Any, report: Report) -> None:
+    from memory.core import open_database
     from memory.index.chroma import EMBEDDER_KEY, VectorStore
     from memory.index.embed import embedder_name
-    from memory.ledger import Database
     from memory.ledger import beliefs as rows
+    from memory.ledger.urls import is_postgres, scrub
 
     wanted = embedder_name(config.embedding.model, dict(config.embedding.params))
+    postgres = config.store.database is not None and is_postgres(config.store.database)
+    name = "postgresql" if postgres else "sqlite"
     try:
-        db = Database(Path(config.store.path) / "selfmodel.db")
+        db = open_database(config.store)
         try:
             beliefs = rows.count_beliefs(db.conn)
             recorded = db.get_meta(EMBEDDER_KEY)
+            where = db.where
         finally:
             db.close()
     except Exception as exc:  # noqa: BLE001
-        report(
-            "sqlite",
-            False,
-            str(exc),
-            f"store.path ({config.store.path}) must be a writable directory",
+        fix = (
+            "store.database must name a reachable PostgreSQL database the user may create "
+            "tables in (postgresql://user:pass@host:5432/db)"
+            if postgres
+            else f"store.path ({config.store.path}) must be a writable directory"
         )
+        report(name, False, scrub(str(exc), config.store.database), fix)
         return
-    report("sqlite", True, f"{config.store.path}/selfmodel.db ({beliefs} beliefs)")
+    report(name, True, f"{where} ({beliefs} beliefs)")
     if recorded is not None and recorded != wanted:
         report(
             "index model",

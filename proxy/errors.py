@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
@@ -39,6 +38,7 @@ from memory.errors import (
     MemoryFault,
     NotFoundError,
 )
+from memory.ledger.connections import INTEGRITY_ERRORS
 
 log = logging.getLogger("selfmodel.errors")
 
@@ -255,14 +255,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _ours(_: Request, exc: SelfmodelError) -> JSONResponse:
         return error_response(exc)
 
-    @app.exception_handler(sqlite3.IntegrityError)
-    async def _integrity(_: Request, exc: sqlite3.IntegrityError) -> JSONResponse:
+    async def _integrity(_: Request, exc: Exception) -> JSONResponse:
         # A concurrent change (a user forgotten while a write was in flight): nothing was
         # written by this request, which can be retried.
         log.info("write refused by a constraint: %s", exc)
         return error_response(
             Conflict("the user's self-model changed during this request; retry", code="conflict")
         )
+
+    for integrity_error in INTEGRITY_ERRORS:  # SQLite's and PostgreSQL's
+        app.add_exception_handler(integrity_error, _integrity)
 
     @app.exception_handler(MemoryFailure)
     async def _memory(_: Request, exc: MemoryFailure) -> JSONResponse:

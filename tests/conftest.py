@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -103,11 +104,48 @@ class Proxy:
         self.server.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the session (tests/pg_cluster.py). Without a
+    server to run, PostgreSQL tests are skipped locally and fail in CI (`CI` set)."""
+    from tests.pg_cluster import running
+
+    try:
+        context = running()
+        cluster = context.__enter__()
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL to test on: {exc}")
+    yield cluster
+    context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def ledger(request: pytest.FixtureRequest) -> str:
+    """Which ledger a test's store uses: `sqlite` (the default) or `postgresql` (modules that
+    set BOTH_LEDGERS run each such test on both)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def ledger_target(ledger: str, tmp_path: Path, request: pytest.FixtureRequest) -> str | Path:
+    """A fresh, empty ledger: a SQLite file, or a URL into a new PostgreSQL schema."""
+    if ledger == "postgresql":
+        return str(request.getfixturevalue("pg_cluster").fresh())
+    return tmp_path / "ledger.db"
+
+
 @pytest.fixture
 def make_proxy(
-    tmp_path: Path, upstream_url: str, embedder: LocalEmbedder
+    tmp_path: Path,
+    upstream_url: str,
+    embedder: LocalEmbedder,
+    ledger: str,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., Proxy]]:
     started: list[Proxy] = []
+    databases: dict[str, str] = {}
 
     def make(
         override: dict[str, Any] | None = None,
@@ -116,6 +154,12 @@ def make_proxy(
         shared_embedder: bool = True,
     ) -> Proxy:
         raw = merge(base_config(store or tmp_path / "store", upstream_url), override or {})
+        if ledger == "postgresql" and "database" not in raw["store"]:
+            # one database per store directory: proxies made on one store share it
+            key = str(raw["store"]["path"])
+            if key not in databases:
+                databases[key] = request.getfixturevalue("pg_cluster").fresh()
+            raw["store"]["database"] = databases[key]
         proxy = Proxy(parse_config(raw), embedder if shared_embedder else None, workers)
         started.append(proxy)
         return proxy
@@ -126,6 +170,10 @@ def make_proxy(
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A module that sets BOTH_LEDGERS runs each test that opens a store on SQLite and on
+    # PostgreSQL.
+    if "ledger" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_LEDGERS", False):
+        metafunc.parametrize("ledger", ["sqlite", "postgresql"], indirect=True)
     # A module that sets BOTH_UPSTREAM_PATHS runs each test using `proxy` twice: through the
     # direct OpenAI-compatible path (the default for `openai/` models) and through litellm.
     if "proxy" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_UPSTREAM_PATHS", False):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from memory import secrets
 from memory.ledger import Database
+from memory.ledger.connections import TRANSIENT_ERRORS, Connection
 from memory.ledger.db import iso, utcnow
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ _COLUMNS = (
     "user_message",
     "reply",
 )
+_REPLACE = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "request_id")
 # The turn's text is for reading what happened, not a transcript store: long texts are cut.
 TEXT_LIMIT = 16_000
 
@@ -231,19 +232,20 @@ class AuditLog:
         with self._lock:
             self._pending.append(record)
 
-    def insert(self, conn: sqlite3.Connection, records: list[AuditRecord]) -> None:
+    def insert(self, conn: Connection, records: list[AuditRecord]) -> None:
         conn.executemany(
-            f"INSERT OR REPLACE INTO audit ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            f"INSERT INTO audit ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _COLUMNS)}) ON CONFLICT (request_id) DO UPDATE "
+            f"SET {_REPLACE}",
             [r.row(self.store_rendered) for r in records],
         )
 
     def write(self, record: AuditRecord) -> None:
         """Write one record now; one SQLite refuses for its content is stored sanitized."""
         try:
-            with self.db.write() as conn:
+            with self.db.write(shared=True) as conn:
                 self.insert(conn, [record])
-        except sqlite3.OperationalError:
+        except TRANSIENT_ERRORS:
             raise  # disk full, I/O: transient, the caller keeps the record for a retry
         except Exception as exc:  # noqa: BLE001 - content the database cannot take
             log.warning("audit record %s stored sanitized: %s", record.request_id, exc)
@@ -334,7 +336,7 @@ class AuditLog:
 
 
 def injected_of(
-    conn: sqlite3.Connection, tenant: str, request_id: str
+    conn: Connection, tenant: str, request_id: str
 ) -> tuple[str | None, list[str]] | None:
     """A request's end user and the ids of the beliefs injected into it."""
     row = conn.execute(
@@ -346,7 +348,7 @@ def injected_of(
     return row["user_id"], [b["id"] for b in json.loads(row["injected"])]
 
 
-def count_injected(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+def count_injected(conn: Connection, tenant: str, user: str) -> int:
     return int(
         conn.execute(
             "SELECT COUNT(*) FROM audit WHERE tenant = ? AND user_id = ? AND injected != '[]'",
@@ -355,7 +357,7 @@ def count_injected(conn: sqlite3.Connection, tenant: str, user: str) -> int:
     )
 
 
-def redact_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+def redact_user(conn: Connection, tenant: str, user: str) -> int:
     """Keep a forgotten user's records (counts, latency) without their text or id."""
     return conn.execute(
         "UPDATE audit SET rendered = NULL, injected = '[]', user_id = '[forgotten]', "

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from memory.ledger.connections import Connection
 from memory.ledger.db import iso, utcnow
 
 _BELIEF_COLUMNS = (
@@ -41,14 +41,14 @@ _EVIDENCE_COLUMNS = (
 )
 
 
-def ensure_user(conn: sqlite3.Connection, tenant: str, user: str) -> None:
+def ensure_user(conn: Connection, tenant: str, user: str) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO users (tenant, user_id, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO users (tenant, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (tenant, user, iso(utcnow())),
     )
 
 
-def bump_revision(conn: sqlite3.Connection, tenant: str, user: str) -> None:
+def bump_revision(conn: Connection, tenant: str, user: str) -> None:
     """Give the user a revision no user of this store has had: every process that cached the
     user's snapshot sees it change, even across a forget that deleted the user's row."""
     ensure_user(conn, tenant, user)
@@ -60,19 +60,22 @@ def bump_revision(conn: sqlite3.Connection, tenant: str, user: str) -> None:
     )
 
 
-def revision(conn: sqlite3.Connection, tenant: str, user: str) -> int | None:
+def revision(conn: Connection, tenant: str, user: str) -> int | None:
     row = conn.execute(
         "SELECT revision FROM users WHERE tenant = ? AND user_id = ?", (tenant, user)
     ).fetchone()
     return None if row is None else row[0]
 
 
-def user_exists(conn: sqlite3.Connection, tenant: str, user: str) -> bool:
+def user_exists(conn: Connection, tenant: str, user: str) -> bool:
     return revision(conn, tenant, user) is not None
 
 
+_LIKE = {"sqlite": "LIKE", "postgresql": "ILIKE"}
+
+
 def list_users(
-    conn: sqlite3.Connection, tenant: str, query: str | None, limit: int, offset: int
+    conn: Connection, tenant: str, query: str | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     sql = (
         "SELECT u.user_id, u.created_at, "
@@ -82,7 +85,8 @@ def list_users(
     )
     args: list[Any] = [tenant]
     if query:
-        sql += " AND u.user_id LIKE ? ESCAPE '\\'"
+        # SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same
+        sql += f" AND u.user_id {_LIKE[conn.dialect]} ? ESCAPE '\\'"
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         args.append(f"%{escaped}%")
     sql += " ORDER BY u.user_id LIMIT ? OFFSET ?"
@@ -90,7 +94,7 @@ def list_users(
     return [dict(row) for row in conn.execute(sql, args)]
 
 
-def insert_belief(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+def insert_belief(conn: Connection, row: dict[str, Any]) -> None:
     placeholders = ", ".join("?" for _ in _BELIEF_COLUMNS)
     conn.execute(
         f"INSERT INTO beliefs ({', '.join(_BELIEF_COLUMNS)}) VALUES ({placeholders})",
@@ -98,12 +102,12 @@ def insert_belief(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
-def update_belief(conn: sqlite3.Connection, belief_id: str, fields: dict[str, Any]) -> None:
+def update_belief(conn: Connection, belief_id: str, fields: dict[str, Any]) -> None:
     assignments = ", ".join(f"{name} = ?" for name in fields)
     conn.execute(f"UPDATE beliefs SET {assignments} WHERE id = ?", [*fields.values(), belief_id])
 
 
-def insert_evidence(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+def insert_evidence(conn: Connection, row: dict[str, Any]) -> None:
     placeholders = ", ".join("?" for _ in _EVIDENCE_COLUMNS)
     conn.execute(
         f"INSERT INTO evidence ({', '.join(_EVIDENCE_COLUMNS)}) VALUES ({placeholders})",
@@ -112,7 +116,7 @@ def insert_evidence(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
 
 
 def insert_history(
-    conn: sqlite3.Connection,
+    conn: Connection,
     belief: dict[str, Any],
     event: str,
     actor: str,
@@ -137,9 +141,7 @@ def insert_history(
     )
 
 
-def get_belief(
-    conn: sqlite3.Connection, tenant: str, user: str, belief_id: str
-) -> dict[str, Any] | None:
+def get_belief(conn: Connection, tenant: str, user: str, belief_id: str) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT * FROM beliefs WHERE id = ? AND tenant = ? AND user_id = ?",
         (belief_id, tenant, user),
@@ -148,7 +150,7 @@ def get_belief(
 
 
 def list_beliefs(
-    conn: sqlite3.Connection,
+    conn: Connection,
     tenant: str,
     user: str,
     contexts: Sequence[str] | None = None,
@@ -166,9 +168,7 @@ def list_beliefs(
     return [dict(row) for row in conn.execute(sql, args)]
 
 
-def evidence_for(
-    conn: sqlite3.Connection, belief_ids: Iterable[str]
-) -> dict[str, list[dict[str, Any]]]:
+def evidence_for(conn: Connection, belief_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     ids = list(belief_ids)
     found: dict[str, list[dict[str, Any]]] = {belief_id: [] for belief_id in ids}
     for start in range(0, len(ids), 500):
@@ -183,7 +183,7 @@ def evidence_for(
     return found
 
 
-def history_for(conn: sqlite3.Connection, belief_id: str) -> list[dict[str, Any]]:
+def history_for(conn: Connection, belief_id: str) -> list[dict[str, Any]]:
     return [
         dict(row)
         for row in conn.execute(
@@ -193,7 +193,7 @@ def history_for(conn: sqlite3.Connection, belief_id: str) -> list[dict[str, Any]
 
 
 def recent_history(
-    conn: sqlite3.Connection, tenant: str, user: str, since: str, events: Sequence[str]
+    conn: Connection, tenant: str, user: str, since: str, events: Sequence[str]
 ) -> list[dict[str, Any]]:
     return [
         dict(row)
@@ -206,15 +206,18 @@ def recent_history(
     ]
 
 
-def insert_observation(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+_OBSERVATION_COLUMNS = ("id", "tenant", "user_id", "text", "context", "kind", "weight", "at")
+
+
+def insert_observation(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(
-        "INSERT INTO observations (id, tenant, user_id, text, context, kind, weight, at)"
-        " VALUES (:id, :tenant, :user_id, :text, :context, :kind, :weight, :at)",
-        row,
+        f"INSERT INTO observations ({', '.join(_OBSERVATION_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in _OBSERVATION_COLUMNS)})",
+        [row[c] for c in _OBSERVATION_COLUMNS],
     )
 
 
-def delete_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+def delete_user(conn: Connection, tenant: str, user: str) -> int:
     ids = [
         row[0]
         for row in conn.execute(
@@ -232,13 +235,11 @@ def delete_user(conn: sqlite3.Connection, tenant: str, user: str) -> int:
     return len(ids)
 
 
-def belief_exists(conn: sqlite3.Connection, belief_id: str) -> bool:
+def belief_exists(conn: Connection, belief_id: str) -> bool:
     return conn.execute("SELECT 1 FROM beliefs WHERE id = ?", (belief_id,)).fetchone() is not None
 
 
-def statuses_by_context(
-    conn: sqlite3.Connection, tenant: str, user: str
-) -> dict[str, dict[str, int]]:
+def statuses_by_context(conn: Connection, tenant: str, user: str) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for context, status, n in conn.execute(
         "SELECT context, status, COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? "
@@ -249,7 +250,7 @@ def statuses_by_context(
     return counts
 
 
-def count_beliefs(conn: sqlite3.Connection, status: str | None = None) -> int:
+def count_beliefs(conn: Connection, status: str | None = None) -> int:
     if status is None:
         return int(conn.execute("SELECT COUNT(*) FROM beliefs").fetchone()[0])
     return int(
@@ -257,7 +258,7 @@ def count_beliefs(conn: sqlite3.Connection, status: str | None = None) -> int:
     )
 
 
-def user_corrections(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+def user_corrections(conn: Connection, tenant: str, user: str) -> int:
     """How often the user corrected, revised or retracted one of their beliefs."""
     return int(
         conn.execute(
@@ -269,7 +270,7 @@ def user_corrections(conn: sqlite3.Connection, tenant: str, user: str) -> int:
     )
 
 
-def unembedded(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any]]:
+def unembedded(conn: Connection, limit: int = 500) -> list[dict[str, Any]]:
     """Active beliefs whose embedding failed earlier (the embedder was down)."""
     return [
         dict(r)
@@ -279,7 +280,7 @@ def unembedded(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any
     ]
 
 
-def count_unembedded(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+def count_unembedded(conn: Connection, tenant: str, user: str) -> int:
     return int(
         conn.execute(
             "SELECT COUNT(*) FROM beliefs WHERE tenant = ? AND user_id = ? "
@@ -289,7 +290,7 @@ def count_unembedded(conn: sqlite3.Connection, tenant: str, user: str) -> int:
     )
 
 
-def users_with_active_beliefs(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def users_with_active_beliefs(conn: Connection) -> list[tuple[str, str]]:
     return [
         (r[0], r[1])
         for r in conn.execute(
@@ -298,7 +299,7 @@ def users_with_active_beliefs(conn: sqlite3.Connection) -> list[tuple[str, str]]
     ]
 
 
-def observations_of(conn: sqlite3.Connection, tenant: str, user: str) -> list[dict[str, Any]]:
+def observations_of(conn: Connection, tenant: str, user: str) -> list[dict[str, Any]]:
     return [
         dict(r)
         for r in conn.execute(
@@ -309,7 +310,7 @@ def observations_of(conn: sqlite3.Connection, tenant: str, user: str) -> list[di
     ]
 
 
-def belief_tenants(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+def belief_tenants(conn: Connection, ids: list[str]) -> dict[str, str]:
     """The tenant of each of these belief ids that already exists."""
     found: dict[str, str] = {}
     for start in range(0, len(ids), 500):
@@ -320,7 +321,7 @@ def belief_tenants(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
     return found
 
 
-def taken_ids(conn: sqlite3.Connection, table: str, ids: list[str]) -> set[str]:
+def taken_ids(conn: Connection, table: str, ids: list[str]) -> set[str]:
     """Which of these ids `table` (evidence or observations) already holds."""
     if table not in ("evidence", "observations"):
         raise ValueError(table)
@@ -334,7 +335,7 @@ def taken_ids(conn: sqlite3.Connection, table: str, ids: list[str]) -> set[str]:
     return found
 
 
-def any_user(conn: sqlite3.Connection) -> tuple[str, str] | None:
+def any_user(conn: Connection) -> tuple[str, str] | None:
     """Some (tenant, user) of the store, or None when it has none (the warm-up's probe)."""
     row = conn.execute("SELECT tenant, user_id FROM users LIMIT 1").fetchone()
     return None if row is None else (row[0], row[1])

@@ -1,8 +1,16 @@
-"""The SQLite connection: WAL, one connection per thread, serialized writes.
+"""The ledger's database: SQLite (WAL) or PostgreSQL, one connection per thread, serialized
+writes.
 
 The database owns its thread hop, as datasette's does: async callers hand a function of a
 connection to `execute_fn` (reads) or `execute_write_fn` (one transaction), and it runs in a
 worker thread, so no caller writes `to_thread` around SQL.
+
+Writes are serialized store-wide, whichever process makes them: SQLite's `BEGIN IMMEDIATE`
+takes the file's write lock; on PostgreSQL a write transaction takes one advisory lock
+(`WRITE_LOCK`). That is what keeps a user's beliefs free of duplicates and their jobs in order
+across proxies and workers. Appends that read nothing back (an audit record, a queued turn)
+ask for `write(shared=True)` and skip the lock on PostgreSQL, so the hot path never waits for
+a worker's transaction.
 """
 
 from __future__ import annotations
@@ -14,14 +22,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 
-from memory.ledger.migrations import MIGRATIONS
+from memory.ledger.connections import (
+    POSTGRESQL,
+    Connection,
+    PgConnection,
+    SqliteConnection,
+)
+from memory.ledger.urls import is_postgres, psycopg_url, redact, sqlite_path
 
 # The ledger's file inside the store directory (`store.path`).
 DB_FILE = "selfmodel.db"
+# The advisory lock every exclusive write transaction holds on PostgreSQL.
+WRITE_LOCK = 7_316_011
 T = TypeVar("T")
 
 
@@ -46,53 +62,98 @@ class Database:
     """Blocking methods for code already off the event loop; `execute_fn` and
     `execute_write_fn` for async callers."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, target: Path | str, migrate: bool = True) -> None:
+        """`target`: the SQLite file, or a PostgreSQL URL (`postgresql://...`)."""
+        self.url = str(target) if is_postgres(target) else None
+        self.path = Path("<postgresql>") if self.url else sqlite_path(target)
+        self.dialect = POSTGRESQL if self.url else "sqlite"
+        if self.url is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        self.migrate()
+        self._pg_connections: list[PgConnection] = []
+        self._pg_lock = threading.Lock()
+        if migrate:
+            self.migrate()
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+    @property
+    def where(self) -> str:
+        """Where the ledger is, for messages (a URL without its password)."""
+        return redact(self.url) if self.url else str(self.path)
+
+    def _connect(self) -> Connection:
+        if self.url is not None:
+            pg = PgConnection(psycopg_url(self.url))
+            with self._pg_lock:
+                self._pg_connections = [c for c in self._pg_connections if not c.broken]
+                self._pg_connections.append(pg)
+            return pg
+        conn = sqlite3.connect(
+            self.path,
+            timeout=30,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=SqliteConnection,
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
-        with self._connections_lock:
-            self._connections.append(conn)
         return conn
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or (isinstance(conn, PgConnection) and conn.broken):
+            # A PostgreSQL connection the server dropped (a restart, a failover) is replaced
+            # at the next use; the statement that found it broken failed as a transient error.
             conn = self._local.conn = self._connect()
         return conn
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction, serialized with every other writer of this process.
+    def _begin(self, conn: Connection, exclusive: bool) -> None:
+        if self.url is None:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        conn.execute("BEGIN")
+        if exclusive:
+            try:
+                conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
-        Inside `transaction()` it is a savepoint of that one transaction instead: a failure
-        undoes only its own writes, and nothing commits before the transaction does."""
+    @contextmanager
+    def write(self, shared: bool = False) -> Iterator[Connection]:
+        """One transaction, serialized with every other writer of the store.
+
+        `shared`: an append that reads nothing back, which on PostgreSQL need not wait for
+        the other writers. Inside `transaction()` it is a savepoint of that one transaction
+        instead: a failure undoes only its own writes, and nothing commits before the
+        transaction does."""
         outer: list[int] | None = getattr(self._local, "outer", None)
         if outer is not None:
             with self._savepoint(outer) as conn:
                 yield conn
             return
-        with self._write_lock:
+        lock: contextlib.AbstractContextManager[Any] = (
+            contextlib.nullcontext() if shared and self.url else self._write_lock
+        )
+        with lock:
             conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn, exclusive=not shared)
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise
             conn.execute("COMMIT")
+
+    @staticmethod
+    def _rollback(conn: Connection) -> None:
+        # A broken connection cannot roll back; the server already did.
+        with contextlib.suppress(Exception):
+            conn.execute("ROLLBACK")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -110,7 +171,7 @@ class Database:
             yield
         except BaseException:
             if state[0]:
-                self.conn.execute("ROLLBACK")
+                self._rollback(self.conn)
             raise
         else:
             if state[0]:
@@ -121,12 +182,12 @@ class Database:
                 self._write_lock.release()
 
     @contextmanager
-    def _savepoint(self, state: list[int]) -> Iterator[sqlite3.Connection]:
+    def _savepoint(self, state: list[int]) -> Iterator[Connection]:
         conn = self.conn
         if not state[0]:
             self._write_lock.acquire()
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                self._begin(conn, exclusive=True)
             except BaseException:
                 self._write_lock.release()
                 raise
@@ -141,12 +202,12 @@ class Database:
             raise
         conn.execute(f"RELEASE {name}")
 
-    async def execute_fn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def execute_fn(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(connection)` in a worker thread: a read, or a call that opens its own
         transactions."""
         return await anyio.to_thread.run_sync(lambda: fn(self.conn))
 
-    async def execute_write_fn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def execute_write_fn(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(connection)` in a worker thread inside one write transaction."""
 
         def write() -> T:
@@ -156,29 +217,21 @@ class Database:
         return await anyio.to_thread.run_sync(write)
 
     def migrate(self) -> list[str]:
-        applied: list[str] = []
+        """Bring the schema to the newest revision (see `memory.ledger.migrations`)."""
+        from memory.ledger import migrations  # Alembic loads only when a store is opened
+
         with self._write_lock:
-            conn = self.conn
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
-            for name, migration in MIGRATIONS:
-                if name in done:
-                    continue
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    migration(conn)
-                    conn.execute(
-                        "INSERT INTO schema_migrations VALUES (?, ?)", (name, iso(utcnow()))
-                    )
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                applied.append(name)
-        return applied
+            if self.revision() == migrations.head():
+                return []
+            return migrations.upgrade(self.url or str(self.path))
+
+    def revision(self) -> str | None:
+        """The schema revision the store is at (None: not migrated by Alembic yet)."""
+        try:
+            row = self.conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except Exception:  # noqa: BLE001 - no such table (either dialect's error)
+            return None
+        return None if row is None else str(row[0])
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -200,9 +253,10 @@ class Database:
         its last query at shutdown; the others close when their last user drops them.
         """
         mine = getattr(self._local, "conn", None)
-        with self._connections_lock:
-            self._connections.clear()
         self._local = threading.local()
-        if mine is not None:
-            with contextlib.suppress(sqlite3.Error):
-                mine.close()
+        with self._pg_lock:  # PostgreSQL's server-side sessions are closed, every thread's
+            others, self._pg_connections = self._pg_connections, []
+        for conn in [mine, *others]:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()

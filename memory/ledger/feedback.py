@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
+from memory.ledger.connections import Connection
 
 
 def insert_feedback(
-    conn: sqlite3.Connection,
+    conn: Connection,
     feedback_id: str,
     request_id: str,
     tenant: str,
@@ -21,7 +21,7 @@ def insert_feedback(
     )
 
 
-def scores_on_injected(conn: sqlite3.Connection, tenant: str, user: str) -> list[float]:
+def scores_on_injected(conn: Connection, tenant: str, user: str) -> list[float]:
     """The user's feedback scores on requests that had beliefs injected."""
     return [
         float(r[0])
@@ -33,7 +33,7 @@ def scores_on_injected(conn: sqlite3.Connection, tenant: str, user: str) -> list
     ]
 
 
-def delete_user_feedback(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+def delete_user_feedback(conn: Connection, tenant: str, user: str) -> int:
     return conn.execute(
         "DELETE FROM feedback WHERE tenant = ? AND user_id = ?", (tenant, user)
     ).rowcount

@@ -7,23 +7,36 @@ insight counts them.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from memory.ledger.connections import Connection
+
 FORGOTTEN = "[forgotten]"
 USER_EVENTS = ("corrected", "superseded", "retracted")
+# SQLite's CROSS JOIN keeps the written order (scan the vectors, look each belief up by key);
+# PostgreSQL's planner chooses on its own and has no CROSS JOIN ... ON.
+_SCAN_JOIN = {"sqlite": "CROSS JOIN", "postgresql": "JOIN"}
 
 
-def stamp(conn: sqlite3.Connection) -> tuple[Any, ...]:
-    """Changes whenever a request, a feedback or a belief change is written (cheap: the
-    largest rowid of each table is read from the end of its b-tree)."""
-    return tuple(
-        conn.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0]
-        for table in ("audit", "feedback", "history", "beliefs")
-    )
+_STAMPS = {
+    # the largest rowid of each table, read from the end of its b-tree
+    "sqlite": [f"SELECT MAX(rowid) FROM {t}" for t in ("audit", "feedback", "history", "beliefs")],
+    # PostgreSQL has no rowid: the newest of what each table's index orders, and its size
+    "postgresql": [
+        "SELECT MAX(at) FROM audit",
+        "SELECT COUNT(*) FROM feedback",
+        "SELECT MAX(seq) FROM history",
+        "SELECT COUNT(*), MAX(updated_at) FROM beliefs",
+    ],
+}
+
+
+def stamp(conn: Connection) -> tuple[Any, ...]:
+    """Changes whenever a request, a feedback or a belief change is written (cheap)."""
+    return tuple(tuple(conn.execute(sql).fetchone()) for sql in _STAMPS[conn.dialect])
 
 
 def _audit_filter(
@@ -42,7 +55,7 @@ def _audit_filter(
 
 
 def arm_requests(
-    conn: sqlite3.Connection, tenant: str, rule: str | None, since: str | None
+    conn: Connection, tenant: str, rule: str | None, since: str | None
 ) -> list[tuple[str, str, int]]:
     """(user, arm, requests) for every user with requests in the window."""
     where, args = _audit_filter(tenant, rule, since)
@@ -55,7 +68,7 @@ def arm_requests(
 
 
 def daily_requests(
-    conn: sqlite3.Connection, tenant: str, rule: str | None, since: str | None
+    conn: Connection, tenant: str, rule: str | None, since: str | None
 ) -> list[tuple[str, str, int, int]]:
     """(day, arm, requests, users) per UTC day."""
     where, args = _audit_filter(tenant, rule, since)
@@ -70,7 +83,7 @@ def daily_requests(
 
 
 def arm_feedback(
-    conn: sqlite3.Connection, tenant: str, rule: str | None, since: str | None
+    conn: Connection, tenant: str, rule: str | None, since: str | None
 ) -> list[tuple[str, str, float, str]]:
     """(user, arm, score, day) of each feedback on a request in the window."""
     where, args = _audit_filter(tenant, rule, since, alias="a")
@@ -85,7 +98,7 @@ def arm_feedback(
     ]
 
 
-def user_corrections(conn: sqlite3.Connection, tenant: str, since: str | None) -> dict[str, int]:
+def user_corrections(conn: Connection, tenant: str, since: str | None) -> dict[str, int]:
     """Per user: the beliefs they corrected, replaced or retracted themselves."""
     sql = (
         "SELECT b.user_id, COUNT(*) FROM history h JOIN beliefs b ON b.id = h.belief_id "
@@ -113,7 +126,7 @@ def _contexts(contexts: Sequence[str] | None, alias: str) -> tuple[str, list[Any
 
 
 def active_vectors(
-    conn: sqlite3.Connection, tenant: str, contexts: Sequence[str] | None
+    conn: Connection, tenant: str, contexts: Sequence[str] | None
 ) -> tuple[list[str], list[str], list[str], list[str], list[str], np.ndarray]:
     """A tenant's active beliefs that have vectors: ids, users, statements, contexts, creation
     times, vectors.
@@ -124,7 +137,7 @@ def active_vectors(
     found = conn.execute(
         "SELECT b.id, b.user_id, b.statement, b.context, b.created_at, v.vector "
         "FROM belief_vectors v "
-        "CROSS JOIN beliefs b ON b.id = v.belief_id "
+        f"{_SCAN_JOIN[conn.dialect]} beliefs b ON b.id = v.belief_id "
         f"WHERE b.tenant = ? AND b.status = 'active'{extra}",
         [tenant, *args],
     ).fetchall()
@@ -139,7 +152,7 @@ def active_vectors(
 
 
 def changes_since(
-    conn: sqlite3.Connection, tenant: str, contexts: Sequence[str] | None, since: str
+    conn: Connection, tenant: str, contexts: Sequence[str] | None, since: str
 ) -> list[tuple[str, str, str, bytes | None]]:
     """Belief changes in the window other than the creation of a belief still active (the
     caller has those from `active_vectors`): (belief id, event: new | superseded | retracted,
@@ -162,7 +175,7 @@ def changes_since(
 
 
 def risk_signals(
-    conn: sqlite3.Connection, tenant: str, since: str, middle: str
+    conn: Connection, tenant: str, since: str, middle: str
 ) -> dict[str, dict[str, list[int]]]:
     """Per user, counts in the window's earlier half [since, middle) and later half
     [middle, now): `feedback`, `negative` (feedback below 0), `corrected` (by the user),
@@ -177,8 +190,11 @@ def risk_signals(
         slot[1] += later
 
     for user, n_old, n_new, neg_old, neg_new in conn.execute(
-        "SELECT user_id, SUM(at < ?), SUM(at >= ?), SUM(at < ? AND score < 0), "
-        "SUM(at >= ? AND score < 0) FROM feedback WHERE tenant = ? AND at >= ? "
+        "SELECT user_id, SUM(CASE WHEN at < ? THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN at >= ? THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN at < ? AND score < 0 THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN at >= ? AND score < 0 THEN 1 ELSE 0 END) FROM feedback "
+        "WHERE tenant = ? AND at >= ? "
         "AND user_id != ? GROUP BY user_id",
         (middle, middle, middle, middle, tenant, since, FORGOTTEN),
     ):
@@ -186,7 +202,8 @@ def risk_signals(
         put(user, "negative", neg_old, neg_new)
     for user, kind, n_old, n_new in conn.execute(
         "SELECT b.user_id, CASE WHEN h.event = 'retracted' THEN 'retracted' ELSE 'corrected' END "
-        "AS kind, SUM(h.at < ?), SUM(h.at >= ?) FROM history h "
+        "AS kind, SUM(CASE WHEN h.at < ? THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN h.at >= ? THEN 1 ELSE 0 END) FROM history h "
         "JOIN beliefs b ON b.id = h.belief_id WHERE b.tenant = ? AND h.at >= ? "
         "AND (h.event = 'retracted' OR (h.actor = 'user' AND h.event IN "
         "('corrected', 'superseded'))) GROUP BY b.user_id, kind",
@@ -194,7 +211,8 @@ def risk_signals(
     ):
         put(user, kind, n_old, n_new)
     for user, n_old, n_new in conn.execute(
-        "SELECT user_id, SUM(at < ?), SUM(at >= ?) FROM audit WHERE tenant = ? AND at >= ? "
+        "SELECT user_id, SUM(CASE WHEN at < ? THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN at >= ? THEN 1 ELSE 0 END) FROM audit WHERE tenant = ? AND at >= ? "
         "AND user_id IS NOT NULL AND user_id != ? GROUP BY user_id",
         (middle, middle, tenant, since, FORGOTTEN),
     ):

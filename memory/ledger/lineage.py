@@ -6,13 +6,14 @@ queries join them so a reader can go from "what was injected" to "what was learn
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
+
+from memory.ledger.connections import Connection
 
 JOB_FIELDS = "id, state, attempts, last_error, created_at, updated_at"
 
 
-def jobs_of_request(conn: sqlite3.Connection, tenant: str, request_id: str) -> list[dict[str, Any]]:
+def jobs_of_request(conn: Connection, tenant: str, request_id: str) -> list[dict[str, Any]]:
     return [
         dict(row)
         for row in conn.execute(
@@ -22,9 +23,7 @@ def jobs_of_request(conn: sqlite3.Connection, tenant: str, request_id: str) -> l
     ]
 
 
-def changes_of_request(
-    conn: sqlite3.Connection, tenant: str, request_id: str
-) -> list[dict[str, Any]]:
+def changes_of_request(conn: Connection, tenant: str, request_id: str) -> list[dict[str, Any]]:
     """Each history event recorded with this request id, oldest first, with its belief."""
     return [
         dict(row)

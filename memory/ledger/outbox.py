@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import socket
-import sqlite3
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -31,9 +30,13 @@ from typing import Any
 from memory import secrets
 from memory.learn.turns import Turn
 from memory.ledger import Database
+from memory.ledger.connections import Connection
 from memory.ledger.db import iso, utcnow
 
 PURGED = "{}"
+# PostgreSQL: a claim passes over rows another transaction holds (a job being renewed or
+# ended) instead of waiting for it; a user's order is kept by the store's write lock.
+_SKIP_LOCKED = {"postgresql": " FOR UPDATE OF o SKIP LOCKED"}
 
 
 def payload_of(turn: Turn) -> str:
@@ -80,10 +83,10 @@ class Outbox:
         self.process = process_id()
         self._leases: dict[int, str] = {}  # job id -> this process's lease on it
 
-    def enqueue(self, turn: Turn, conn: sqlite3.Connection | None = None) -> int:
+    def enqueue(self, turn: Turn, conn: Connection | None = None) -> int:
         """Queue a turn; inside `conn`'s transaction when given (the audit row shares it)."""
         if conn is None:
-            with self.db.write() as own:
+            with self.db.write(shared=True) as own:
                 return self._insert(own, turn, payload_of(turn), "pending", None)
         return self._insert(conn, turn, payload_of(turn), "pending", None)
 
@@ -94,20 +97,19 @@ class Outbox:
             payload = payload_of(turn)
         except Exception:  # noqa: BLE001 - the payload itself is what failed
             payload = PURGED
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             return self._insert(conn, turn, payload, "dead", secrets.redact(reason)[0][:2000])
 
     @staticmethod
-    def _insert(
-        conn: sqlite3.Connection, turn: Turn, payload: str, state: str, error: str | None
-    ) -> int:
+    def _insert(conn: Connection, turn: Turn, payload: str, state: str, error: str | None) -> int:
         now = iso(utcnow())
-        cursor = conn.execute(
+        row = conn.execute(
             "INSERT INTO outbox (request_id, tenant, user_id, payload, state, last_error, "
-            "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             (turn.request_id, turn.tenant, turn.user, payload, state, error, now, now, now),
-        )
-        return int(cursor.lastrowid or 0)
+        ).fetchone()
+        return int(row[0])
 
     def recover(self) -> int:
         """Jobs left running by a process of this host that died go back to pending now
@@ -150,13 +152,15 @@ class Outbox:
                 dead = attempts >= self.max_attempts
                 conn.execute(
                     "UPDATE outbox SET state = ?, attempts = ?, lease_owner = NULL, "
-                    "lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?",
+                    "lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? "
+                    "AND state = 'running' AND lease_until < ?",
                     (
                         "dead" if dead else "pending",
                         attempts,
                         "the worker running it stopped (its lease ran out)",
                         stamp,
                         row["id"],
+                        stamp,
                     ),
                 )
             found = conn.execute(
@@ -165,7 +169,7 @@ class Outbox:
                 "WHERE r.tenant = o.tenant AND r.user_id = o.user_id AND r.state = 'running') "
                 "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.tenant = o.tenant "
                 "AND e.user_id = o.user_id AND e.state = 'pending' AND e.id < o.id) "
-                "ORDER BY o.id LIMIT ?",
+                "ORDER BY o.id LIMIT ?" + _SKIP_LOCKED.get(conn.dialect, ""),
                 (stamp, limit),
             ).fetchall()
             for row in found:
@@ -298,7 +302,7 @@ class Outbox:
         return {row[0]: row[1] for row in self.db.conn.execute(sql + " GROUP BY state", args)}
 
 
-def delete_user_jobs(conn: sqlite3.Connection, tenant: str, user: str) -> int:
+def delete_user_jobs(conn: Connection, tenant: str, user: str) -> int:
     return conn.execute(
         "DELETE FROM outbox WHERE tenant = ? AND user_id = ?", (tenant, user)
     ).rowcount

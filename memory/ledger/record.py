@@ -30,7 +30,7 @@ def record_request(
     failure the record is written apart (sanitized if SQLite refuses its content) or kept in
     memory for the flush loop, and the turn is dead-lettered with the reason."""
     try:
-        with audit_log.db.write() as conn:
+        with audit_log.db.write(shared=True) as conn:
             audit_log.insert(conn, [record])
             if turn is not None:
                 outbox.enqueue(turn, conn)

@@ -9,11 +9,12 @@ user's ~100 rows is one indexed query (about a millisecond), so retrieval never 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+
+from memory.ledger.connections import Connection
 
 
 def pack(vector: np.ndarray) -> bytes:
@@ -25,7 +26,7 @@ def unpack(blob: bytes) -> np.ndarray:
 
 
 def save(
-    conn: sqlite3.Connection, model: str, rows: Iterable[tuple[str, np.ndarray, Sequence[int]]]
+    conn: Connection, model: str, rows: Iterable[tuple[str, np.ndarray, Sequence[int]]]
 ) -> None:
     conn.executemany(
         "INSERT INTO belief_vectors (belief_id, model, vector, situations) VALUES (?, ?, ?, ?) "
@@ -46,7 +47,7 @@ def _matrix(blobs: list[bytes]) -> np.ndarray:
 
 
 def load_statements(
-    conn: sqlite3.Connection, tenant: str, user: str, contexts: Sequence[str] | None = None
+    conn: Connection, tenant: str, user: str, contexts: Sequence[str] | None = None
 ) -> tuple[list[str], np.ndarray]:
     """The ids of a user's active beliefs that have vectors, and their statement vectors."""
     sql = (
@@ -62,10 +63,10 @@ def load_statements(
 
 
 def load_compact(
-    conn: sqlite3.Connection,
+    conn: Connection,
     tenant: str,
     user: str,
-) -> tuple[list[sqlite3.Row], np.ndarray, list[list[int]]]:
+) -> tuple[list[Any], np.ndarray, list[list[int]]]:
     """The columns retrieval needs of a user's active beliefs that have vectors: the rows,
     their statement vectors as one matrix, and their situation lists.
 
@@ -86,7 +87,7 @@ def load_compact(
     )
 
 
-def pending_sync(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+def pending_sync(conn: Connection, limit: int) -> list[dict[str, Any]]:
     """Beliefs changed since the Chroma index last saw them, with their vectors (if any)."""
     return [
         dict(r)
@@ -99,22 +100,22 @@ def pending_sync(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def mark_synced(conn: sqlite3.Connection, done: Iterable[tuple[str, int]]) -> None:
+def mark_synced(conn: Connection, done: Iterable[tuple[str, int]]) -> None:
     """(belief id, version) pairs now in Chroma; a belief changed meanwhile stays marked."""
     conn.executemany("UPDATE beliefs SET indexed = 1 WHERE id = ? AND version = ?", list(done))
 
 
-def mark_embedded(conn: sqlite3.Connection, belief_ids: Iterable[str]) -> None:
+def mark_embedded(conn: Connection, belief_ids: Iterable[str]) -> None:
     conn.executemany(
         "UPDATE beliefs SET indexed = 0, embedded = 1 WHERE id = ?", [(i,) for i in belief_ids]
     )
 
 
-def reset_all(conn: sqlite3.Connection) -> None:
+def reset_all(conn: Connection) -> None:
     """Forget every vector: each belief waits to be embedded and indexed again."""
     conn.execute("DELETE FROM belief_vectors")
     conn.execute("UPDATE beliefs SET indexed = 0, embedded = 0")
 
 
-def count_vectors(conn: sqlite3.Connection) -> int:
+def count_vectors(conn: Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM belief_vectors").fetchone()[0])

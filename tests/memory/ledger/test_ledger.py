@@ -1,41 +1,105 @@
-"""The SQLite ledger: migrations apply in order on an empty database, once."""
+"""The ledger on SQLite and PostgreSQL: Alembic migrations from an empty database and from a
+store made before Alembic, applied once, by one of several processes starting together."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
+import pytest
+
 from memory.ledger import Database
-from memory.ledger.migrations import MIGRATIONS
+from memory.ledger.migrations import head
+from tests.memory.ledger import legacy_migrations
+
+BOTH_LEDGERS = True
+BELIEF_COLUMNS = {
+    "id",
+    "tenant",
+    "user_id",
+    "statement",
+    "context",
+    "confidence",
+    "status",
+    "source",
+    "version",
+    "supersedes",
+    "superseded_by",
+    "valid_from",
+    "valid_to",
+    "indexed",
+    "embedded",
+}
 
 
-def test_migrations_create_the_schema_once(tmp_path):
-    db = Database(tmp_path / "x.db")
-    names = [row[0] for row in db.conn.execute("SELECT name FROM schema_migrations")]
-    assert names == [name for name, _ in MIGRATIONS]
-    columns = {row[1] for row in db.conn.execute("PRAGMA table_info(beliefs)")}
-    assert {
-        "id",
-        "tenant",
-        "user_id",
-        "statement",
-        "context",
-        "confidence",
-        "status",
-        "source",
-        "version",
-        "supersedes",
-        "superseded_by",
-        "valid_from",
-        "valid_to",
-        "indexed",
-    } <= columns
+def _columns(db: Database, table: str) -> set[str]:
+    return {c[0] for c in db.conn.execute(f"SELECT * FROM {table} LIMIT 0").description}
+
+
+def test_migrations_create_the_schema_once(ledger_target, ledger):
+    db = Database(ledger_target)
+    assert db.revision() == head()
+    assert _columns(db, "beliefs") >= BELIEF_COLUMNS
+    assert {"arm", "user_message", "reply"} <= _columns(db, "audit")
     assert db.migrate() == []
-    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if ledger == "sqlite":
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
 
 
-def test_audit_cursor_never_skips_equal_timestamps(tmp_path):
+def test_processes_starting_together_migrate_once(ledger_target):
+    # Replicas start at once: one migrates, the others wait for it and find the work done.
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            db = Database(ledger_target, migrate=False)
+            results.append(db.migrate())
+            db.close()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(len(r) > 0 for r in results) == [False, False, False, True]
+
+
+@pytest.mark.parametrize("upto", ["008_worker_leases", "010_audit_turn_text"])
+def test_a_store_made_before_alembic_is_upgraded_keeping_its_data(tmp_path, upto):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, migration in legacy_migrations.MIGRATIONS:
+        conn.execute("BEGIN")
+        migration(conn)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (name,))
+        conn.execute("COMMIT")
+        if name == upto:
+            break
+    conn.execute(
+        "INSERT INTO beliefs (id, tenant, user_id, statement, context, status, source, "
+        "confidence, valid_from, created_at, updated_at) VALUES ('b1', 't', 'u', "
+        "'I am vegetarian.', 'constraints', 'active', 'asserted', 0.9, 'x', 'x', 'x')"
+    )
+    conn.close()
+    db = Database(path)
+    assert db.revision() == head()
+    row = db.conn.execute("SELECT statement, embedded FROM beliefs WHERE id = 'b1'").fetchone()
+    assert (row["statement"], row["embedded"]) == ("I am vegetarian.", 0)
+    assert {"user_message", "reply"} <= _columns(db, "audit")
+    assert db.migrate() == []
+    db.close()
+
+
+def test_audit_cursor_never_skips_equal_timestamps(ledger_target):
     from memory.ledger.audit import AuditLog, AuditRecord
 
-    db = Database(tmp_path / "x.db")
+    db = Database(ledger_target)
     log = AuditLog(db, store_rendered=True, retention_days=30)
     for i in range(5):
         log.add(
