@@ -13,6 +13,7 @@ last one it had and upgraded from there.
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from memory.ledger.urls import is_postgres, sqlalchemy_url
 SCRIPTS = Path(__file__).with_name("alembic")
 # Any constant both kinds of process agree on: the key of the lock migrations hold.
 MIGRATION_LOCK = 7_316_010
+# Alembic's `context` is a module-level proxy: two threads of one process must not migrate at
+# once, whichever stores they open.
+_IN_PROCESS = threading.Lock()
 
 
 def _config(connection: sa.Connection) -> Config:
@@ -89,6 +93,11 @@ def _legacy_revision(connection: sa.Connection) -> str | None:
 def upgrade(target: str) -> list[str]:
     """Bring the store at `target` (a SQLite path or a PostgreSQL URL) to the newest schema;
     returns the revisions applied."""
+    with _IN_PROCESS:
+        return _upgrade_locked(target)
+
+
+def _upgrade_locked(target: str) -> list[str]:
     engine = engine_for(target)
     try:
         with engine.connect() as connection:

@@ -1,6 +1,8 @@
 from memory.ledger import Database
 from memory.ledger.audit import AuditLog, AuditRecord
 
+BOTH_LEDGERS = True
+
 
 def _record(**overrides) -> AuditRecord:
     values = dict(
@@ -37,8 +39,8 @@ def _record(**overrides) -> AuditRecord:
     return AuditRecord(**values)
 
 
-def test_every_field_survives_the_round_trip(tmp_path):
-    db = Database(tmp_path / "a.db")
+def test_every_field_survives_the_round_trip(ledger_target):
+    db = Database(ledger_target)
     log = AuditLog(db, store_rendered=True, retention_days=30)
     record = _record()
     log.add(record)
@@ -68,8 +70,8 @@ def test_every_field_survives_the_round_trip(tmp_path):
     db.close()
 
 
-def test_rendered_text_is_not_stored_when_switched_off(tmp_path):
-    db = Database(tmp_path / "a.db")
+def test_rendered_text_is_not_stored_when_switched_off(ledger_target):
+    db = Database(ledger_target)
     log = AuditLog(db, store_rendered=False, retention_days=30)
     log.add(_record(degraded_reason=None, stream=False))
     got = log.get("acme", "req-1")
@@ -79,10 +81,10 @@ def test_rendered_text_is_not_stored_when_switched_off(tmp_path):
     db.close()
 
 
-def test_long_turn_text_is_cut(tmp_path):
+def test_long_turn_text_is_cut(ledger_target):
     from memory.ledger.audit import TEXT_LIMIT, last_user_text
 
-    db = Database(tmp_path / "a.db")
+    db = Database(ledger_target)
     log = AuditLog(db, store_rendered=True, retention_days=30)
     log.add(_record(reply="x" * (TEXT_LIMIT + 10)))
     got = log.get("acme", "req-1")

@@ -17,21 +17,27 @@ from memory.ledger import Database
 from memory.ledger import beliefs as rows
 from memory.ledger.db import iso, utcnow
 from memory.ledger.outbox import LeaseLost, Outbox
+from tests.memory.ledger import legacy_migrations
+
+BOTH_LEDGERS = True
+Target = Path | str
 
 
 def turn(user: str, n: int) -> Turn:
     return Turn(f"req-{user}-{n}", "default", user, "m", [{"role": "user", "content": "hi"}], "ok")
 
 
-def two(tmp_path: Path) -> tuple[Outbox, Outbox]:
-    first = Outbox(Database(tmp_path / "x.db"), max_attempts=3, backoff_seconds=0)
-    second = Outbox(Database(tmp_path / "x.db"), max_attempts=3, backoff_seconds=0)
+def two(target: Path | str) -> tuple[Outbox, Outbox]:
+    first = Outbox(Database(target), max_attempts=3, backoff_seconds=0)
+    second = Outbox(Database(target), max_attempts=3, backoff_seconds=0)
     first.process, second.process = "host-a:101", "host-b:202"
     return first, second
 
 
-def test_a_users_jobs_run_one_at_a_time_in_order_across_processes(tmp_path: Path) -> None:
-    a, b = two(tmp_path)
+def test_a_users_jobs_run_one_at_a_time_in_order_across_processes(
+    ledger_target: Path | str,
+) -> None:
+    a, b = two(ledger_target)
     for n in range(2):
         a.enqueue(turn("ana", n))
     a.enqueue(turn("bo", 0))
@@ -44,9 +50,9 @@ def test_a_users_jobs_run_one_at_a_time_in_order_across_processes(tmp_path: Path
 
 
 def test_a_lease_that_ran_out_is_claimed_again_as_an_attempt_and_the_old_claim_is_void(
-    tmp_path: Path,
+    ledger_target: Path | str,
 ) -> None:
-    a, b = two(tmp_path)
+    a, b = two(ledger_target)
     job = a.enqueue(turn("ana", 0))
     assert a.claim(1)
     assert b.claim(1) == []  # a live lease is left alone
@@ -62,8 +68,8 @@ def test_a_lease_that_ran_out_is_claimed_again_as_an_attempt_and_the_old_claim_i
     assert b.counts() == {"done": 1}
 
 
-def test_a_job_whose_lease_keeps_running_out_goes_dead(tmp_path: Path) -> None:
-    a, b = two(tmp_path)
+def test_a_job_whose_lease_keeps_running_out_goes_dead(ledger_target: Target) -> None:
+    a, b = two(ledger_target)
     job = a.enqueue(turn("ana", 0))
     for claimant in (a, b, a):
         assert claimant.claim(1), claimant.process
@@ -75,8 +81,8 @@ def test_a_job_whose_lease_keeps_running_out_goes_dead(tmp_path: Path) -> None:
     assert "lease ran out" in row["last_error"]
 
 
-def test_a_job_and_its_writes_commit_together_or_not_at_all(tmp_path: Path) -> None:
-    a, b = two(tmp_path)
+def test_a_job_and_its_writes_commit_together_or_not_at_all(ledger_target: Target) -> None:
+    a, b = two(ledger_target)
     job = a.enqueue(turn("ana", 0))
     a.claim(1)
     with a.db.write() as conn:  # the lease ran out and b took the job
@@ -95,8 +101,10 @@ def test_a_job_and_its_writes_commit_together_or_not_at_all(tmp_path: Path) -> N
     assert a.counts() == {"done": 1}
 
 
-def test_recover_frees_only_the_jobs_of_dead_processes_of_this_host(tmp_path: Path) -> None:
-    here = Outbox(Database(tmp_path / "x.db"), max_attempts=3, backoff_seconds=0)
+def test_recover_frees_only_the_jobs_of_dead_processes_of_this_host(
+    ledger_target: Path | str,
+) -> None:
+    here = Outbox(Database(ledger_target), max_attempts=3, backoff_seconds=0)
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         text=True,
@@ -122,8 +130,8 @@ def test_recover_frees_only_the_jobs_of_dead_processes_of_this_host(tmp_path: Pa
     assert states == {"dead": "pending", "alive": "running", "elsewhere": "running"}
 
 
-def test_revisions_never_repeat_across_a_forget(tmp_path: Path) -> None:
-    db = Database(tmp_path / "x.db")
+def test_revisions_never_repeat_across_a_forget(ledger_target: Target) -> None:
+    db = Database(ledger_target)
     seen = []
     for _ in range(3):
         with db.write() as conn:
@@ -137,18 +145,16 @@ def test_revisions_never_repeat_across_a_forget(tmp_path: Path) -> None:
 
 
 def test_the_clock_starts_above_the_revisions_of_an_older_store(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    db = Database(path)
-    db.close()
-    with sqlite3.connect(path) as conn:  # a store from before the clock, with revision 40
-        conn.execute("DELETE FROM schema_migrations WHERE name = '008_worker_leases'")
-        conn.execute("DROP TABLE revision_clock")
-        conn.execute("DROP TABLE index_drops")
-        conn.execute("DROP INDEX outbox_leases")
-        conn.execute("DROP INDEX outbox_running_users")
-        conn.execute("ALTER TABLE outbox DROP COLUMN lease_owner")
-        conn.execute("ALTER TABLE outbox DROP COLUMN lease_until")
-        conn.execute("INSERT INTO users VALUES ('default', 'ana', 'now', 40)")
+    path = tmp_path / "old.db"  # a store from before the clock (SQLite), with revision 40
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, migration in legacy_migrations.MIGRATIONS:
+        if name == "008_worker_leases":
+            break
+        migration(conn)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (name,))
+    conn.execute("INSERT INTO users VALUES ('default', 'ana', 'now', 40)")
+    conn.close()
     db = Database(path)
     with db.write() as conn:
         rows.bump_revision(conn, "default", "bo")

@@ -3,8 +3,10 @@ store made before Alembic, applied once, by one of several processes starting to
 
 from __future__ import annotations
 
+import json
 import sqlite3
-import threading
+import subprocess
+import sys
 
 import pytest
 
@@ -48,25 +50,19 @@ def test_migrations_create_the_schema_once(ledger_target, ledger):
 
 
 def test_processes_starting_together_migrate_once(ledger_target):
-    # Replicas start at once: one migrates, the others wait for it and find the work done.
-    results: list[list[str]] = []
-    errors: list[BaseException] = []
-
-    def open_store() -> None:
-        try:
-            db = Database(ledger_target, migrate=False)
-            results.append(db.migrate())
-            db.close()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_store) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    assert sorted(len(r) > 0 for r in results) == [False, False, False, True]
+    # Replicas start at once: one migrates, the others wait for its lock and find the work done.
+    script = (
+        "import json, sys; from memory.ledger import Database; "
+        "db = Database(sys.argv[1], migrate=False); print(json.dumps(db.migrate()))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(ledger_target)], stdout=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    applied = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sorted(bool(a) for a in applied) == [False, False, True]
+    assert Database(ledger_target).revision() == head()
 
 
 @pytest.mark.parametrize("upto", ["008_worker_leases", "010_audit_turn_text"])
