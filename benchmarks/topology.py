@@ -29,7 +29,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # `tests.fake_upstream` and `benchmarks._common` by path
 
+from benchmarks import pg_cluster  # noqa: E402
 from benchmarks._common import (  # noqa: E402
     HOST,
     Child,
@@ -55,6 +55,8 @@ from benchmarks._common import (  # noqa: E402
     timed,
     wait_ready,
 )
+from memory.ledger import Database  # noqa: E402
+from memory.ledger.copy import copy_store  # noqa: E402
 
 MODEL = "gpt-topology"
 READY_LINE = "selfmodel worker ready"
@@ -88,6 +90,9 @@ class Topology:
     workers: int = 2
     chroma: bool = False
     store: Path | None = None
+    # The ledger: None keeps SQLite in `store`, shared by every process; a PostgreSQL URL
+    # gives each process a local directory of its own (its cwd) and the database in common.
+    database: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # merged into the config's sections
     log_level: str = "warning"
     launch_workers: bool = True  # False: the config says workers, start_worker() starts them
@@ -164,7 +169,11 @@ class Topology:
                     },
                 }
             ],
-            "store": {"path": str(self.store), **({"chroma": chroma} if chroma else {})},
+            "store": {
+                "path": "./.selfmodel" if self.database else str(self.store),
+                **({"database": self.database} if self.database else {}),
+                **({"chroma": chroma} if chroma else {}),
+            },
             # With worker processes the proxies only enqueue; without, they learn in-process.
             "extraction": {"workers": 0} if self.workers else {},
         }
@@ -225,11 +234,25 @@ class Topology:
 
     # -- what tests and the benchmark ask -----------------------------------------------------
 
-    def outbox_counts(self) -> dict[str, int]:
-        """Job states, read from the store itself (not through a proxy)."""
+    @property
+    def ledger(self) -> str | Path:
         assert self.store is not None
-        with contextlib.closing(sqlite3.connect(self.store / "selfmodel.db", timeout=30)) as db:
-            return dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+        return self.database or self.store / "selfmodel.db"
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows read from the store itself (not through a proxy)."""
+        db = Database(self.ledger, migrate=False)
+        try:
+            return [tuple(r) for r in db.conn.execute(sql).fetchall()]
+        finally:
+            db.close()
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Job states, read from the store itself."""
+        return {
+            str(k): int(v)
+            for k, v in self.rows("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        }
 
     def wait_learned(self, timeout: float = 120) -> dict[str, int]:
         """Until no job is pending or running; returns the final counts."""
@@ -345,10 +368,15 @@ async def _measure(
     return direct, ours, loaded, cpu_ms, worker_ms
 
 
-SETUPS = (
-    ("learning in-process, 1 proxy", 1, 0),
-    ("learning in a worker, 1 proxy + 1 worker", 1, 1),
-    ("2 proxies + 2 workers", 2, 2),
+SETUPS = (  # name, proxies, workers, ledger
+    ("learning in-process, 1 proxy", 1, 0, "sqlite"),
+    ("learning in a worker, 1 proxy + 1 worker", 1, 1, "sqlite"),
+    ("2 proxies + 2 workers", 2, 2, "sqlite"),
+)
+POSTGRES_SETUPS = (
+    ("PostgreSQL: learning in-process, 1 proxy", 1, 0, "postgresql"),
+    ("PostgreSQL: 1 proxy + 1 worker", 1, 1, "postgresql"),
+    ("PostgreSQL: 2 proxies + 2 workers", 2, 2, "postgresql"),
 )
 
 
@@ -361,29 +389,49 @@ def bench(args: argparse.Namespace) -> list[Result]:
     users = rng.sample([user_id(i) for i in range(args.users)], min(args.users, 200))
     traffic = Traffic(pool.questions, pool.statements, users, args.learn_every)
     results = []
-    for index, (name, proxies, workers) in enumerate(SETUPS):
-        workdir = Path(tempfile.mkdtemp(prefix="selfmodel-topology-"))
-        try:
-            store = workdir / "store"
-            shutil.copytree(cached, store, ignore=shutil.ignore_patterns("READY"))
-            with timed(f"{name}: starting"):
-                topo = Topology(workdir, proxies, workers, chroma=args.chroma, store=store)
-                topo.__enter__()
-            try:
-                with timed(f"{name}: measuring"):
-                    direct, ours, loaded, cpu_ms, worker_ms = asyncio.run(
-                        _measure(topo, traffic, args.requests, 10_000_000 * (index + 1))
-                    )
-                with contextlib.suppress(TimeoutError):
-                    topo.wait_learned(60)
-                results.append(
-                    Result(name, (direct, ours), loaded, cpu_ms, worker_ms, topo.outbox_counts())
-                )
-            finally:
-                topo.stop()
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(pg_cluster.running()) if args.postgres else None
+        for index, setup in enumerate(SETUPS + (POSTGRES_SETUPS if args.postgres else ())):
+            results.append(_bench_one(args, setup, index, cached, traffic, cluster))
     return results
+
+
+def _bench_one(
+    args: argparse.Namespace,
+    setup: tuple[str, int, int, str],
+    index: int,
+    cached: Path,
+    traffic: Traffic,
+    cluster: pg_cluster.Cluster | None,
+) -> Result:
+    name, proxies, workers, ledger = setup
+    workdir = Path(tempfile.mkdtemp(prefix="selfmodel-topology-"))
+    try:
+        store = workdir / "store"
+        shutil.copytree(cached, store, ignore=shutil.ignore_patterns("READY"))
+        database = None
+        if ledger == "postgresql":
+            assert cluster is not None
+            database = cluster.fresh()
+            with timed(f"{name}: copying the store into PostgreSQL"):
+                copy_store(store / "selfmodel.db", database)
+        with timed(f"{name}: starting"):
+            topo = Topology(
+                workdir, proxies, workers, chroma=args.chroma, store=store, database=database
+            )
+            topo.__enter__()
+        try:
+            with timed(f"{name}: measuring"):
+                direct, ours, loaded, cpu_ms, worker_ms = asyncio.run(
+                    _measure(topo, traffic, args.requests, 10_000_000 * (index + 1))
+                )
+            with contextlib.suppress(TimeoutError):
+                topo.wait_learned(60)
+            return Result(name, (direct, ours), loaded, cpu_ms, worker_ms, topo.outbox_counts())
+        finally:
+            topo.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def report(results: list[Result]) -> str:
@@ -412,6 +460,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--beliefs", type=int, default=100, help="beliefs per user")
     parser.add_argument("--learn-every", type=int, default=4, help="a statement every N requests")
     parser.add_argument("--chroma", action="store_true", help="a Chroma server (`chroma run`)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also each setup on PostgreSQL (a throwaway cluster, benchmarks/pg_cluster.py)",
+    )
     parser.add_argument("--quick", action="store_true", help="100 requests, 100 users")
     parser.add_argument("--serve-fake", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -73,7 +73,7 @@ def index_problem(config: MemoryConfig) -> str | None:
     except Exception:  # noqa: BLE001 - an unreachable database is the start-up's to report
         return None
     try:
-        recorded = db.get_meta(EMBEDDER_KEY)
+        recorded = None if db.revision() is None else db.get_meta(EMBEDDER_KEY)
     finally:
         db.close()
     wanted = embedder_name(config.embedding.model, dict(config.embedding.params))

@@ -108,7 +108,7 @@ class Proxy:
 def pg_cluster() -> Iterator[Any]:
     """One throwaway PostgreSQL cluster for the session (tests/pg_cluster.py). Without a
     server to run, PostgreSQL tests are skipped locally and fail in CI (`CI` set)."""
-    from tests.pg_cluster import running
+    from benchmarks.pg_cluster import running
 
     try:
         context = running()
@@ -137,15 +137,29 @@ def ledger_target(ledger: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
+def database_for(ledger: str, request: pytest.FixtureRequest) -> Callable[[Path], str | None]:
+    """The `store.database` for a store directory: None on SQLite; on PostgreSQL one fresh
+    database per directory, so that proxies (and servers) made on one store share it."""
+    databases: dict[str, str] = {}
+
+    def find(store: Path) -> str | None:
+        if ledger != "postgresql":
+            return None
+        if str(store) not in databases:
+            databases[str(store)] = request.getfixturevalue("pg_cluster").fresh()
+        return databases[str(store)]
+
+    return find
+
+
+@pytest.fixture
 def make_proxy(
     tmp_path: Path,
     upstream_url: str,
     embedder: LocalEmbedder,
-    ledger: str,
-    request: pytest.FixtureRequest,
+    database_for: Callable[[Path], str | None],
 ) -> Iterator[Callable[..., Proxy]]:
     started: list[Proxy] = []
-    databases: dict[str, str] = {}
 
     def make(
         override: dict[str, Any] | None = None,
@@ -154,12 +168,9 @@ def make_proxy(
         shared_embedder: bool = True,
     ) -> Proxy:
         raw = merge(base_config(store or tmp_path / "store", upstream_url), override or {})
-        if ledger == "postgresql" and "database" not in raw["store"]:
-            # one database per store directory: proxies made on one store share it
-            key = str(raw["store"]["path"])
-            if key not in databases:
-                databases[key] = request.getfixturevalue("pg_cluster").fresh()
-            raw["store"]["database"] = databases[key]
+        database = database_for(Path(raw["store"]["path"]))
+        if database is not None and "database" not in raw["store"]:
+            raw["store"]["database"] = database
         proxy = Proxy(parse_config(raw), embedder if shared_embedder else None, workers)
         started.append(proxy)
         return proxy

@@ -9,6 +9,9 @@ import pytest
 
 from tests.proxy.test_auth import KEYS
 
+# The store, API, extraction and crash tests run on SQLite and on PostgreSQL.
+BOTH_LEDGERS = True
+
 
 def _create(http, user="ana", statement="I am vegetarian.", context="constraints", **extra):
     response = http.post(

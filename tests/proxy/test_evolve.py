@@ -7,6 +7,9 @@ import httpx
 from tests.conftest import MODEL
 from tests.proxy.test_extraction import beliefs, say, wait_idle
 
+# The store, API, extraction and crash tests run on SQLite and on PostgreSQL.
+BOTH_LEDGERS = True
+
 
 def test_a_revision_in_chat_leaves_only_the_new_state_injected(proxy, http):
     say(proxy, "I live in Lyon.")

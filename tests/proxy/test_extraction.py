@@ -16,6 +16,9 @@ import yaml
 from tests.conftest import MODEL, base_config, merge
 from tests.fake_upstream import free_port
 
+# The store, API, extraction and crash tests run on SQLite and on PostgreSQL.
+BOTH_LEDGERS = True
+
 LLM = {"extraction": {"mode": "llm", "model": MODEL}}
 
 
@@ -307,10 +310,13 @@ def test_summary_reports_drift(proxy, http):
     assert summary["alignment"]["score"] < 0.5
 
 
-def test_kill_9_with_pending_jobs_loses_nothing(tmp_path, upstream, upstream_url, make_proxy):
+def test_kill_9_with_pending_jobs_loses_nothing(
+    tmp_path, upstream, upstream_url, make_proxy, database_for
+):
     store = tmp_path / "store"
+    database = database_for(store)
     raw = merge(
-        base_config(store, upstream_url),
+        base_config(store, upstream_url) | {"store": {"path": str(store), "database": database}},
         {
             "extraction": {
                 "mode": "llm",

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +124,10 @@ def injected_statements(base: str, response: httpx.Response) -> list[str]:
 
 
 def db_rows(topo: Topology, sql: str) -> list[tuple[Any, ...]]:
-    assert topo.store is not None
-    with closing(sqlite3.connect(topo.store / "selfmodel.db", timeout=30)) as db:
-        return list(db.execute(sql).fetchall())
+    return topo.rows(sql)
+
+
+BOTH_LEDGERS = True
 
 
 @pytest.fixture
@@ -136,8 +135,24 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "topology"
 
 
-def test_two_proxies_two_workers_learn_every_turn_exactly_once(workdir: Path) -> None:
-    with Topology(workdir, proxies=2, workers=2, launch_workers=False) as topo:
+@pytest.fixture
+def topology(workdir: Path, ledger: str, request: pytest.FixtureRequest) -> Callable[..., Topology]:
+    """Topology(...) on the test's ledger: SQLite shared by every process, or PostgreSQL with
+    a Chroma server (each process in a directory of its own, nothing local shared)."""
+
+    def make(**kwargs: Any) -> Topology:
+        if ledger == "postgresql":
+            kwargs.setdefault("database", request.getfixturevalue("pg_cluster").fresh())
+            kwargs.setdefault("chroma", True)
+        return Topology(workdir, **kwargs)
+
+    return make
+
+
+def test_two_proxies_two_workers_learn_every_turn_exactly_once(
+    topology: Callable[..., Topology],
+) -> None:
+    with topology(proxies=2, workers=2, launch_workers=False) as topo:
         a, b = topo.proxy_urls
         turns = turns_for(20, range(10), [a, b], "tp")
         # The proxies alone only enqueue: nothing is learned before a worker runs.
@@ -154,9 +169,11 @@ def test_two_proxies_two_workers_learn_every_turn_exactly_once(workdir: Path) ->
         users = sorted({t.user for t in turns})
         assert all(view(a, u) == view(b, u) for u in users)
         assert sum(len(view(b, u)) for u in users) == 200
-        # One worker writes the embedded index (it holds chroma.lock), the other stands by.
+        # One worker writes an embedded index (it holds chroma.lock), the other stands by; a
+        # Chroma server takes writes from both.
         logs = [w.tail(200) for w in topo.worker_children]
-        assert sorted("index writes it" in log for log in logs) == [False, True]
+        writers = [False, True] if not topo.chroma else [True, True]
+        assert sorted("index writes it" in log for log in logs) == writers
         deadline = time.monotonic() + 30
         while db_rows(topo, "SELECT COUNT(*) FROM beliefs WHERE indexed = 0")[0][0]:
             assert time.monotonic() < deadline, "the owner did not sync the index"
@@ -178,8 +195,10 @@ def test_two_proxies_two_workers_learn_every_turn_exactly_once(workdir: Path) ->
             assert "The user cannot eat cashews." not in injected_statements(reader, answer)
 
 
-def test_forget_and_import_through_one_proxy_reach_the_other_at_once(workdir: Path) -> None:
-    with Topology(workdir, proxies=2, workers=0, extra={"extraction": {"workers": 0}}) as topo:
+def test_forget_and_import_through_one_proxy_reach_the_other_at_once(
+    topology: Callable[..., Topology],
+) -> None:
+    with topology(proxies=2, workers=0, extra={"extraction": {"workers": 0}}) as topo:
         a, b = topo.proxy_urls
         user = "coherent"
         first = httpx.post(
@@ -205,8 +224,10 @@ def test_forget_and_import_through_one_proxy_reach_the_other_at_once(workdir: Pa
         assert db_rows(topo, "SELECT user_id FROM index_drops") == [(user,)]
 
 
-def test_a_worker_killed_mid_burst_loses_and_repeats_nothing(workdir: Path) -> None:
-    with Topology(workdir, proxies=1, workers=2) as topo:
+def test_a_worker_killed_mid_burst_loses_and_repeats_nothing(
+    topology: Callable[..., Topology],
+) -> None:
+    with topology(proxies=1, workers=2) as topo:
         (a,) = topo.proxy_urls
         turns = turns_for(12, range(10), [a], "crash")
         with ThreadPoolExecutor(8) as pool:
@@ -245,9 +266,9 @@ with memory.beliefs.lock(turn.tenant, turn.user), memory.db.transaction():
 
 
 def test_a_crash_inside_a_job_applies_nothing_and_the_job_runs_again_once(
-    workdir: Path,
+    topology: Callable[..., Topology],
 ) -> None:
-    with Topology(workdir, proxies=1, workers=1, launch_workers=False) as topo:
+    with topology(proxies=1, workers=1, launch_workers=False) as topo:
         (a,) = topo.proxy_urls
         turn = send(Turn("crashed", "I am allergic to walnuts.", "walnuts", a))
         crashed = subprocess.run(

@@ -1,7 +1,7 @@
-"""A throwaway PostgreSQL cluster for the tests: Debian's server binaries, a data directory and
-socket in a temp dir, a free loopback port, owned by the `postgres` user when we are root
-(PostgreSQL refuses to run as root). `SELFMODEL_TEST_PG` (a URL of a role that may create
-schemas) uses a server that is already running instead.
+"""A throwaway PostgreSQL cluster for the tests and benchmarks: Debian's server binaries, a
+data directory and socket in a temp dir, a free loopback port, owned by the `postgres` user
+when we are root (PostgreSQL refuses to run as root). `SELFMODEL_TEST_PG` (a URL of a role
+that may create schemas) uses a server that is already running instead.
 
 Each test gets a schema of its own in one database (a URL whose `search_path` names it):
 creating a schema takes milliseconds where a database takes a template copy."""
