@@ -13,9 +13,6 @@ import pytest
 from tests.conftest import MODEL
 from tests.proxy.test_extraction import wait_idle
 
-# The store, API, extraction and crash tests run on SQLite and on PostgreSQL.
-BOTH_LEDGERS = True
-
 ADMIN = "sk-admin-key-0001"
 ACME = "sk-acme-key-00001"
 GLOBEX = "sk-globex-key-001"
