@@ -319,9 +319,11 @@ def test_the_deploy_config_is_valid_and_its_proxies_only_enqueue(
 
     monkeypatch.setenv("SELFMODEL_ADMIN_KEY", "sk-admin-0123456789")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("SELFMODEL_DATABASE_URL", "postgresql://u:p@postgres:5432/selfmodel")
     deploy = Path(__file__).resolve().parents[2] / "deploy"
     config = load_config(str(deploy / "config.yaml"))
     assert config.extraction.workers == 0 and config.store.chroma is not None
+    assert config.store.database == "postgresql://u:p@postgres:5432/selfmodel"
     services = yaml.safe_load((deploy / "compose.yaml").read_text())["services"]
     commands = [s.get("command", [""])[0] for s in services.values()]
     assert commands.count("serve") == 2 and commands.count("worker") == 2
