@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from memory.inject import render
+from memory.ledger.urls import redact
 from memory.models import ScoredBelief
 from proxy.logsetup import FIELDS
 
@@ -124,10 +125,12 @@ async def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
         ", ".join(f"{m.model_name} ({m.litellm_params.model})" for m in config.model_list)
         or "none (add a model_list)"
     )
+    # the ledger: SQLite in store.path, or the PostgreSQL URL without its password
+    ledger = redact(config.store.database) if config.store.database else str(config.store.path)
     fields: dict[str, Any] = {
         "event": "startup",
         "config": config.source,
-        "store": str(config.store.path),
+        "store": ledger,
         "index": memory.store_location,
         "embedding": memory.embedder.name,
         "models": [m.model_name for m in config.model_list],
@@ -143,7 +146,7 @@ async def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
     lines = [
         "selfmodel ready",
         f"  config:    {source}",
-        f"  store:     {config.store.path} (index: {memory.store_location})",
+        f"  store:     {ledger} (index: {memory.store_location})",
         f"  embedding: {memory.embedder.name}",
         f"  models:    {models}",
         f"  API:       {base}/v1  (OpenAI base_url)",

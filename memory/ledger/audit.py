@@ -259,7 +259,7 @@ class AuditLog:
             if not batch:
                 return 0
             try:
-                with self.db.write() as conn:
+                with self.db.write(shared=True) as conn:
                     self.insert(conn, batch)
                 return len(batch)
             except Exception:  # noqa: BLE001 - isolate the record(s) at fault
