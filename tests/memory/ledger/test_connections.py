@@ -1,0 +1,55 @@
+"""The one statement text both databases take: `?` markers and literal `%` for psycopg, values
+PostgreSQL would refuse adapted, rows read by position and by name."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from memory.ledger import Database
+from memory.ledger.connections import INTEGRITY_ERRORS, to_psycopg
+from memory.ledger.urls import redact, scrub, sqlalchemy_url
+
+BOTH_LEDGERS = True
+
+
+def test_markers_become_psycopgs_and_quoted_text_is_left_alone():
+    assert to_psycopg("SELECT ? WHERE a LIKE '%?%' AND b = ?") == (
+        "SELECT %s WHERE a LIKE '%%?%%' AND b = %s"
+    )
+    assert to_psycopg("SELECT 'it''s ?', ?") == "SELECT 'it''s ?', %s"
+
+
+def test_values_and_rows_read_alike_on_both(ledger_target):
+    db = Database(ledger_target)
+    with db.write() as conn:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)", ("100% sure?", str(np.float32(0.5)))
+        )
+        conn.execute(
+            "INSERT INTO feedback (id, request_id, tenant, user_id, score, comment, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ("f1", "r1", "t", "u", np.float64(0.25), None, "2026-01-01"),
+        )
+    row = db.conn.execute("SELECT key, value FROM meta WHERE key LIKE '100%'").fetchone()
+    assert (row[0], row["value"]) == ("100% sure?", "0.5")
+    assert dict(row) == {"key": "100% sure?", "value": "0.5"}
+    score = db.conn.execute("SELECT score FROM feedback WHERE id = ?", ("f1",)).fetchone()[0]
+    assert score == 0.25 and isinstance(score, float)
+    # a write that fails undoes the whole transaction, and the connection stays usable
+    with contextlib.suppress(*INTEGRITY_ERRORS), db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "v"))
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("k", "v"))
+    assert db.get_meta("k") is None
+    db.set_meta("k", "w")
+    assert db.get_meta("k") == "w"
+    db.close()
+
+
+def test_a_url_is_shown_without_its_password():
+    url = "postgresql://app:s3cret@db.internal:5432/selfmodel"
+    assert redact(url) == "postgresql://app:***@db.internal:5432/selfmodel"
+    assert scrub("login failed for s3cret", url) == "login failed for ***"
+    assert sqlalchemy_url(url).startswith("postgresql+psycopg://app:s3cret@")
+    assert sqlalchemy_url("/tmp/x.db") == "sqlite:////tmp/x.db"
