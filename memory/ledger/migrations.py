@@ -90,14 +90,14 @@ def _legacy_revision(connection: sa.Connection) -> str | None:
     return last
 
 
-def upgrade(target: str) -> list[str]:
-    """Bring the store at `target` (a SQLite path or a PostgreSQL URL) to the newest schema;
-    returns the revisions applied."""
+def upgrade(target: str, to: str | None = None) -> list[str]:
+    """Bring the store at `target` (a SQLite path or a PostgreSQL URL) to the newest schema
+    (or to revision `to`); returns the revisions applied."""
     with _IN_PROCESS:
-        return _upgrade_locked(target)
+        return _upgrade_locked(target, to or head())
 
 
-def _upgrade_locked(target: str) -> list[str]:
+def _upgrade_locked(target: str, to: str) -> list[str]:
     engine = engine_for(target)
     try:
         with engine.connect() as connection:
@@ -106,7 +106,7 @@ def _upgrade_locked(target: str) -> list[str]:
                 connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
                 connection.commit()
             try:
-                return _upgrade(connection)
+                return _upgrade(connection, to)
             finally:
                 if postgres:
                     connection.rollback()
@@ -116,7 +116,7 @@ def _upgrade_locked(target: str) -> list[str]:
         engine.dispose()
 
 
-def _upgrade(connection: sa.Connection) -> list[str]:
+def _upgrade(connection: sa.Connection, target: str) -> list[str]:
     config = _config(connection)
     with connection.begin():
         before = current(connection)
@@ -124,9 +124,8 @@ def _upgrade(connection: sa.Connection) -> list[str]:
     if legacy is not None:
         command.stamp(config, legacy)
         before = legacy
-    target = head()
     if before == target:
         return []
-    command.upgrade(config, "head")
+    command.upgrade(config, target)
     script = ScriptDirectory(str(SCRIPTS))
     return [r.revision for r in reversed(list(script.iterate_revisions(target, before or "base")))]

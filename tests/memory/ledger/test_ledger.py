@@ -126,3 +126,29 @@ def test_audit_cursor_never_skips_equal_timestamps(ledger_target):
         before = f"{page[-1]['at']}|{page[-1]['request_id']}"
     assert sorted(seen) == [f"req_{i}" for i in range(5)]
     db.close()
+
+
+def test_a_store_at_an_older_revision_is_upgraded_keeping_its_data(ledger_target):
+    from memory.ledger import migrations
+
+    target = str(ledger_target)
+    assert migrations.upgrade(target, to="007_evidence_note")[-1] == "007_evidence_note"
+    old = Database(ledger_target, migrate=False)
+    assert old.revision() == "007_evidence_note"
+    with old.write() as conn:
+        conn.execute("INSERT INTO users VALUES ('t', 'ana', 'then', 40)")
+        conn.execute(
+            "INSERT INTO audit (request_id, at, tenant, user_id, model, injected, tokens, "
+            "retrieve_ms, render_ms, upstream_ms, status, stream, degraded) "
+            "VALUES ('r1', 'then', 't', 'ana', 'm', '[]', 0, 0, 0, 0, 200, 0, 0)"
+        )
+    old.close()
+    db = Database(ledger_target)
+    assert db.revision() == head()
+    # 008 starts the store-wide clock above the revisions already handed out; 009 marks
+    # requests made before the holdout existed as treated
+    assert db.conn.execute("SELECT value FROM revision_clock").fetchone()[0] == 40
+    assert db.conn.execute("SELECT arm FROM audit WHERE request_id = 'r1'").fetchone()[0] == (
+        "treatment"
+    )
+    db.close()
