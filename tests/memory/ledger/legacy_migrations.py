@@ -1,4 +1,5 @@
-"""Schema migrations: small named functions applied in order, never edited."""
+"""Schema migrations as they were before Alembic, frozen as test data: the stores they made
+must still open."""
 
 from __future__ import annotations
 
@@ -259,3 +260,18 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("009_audit_arm", m009_audit_arm),
     ("010_audit_turn_text", m010_audit_turn_text),
 ]
+
+
+def build_store(path: str | object, upto: str) -> sqlite3.Connection:
+    """A SQLite store as the hand-rolled list made it, up to migration `upto` (included);
+    returns its open connection (autocommit) for the test to add rows."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, migration in MIGRATIONS:
+        conn.execute("BEGIN")
+        migration(conn)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (name,))
+        conn.execute("COMMIT")
+        if name == upto:
+            break
+    return conn

@@ -5,7 +5,6 @@ for a job's writes and its end. Two `Outbox`es on two connections stand for two 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -146,13 +145,7 @@ def test_revisions_never_repeat_across_a_forget(ledger_target: Target) -> None:
 
 def test_the_clock_starts_above_the_revisions_of_an_older_store(tmp_path: Path) -> None:
     path = tmp_path / "old.db"  # a store from before the clock (SQLite), with revision 40
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for name, migration in legacy_migrations.MIGRATIONS:
-        if name == "008_worker_leases":
-            break
-        migration(conn)
-        conn.execute("INSERT INTO schema_migrations VALUES (?, 'then')", (name,))
+    conn = legacy_migrations.build_store(path, "007_evidence_note")
     conn.execute("INSERT INTO users VALUES ('default', 'ana', 'now', 40)")
     conn.close()
     db = Database(path)

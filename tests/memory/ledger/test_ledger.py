@@ -4,7 +4,6 @@ store made before Alembic, applied once, by one of several processes starting to
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 
@@ -68,15 +67,7 @@ def test_processes_starting_together_migrate_once(ledger_target):
 @pytest.mark.parametrize("upto", ["008_worker_leases", "010_audit_turn_text"])
 def test_a_store_made_before_alembic_is_upgraded_keeping_its_data(tmp_path, upto):
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for name, migration in legacy_migrations.MIGRATIONS:
-        conn.execute("BEGIN")
-        migration(conn)
-        conn.execute("INSERT INTO schema_migrations VALUES (?, '2026-01-01')", (name,))
-        conn.execute("COMMIT")
-        if name == upto:
-            break
+    conn = legacy_migrations.build_store(path, upto)
     conn.execute(
         "INSERT INTO beliefs (id, tenant, user_id, statement, context, status, source, "
         "confidence, valid_from, created_at, updated_at) VALUES ('b1', 't', 'u', "
