@@ -158,3 +158,20 @@ def test_cut_explained_says_why_it_stopped() -> None:
     kept, info = cut_explained(few, 5)
     assert info.stopped_by == "all" and kept == [0, 1] and info.eligible == 2
     assert cut_explained(np.full(3, -np.inf, dtype=np.float32), 5)[1].eligible == 0
+
+
+def test_a_crowded_area_is_capped_by_cut_max() -> None:
+    from memory.inject.ranking import CUT_MAX, MIN_KEEP, cut_explained
+
+    # Thirty beliefs on the query's topic, seventy far away: the score cut alone would keep
+    # all thirty; the cut keeps the best CUT_MAX of them, in score order, and says so.
+    crowded = np.concatenate([np.linspace(0.9, 0.8, 30), np.full(70, 0.1)]).astype(np.float32)
+    kept, info = cut_explained(crowded, 40)
+    assert info.passed == 30 and info.stopped_by == "cut_max"
+    assert kept == list(range(CUT_MAX)) and info.kept == CUT_MAX
+    # The rule's top_k still caps below it, and is then what stopped the cut.
+    kept, info = cut_explained(crowded, 5)
+    assert len(kept) == 5 and info.stopped_by == "top_k"
+    # A wider cap keeps the whole area; a cap below MIN_KEEP still keeps MIN_KEEP.
+    assert len(cut_explained(crowded, 40, cut_max=40)[0]) == 30
+    assert len(cut_explained(crowded, 40, cut_max=1)[0]) == MIN_KEEP
