@@ -13,13 +13,17 @@ injected tokens, median beliefs, and recall per topic.
   sentence ("What would you suggest for me? Note: ..."), as a write-time "applies when" view.
 - covered: the gold itself, or a belief within cosine tau of it, injected (paraphrases of the
   gold held by the same user; a figure for a collapse that renders near-identical ones once).
+- --crowded: users hold the gold, 24 other beliefs of the gold's topic and 75 of other topics
+  (seed 0), like the crowded topics an outside measurement found (a median of 17 beliefs kept);
+  only the cut policies are run, and recall@k of the ranking is printed.
 
-Run:  python benchmarks/retrieval_lab_ideas.py   (embeds ~2,600 framed texts once, ~30 s)
+Run:  python benchmarks/retrieval_lab_ideas.py [--crowded]   (embeds ~2,600 texts, ~30 s)
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -125,8 +129,38 @@ def run(p: Parts, score: Scorer, cutter: Callable[[np.ndarray], int], name: str)
     )
 
 
+def crowd() -> None:
+    """Users crowded in the gold's topic (see the module docstring)."""
+    rng = np.random.default_rng(0)
+    users = []
+    for i in range(N):
+        same = [j for j in range(N) if topics[j] == topics[i] and d.prefs[j] != d.prefs[i]]
+        other = [j for j in range(N) if topics[j] != topics[i]]
+        picked = rng.choice(same, min(24, len(same)), replace=False).tolist()
+        users.append([i, *picked, *rng.choice(other, 75, replace=False).tolist()])
+    d.users = users
+
+
+def crowded_main() -> None:
+    crowd()
+    full, held = parts(d.qvec, False), parts(d.qvec, True)
+    ranks = []
+    for i in range(N):
+        order = np.argsort(-scorer()(i, held[i]), kind="stable")
+        ranks.append(int(np.where(order == 0)[0][0]))
+    r = np.array(ranks)
+    print("LOTO recall@k:", " ".join(f"@{k} {(r < k).mean():.3f}" for k in (5, 10, 14, 16, 20, 25)))
+    for c, cap in ((2.0, 40), (2.25, 16), (2.25, 18), (2.25, 20), (2.25, 24)):
+        run(full, scorer(), std_cut(c, cap), f"crowded in  cut {c} cap {cap}")
+        run(held, scorer(), std_cut(c, cap), f"crowded LOTO cut {c} cap {cap}")
+
+
 def main() -> None:
     from memory.index.embed import LocalEmbedder
+
+    if "--crowded" in sys.argv:
+        crowded_main()
+        return
 
     embedder = LocalEmbedder()
     framed_b = {

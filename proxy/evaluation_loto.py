@@ -23,7 +23,7 @@ BAR_TOKENS = 250
 # cap on beliefs).
 SITUATION_GRID = (0.4, 0.8, 1.2)
 CUT_GRID = (2.0, 2.25, 2.5)
-CUT_MAX_GRID = (16, 40)
+CUT_MAX_GRID: tuple[int | None, ...] = (16, None)  # None: no cap but the rule's top_k
 
 
 async def probe(runtime: Any, user: str, query: str, gold: str) -> tuple[bool, int, int]:
@@ -152,7 +152,7 @@ def report(loto: dict[str, Any], echo: Callable[[str], None]) -> None:
         echo(
             f"{topic:<22} {row['in_sample']['cases']:>5} {_cell(row['in_sample']):>22} "
             f"{_cell(row['loto_table']):>22} {_cell(row['loto']):>22}  "
-            f"sit {w['situation']} cut {w['cut_stds']} max {w['cut_max']}"
+            f"sit {w['situation']} cut {w['cut_stds']} max {w['cut_max'] or '-'}"
         )
     echo(
         f"{'all':<22} {loto['in_sample']['cases']:>5} {_cell(loto['in_sample']):>22} "

@@ -12,9 +12,9 @@ How a belief is scored (all vectors L2-normalized, so dot products are cosines)
        this lifts an on-topic belief whose wording is far from the query.
     4. Confidence and recency nudge the score (a belief held at 0.4 or last seen a year ago still
        beats an irrelevant one, but loses a tie), and beliefs under `min_confidence` are dropped.
-    Then an adaptive cut keeps the beliefs scoring close to the best, up to `CUT_MAX` (and the
-    rule's `top_k`): a query with one clear match injects little, a vague one ("what should I
-    watch?") gets the best of its area, not every belief of a crowded one.
+    Then an adaptive cut keeps the beliefs scoring close to the best, up to `top_k` (and
+    `Weights.cut_max` when set): a query with one clear match injects little, a vague one
+    ("what should I watch?") gets the whole area.
 
 No LLM and no model call here: a user's few hundred view vectors are one matrix product
 (well under a millisecond), so this fits the per-request budget beside the query embedding.
@@ -62,13 +62,14 @@ RECENCY_HALF_LIFE_DAYS = 180.0
 # with one clear match keeps a few beliefs; a vague one keeps its whole area (then the rule's
 # max_tokens is the hard ceiling). Measured on PrefEval (benchmarks/retrieval_lab_sweep.py):
 # 2.0 keeps a median of 15 of 100 beliefs, 2.5 keeps 23 for +2 points of recall.
-# The cut is 2.25 wide but keeps at most CUT_MAX beliefs: in a crowded area (twenty beliefs on
-# one topic) a wider cut would otherwise spend the whole token ceiling. 16 lines of ~16 tokens
-# is the injection bar's 250-token median. Measured leave-one-topic-out on the dev topics
-# (benchmarks/retrieval_lab_loto.py): 2.0 uncapped 0.915 recall at a median of 214 tokens, p90
-# 383, 11% of questions at >= 380 tokens; 2.25 capped at 16: 0.924 at 230, p90 286, none.
-CUT_STDS = 2.25
-CUT_MAX = 16
+# CUT_MAX can cap how many beliefs the cut keeps (None: only the rule's top_k caps it). Off by
+# default: a cap trades recall for tokens along one curve, and where a topic is crowded it costs
+# recall most. Measured leave-one-topic-out on the dev topics (benchmarks/retrieval_lab_ideas.py),
+# 2.0 uncapped: 0.915 recall at a median of 214 tokens (p90 383); 2.25 capped at 16: 0.924 at
+# 230 (p90 286). With users crowded in the gold's topic (25 of 100 beliefs, --crowded): 0.902
+# at 382 uncapped, 0.824 at 260 capped at 16. `selfmodel eval` fits it per held-out topic.
+CUT_STDS = 2.0
+CUT_MAX: int | None = None
 MIN_KEEP = 3
 
 
@@ -80,7 +81,7 @@ class Weights:
     situation: float = SITUATION_WEIGHT
     feedback: float = FEEDBACK_WEIGHT
     cut_stds: float = CUT_STDS
-    cut_max: int = CUT_MAX
+    cut_max: int | None = CUT_MAX
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -304,9 +305,9 @@ class CutInfo:
     best: float  # the best score
     threshold: float  # scores below this were cut (best - CUT_STDS x spread)
     passed: int  # beliefs at or above the threshold (at least MIN_KEEP)
-    kept: int  # after the caps (the cut's CUT_MAX and the rule's top_k)
-    # "score" (the threshold), "cut_max" (the crowded-area cap), "top_k" (the rule's cap), or
-    # "all" (every eligible belief kept)
+    kept: int  # after the caps (the rule's top_k, and Weights.cut_max when set)
+    # "score" (the threshold), "top_k" (the rule's cap), "cut_max" (the cut's own cap, when set
+    # and below top_k), or "all" (every eligible belief kept)
     stopped_by: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -321,14 +322,14 @@ class CutInfo:
 
 
 def cut(
-    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int = CUT_MAX
+    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int | None = CUT_MAX
 ) -> list[int]:
-    """Eligible beliefs best first, cut adaptively to at most `min(top_k, cut_max)`."""
+    """Eligible beliefs best first, cut adaptively to at most `top_k` (and `cut_max`)."""
     return cut_explained(score, top_k, cut_stds, cut_max)[0]
 
 
 def cut_explained(
-    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int = CUT_MAX
+    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int | None = CUT_MAX
 ) -> tuple[list[int], CutInfo]:
     """`cut`, and why it stopped where it did."""
     order = np.argsort(-score, kind="stable")
@@ -341,10 +342,10 @@ def cut_explained(
     keep = ranked >= threshold
     keep[:MIN_KEEP] = True
     passed = int(keep.sum())
-    cap = min(top_k, max(cut_max, MIN_KEEP))
+    cap = top_k if cut_max is None else min(top_k, max(cut_max, MIN_KEEP))
     chosen = [int(i) for i in order[keep][:cap]]
     if passed > cap:
-        stopped = "top_k" if top_k <= cut_max else "cut_max"
+        stopped = "top_k" if cap == top_k else "cut_max"
     elif passed == order.size:
         stopped = "all"
     else:

@@ -163,15 +163,18 @@ def test_cut_explained_says_why_it_stopped() -> None:
 def test_a_crowded_area_is_capped_by_cut_max() -> None:
     from memory.inject.ranking import CUT_MAX, MIN_KEEP, cut_explained
 
-    # Thirty beliefs on the query's topic, seventy far away: the score cut alone would keep
-    # all thirty; the cut keeps the best CUT_MAX of them, in score order, and says so.
+    # Thirty beliefs on the query's topic, seventy far away: the score cut alone keeps all
+    # thirty (the default has no cap); capped at 16 it keeps the best 16, in score order.
     crowded = np.concatenate([np.linspace(0.9, 0.8, 30), np.full(70, 0.1)]).astype(np.float32)
+    assert CUT_MAX is None
     kept, info = cut_explained(crowded, 40)
+    assert kept == list(range(30)) and info.stopped_by == "score"
+    kept, info = cut_explained(crowded, 40, cut_max=16)
     assert info.passed == 30 and info.stopped_by == "cut_max"
-    assert kept == list(range(CUT_MAX)) and info.kept == CUT_MAX
+    assert kept == list(range(16)) and info.kept == 16
     # The rule's top_k still caps below it, and is then what stopped the cut.
-    kept, info = cut_explained(crowded, 5)
+    kept, info = cut_explained(crowded, 5, cut_max=16)
     assert len(kept) == 5 and info.stopped_by == "top_k"
-    # A wider cap keeps the whole area; a cap below MIN_KEEP still keeps MIN_KEEP.
+    # A cap at or above the area keeps it whole; a cap below MIN_KEEP still keeps MIN_KEEP.
     assert len(cut_explained(crowded, 40, cut_max=40)[0]) == 30
     assert len(cut_explained(crowded, 40, cut_max=1)[0]) == MIN_KEEP
