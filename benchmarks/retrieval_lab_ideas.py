@@ -5,7 +5,8 @@ collapse, exact token counts with the shipped template, and "LOTO" = each topic 
 the situation-table entries written from it removed. Every line prints recall, median and p90
 injected tokens, median beliefs, and recall per topic.
 
-- cut caps: the adaptive cut (best - c x spread) with at most `cap` beliefs.
+- cut caps: the adaptive cut (best - c x spread) with at most `cap` beliefs (situation weight
+  0.8, the earlier default); "sit w": the situation weight w, uncapped.
 - gap: stop at the first gap between consecutive scores wider than g x spread.
 - paraphrase lift: a belief within cosine tau of a better-scored one inherits its score less
   alpha x (1 - cosine), so a paraphrase of a matched belief is not left behind.
@@ -153,6 +154,8 @@ def crowded_main() -> None:
     for c, cap in ((2.0, 40), (2.25, 16), (2.25, 18), (2.25, 20), (2.25, 24)):
         run(full, scorer(), std_cut(c, cap), f"crowded in  cut {c} cap {cap}")
         run(held, scorer(), std_cut(c, cap), f"crowded LOTO cut {c} cap {cap}")
+    run(full, scorer(w_sit=0.4), std_cut(2.25), "crowded in  sit 0.4 cut 2.25")
+    run(held, scorer(w_sit=0.4), std_cut(2.25), "crowded LOTO sit 0.4 cut 2.25")
 
 
 def main() -> None:
@@ -177,6 +180,9 @@ def main() -> None:
     for c, cap in ((2.0, 40), (2.25, 16), (2.25, 18), (2.5, 16), (2.5, 14)):
         run(full, scorer(), std_cut(c, cap), f"in  cut {c} cap {cap}")
         run(held, scorer(), std_cut(c, cap), f"LOTO cut {c} cap {cap}")
+    for w, c in ((0.4, 2.0), (0.4, 2.25), (0.6, 2.0)):
+        run(full, scorer(w_sit=w), std_cut(c), f"in  sit {w} cut {c}")
+        run(held, scorer(w_sit=w), std_cut(c), f"LOTO sit {w} cut {c}")
     for g in (0.3, 0.5, 0.75):
         run(held, scorer(), gap_cut(2.25, g), f"LOTO gap {g} (cut 2.25)")
     for tau, alpha in ((0.75, 0.5), (0.8, 1.0)):

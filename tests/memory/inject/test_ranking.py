@@ -29,8 +29,9 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def test_situation_view_routes_an_unrelated_statement() -> None:
-    # Belief 0's text is far from the query but it is attached to the query's situation.
-    vm, vo = _index([[_e(2), _e(0)], [_unit(_e(0) * 0.3 + _e(3))], [_e(4)]])
+    # Belief 0's text is far from the query but it is attached to the query's situation; it
+    # beats a belief whose own text is only weakly related (cosine 0.2) to the query.
+    vm, vo = _index([[_e(2), _e(0)], [_unit(_e(0) * 0.2 + _e(3))], [_e(4)]])
     out = rank(_e(0)[None], vm, vo, [FRESH] * 3, top_k=1, min_confidence=0.0)
     assert out[0][0] == 0
 
