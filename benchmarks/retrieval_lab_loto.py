@@ -124,7 +124,7 @@ def main() -> None:
     names = sorted(set(d.topics))
     grid = list(
         itertools.product(
-            (0.0, 0.4, 0.8, 1.2), (0.0, 0.3), (False,), (1.5, 1.75, 2.0, 2.5), (10, 14, 40)
+            (0.4, 0.8, 1.2), (0.3,), (False,), (1.75, 2.0, 2.25, 2.5), (14, 16, 18, 40)
         )
     )
     if "--crowd" in sys.argv:

@@ -4,10 +4,11 @@ Leave-one-topic-out (LOTO): the in-sample figure flatters anything written or fi
 looking at this data. So for every topic of the file, the method is measured on that topic's
 cases as if it had never been seen: the situation table loses every entry written from it
 (`memory.index.views.DERIVED_FROM`; those cases' users are written again under the reduced
-table), and the scoring weights (`memory.inject.ranking.Weights`) are chosen on the other nine
-topics from a small grid (best recall with median tokens <= BAR_TOKENS there). The weights are
-chosen on the in-sample runs of the nine topics (their own table entries kept), which is what a
-deployment fitted on nine topics would have.
+table), and the scoring weights (`memory.inject.ranking.Weights`: situation weight, cut width
+and the cut's cap) are chosen on the other nine topics from a small grid (best recall with
+median tokens <= BAR_TOKENS there). The weights are chosen on the in-sample runs of the nine
+topics (their own table entries kept), which is what a deployment fitted on nine topics would
+have.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 
 # The injection bar (issue #12): recall at a median of at most this many injected tokens.
 BAR_TOKENS = 250
-# Weights the leave-one-topic-out fit chooses among (situation weight x cut width).
+# Weights the leave-one-topic-out fit chooses among (situation weight x cut width x the cut's
+# cap on beliefs).
 SITUATION_GRID = (0.4, 0.8, 1.2)
-CUT_GRID = (1.75, 2.0, 2.5)
+CUT_GRID = (2.0, 2.25, 2.5)
+CUT_MAX_GRID: tuple[int | None, ...] = (16, None)  # None: no cap but the rule's top_k
 
 
 async def probe(runtime: Any, user: str, query: str, gold: str) -> tuple[bool, int, int]:
@@ -68,9 +71,10 @@ async def loto(
     from proxy.evaluation import write_user
 
     grid = [
-        Weights(situation=w, feedback=DEFAULT_WEIGHTS.feedback, cut_stds=c)
+        Weights(situation=w, feedback=DEFAULT_WEIGHTS.feedback, cut_stds=c, cut_max=m)
         for w in SITUATION_GRID
         for c in CUT_GRID
+        for m in CUT_MAX_GRID
     ]
     if DEFAULT_WEIGHTS not in grid:
         grid.append(DEFAULT_WEIGHTS)
@@ -115,6 +119,7 @@ async def loto(
                     "situation": chosen.situation,
                     "feedback": chosen.feedback,
                     "cut_stds": chosen.cut_stds,
+                    "cut_max": chosen.cut_max,
                 },
             }
     finally:
@@ -147,7 +152,7 @@ def report(loto: dict[str, Any], echo: Callable[[str], None]) -> None:
         echo(
             f"{topic:<22} {row['in_sample']['cases']:>5} {_cell(row['in_sample']):>22} "
             f"{_cell(row['loto_table']):>22} {_cell(row['loto']):>22}  "
-            f"sit {w['situation']} cut {w['cut_stds']}"
+            f"sit {w['situation']} cut {w['cut_stds']} max {w['cut_max'] or '-'}"
         )
     echo(
         f"{'all':<22} {loto['in_sample']['cases']:>5} {_cell(loto['in_sample']):>22} "

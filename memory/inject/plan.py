@@ -215,7 +215,9 @@ class Injector:
             weights=self.weights,
         )
         scores_all = scored.total
-        ranked, info = cut_explained(scores_all, rule.top_k, self.weights.cut_stds)
+        ranked, info = cut_explained(
+            scores_all, rule.top_k, self.weights.cut_stds, self.weights.cut_max
+        )
         core = self._core(snapshot.entries, allowed) if rule.include_core else []
         scores = dict.fromkeys(core, 1.0)
         limit = rule.top_k + (CORE_MAX if rule.include_core else 0)

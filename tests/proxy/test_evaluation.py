@@ -47,6 +47,7 @@ def test_eval_reports_leave_one_topic_out_beside_in_sample(tmp_path, monkeypatch
         assert 0.0 <= row["loto"]["recall"] <= 1.0 and row["loto"]["median_tokens"] > 0
         assert row["weights"]["situation"] in evaluation_loto.SITUATION_GRID
         assert row["weights"]["cut_stds"] in evaluation_loto.CUT_GRID
+        assert row["weights"]["cut_max"] in evaluation_loto.CUT_MAX_GRID
     assert loto["loto"]["cases"] == loto["loto_table"]["cases"] == 12
     text = "\n".join(lines)
     assert "leave-one-topic-out" in text and "travel_restaurant" in text

@@ -29,8 +29,9 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def test_situation_view_routes_an_unrelated_statement() -> None:
-    # Belief 0's text is far from the query but it is attached to the query's situation.
-    vm, vo = _index([[_e(2), _e(0)], [_unit(_e(0) * 0.3 + _e(3))], [_e(4)]])
+    # Belief 0's text is far from the query but it is attached to the query's situation; it
+    # beats a belief whose own text is only weakly related (cosine 0.2) to the query.
+    vm, vo = _index([[_e(2), _e(0)], [_unit(_e(0) * 0.2 + _e(3))], [_e(4)]])
     out = rank(_e(0)[None], vm, vo, [FRESH] * 3, top_k=1, min_confidence=0.0)
     assert out[0][0] == 0
 
@@ -158,3 +159,23 @@ def test_cut_explained_says_why_it_stopped() -> None:
     kept, info = cut_explained(few, 5)
     assert info.stopped_by == "all" and kept == [0, 1] and info.eligible == 2
     assert cut_explained(np.full(3, -np.inf, dtype=np.float32), 5)[1].eligible == 0
+
+
+def test_a_crowded_area_is_capped_by_cut_max() -> None:
+    from memory.inject.ranking import CUT_MAX, MIN_KEEP, cut_explained
+
+    # Thirty beliefs on the query's topic, seventy far away: the score cut alone keeps all
+    # thirty (the default has no cap); capped at 16 it keeps the best 16, in score order.
+    crowded = np.concatenate([np.linspace(0.9, 0.8, 30), np.full(70, 0.1)]).astype(np.float32)
+    assert CUT_MAX is None
+    kept, info = cut_explained(crowded, 40)
+    assert kept == list(range(30)) and info.stopped_by == "score"
+    kept, info = cut_explained(crowded, 40, cut_max=16)
+    assert info.passed == 30 and info.stopped_by == "cut_max"
+    assert kept == list(range(16)) and info.kept == 16
+    # The rule's top_k still caps below it, and is then what stopped the cut.
+    kept, info = cut_explained(crowded, 5, cut_max=16)
+    assert len(kept) == 5 and info.stopped_by == "top_k"
+    # A cap at or above the area keeps it whole; a cap below MIN_KEEP still keeps MIN_KEEP.
+    assert len(cut_explained(crowded, 40, cut_max=40)[0]) == 30
+    assert len(cut_explained(crowded, 40, cut_max=1)[0]) == MIN_KEEP
