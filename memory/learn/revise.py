@@ -27,6 +27,7 @@ TOPIC_WITH_WORDS = 0.42
 TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
 TOPIC_FLOOR = 0.4  # or, less close, when it stands far out from the runner-up
 TOPIC_FAR_MARGIN = 0.1
+KEEP_SHARE = 0.6  # a rewording that says more keeps at least this share of the old words
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,25 @@ def is_same(a: str, b: str, similarity: float) -> bool:
     if polarity(a) != polarity(b):
         return False
     return similarity >= SAME or (similarity >= SAME_WITH_WORDS and _shared(a, b) >= SHARED_SHARE)
+
+
+def says_more(new: str, old: str) -> bool:
+    """A restatement that carries what the old wording said and more ("I like jazz" ->
+    "I like jazz, especially 1950s bebop"): the belief should take the new wording. The new
+    one must keep most of the old one's content words and add at least as many again as it
+    drops, so that a terser or a merely different wording leaves the old one."""
+    x, y = content_stems(old), content_stems(new)
+    if not x or not y or polarity(new) != polarity(old):
+        return False
+    kept, added = len(x & y), len(y - x)
+    return kept / len(x) >= KEEP_SHARE and added > len(x - y)
+
+
+def changed_value(new: str, old: str) -> bool:
+    """Close statements where each has words the other lacks ("my favourite sport is
+    sailing" / "... bouldering"): said with a change cue, the same frame with a new value."""
+    x, y = content_stems(old), content_stems(new)
+    return bool(x - y) and bool(y - x)
 
 
 def _with_words(found: list[Match], text: str) -> list[Match]:
