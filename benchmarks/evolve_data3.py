@@ -189,7 +189,12 @@ REVISIONS: list[tuple[str, str, str, str | None]] = [
     ),
     # places
     ("I'm based in Denver.", "Home is Kyoto now.", "Find me a dentist near home.", "Kyoto"),
-    ("I live in Cape Town.", "I've settled in Nairobi.", "What's the weather like where I live?", "Nairobi"),
+    (
+        "I live in Cape Town.",
+        "I've settled in Nairobi.",
+        "What's the weather like where I live?",
+        "Nairobi",
+    ),
     (
         "My apartment is in Brooklyn.",
         "We're in Queens these days.",
