@@ -95,6 +95,9 @@ _NEW_STATE = re.compile(
 )
 
 
+_PHRASE = 5  # words at most in each noun phrase of a third-person frame
+
+
 @dataclass(frozen=True)
 class Frame:
     cue: str
@@ -143,9 +146,12 @@ def parse_frame(text: str) -> Frame | None:
         new = next((p for p in parts if _NEW_STATE.search(p) and len(p.split()) >= 2), None)
         return Frame("dropped", _clean(m["target"]), _clean(new) if new else None)
     if m := _SUBJECT_REPLACES.match(text):
-        new = _clean(m["new"])
-        if not re.match(r"(?:i|we|you|it|this|that|he|she|they)\b", new, re.I):
-            return Frame("replaced by", _unelide(_clean(m["target"]), new), new)
+        new, target = _clean(m["new"]), _clean(m["target"])
+        # A short noun phrase on each side, not a pronoun: "Pilates has replaced yoga", never
+        # a news sentence ("record fires across the north beat last year's ...").
+        short = len(new.split()) <= _PHRASE and len(target.split()) <= _PHRASE
+        if short and not re.match(r"(?:i|we|you|it|this|that|he|she|they)\b", new, re.I):
+            return Frame("replaced by", _unelide(target, new), new)
     return None
 
 
