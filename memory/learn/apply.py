@@ -131,6 +131,10 @@ class Applier:
             target = op.target or op.quote
             found = self._candidates(tenant, user, target)
             match = revise.target_of(target, found, _old_sign(op, target))
+            if match is None and op.statement:
+                # Nothing said before to drop: the cessation itself is about the user.
+                as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
+                return self._add(tenant, user, as_add, request_id, actor, at)
             if match is None:
                 return "rejected", f"no active belief matches {target!r} to retract"
             note = (
@@ -219,7 +223,7 @@ class Applier:
             more = statement != match.statement and revise.says_more(statement, match.statement)
             note = f"restated ({match.similarity:.2f})"
             if more:
-                note += f"; reworded from {match.statement!r}, the new wording says more"
+                note += f"; reworded from {match.statement!r}: the newer wording, no terser"
             return "reinforce", self.beliefs.add_evidence(
                 tenant,
                 user,

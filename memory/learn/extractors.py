@@ -102,6 +102,9 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
                 op="retract",
                 context=classify(target, contexts, None),
                 quote=sentence,
+                # "I quit smoking two years ago" with nothing to retract is still a fact
+                # about the user: the applier stores it when no belief matches the target.
+                statement=found[0].statement if found and change.cue != "forget" else None,
                 target=target,
                 cue=change.cue,
             )

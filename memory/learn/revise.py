@@ -27,7 +27,7 @@ TOPIC_WITH_WORDS = 0.42
 TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
 TOPIC_FLOOR = 0.4  # or, less close, when it stands far out from the runner-up
 TOPIC_FAR_MARGIN = 0.1
-KEEP_SHARE = 0.6  # a rewording that says more keeps at least this share of the old words
+KEEP_SHARE = 0.5  # a rewording keeps at least this share of the old wording's content words
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,16 @@ def is_same(a: str, b: str, similarity: float) -> bool:
 
 
 def says_more(new: str, old: str) -> bool:
-    """A restatement that carries what the old wording said and more ("I like jazz" ->
-    "I like jazz, especially 1950s bebop"): the belief should take the new wording. The new
-    one must keep most of the old one's content words and add at least as many again as it
-    drops, so that a terser or a merely different wording leaves the old one."""
+    """A restatement the belief should take the wording of: it keeps at least half of the old
+    wording's content words and is no terser ("I like jazz" -> "I like jazz, especially
+    1950s bebop"; "I dislike leather seats in cars" -> "I dislike vehicles with leather
+    seats"). The user's latest words are the best evidence of how they now put it (the newer
+    statement wins, as in memory/learn/conflicts.py); history keeps the old wording. A terser
+    restatement leaves the fuller wording."""
     x, y = content_stems(old), content_stems(new)
-    if not x or not y or polarity(new) != polarity(old):
+    if not x or not y or x == y or polarity(new) != polarity(old):
         return False
-    kept, added = len(x & y), len(y - x)
-    return kept / len(x) >= KEEP_SHARE and added > len(x - y)
+    return len(x & y) / len(x) >= KEEP_SHARE and len(y) >= len(x)
 
 
 def changed_value(new: str, old: str) -> bool:

@@ -260,3 +260,19 @@ def test_a_discarding_verb_never_reinforces_and_spares_an_aversion(runtime):
     say(runtime, "I love energy drinks.")  # contradicts: the aversion is revised
     say(runtime, "I'm done with energy drinks.")
     assert not [s for s in active(runtime) if "love energy drinks" in s]
+
+
+def test_a_cessation_with_nothing_to_retract_is_stored_with_its_time(runtime):
+    seed(runtime, ["I collect stamps.", "I enjoy long walks."])
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    say(runtime, "I gave up coffee three years ago.", at=at)
+    now = active(runtime)
+    assert {"I collect stamps.", "I enjoy long walks."} <= set(now)
+    belief = now["I gave up coffee three years ago."]
+    assert belief.valid_from is not None and belief.valid_from.year == 2023
+
+
+def test_forgetting_something_never_said_stores_nothing(runtime):
+    seed(runtime, ["I collect stamps."])
+    say(runtime, "Forget what I said about my knee.")
+    assert list(active(runtime)) == ["I collect stamps."]
