@@ -179,6 +179,16 @@ _HYPOTHETICAL = re.compile(
     re.I,
 )
 _ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
+# A frequency adverbial marks a habit of the speaker's, whatever the verb: "I ski every
+# winter", "we do pottery on Thursdays", "I swim twice a week".
+_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_HABIT = re.compile(
+    rf"\b(?:every|each)\s+(?:single\s+)?(?:day|night|morning|evening|week|weekend|month|"
+    rf"year|winter|summer|spring|autumn|fall|{_DAY})\b|\bon\s+(?:{_DAY}s|weekends)\b"
+    r"|\b(?:once|twice|three times|\d+ times)\s+a\s+(?:day|week|month|year)\b"
+    r"|\b(?:daily|weekly|nightly)\b",
+    re.I,
+)
 _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
 _WINDOW = 9  # words after the subject in which a predicate counts
 
@@ -272,7 +282,7 @@ def self_cue(sentence: str) -> str | None:
         elif words and _HEAD_ADVERB.match(words[0]):
             return f"{pronoun} {words[0].lower()}"
         else:
-            found = _PREDICATE.search(window)
+            found = _PREDICATE.search(window) or _HABIT.search(window)
         if found:
             return f"{pronoun} {found.group(0).lower()}"
     return None
