@@ -318,6 +318,10 @@ _HELD_STATE_CUES = ("no longer", "not anymore", "used to", "dropped", "dropped f
 
 
 def _old_sign(op: Op, target: str) -> int | None:
+    if op.cue in ("no longer", "not anymore") and op.quote:
+        # A cessation negates the state it ends: "I can't bear X anymore" ends a state of
+        # the opposite polarity, whatever negation its target kept ("I can't bear X").
+        return -polarity(re.split(r"(?<=[.!?])\s+", op.quote.strip())[0])
     return polarity(target) if op.cue in _HELD_STATE_CUES else None
 
 

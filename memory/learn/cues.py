@@ -37,7 +37,9 @@ _NEGATORS = re.compile(
 _NEGATIVE_VERBS = re.compile(
     r"\b(?:dislike[sd]?|hate[sd]?|hating|avoid(?:s|ed|ing)?|detest\w*|despise[sd]?|loath\w*|"
     r"abhor\w*|can'?t stand|cannot stand|refuse[sd]?|reject\w*|averse|aversion|against|"
-    r"opposed|tired of|sick of|bored (?:of|by|with)|stay away|steer clear)\b",
+    r"opposed|tired of|sick of|bored (?:of|by|with)|stay away|steer clear|"
+    # verbs of negative affect with the user as their object: "X bores me"
+    r"(?:bores?|annoys?|irritates?|disgusts?|repels?|bothers?|frustrates?) (?:me|us))\b",
     re.I,
 )
 _CESSATION = re.compile(
@@ -53,8 +55,9 @@ def polarity(text: str) -> int:
     text = text.translate(_APOS)
     flips = len(_NEGATORS.findall(text)) + len(_NEGATIVE_VERBS.findall(text))
     flips += len(re.findall(r"\bno longer\b|\bstopped\b|\bquit\b|\bgave up\b", text, re.I))
-    # "no longer" matched "no" as well; "not ... anymore" is one negation.
-    flips -= len(re.findall(r"\bno longer\b", text, re.I))
+    # "no longer" matched "no" as well; "not ... anymore" is one negation; "can't stand" is
+    # one negative verb, not a negated one.
+    flips -= len(re.findall(r"\bno longer\b|\b(?:can'?t|cannot) stand\b", text, re.I))
     return -1 if flips % 2 else 1
 
 
@@ -97,7 +100,7 @@ def content_stems(text: str) -> set[str]:
 _RESIDENCE = re.compile(
     r"\b(?:i|we)(?:'m|'re| am| are)?\s+(?:\w+\s+){0,2}?(?:live|living|lives|based|located|"
     r"residing|reside|settled|stationed)\s+(?:in|at|near|on|outside|close to)\b"
-    r"|^\W*(?:my )?home is (?:now |currently )?(?:in )?(?-i:[A-Z])"
+    r"|^\W*(?:(?:my|our) (?:new )?)?home is (?:now |currently )?(?:in )?(?-i:[A-Z])"
     r"|\b(?:my|our) (?:home|house|flat|apartment|place) is (?:in|at|near)\b"
     r"|\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|recently\s+)?(?:moved|relocated)\s+to\b",
     re.I,
@@ -134,7 +137,8 @@ _CHANGED_MIND = re.compile(
     re.I,
 )
 _FROM_TO = re.compile(
-    _LEAD + r"i(?:'ve| have|'m| am)?\s+(?:recently\s+|finally\s+|just\s+)?(?:switched|changed|"
+    _LEAD + r"(?:i|we|(?:my|our) \w+(?: \w+)?)(?:'ve| have|'s| has|'m| am)?\s+"
+    r"(?:recently\s+|finally\s+|just\s+)?(?:switched|changed|"
     r"moved|gone|went|converted|shifted|migrated|transitioned|switching|moving|upgraded|"
     r"downgraded)\s+(?:over\s+)?from\s+(?P<target>.+?)\s+(?:to|for|towards)\s+(?P<new>[^.;!?]+)",
     re.I,
@@ -152,7 +156,8 @@ _USED_TO = re.compile(
 _MOVED = re.compile(
     _LEAD + r"(?:(?:i|we)(?:'ve| have| just| recently| finally| now)*\s+(?:moved|relocated|"
     r"emigrated|immigrated|settled(?: down)?)\s+(?:back\s+)?(?:to|into|in)\s+"
-    r"|(?:my |our )?home is (?:now |currently )?(?:in )?(?=(?-i:[A-Z])))(?P<new>[^.;!?,]+)",
+    r"|(?:(?:my|our) (?:new )?)?home is (?:now |currently )?(?:in )?(?=(?-i:[A-Z])))"
+    r"(?P<new>[^.;!?,]+)",
     re.I,
 )
 _NEGATED_NOT = re.compile(

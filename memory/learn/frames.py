@@ -44,11 +44,19 @@ _LEAD = (
 # What took the old thing's place, after the discarded words.
 _FOR = (
     r"\s+(?:out\s+)?(?:for|with|in favou?r of|and (?:got|went|switched|moved|changed|turned)"
-    r"(?: over)? (?:into|to|for))\s+(?P<new>[^.;!?]+)"
+    r"(?: over)? (?:into|to|for)|and (?:now\s+)?(?:bought|got|picked up|took up|started|"
+    r"adopted|joined))\s+(?P<new>[^.;!?]+)"
 )
 
+# Selling a thing drops it only when something replaced it ("sold the X and bought a Y").
 _DISCARD_FOR = re.compile(
-    _LEAD + _SUBJECT + r"\s+" + _DISCARD + r"\s+(?P<target>[^.;!?,]+?)" + _FOR, re.I
+    _LEAD
+    + _SUBJECT
+    + r"\s+(?:"
+    + _DISCARD
+    + r"|sell(?:s|ing)?|sold|trade[sd]? in)\s+(?P<target>[^.;!?,]+?)"
+    + _FOR,
+    re.I,
 )
 _DISCARD_ONLY = re.compile(
     _LEAD

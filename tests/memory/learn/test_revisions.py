@@ -276,3 +276,15 @@ def test_forgetting_something_never_said_stores_nothing(runtime):
     seed(runtime, ["I collect stamps."])
     say(runtime, "Forget what I said about my knee.")
     assert list(active(runtime)) == ["I collect stamps."]
+
+
+@pytest.mark.parametrize(
+    "turn", ["I can't stand spy thrillers anymore.", "I can't bear spy thrillers any longer."]
+)
+def test_an_aversion_that_began_ends_the_liking_not_a_neighbouring_dislike(runtime, turn):
+    seed(runtime, ["I dislike films that are adaptations of books I've read."])
+    say(runtime, "I love spy thrillers.")
+    say(runtime, turn)
+    now = active(runtime)
+    assert "I love spy thrillers." not in now
+    assert "I dislike films that are adaptations of books I've read." in now
