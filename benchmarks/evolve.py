@@ -18,7 +18,9 @@ Printed, for a scenario file (`benchmarks/data/evolve_dev.jsonl` by default; run
 - observations: the share that landed as evidence on the belief they support or weaken.
 - relative times: the share whose belief's valid_from is the stated time before the turn.
 - whole loop: a PrefEval preference said inside a chat (unrelated turns before and after),
-  learned locally, then the case's query previewed: recall and median injected tokens; also
+  learned locally, then the case's query previewed: recall (an injected belief holds the
+  preference's own words: a new belief, or a background belief it restated with more and so
+  reworded) and median injected tokens; also
   the recall counting a background belief the preference reinforced (a restatement of it,
   PrefEval holds near-duplicate preferences) and why each miss missed.
 - 300 unrelated turns (distractors, one fresh user each): beliefs learned.
@@ -328,20 +330,25 @@ def whole_loop(proxy: Proxy, cases: list[dict[str, Any]], distractors: list[str]
     rng = random.Random(SEED)
     chosen = rng.sample(cases, min(n, len(cases)))
     pool = [c["gold_preference"] for c in cases]
-    hits = touched_hits = 0
+    hits = touched_hits = reworded = 0
     why = {"nothing learned": 0, "merged into another belief": 0, "learned, not injected": 0}
     tokens: list[int] = []
     for case in chosen:
         user = proxy.new_user("loop")
         others = [p for p in pool if p != case["gold_preference"]]
         proxy.background(user, rng.sample(others, 99))
-        versions = {i: b["version"] for i, b in proxy.beliefs(user).items()}
+        start = proxy.beliefs(user)
+        versions = {i: b["version"] for i, b in start.items()}
+        wordings: dict[str, str] = {}
         history: list[dict[str, str]] = []
         around = rng.sample(distractors, 4)
         turns = [around[0], around[1], case["preference_turn"]["content"], around[2], around[3]]
         learned: set[str] = set()
         touched: set[str] = set()
         for i, text in enumerate(turns):
+            if i == 2:  # the wordings just before the preference is said
+                proxy.drain()
+                wordings = {b_id: b["statement"] for b_id, b in proxy.beliefs(user).items()}
             proxy.chat(user, text, history)
             history += [
                 {"role": "user", "content": text},
@@ -351,6 +358,15 @@ def whole_loop(proxy: Proxy, cases: list[dict[str, Any]], distractors: list[str]
                 proxy.drain()
                 now = proxy.beliefs(user)
                 learned = set(now) - set(versions)
+                # A restatement that says more rewords the belief it restates: the
+                # preference's own words are then stored, on the old belief's id.
+                changed = {
+                    b_id
+                    for b_id, b in now.items()
+                    if wordings.get(b_id, b["statement"]) != b["statement"]
+                }
+                reworded += len(changed)
+                learned |= changed
                 # A restatement of a background belief reinforces it instead of adding one.
                 touched = learned | {
                     i for i, b in now.items() if b["version"] > versions.get(i, b["version"])
@@ -375,7 +391,8 @@ def whole_loop(proxy: Proxy, cases: list[dict[str, Any]], distractors: list[str]
     )
     print(
         f"  counting a reinforced background restatement as learned: recall "
-        f"{touched_hits / len(chosen):.3f}; misses: {why}"
+        f"{touched_hits / len(chosen):.3f}; misses: {why}; background beliefs reworded in the "
+        f"preference's words (counted as learned): {reworded}"
     )
 
 

@@ -197,8 +197,10 @@ class Beliefs:
         event: str,
         actor: str,
         expected_version: int | None = None,
+        statement: str | None = None,
     ) -> Belief:
-        """Reinforce or weaken (or anchor) an active belief; its confidence is recomputed."""
+        """Reinforce or weaken (or anchor) an active belief; its confidence is recomputed.
+        With `statement`, a restatement that says more rewords it (history keeps the old)."""
         with self._core.lock(tenant, user):
             row = self._row(tenant, user, belief_id)
             self._check_version(row, expected_version)
@@ -213,21 +215,19 @@ class Beliefs:
                 version=row["version"] + 1,
                 updated_at=moment,
             )
+            fields = {k: row[k] for k in ("confidence", "version", "updated_at")}
+            if statement is not None:
+                row["statement"] = fields["statement"] = clean_statement(statement)
+                fields["indexed"] = 0  # the index sync re-embeds it in Chroma
             with self._db.write() as conn:
                 rows.insert_evidence(conn, ev)
-                rows.update_belief(
-                    conn,
-                    belief_id,
-                    {
-                        "confidence": row["confidence"],
-                        "version": row["version"],
-                        "updated_at": moment,
-                    },
-                )
+                rows.update_belief(conn, belief_id, fields)
                 rows.insert_history(
                     conn, row, event, actor, evidence.request_id, evidence.observation_id
                 )
                 rows.bump_revision(conn, tenant, user)
+        if statement is not None:
+            self._core.embed(tenant, user, [row])
         return self._core.to_belief(row)
 
     @staticmethod

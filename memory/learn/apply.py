@@ -131,6 +131,10 @@ class Applier:
             target = op.target or op.quote
             found = self._candidates(tenant, user, target)
             match = revise.target_of(target, found, _old_sign(op, target))
+            if match is None and op.statement:
+                # Nothing said before to drop: the cessation itself is about the user.
+                as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
+                return self._add(tenant, user, as_add, request_id, actor, at)
             if match is None:
                 return "rejected", f"no active belief matches {target!r} to retract"
             note = (
@@ -178,8 +182,11 @@ class Applier:
         statement = op.statement or ""
         found = self._candidates(tenant, user, statement)
         verdict = revise.same_or_contradicting(statement, found)
-        if verdict is not None and verdict[0] == "same":
-            return verdict
+        same = verdict if verdict is not None and verdict[0] == "same" else None
+        if same is not None and op.target is None:
+            if revise.changed_value(statement, same[1].statement):
+                return "revises", same[1]  # a change cue on the same frame, a new value
+            return same
         if op.cue == "moved" or states_residence(statement):
             # A move replaces where the user lived, however that was worded.
             homes = [
@@ -192,7 +199,9 @@ class Applier:
         if op.target:
             found = self._candidates(tenant, user, op.target)
             match = revise.target_of(op.target, found, _old_sign(op, op.target))
-            return ("revises", match) if match else None
+            # The old state it names is what changes, even when the sentence, which names
+            # it too, reads as a restatement of it.
+            return ("revises", match) if match else same
         if verdict is not None:
             return verdict
         match = revise.topic_of(statement, found)
@@ -210,14 +219,19 @@ class Applier:
     ) -> tuple[str, str]:
         how, match = linked
         if how == "same":
+            statement = op.statement or ""
+            more = statement != match.statement and revise.says_more(statement, match.statement)
             note = f"restated ({match.similarity:.2f})"
+            if more:
+                note += f"; reworded from {match.statement!r}: the newer wording, no terser"
             return "reinforce", self.beliefs.add_evidence(
                 tenant,
                 user,
                 match.id,
                 self._evidence(op, request_id, note=note),
-                event="reinforced",
+                event="reworded" if more else "reinforced",
                 actor=actor,
+                statement=statement if more else None,
             ).id
         note = (
             f"{op.cue or 'contradiction'}: supersedes {match.statement!r} "
@@ -300,10 +314,14 @@ class Applier:
 
 # Cues whose target is the old state as it was held ("I don't like X anymore" -> "I like X"),
 # so its polarity is the old belief's; other targets are a bare topic ("switched from X").
-_HELD_STATE_CUES = ("no longer", "not anymore", "used to")
+_HELD_STATE_CUES = ("no longer", "not anymore", "used to", "dropped", "dropped for", "out, in")
 
 
 def _old_sign(op: Op, target: str) -> int | None:
+    if op.cue in ("no longer", "not anymore") and op.quote:
+        # A cessation negates the state it ends: "I can't bear X anymore" ends a state of
+        # the opposite polarity, whatever negation its target kept ("I can't bear X").
+        return -polarity(re.split(r"(?<=[.!?])\s+", op.quote.strip())[0])
     return polarity(target) if op.cue in _HELD_STATE_CUES else None
 
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from memory.learn.frames import compared_away, parse_frame
+
 _APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
@@ -35,7 +37,9 @@ _NEGATORS = re.compile(
 _NEGATIVE_VERBS = re.compile(
     r"\b(?:dislike[sd]?|hate[sd]?|hating|avoid(?:s|ed|ing)?|detest\w*|despise[sd]?|loath\w*|"
     r"abhor\w*|can'?t stand|cannot stand|refuse[sd]?|reject\w*|averse|aversion|against|"
-    r"opposed|tired of|sick of|bored (?:of|by|with)|stay away|steer clear)\b",
+    r"opposed|tired of|sick of|bored (?:of|by|with)|stay away|steer clear|"
+    # verbs of negative affect with the user as their object: "X bores me"
+    r"(?:bores?|annoys?|irritates?|disgusts?|repels?|bothers?|frustrates?) (?:me|us))\b",
     re.I,
 )
 _CESSATION = re.compile(
@@ -51,8 +55,9 @@ def polarity(text: str) -> int:
     text = text.translate(_APOS)
     flips = len(_NEGATORS.findall(text)) + len(_NEGATIVE_VERBS.findall(text))
     flips += len(re.findall(r"\bno longer\b|\bstopped\b|\bquit\b|\bgave up\b", text, re.I))
-    # "no longer" matched "no" as well; "not ... anymore" is one negation.
-    flips -= len(re.findall(r"\bno longer\b", text, re.I))
+    # "no longer" matched "no" as well; "not ... anymore" is one negation; "can't stand" is
+    # one negative verb, not a negated one.
+    flips -= len(re.findall(r"\bno longer\b|\b(?:can'?t|cannot) stand\b", text, re.I))
     return -1 if flips % 2 else 1
 
 
@@ -95,6 +100,7 @@ def content_stems(text: str) -> set[str]:
 _RESIDENCE = re.compile(
     r"\b(?:i|we)(?:'m|'re| am| are)?\s+(?:\w+\s+){0,2}?(?:live|living|lives|based|located|"
     r"residing|reside|settled|stationed)\s+(?:in|at|near|on|outside|close to)\b"
+    r"|^\W*(?:(?:my|our) (?:new )?)?home is (?:now |currently )?(?:in )?(?-i:[A-Z])"
     r"|\b(?:my|our) (?:home|house|flat|apartment|place) is (?:in|at|near)\b"
     r"|\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|recently\s+)?(?:moved|relocated)\s+to\b",
     re.I,
@@ -108,8 +114,15 @@ def states_residence(text: str) -> bool:
 # -- change cues ------------------------------------------------------------------------------
 
 _LEAD = r"^\W*(?:(?:so|well|ok(?:ay)?|oh|hey|also|and|but|btw|actually|update|quick update)\W+)*"
+_FORGET_THING = re.compile(
+    _LEAD + r"(?:(?:please|you can|you may|feel free to|just|go ahead and)\s+)*(?:forget|"
+    r"disregard|ignore|scratch|drop)\s+(?:about\s+)?(?:the|that|my)\s+(?P<target>[^.;!?]+?)\s+"
+    r"(?:thing|stuff|bit|part|business|comment|remark)\b",
+    re.I,
+)
 _FORGET = re.compile(
-    _LEAD + r"(?:please\s+)?(?:forget|disregard|ignore|scratch|strike|drop|delete|erase|"
+    _LEAD + r"(?:(?:please|you can|you may|feel free to|just|go ahead and)\s+)*(?:forget|disregard|"
+    r"ignore|scratch|strike|drop|delete|erase|"
     r"remove|never ?mind|take back|i take back|i retract|retract)\b[\s,]*(?:about\s+)?"
     r"(?:what|everything|anything|all|the (?:thing|part|bit|stuff)s?|my (?:earlier |last |"
     r"previous )?(?:comment|note|message|remark|statement)s?)?\s*"
@@ -124,7 +137,8 @@ _CHANGED_MIND = re.compile(
     re.I,
 )
 _FROM_TO = re.compile(
-    _LEAD + r"i(?:'ve| have|'m| am)?\s+(?:recently\s+|finally\s+|just\s+)?(?:switched|changed|"
+    _LEAD + r"(?:i|we|(?:my|our) \w+(?: \w+)?)(?:'ve| have|'s| has|'m| am)?\s+"
+    r"(?:recently\s+|finally\s+|just\s+)?(?:switched|changed|"
     r"moved|gone|went|converted|shifted|migrated|transitioned|switching|moving|upgraded|"
     r"downgraded)\s+(?:over\s+)?from\s+(?P<target>.+?)\s+(?:to|for|towards)\s+(?P<new>[^.;!?]+)",
     re.I,
@@ -140,8 +154,10 @@ _USED_TO = re.compile(
     re.I,
 )
 _MOVED = re.compile(
-    _LEAD + r"(?:i|we)(?:'ve| have| just| recently)*\s+(?:moved|relocated|emigrated|"
-    r"immigrated)\s+(?:back\s+)?(?:to|into|in)\s+(?P<new>[^.;!?,]+)",
+    _LEAD + r"(?:(?:i|we)(?:'ve| have| just| recently| finally| now)*\s+(?:moved|relocated|"
+    r"emigrated|immigrated|settled(?: down)?)\s+(?:back\s+)?(?:to|into|in)\s+"
+    r"|(?:(?:my|our) (?:new )?)?home is (?:now |currently )?(?:in )?(?=(?-i:[A-Z])))"
+    r"(?P<new>[^.;!?,]+)",
     re.I,
 )
 _NEGATED_NOT = re.compile(
@@ -169,6 +185,9 @@ _STOPPED = re.compile(
 )
 
 
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|we|my|our|me|us)\b", re.I)
+
+
 def _clean(part: str) -> str:
     return " ".join(part.strip(" ,;:-\"'").split())
 
@@ -182,7 +201,7 @@ def _sentence(part: str) -> str:
         text,
         flags=re.I,
     )
-    if not re.match(r"(?:i|i'm|i've|i'd|we|my|our)\b", text, re.I):
+    if not _FIRST_PERSON.search(text):
         text = f"I {text}"
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
@@ -202,12 +221,37 @@ def affirmed(text: str) -> str:
     return " ".join(out.split())
 
 
+_CLAUSE_BREAK = re.compile(r"\s*[;:]\s*|,\s+(?:and\s+|but\s+|so\s+)?|\s+-\s+")
+_NEW_MARK = re.compile(
+    r"\b(?:now|these days|nowadays|lately|instead|currently|from now on|my (?:new )?(?:thing|"
+    r"go-to|jam)|for me)\b",
+    re.I,
+)
+
+
+def _dropped_then_new(text: str) -> Change | None:
+    """ "X is no longer my thing; I do Y instead": a clause dropping the old state, then a
+    clause stating what replaced it."""
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    if len(parts) < 2:
+        return None
+    first = parse_change(parts[0])
+    if first is None or first.kind != "retract" or first.target is None:
+        return None
+    rest = [p for p in parts[1:] if _NEW_MARK.search(p) and len(p.split()) >= 2]
+    if not rest or any(polarity(p) < 0 for p in rest):
+        return None
+    # The whole sentence, unless its negation would read as the new state's.
+    statement = text if polarity(text) > 0 else " ".join(rest)
+    return Change("revise", first.cue, first.target, _sentence(statement))
+
+
 def parse_change(sentence: str) -> Change | None:
     """The change of mind a sentence announces, if it announces one."""
     text = " ".join(sentence.translate(_APOS).split()).rstrip()
     if not text:
         return None
-    if m := _FORGET.match(text):
+    if m := _FORGET.match(text) or _FORGET_THING.match(text):
         return Change("retract", "forget", _clean(m["target"]))
     if m := _CHANGED_MIND.match(text):
         rest = m["rest"]
@@ -219,8 +263,26 @@ def parse_change(sentence: str) -> Change | None:
     if m := _USED_TO.match(text):
         return Change("revise", "used to", _sentence(m["target"]), _sentence(m["new"]))
     if m := _MOVED.match(text):
-        place = _clean(m["new"])
+        place = re.sub(
+            r"\s+(?:now|these days|nowadays|for good)$", "", _clean(m["new"]), flags=re.I
+        )
         return Change("revise", "moved", f"I live in {place}", f"I live in {place}.")
+    if frame := parse_frame(text):
+        if frame.new is None:
+            return Change("retract", frame.cue, frame.target)
+        if frame.cue in ("out, in", "replaced by") and not _FIRST_PERSON.match(
+            re.sub(_LEAD, "", text, flags=re.I)
+        ):
+            # "Pilates has replaced yoga": the same change, in the user's voice.
+            return Change(
+                "revise",
+                frame.cue,
+                frame.target,
+                _sentence(f"I now prefer {frame.new} over {frame.target}"),
+            )
+        return Change("revise", frame.cue, frame.target, _sentence(text))
+    if (split := _dropped_then_new(text)) is not None:
+        return split
     if m := _NEGATED_NOT.match(text):
         rest = m["rest"].strip()
         new = _sentence(rest) if rest and len(rest.split()) >= 2 else None
@@ -234,7 +296,7 @@ def parse_change(sentence: str) -> Change | None:
         return Change("retract", "no longer", affirmed(text))
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
-        named = _clean(str(than["target"])) if than else None
+        named = _clean(str(than["target"])) if than else compared_away(text)
         statement = text
         if than:
             statement = text[: than.start()] if than.re is _NOT_TAIL else text

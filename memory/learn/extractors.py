@@ -85,7 +85,12 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
     """One sentence's ops: a change of mind (revise/retract, linked later), else statements."""
     found = extract_statements(sentence, contexts, classify)
     change = parse_change(sentence)
-    if change is None or (change.cue == "now" and not found):
+    if change is not None and change.statement and not found:
+        # "These days my favourite X is Y": the new state, its time marker cut, may be a
+        # statement about the user where the whole sentence did not read as one.
+        found = extract_statements(change.statement, contexts, classify)
+    named = change is not None and change.target is not None
+    if change is None or (change.cue == "now" and not found and not named):
         return [
             Op(op="add", context=f.context, quote=f.quote, source="stated", statement=f.statement)
             for f in found
@@ -97,6 +102,9 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
                 op="retract",
                 context=classify(target, contexts, None),
                 quote=sentence,
+                # "I quit smoking two years ago" with nothing to retract is still a fact
+                # about the user: the applier stores it when no belief matches the target.
+                statement=found[0].statement if found and change.cue != "forget" else None,
                 target=target,
                 cue=change.cue,
             )

@@ -97,7 +97,7 @@ _STATE = (
     r"born|grew up|married|single|divorc|engaged|parent|mother|father|mom\b|dad\b|"
     r"goal|want to|wanna|plan|hope|hoping|aim|trying|try to|training|preparing|saving|dream|"
     r"wish|intend|aspir|would like to|need to|working on|decided|going to|gonna|"
-    r"switched|stopped|quit\b|gave up|gotten into|became|took up|started|began|adopted|"
+    r"switched|stopped|quit\b|gave up|gotten into|became|become|took up|started|began|adopted|"
     r"joined|"
     r"am (?!not sure|sorry|going to \w+ (?:you|this))|are\b|have been|been\b|identify|"
     r"consider myself|call me|describe myself"
@@ -136,14 +136,23 @@ _SELF_NOUNS = (
     r"degree|major|diet|allerg\w*|health|condition|doctor|age|birthday|favou?rite\w*|"
     r"preference\w*|taste|style|hobb\w+|home|house|apartment|city|hometown|country|schedule|"
     r"wife|husband|partner|kids?|children|sons?|daughters?|family|baby|mom|dad|parents|dogs?|"
-    r"cats?|pets?|boss|plans?|dream|weakness|strength\w*|native language|first language"
+    r"cats?|pets?|boss|plans?|dream|weakness|strength\w*|native language|first language|"
+    r"(?:go-to|usual|preferred|regular) \w+"
 )
 _PREDICATE = re.compile(
     rf"\b(?:{_PREFERENCE}|{_STATE}|have (?:\w+ ){{0,3}}(?:{_SELF_NOUNS})\b)", re.I
 )
 _SELF_NOUN_SUBJECT = re.compile(
-    rf"^(?:\W|and|but|also|so|well|ok|okay|honestly|actually)*(?:my|our)\s+(?:\w+\s+)?"
+    rf"^(?:\W|and|but|also|so|well|ok|okay|honestly|actually|these days|lately|nowadays|now)*"
+    rf"(?:my|our)\s+(?:\w+\s+)?"
     rf"(?:{_SELF_NOUNS})\b(?:\s+\w+){{0,3}}?\s+(?:is|are|was|has|have|'s|includes?|lives?)\b",
+    re.I,
+)
+# "Aisle seats are my preference now": the user's choice as a predicate noun.
+_MY_CHOICE = re.compile(
+    r"^[^.;!?]{2,60}?\b(?:is|are|has been|have been)\s+(?:now\s+|still\s+)?my\s+(?:new\s+)?"
+    r"(?:(?:absolute|all-time)\s+)?(?:favou?rite\w*|preference|thing|go-to|jam|choice|pick|"
+    r"passion|weakness)\b",
     re.I,
 )
 # "As a nurse, I ..." states an identity; "As a result, ..." does not.
@@ -170,6 +179,16 @@ _HYPOTHETICAL = re.compile(
     re.I,
 )
 _ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
+# A frequency adverbial marks a habit of the speaker's, whatever the verb: "I ski every
+# winter", "we do pottery on Thursdays", "I swim twice a week".
+_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_HABIT = re.compile(
+    rf"\b(?:every|each)\s+(?:single\s+)?(?:day|night|morning|evening|week|weekend|month|"
+    rf"year|winter|summer|spring|autumn|fall|{_DAY})\b|\bon\s+(?:{_DAY}s|weekends)\b"
+    r"|\b(?:once|twice|three times|\d+ times)\s+a\s+(?:day|week|month|year)\b"
+    r"|\b(?:daily|weekly|nightly)\b",
+    re.I,
+)
 _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
 _WINDOW = 9  # words after the subject in which a predicate counts
 
@@ -242,7 +261,11 @@ def self_cue(sentence: str) -> str | None:
     style = _STYLE.search(sentence)
     if style:
         return f"style:{style.group(0).lower()}"
-    if _SELF_NOUN_SUBJECT.search(sentence) or _AS_IDENTITY.search(sentence):
+    if (
+        _SELF_NOUN_SUBJECT.search(sentence)
+        or _AS_IDENTITY.search(sentence)
+        or _MY_CHOICE.search(sentence)
+    ):
         return "self-noun"
     for subject in _SUBJECT.finditer(sentence):
         if _INVERTED.search(sentence[: subject.start()]):
@@ -259,7 +282,7 @@ def self_cue(sentence: str) -> str | None:
         elif words and _HEAD_ADVERB.match(words[0]):
             return f"{pronoun} {words[0].lower()}"
         else:
-            found = _PREDICATE.search(window)
+            found = _PREDICATE.search(window) or _HABIT.search(window)
         if found:
             return f"{pronoun} {found.group(0).lower()}"
     return None

@@ -27,6 +27,7 @@ TOPIC_WITH_WORDS = 0.42
 TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
 TOPIC_FLOOR = 0.4  # or, less close, when it stands far out from the runner-up
 TOPIC_FAR_MARGIN = 0.1
+KEEP_SHARE = 0.5  # a rewording keeps at least this share of the old wording's content words
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,26 @@ def is_same(a: str, b: str, similarity: float) -> bool:
     if polarity(a) != polarity(b):
         return False
     return similarity >= SAME or (similarity >= SAME_WITH_WORDS and _shared(a, b) >= SHARED_SHARE)
+
+
+def says_more(new: str, old: str) -> bool:
+    """A restatement the belief should take the wording of: it keeps at least half of the old
+    wording's content words and is no terser ("I like jazz" -> "I like jazz, especially
+    1950s bebop"; "I dislike leather seats in cars" -> "I dislike vehicles with leather
+    seats"). The user's latest words are the best evidence of how they now put it (the newer
+    statement wins, as in memory/learn/conflicts.py); history keeps the old wording. A terser
+    restatement leaves the fuller wording."""
+    x, y = content_stems(old), content_stems(new)
+    if not x or not y or x == y or polarity(new) != polarity(old):
+        return False
+    return len(x & y) / len(x) >= KEEP_SHARE and len(y) >= len(x)
+
+
+def changed_value(new: str, old: str) -> bool:
+    """Close statements where each has words the other lacks ("my favourite sport is
+    sailing" / "... bouldering"): said with a change cue, the same frame with a new value."""
+    x, y = content_stems(old), content_stems(new)
+    return bool(x - y) and bool(y - x)
 
 
 def _with_words(found: list[Match], text: str) -> list[Match]:

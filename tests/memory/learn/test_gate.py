@@ -1,6 +1,6 @@
 import pytest
 
-from memory.learn.gate import GateDecision, gate
+from memory.learn.gate import GateDecision, gate, self_cue
 
 KEEP = [
     # preferences
@@ -93,3 +93,9 @@ def test_long_pasted_document_only_its_framing_is_read() -> None:
 
 def test_typographic_apostrophes() -> None:
     assert gate(["I\u2019m allergic to shellfish."]).keep
+
+
+def test_a_frequency_adverbial_marks_a_habit_of_the_speaker() -> None:
+    assert self_cue("I kayak every summer.") is not None
+    assert self_cue("I bake bread on Sundays.") is not None
+    assert self_cue("We meet on Mondays to review the code.") is None  # "we": a team

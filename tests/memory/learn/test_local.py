@@ -52,6 +52,7 @@ def test_negative_preference_yields_statement_with_negative_polarity() -> None:
         'He wrote "I despise winter" on the wall.',  # quoted text
         "I want you to act as a travel agent.",  # addressed to the assistant
         "My password is hunter2 and I like it.",  # secrets never become beliefs
+        "We are pleased with the new draft.",  # a reaction to the material at hand
     ],
 )
 def test_exclusions(text: str) -> None:

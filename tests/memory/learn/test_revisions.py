@@ -168,19 +168,24 @@ def test_a_new_liking_replaces_a_liking_never_an_aversion(runtime):
 
 
 @pytest.mark.parametrize(
-    ("first", "again"),
+    ("first", "again", "kept"),
     [
-        ("I have two dogs.", "I have 2 dogs at home."),
-        ("I prefer printed textbooks.", "Honestly, I prefer printed textbooks over screens."),
-        ("I live in Lisbon.", "I'm living in Lisbon."),
+        ("I have two dogs.", "I have 2 dogs at home.", "I have 2 dogs at home."),
+        (
+            "I prefer printed textbooks.",
+            "Honestly, I prefer printed textbooks over screens.",
+            "I prefer printed textbooks over screens.",
+        ),
+        ("I live in Lisbon.", "I'm living in Lisbon.", "I live in Lisbon."),
     ],
 )
-def test_a_restatement_with_other_or_extra_words_reinforces(runtime, first, again):
+def test_a_restatement_with_other_or_extra_words_reinforces(runtime, first, again, kept):
+    """One belief, with both turns as its evidence, worded as the one that says more."""
     say(runtime, first)
     say(runtime, again)
     now = active(runtime)
-    assert list(now) == [first]
-    assert len(runtime.beliefs.get(T, U, now[first].id).evidence) == 2
+    assert list(now) == [kept]
+    assert len(runtime.beliefs.get(T, U, now[kept].id).evidence) == 2
 
 
 @pytest.mark.parametrize(
@@ -204,3 +209,82 @@ def test_a_qualified_dislike_does_not_contradict_a_general_liking(runtime):
         "I dislike horror movies that have excessive jump scares.",
         "I love horror movies.",
     }
+
+
+def test_a_restatement_that_says_more_rewords_the_belief_and_keeps_the_history(runtime):
+    seed(runtime, ["I collect stamps.", "I enjoy long walks."])
+    say(runtime, "I prefer window seats.")
+    old = active(runtime)["I prefer window seats."]
+    say(runtime, "I always prefer window seats on planes.")
+    now = active(runtime)
+    assert "I prefer window seats." not in now
+    belief = now["I always prefer window seats on planes."]
+    assert belief.id == old.id  # the one belief, reinforced: its evidence holds both turns
+    full = runtime.beliefs.get(T, U, belief.id)
+    assert len(full.evidence) == 2 and full.confidence > old.confidence
+    assert [h.statement for h in full.history] == [
+        "I prefer window seats.",
+        "I always prefer window seats on planes.",
+    ]
+    assert "reworded" in (full.evidence[-1].note or "")
+
+
+def test_a_terser_restatement_keeps_the_fuller_wording(runtime):
+    say(runtime, "I always prefer window seats on planes.")
+    say(runtime, "I prefer window seats.")
+    assert list(active(runtime)) == ["I always prefer window seats on planes."]
+
+
+def test_a_discarding_verb_with_a_replacement_supersedes(runtime):
+    seed(runtime, ["I collect stamps.", "I am allergic to peanuts."])
+    say(runtime, "I'm a big fan of paper notebooks.")
+    old = active(runtime)["I'm a big fan of paper notebooks."]
+    say(runtime, "I dumped paper notebooks in favor of a note-taking app.")
+    gone = runtime.beliefs.get(T, U, old.id)
+    assert gone.status == "superseded"
+    assert "note-taking app" in runtime.beliefs.get(T, U, gone.superseded_by).statement
+    assert {"I collect stamps.", "I am allergic to peanuts."} <= set(active(runtime))
+
+
+def test_a_change_cue_on_the_same_frame_with_a_new_value_supersedes(runtime):
+    seed(runtime, ["I collect stamps.", "I enjoy long walks."])
+    say(runtime, "My favourite board game is Catan.")
+    say(runtime, "These days my favourite board game is Azul.")
+    now = active(runtime)
+    assert "My favourite board game is Catan." not in now
+    assert any("Azul" in s for s in now)
+
+
+def test_a_discarding_verb_never_reinforces_and_spares_an_aversion(runtime):
+    say(runtime, "I avoid energy drinks.")
+    say(runtime, "I love energy drinks.")  # contradicts: the aversion is revised
+    say(runtime, "I'm done with energy drinks.")
+    assert not [s for s in active(runtime) if "love energy drinks" in s]
+
+
+def test_a_cessation_with_nothing_to_retract_is_stored_with_its_time(runtime):
+    seed(runtime, ["I collect stamps.", "I enjoy long walks."])
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    say(runtime, "I gave up coffee three years ago.", at=at)
+    now = active(runtime)
+    assert {"I collect stamps.", "I enjoy long walks."} <= set(now)
+    belief = now["I gave up coffee three years ago."]
+    assert belief.valid_from is not None and belief.valid_from.year == 2023
+
+
+def test_forgetting_something_never_said_stores_nothing(runtime):
+    seed(runtime, ["I collect stamps."])
+    say(runtime, "Forget what I said about my knee.")
+    assert list(active(runtime)) == ["I collect stamps."]
+
+
+@pytest.mark.parametrize(
+    "turn", ["I can't stand spy thrillers anymore.", "I can't bear spy thrillers any longer."]
+)
+def test_an_aversion_that_began_ends_the_liking_not_a_neighbouring_dislike(runtime, turn):
+    seed(runtime, ["I dislike films that are adaptations of books I've read."])
+    say(runtime, "I love spy thrillers.")
+    say(runtime, turn)
+    now = active(runtime)
+    assert "I love spy thrillers." not in now
+    assert "I dislike films that are adaptations of books I've read." in now

@@ -1,0 +1,175 @@
+"""Grammatical frames of a change of state: which words name the old state, which the new.
+
+A small grammar, not a list of sentences. Three lexical classes carry it:
+- verbs of discarding, in any tense ("ditch", "drop", "give up (on)", "get rid of", "lose
+  interest in", "grow out of", "move on from") and their adjectival kin ("I'm done with",
+  "I'm over", "I'm through with");
+- connectors that name what took the old thing's place ("for", "with", "in favour of",
+  "and got into", "; ... instead", ", ... now");
+- comparatives that rank a new thing above the old one ("Y over X", "prefer Y to X",
+  "Y instead of X", "Y has replaced X", "X is out, Y is in").
+A frame says only which words are old and which are new; the applier still has to find an
+active belief about the old words (memory/learn/revise.py), so a frame that fires on a
+sentence that changes nothing the user said ("I gave up on the crossword today") revises
+nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Verbs of discarding, every tense ("ditch", "ditched", "ditching", "ditches").
+_DISCARD = (
+    r"(?:ditch(?:es|ed|ing)?|drop(?:s|ped|ping)?|dump(?:s|ed|ing)?|abandon(?:s|ed|ing)?|"
+    r"scrap(?:s|ped|ping)?|shelve[sd]?|shelving|quit(?:s|ting)?|stop(?:s|ped|ping)?|"
+    r"(?:give|gives|gave|given|giving) up(?: on)?|(?:get|gets|got|gotten|getting) rid of|"
+    r"(?:lose|loses|lost|losing) (?:all |my |any )?interest in|"
+    r"(?:grow|grows|grew|grown|growing) out of|outgr(?:ow|ows|ew|own|owing)|"
+    r"(?:move|moves|moved|moving) on from|(?:turn|walk|step|back)(?:s|ed|ing)? away from|"
+    r"(?:say|says|said|saying) goodbye to|(?:swear|swears|swore|sworn|swearing) off|"
+    r"(?:cut|cuts|cutting) out|(?:phase|phases|phased|phasing) out|"
+    r"(?:fall|falls|fell|fallen|falling) out of love with|(?:kick|kicks|kicked) the)"
+)
+# "I'm done with X", "I'm over X": an adjective of having finished with something.
+_DONE = r"(?:done with|finished with|through with|over|want(?:s|ed)? nothing (?:more )?to do with)"
+_SUBJECT = (
+    r"(?:i|we)(?:'ve| have|'d| had|'m| am|'re| are)?(?:\s+(?:just|finally|recently|"
+    r"already|kind of|kinda|pretty much|totally|completely|officially|so|now|also))*"
+)
+_LEAD = (
+    r"^\W*(?:(?:so|well|ok(?:ay)?|oh|hey|also|and|but|btw|actually|honestly|update|"
+    r"lately|recently|these days|nowadays|anyway)\W+)*"
+)
+# What took the old thing's place, after the discarded words.
+_FOR = (
+    r"\s+(?:out\s+)?(?:for|with|in favou?r of|and (?:got|went|switched|moved|changed|turned)"
+    r"(?: over)? (?:into|to|for)|and (?:now\s+)?(?:bought|got|picked up|took up|started|"
+    r"adopted|joined))\s+(?P<new>[^.;!?]+)"
+)
+
+# Selling a thing drops it only when something replaced it ("sold the X and bought a Y").
+_DISCARD_FOR = re.compile(
+    _LEAD
+    + _SUBJECT
+    + r"\s+(?:"
+    + _DISCARD
+    + r"|sell(?:s|ing)?|sold|trade[sd]? in)\s+(?P<target>[^.;!?,]+?)"
+    + _FOR,
+    re.I,
+)
+_DISCARD_ONLY = re.compile(
+    _LEAD
+    + _SUBJECT
+    + r"\s+(?:"
+    + _DISCARD
+    + r"|"
+    + _DONE
+    + r")\s+(?P<target>[^.;!?,]+?)(?:\s+(?:for good|now|anymore|any more|"
+    r"altogether|completely|entirely))?\s*(?P<rest>[.;!?,].*)?$",
+    re.I,
+)
+# "Y has replaced X (for me)", "Y wins over X", "Y beats X".
+_SUBJECT_REPLACES = re.compile(
+    _LEAD + r"(?P<new>[^.;!?,]+?)\s+(?:has |have |now |finally )*(?:replaced|taken over from|"
+    r"took over from|overtaken|displaced|win(?:s)? over|won over|beat(?:s|en)?|trump(?:s|ed)?)"
+    r"\s+(?P<target>[^.;!?,]+)",
+    re.I,
+)
+# "X is out, Y is in"; "out with X, in with Y".
+_OUT_IN = re.compile(
+    _LEAD + r"(?:(?P<target>[^.;!?,]+?)\s+(?:is|are)\s+out\s*[,;:-]+\s*(?:and\s+)?"
+    r"(?P<new>[^.;!?,]+?)\s+(?:is|are)\s+in\b|out with\s+(?P<target2>[^.;!?,]+?)\s*[,;:-]+"
+    r"\s*(?:and\s+)?in with\s+(?P<new2>[^.;!?,]+))",
+    re.I,
+)
+# Ranking a new thing above the old one: "pick Y over X", "prefer Y to X", "Y instead of X".
+_COMPARATIVE = re.compile(
+    r"\b(?:over|rather than|instead of|more than|better than|above|in place of)\s+"
+    r"(?P<target>[^.;!?,]+)",
+    re.I,
+)
+_PREFER_TO = re.compile(r"\bprefer(?:s|red|ring)?\s+.+?\s+to\s+(?P<target>[^.;!?,]+)", re.I)
+_TAIL = re.compile(
+    r"(?:\s+(?:for me|to me|by far|any day|these days|nowadays|lately|now|anymore|"
+    r"instead|for good|any more))+\s*$",
+    re.I,
+)
+_CLAUSES = re.compile(r"\s*(?:;|,|\s-\s|:)\s*(?:and |but |so )?|\s+(?:and|but|so)\s+(?=i\b)", re.I)
+_NEW_STATE = re.compile(
+    r"\b(?:now|these days|nowadays|lately|instead|currently|at the moment|from now on|"
+    r"my (?:new )?(?:thing|jam|go-to|favou?rite)|is (?:it|what i \w+)|for me)\b",
+    re.I,
+)
+
+
+_PHRASE = 5  # words at most in each noun phrase of a third-person frame
+
+
+@dataclass(frozen=True)
+class Frame:
+    cue: str
+    target: str  # the words naming the old state
+    new: str | None  # the words naming the new one (None: nothing replaces it)
+
+
+def _clean(part: str) -> str:
+    part = _TAIL.sub("", " ".join(part.split()).strip(" ,;:-\"'"))
+    return re.sub(r"^(?:(?:my|our|the|a|an|being|to be)\s+)+(?=\w)", "", part, flags=re.I).strip()
+
+
+# Words that end a verb phrase before its object: "prefer tea over coffee" elides nothing.
+_VERBISH = frozenset(
+    re.findall(
+        r"\S+",
+        "i we me my prefer prefers preferring like love enjoy pick picks choose chose take go "
+        "opt want use drink eat wear play watch read listen to for a an the some",
+    )
+)
+
+
+def _unelide(target: str, new: str) -> str:
+    """ "white wine over red": a lone modifier left its head noun with the new thing."""
+    words = new.split()
+    if (
+        len(target.split()) == 1
+        and len(words) >= 2
+        and words[-2].lower() not in _VERBISH
+        and words[-1].lower() != target.lower()
+    ):
+        return f"{target} {words[-1]}"
+    return target
+
+
+def parse_frame(text: str) -> Frame | None:
+    """The old and new states a sentence names by a frame of change, if any."""
+    if m := _OUT_IN.match(text):
+        target, new = m["target"] or m["target2"], m["new"] or m["new2"]
+        return Frame("out, in", _clean(target), _clean(new))
+    if m := _DISCARD_FOR.match(text):
+        return Frame("dropped for", _clean(m["target"]), _clean(m["new"]))
+    if m := _DISCARD_ONLY.match(text):
+        rest = (m["rest"] or "").strip(" .;,!?")
+        parts = [p for p in _CLAUSES.split(rest) if p and p.strip()] if rest else []
+        new = next((p for p in parts if _NEW_STATE.search(p) and len(p.split()) >= 2), None)
+        return Frame("dropped", _clean(m["target"]), _clean(new) if new else None)
+    if m := _SUBJECT_REPLACES.match(text):
+        new, target = _clean(m["new"]), _clean(m["target"])
+        # A short noun phrase on each side, not a pronoun: "Pilates has replaced yoga", never
+        # a news sentence ("record fires across the north beat last year's ...").
+        short = len(new.split()) <= _PHRASE and len(target.split()) <= _PHRASE
+        if short and not re.match(r"(?:i|we|you|it|this|that|he|she|they)\b", new, re.I):
+            return Frame("replaced by", _unelide(target, new), new)
+    return None
+
+
+def compared_away(text: str) -> str | None:
+    """The old thing a comparative ranks below the new one ("Y over X" -> X), if any."""
+    m = _PREFER_TO.search(text) or _COMPARATIVE.search(text)
+    if not m:
+        return None
+    head = text[: m.start("target")].split()[:-1]  # the words before the comparative
+    while head and head[-1].lower() in ("rather", "instead", "more", "better", "in", "place"):
+        head.pop()
+    target = _clean(m["target"])
+    return _unelide(target, " ".join(head[-3:])) if target else None
