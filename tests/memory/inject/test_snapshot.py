@@ -60,3 +60,12 @@ def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb,
     runtime.snapshots.invalidate("t", "u3")
     assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values())
     runtime.db.close()
+
+
+def test_a_snapshot_holds_each_statement_as_the_block_shows_it(tmp_path, embedder):
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    runtime.beliefs.create("t", "u", "I like <b>green</b> tea", "preferences", _said("tea"))
+    (entry,) = runtime.snapshots.get("t", "u").entries
+    assert entry.statement == "I like <b>green</b> tea"  # as stored
+    assert entry.shown == "I like (b)green(/b) tea"  # guard.for_prompt, once
+    runtime.db.close()
