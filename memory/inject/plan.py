@@ -111,6 +111,7 @@ class Injector:
         self.situation_names = situation_names
         self.core_contexts = frozenset(n for n, c in config.contexts.items() if c.core)
         self.weights: Weights = DEFAULT_WEIGHTS
+        self.tokens = budget.BlockCounter()
 
     async def plan(
         self,
@@ -177,7 +178,7 @@ class Injector:
             raise _RetrievalFailed from exc
         retrieved = time.perf_counter()
         limit = self._token_limit(rule, model, messages, model_info)
-        fitted = render.fit(template, chosen, limit, model, shown)
+        fitted = render.fit(template, chosen, limit, model, shown, self.tokens.count)
         done = time.perf_counter()
         return _Selected(
             chosen, fitted, limit, (retrieved - started) * 1000, (done - retrieved) * 1000

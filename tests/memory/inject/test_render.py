@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from memory.inject import budget, render
 from memory.models import ScoredBelief
@@ -56,3 +58,30 @@ def test_shown_statements_must_match_the_beliefs():
     template = PromptLibrary().injection("default")
     with pytest.raises(ValueError):
         render.fit(template, _beliefs(2), 400, "gpt-4o", ["only one"])
+
+
+# Lines of words, punctuation, spaces, digits, other scripts and emoji; contractions too.
+PIECE_TEXT = st.lists(
+    st.sampled_from(list("ab Z\t.,\"'!?-()<>:0123456789éü日🙂\r\u00a0") + ["'s", "'re", "’ll"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(PIECE_TEXT, max_size=6))
+def test_counting_a_block_by_its_lines_is_exact(lines):
+    counter = budget.BlockCounter()
+    text = "\n".join(lines)
+    for model in ("gpt-4o", "gpt-4", "some-unknown-model"):
+        assert counter.count(text, model) == budget.count(text, model)
+        assert counter.count(text, model) == budget.count(text, model)  # from the cache
+
+
+def test_a_block_counted_from_cached_lines_matches_the_tokenizer():
+    template = PromptLibrary().injection("default")
+    counter = budget.BlockCounter(max_pieces=8)  # cleared on the way: still exact
+    beliefs = _beliefs(30)
+    for size in (30, 10, 20, 5):
+        fitted = render.fit(template, beliefs[:size], 400, "gpt-4o", count=counter.count)
+        assert fitted.tokens == budget.count(fitted.text, "gpt-4o")
+        assert fitted.beliefs == render.fit(template, beliefs[:size], 400, "gpt-4o").beliefs
