@@ -32,12 +32,13 @@ CORE_MIN_CONFIDENCE = 0.85
 CORE_MAX = 2
 
 
-def _without_contradictions(picked: list[int], snapshot: Snapshot) -> list[int]:
-    """Never two contradicting beliefs in one block: of such a pair the newer one stays."""
+def _without_contradictions(picked: list[int], sims: np.ndarray, snapshot: Snapshot) -> list[int]:
+    """Never two contradicting beliefs in one block: of such a pair the newer one stays.
+
+    `sims`: the cosines among `picked` (entry indices, best first)."""
     if len(picked) < 2:
         return picked
-    entries, vectors, known = snapshot.entries, snapshot.statements, snapshot.contradicting
-    sims = vectors[picked] @ vectors[picked].T
+    entries, known = snapshot.entries, snapshot.contradicting
     dropped: set[int] = set()
     # Only pairs close enough to contradict are read as text (a handful of ~100 pairs), each
     # once per snapshot.
@@ -272,18 +273,23 @@ class Injector:
         # Cosines among the few candidates at once; a candidate too close to one already
         # picked says the same thing.
         vectors = snapshot.statements[candidates]
-        close = ((vectors @ vectors.T) >= NEAR_DUPLICATE).tolist()
+        sims = vectors @ vectors.T
+        close = sims >= NEAR_DUPLICATE
         kept: list[int] = list(range(len(core)))
+        taken = close[kept].any(axis=0)  # positions too close to one kept so far
         duplicates = 0
         for position in range(len(core), len(candidates)):
             if len(kept) >= limit:
                 break
-            if not any(close[position][earlier] for earlier in kept):
-                kept.append(position)
-                scores[candidates[position]] = float(scores_all[candidates[position]])
-            else:
+            if taken[position]:
                 duplicates += 1
-        picked = _without_contradictions([candidates[position] for position in kept], snapshot)
+                continue
+            kept.append(position)
+            taken |= close[position]
+            scores[candidates[position]] = float(scores_all[candidates[position]])
+        picked = _without_contradictions(
+            [candidates[position] for position in kept], sims[np.ix_(kept, kept)], snapshot
+        )
         if cut_info is not None:
             cut_info.update(info.as_dict())
             cut_info["core"] = len(core)
