@@ -80,6 +80,23 @@ class Snapshot:
         return np.isin(self._contexts, list(allowed))
 
 
+def shown(statement: str) -> str:
+    """`guard.for_prompt(statement)`, without its per-character pass for the usual statement:
+    printable ASCII with no entity, no angle bracket and single spaces is already plain (NFKC
+    leaves ASCII alone, and it holds no hidden character); ~1 us against ~0.1 ms a belief."""
+    if (
+        statement.isascii()
+        and statement.isprintable()
+        and "&" not in statement
+        and "<" not in statement
+        and ">" not in statement
+        and "  " not in statement
+        and statement == statement.strip()
+    ):
+        return statement
+    return guard.for_prompt(statement)
+
+
 def _key(
     belief_id: str, version: int, statement: str, context: str, updated: datetime
 ) -> tuple[str, int, str, str, datetime]:
@@ -166,7 +183,7 @@ class SnapshotCache:
                 confidence=self._core.confidence_of(r["context"], evidence[r["id"]], now),
                 updated=key[4],
                 version=r["version"],
-                shown=guard.for_prompt(r["statement"]),
+                shown=shown(r["statement"]),
             )
             for r, key in zip(found, keys, strict=True)
         ]

@@ -2,8 +2,12 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from memory import guard
 from memory.beliefs import EvidenceIn
+from memory.inject.snapshot import shown
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
 
@@ -69,3 +73,13 @@ def test_a_snapshot_holds_each_statement_as_the_block_shows_it(tmp_path, embedde
     assert entry.statement == "I like <b>green</b> tea"  # as stored
     assert entry.shown == "I like (b)green(/b) tea"  # guard.for_prompt, once
     runtime.db.close()
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab Z&;<>#x\t\n.'\"") + ["\u200b", "\u00a0", "ﬁ", "‹", "é"]),
+        max_size=30,
+    )
+)
+def test_the_statement_shown_is_what_the_guard_makes_of_it(statement):
+    assert shown(statement) == guard.for_prompt(statement)
