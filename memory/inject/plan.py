@@ -30,6 +30,8 @@ log = logging.getLogger("selfmodel.injection")
 # Confident beliefs of the contexts the config marks `core` go in whatever the request.
 CORE_MIN_CONFIDENCE = 0.85
 CORE_MAX = 2
+# Contradiction answers kept per snapshot, at most (a user's close pairs are far fewer).
+KNOWN_PAIRS = 4096
 
 
 def _without_contradictions(picked: list[int], sims: np.ndarray, snapshot: Snapshot) -> list[int]:
@@ -50,7 +52,9 @@ def _without_contradictions(picked: list[int], sims: np.ndarray, snapshot: Snaps
         pair = (min(picked[a], picked[b]), max(picked[a], picked[b]))
         found = known.get(pair)
         if found is None:
-            found = known[pair] = contradicts(first.statement, second.statement, float(sims[a, b]))
+            found = contradicts(first.statement, second.statement, float(sims[a, b]))
+            if len(known) < KNOWN_PAIRS:
+                known[pair] = found
         if found:
             dropped.add(a if first.updated < second.updated else b)
     return [i for position, i in enumerate(picked) if position not in dropped]
