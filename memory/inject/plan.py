@@ -18,11 +18,11 @@ from memory.inject import budget, render
 from memory.inject.query import query_texts
 from memory.inject.ranking import DEFAULT_WEIGHTS, Weights, cut_explained, score_parts
 from memory.inject.rules import Arm, arm, choose_rule
-from memory.inject.snapshot import SnapshotCache
+from memory.inject.snapshot import Snapshot, SnapshotCache
 from memory.learn.revise import CONTRADICTS, contradicts
 from memory.ledger.db import utcnow
 from memory.models import NEAR_DUPLICATE, ScoredBelief
-from memory.prompts import PromptLibrary
+from memory.prompts import PromptLibrary, Template
 from memory.settings import InjectionRule, MemoryConfig
 
 log = logging.getLogger("selfmodel.injection")
@@ -30,23 +30,47 @@ log = logging.getLogger("selfmodel.injection")
 # Confident beliefs of the contexts the config marks `core` go in whatever the request.
 CORE_MIN_CONFIDENCE = 0.85
 CORE_MAX = 2
+# Contradiction answers kept per snapshot, at most (a user's close pairs are far fewer).
+KNOWN_PAIRS = 4096
 
 
-def _without_contradictions(picked: list[int], entries: list[Any], vectors: Any) -> list[int]:
-    """Never two contradicting beliefs in one block: of such a pair the newer one stays."""
+def _without_contradictions(picked: list[int], sims: np.ndarray, snapshot: Snapshot) -> list[int]:
+    """Never two contradicting beliefs in one block: of such a pair the newer one stays.
+
+    `sims`: the cosines among `picked` (entry indices, best first)."""
     if len(picked) < 2:
         return picked
-    sims = vectors[picked] @ vectors[picked].T
+    entries, known = snapshot.entries, snapshot.contradicting
     dropped: set[int] = set()
-    # Only pairs close enough to contradict are read as text (a handful of ~100 pairs).
+    # Only pairs close enough to contradict are read as text (a handful of ~100 pairs), each
+    # once per snapshot.
     for a, b in zip(*np.nonzero(np.triu(sims >= CONTRADICTS, k=1)), strict=True):
         a, b = int(a), int(b)
         if a in dropped or b in dropped:
             continue
         first, second = entries[picked[a]], entries[picked[b]]
-        if contradicts(first.statement, second.statement, float(sims[a, b])):
+        pair = (min(picked[a], picked[b]), max(picked[a], picked[b]))
+        found = known.get(pair)
+        if found is None:
+            found = contradicts(first.statement, second.statement, float(sims[a, b]))
+            if len(known) < KNOWN_PAIRS:
+                known[pair] = found
+        if found:
             dropped.add(a if first.updated < second.updated else b)
     return [i for position, i in enumerate(picked) if position not in dropped]
+
+
+class _RetrievalFailed(Exception):
+    """Retrieval (not rendering) failed: the request goes on without memory."""
+
+
+@dataclass
+class _Selected:
+    chosen: list[ScoredBelief]
+    fitted: render.Rendered
+    limit: int
+    retrieve_ms: float
+    render_ms: float
 
 
 @dataclass
@@ -92,6 +116,7 @@ class Injector:
         self.situation_names = situation_names
         self.core_contexts = frozenset(n for n, c in config.contexts.items() if c.core)
         self.weights: Weights = DEFAULT_WEIGHTS
+        self.tokens = budget.BlockCounter()
 
     async def plan(
         self,
@@ -112,26 +137,19 @@ class Injector:
         assigned = arm(tenant, user, rule, self.config.injection.holdout)
         if rule is None or not rule.enabled or rule.top_k == 0 or assigned == "holdout":
             return Injection(messages=messages, rule=rule.name if rule else None, arm=assigned)
-        started = time.perf_counter()
         cut_info: dict[str, Any] = {}
+        template = self.prompts.injection(rule.template)
         try:
-            chosen = await anyio.to_thread.run_sync(
-                self.retrieve, tenant, user, rule, messages, cut_info
+            # Retrieval, the token limit and the render in one hop off the event loop.
+            selected = await anyio.to_thread.run_sync(
+                self._select, tenant, user, rule, model, messages, model_info, template, cut_info
             )
-        except Exception as exc:  # noqa: BLE001 - fail open: forward without memory
+        except _RetrievalFailed as failed:  # fail open: forward without memory
+            exc = failed.__cause__ or failed
             log.warning("memory retrieval failed: %s", exc)
             raise MemoryDegraded(f"{type(exc).__name__}: {exc}") from exc
-        retrieved = time.perf_counter()
-        template = self.prompts.injection(rule.template)
-        if _context_window(model_info) is None:
-            limit = rule.max_tokens
-        else:  # may count the request's tokens: CPU work, kept off the event loop
-            limit = await anyio.to_thread.run_sync(
-                self._token_limit, rule, model, messages, model_info
-            )
-        fitted = render.fit(template, chosen, limit, model)
-        done = time.perf_counter()
-        explained = self._explain(cut_info, fitted.beliefs, len(chosen), limit)
+        fitted = selected.fitted
+        explained = self._explain(cut_info, fitted.beliefs, len(selected.chosen), selected.limit)
         return Injection(
             messages=render.insert(messages, fitted.text, rule.position),
             rule=rule.name,
@@ -140,10 +158,35 @@ class Injector:
             tokens=fitted.tokens,
             template=template.name,
             template_sha256=template.sha256,
-            retrieve_ms=(retrieved - started) * 1000,
-            render_ms=(done - retrieved) * 1000,
+            retrieve_ms=selected.retrieve_ms,
+            render_ms=selected.render_ms,
             cut=cut_info or None,
             arm=assigned,
+        )
+
+    def _select(
+        self,
+        tenant: str,
+        user: str,
+        rule: InjectionRule,
+        model: str,
+        messages: list[dict[str, Any]],
+        model_info: Mapping[str, Any] | None,
+        template: Template,
+        cut_info: dict[str, Any],
+    ) -> _Selected:
+        """Retrieve, then fit the rendering into the budget (blocking: run in a thread)."""
+        started = time.perf_counter()
+        try:
+            chosen, shown = self._retrieve(tenant, user, rule, messages, cut_info)
+        except Exception as exc:  # noqa: BLE001 - told apart from a rendering failure
+            raise _RetrievalFailed from exc
+        retrieved = time.perf_counter()
+        limit = self._token_limit(rule, model, messages, model_info)
+        fitted = render.fit(template, chosen, limit, model, shown, self.tokens.count)
+        done = time.perf_counter()
+        return _Selected(
+            chosen, fitted, limit, (retrieved - started) * 1000, (done - retrieved) * 1000
         )
 
     @staticmethod
@@ -191,15 +234,26 @@ class Injector:
         cut_info: dict[str, Any] | None = None,
     ) -> list[ScoredBelief]:
         """The beliefs a rule picks for these messages, best first, before the token fit."""
+        return self._retrieve(tenant, user, rule, messages, cut_info)[0]
+
+    def _retrieve(
+        self,
+        tenant: str,
+        user: str,
+        rule: InjectionRule,
+        messages: list[dict[str, Any]],
+        cut_info: dict[str, Any] | None = None,
+    ) -> tuple[list[ScoredBelief], list[str]]:
+        """`retrieve`, and each belief's statement as the block shows it (from the snapshot)."""
         snapshot = self.snapshots.get(tenant, user)
         if snapshot is None or not (snapshot.entries or snapshot.unembedded):
-            return []
+            return [], []
         texts = query_texts(messages)
         if not texts:
-            return []
+            return [], []
         queries = self.embedder.embed(texts)
         if not snapshot.entries:
-            return []
+            return [], []
         features = snapshot.features(utcnow())
         allowed = set(rule.contexts) if rule.contexts else None
         # Route by observation context before ranking, so other contexts take no places.
@@ -225,19 +279,22 @@ class Injector:
         # Cosines among the few candidates at once; a candidate too close to one already
         # picked says the same thing.
         vectors = snapshot.statements[candidates]
-        close = ((vectors @ vectors.T) >= NEAR_DUPLICATE).tolist()
+        sims = vectors @ vectors.T
+        close = sims >= NEAR_DUPLICATE
         kept: list[int] = list(range(len(core)))
+        taken = close[kept].any(axis=0)  # positions too close to one kept so far
         duplicates = 0
         for position in range(len(core), len(candidates)):
             if len(kept) >= limit:
                 break
-            if not any(close[position][earlier] for earlier in kept):
-                kept.append(position)
-                scores[candidates[position]] = float(scores_all[candidates[position]])
-            else:
+            if taken[position]:
                 duplicates += 1
+                continue
+            kept.append(position)
+            taken |= close[position]
+            scores[candidates[position]] = float(scores_all[candidates[position]])
         picked = _without_contradictions(
-            [candidates[position] for position in kept], snapshot.entries, snapshot.statements
+            [candidates[position] for position in kept], sims[np.ix_(kept, kept)], snapshot
         )
         if cut_info is not None:
             cut_info.update(info.as_dict())
@@ -246,12 +303,13 @@ class Injector:
             cut_info["contradictions"] = len(kept) - len(picked)
         names = self.situation_names()
         rank_of = {i: r for r, i in enumerate(ranked)}
-        return [
+        entries = snapshot.entries
+        chosen = [
             ScoredBelief(
-                id=snapshot.entries[i].id,
-                statement=snapshot.entries[i].statement,
-                context=snapshot.entries[i].context,
-                confidence=round(snapshot.entries[i].confidence, 4),
+                id=entries[i].id,
+                statement=entries[i].statement,
+                context=entries[i].context,
+                confidence=round(entries[i].confidence, 4),
                 score=round(scores[i], 4),
                 why=(
                     {"via": "core"}
@@ -261,6 +319,7 @@ class Injector:
             )
             for i in picked
         ]
+        return chosen, [entries[i].shown for i in picked]
 
     def _core(self, entries: list[Any], allowed: set[str] | None) -> list[int]:
         core = [

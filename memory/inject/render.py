@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,18 +25,45 @@ class Rendered:
     tokens: int
 
 
+class _Shown:
+    """A belief as a template sees it: every stored field, the statement as cleaned for the
+    prompt (a proxy object rather than a pydantic copy: ~15 copies a request cost ~0.3 ms)."""
+
+    __slots__ = ("_belief", "statement")
+
+    def __init__(self, belief: ScoredBelief, statement: str) -> None:
+        self._belief = belief
+        self.statement = statement
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._belief, name)
+
+
 def fit(
-    template: Template, beliefs: Sequence[ScoredBelief], max_tokens: int, model: str
+    template: Template,
+    beliefs: Sequence[ScoredBelief],
+    max_tokens: int,
+    model: str,
+    shown: Sequence[str] | None = None,
+    count: Callable[[str, str], int] = budget.count,
 ) -> Rendered:
-    """The longest prefix of `beliefs` (best first) whose rendering fits `max_tokens`."""
+    """The longest prefix of `beliefs` (best first) whose rendering fits `max_tokens`.
+
+    `shown`: each belief's statement as `guard.for_prompt` cleans it, when the caller has it
+    already (the snapshot cleans each belief once, not on every request: ~1.5 ms a request).
+    `count`: the token counter (`budget.BlockCounter.count` on the request path).
+    """
     if not beliefs or max_tokens <= 0:
         return Rendered("", [], 0)
     # Whatever a statement holds, the model sees plain text: no look-alike tag, no hidden or
     # line-breaking character (stored rows may predate the write-time checks, or be imported).
-    chosen = [b.model_copy(update={"statement": guard.for_prompt(b.statement)}) for b in beliefs]
+    texts = shown if shown is not None else [guard.for_prompt(b.statement) for b in beliefs]
+    if len(texts) != len(beliefs):
+        raise ValueError("`shown` must hold one statement per belief")
+    chosen = [_Shown(b, text) for b, text in zip(beliefs, texts, strict=True)]
     while chosen:
         text = template.render(beliefs=chosen)
-        tokens = budget.count(text, model)
+        tokens = count(text, model)
         if tokens <= max_tokens:
             # The audit keeps the beliefs as stored; only the model's copy is cleaned.
             return Rendered(text, list(beliefs[: len(chosen)]), tokens)

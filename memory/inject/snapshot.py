@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from memory import guard
 from memory.core import Core
 from memory.inject.ranking import FeatureArrays
 from memory.ledger import Database, vectors
@@ -35,6 +36,9 @@ class Entry:
     confidence: float
     updated: datetime
     version: int = 0  # every write to a belief (evidence, correction) bumps it
+    # The statement as the injected block shows it (`guard.for_prompt`): cleaned once when
+    # the snapshot is built, not on every request that injects it.
+    shown: str = ""
 
 
 # What an entry costs beyond its strings: the object, its datetime, the arrays' per-belief share.
@@ -51,6 +55,10 @@ class Snapshot:
     unembedded: int = 0  # active beliefs still waiting for their vectors
 
     def __post_init__(self) -> None:
+        # Pairs of entries (i < j) already read for a contradiction, and the answer: a pair's
+        # statements and vectors never change within a snapshot, and the same beliefs come up
+        # request after request (the text check cost ~0.5 ms a request).
+        self.contradicting: dict[tuple[int, int], bool] = {}
         # Arrays once per snapshot, so that a request scores its beliefs without a Python loop.
         self._confidence = np.array([e.confidence for e in self.entries], dtype=np.float64)
         self._updated = np.array([e.updated.timestamp() for e in self.entries], dtype=np.float64)
@@ -58,7 +66,10 @@ class Snapshot:
         self.nbytes = (
             self.statements.nbytes
             + self.situations.nbytes
-            + sum(len(e.statement) + len(e.id) + _ENTRY_OVERHEAD_BYTES for e in self.entries)
+            + sum(
+                len(e.statement) + len(e.shown) + len(e.id) + _ENTRY_OVERHEAD_BYTES
+                for e in self.entries
+            )
         )
 
     def features(self, now: datetime) -> FeatureArrays:
@@ -67,6 +78,23 @@ class Snapshot:
 
     def in_contexts(self, allowed: set[str]) -> np.ndarray:
         return np.isin(self._contexts, list(allowed))
+
+
+def shown(statement: str) -> str:
+    """`guard.for_prompt(statement)`, without its per-character pass for the usual statement:
+    printable ASCII with no entity, no angle bracket and single spaces is already plain (NFKC
+    leaves ASCII alone, and it holds no hidden character); ~1 us against ~0.1 ms a belief."""
+    if (
+        statement.isascii()
+        and statement.isprintable()
+        and "&" not in statement
+        and "<" not in statement
+        and ">" not in statement
+        and "  " not in statement
+        and statement == statement.strip()
+    ):
+        return statement
+    return guard.for_prompt(statement)
 
 
 def _key(
@@ -155,6 +183,7 @@ class SnapshotCache:
                 confidence=self._core.confidence_of(r["context"], evidence[r["id"]], now),
                 updated=key[4],
                 version=r["version"],
+                shown=shown(r["statement"]),
             )
             for r, key in zip(found, keys, strict=True)
         ]

@@ -16,6 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -282,7 +283,7 @@ class Assembled:
             return False
         # The only gate of a turn: one with nothing in it about the user is never written, so
         # the worker has no job to claim, skip and finish (gated on the text as it is stored).
-        if self.config.extraction.gate and not gate(turn.compact().user_texts()).keep:
+        if self.config.extraction.gate and not gate(_stored_user_texts(turn)).keep:
             self.stats["gate_skipped"] += 1
             self.stats["jobs_skipped"] += 1
             return False
@@ -299,3 +300,13 @@ class Assembled:
             return False
         self.outbox.enqueue(turn)
         return True
+
+
+def _stored_user_texts(turn: Turn) -> list[str]:
+    """The user's words of `turn` as the outbox would store them (`Turn.compact`), without
+    redacting the rest of the turn: the earlier assistant answer and the reply are long
+    (~1,300 characters in a realistic chat: 2.5 ms of secret scanning each time), and two
+    turns in three are gated out, so only a kept turn pays for them, once, when written."""
+    last = max((i for i, m in enumerate(turn.messages) if m.get("role") == "assistant"), default=-1)
+    users = [m for m in turn.messages[last + 1 :] if m.get("role") == "user"]
+    return replace(turn, messages=users, reply="").compact().user_texts()

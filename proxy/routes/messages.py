@@ -19,7 +19,7 @@ from proxy.pipeline import handle
 router = APIRouter()
 
 
-def anthropic_principal(request: Request) -> Principal:
+async def anthropic_principal(request: Request) -> Principal:
     headers = dict(request.headers)
     if "authorization" not in headers and headers.get("x-api-key"):
         headers["authorization"] = f"Bearer {headers['x-api-key']}"

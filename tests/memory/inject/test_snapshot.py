@@ -2,8 +2,12 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from memory import guard
 from memory.beliefs import EvidenceIn
+from memory.inject.snapshot import shown
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
 
@@ -60,3 +64,22 @@ def test_the_cache_keeps_within_its_memory_budget(tmp_path, embedder, budget_mb,
     runtime.snapshots.invalidate("t", "u3")
     assert runtime.snapshots.nbytes == sum(s.nbytes for s in items.values())
     runtime.db.close()
+
+
+def test_a_snapshot_holds_each_statement_as_the_block_shows_it(tmp_path, embedder):
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    runtime.beliefs.create("t", "u", "I like <b>green</b> tea", "preferences", _said("tea"))
+    (entry,) = runtime.snapshots.get("t", "u").entries
+    assert entry.statement == "I like <b>green</b> tea"  # as stored
+    assert entry.shown == "I like (b)green(/b) tea"  # guard.for_prompt, once
+    runtime.db.close()
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab Z&;<>#x\t\n.'\"") + ["\u200b", "\u00a0", "ﬁ", "‹", "é"]),
+        max_size=30,
+    )
+)
+def test_the_statement_shown_is_what_the_guard_makes_of_it(statement):
+    assert shown(statement) == guard.for_prompt(statement)

@@ -1,0 +1,73 @@
+"""The chat path's bookkeeping: the gate reads a turn's user words as the outbox stores them."""
+
+import asyncio
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from memory.inject.plan import Injection
+from memory.learn.turns import Turn
+from memory.ledger.audit import AuditRecord
+from memory.selfmodel import SelfModel
+from memory.selfmodel.assembled import _stored_user_texts
+from proxy.config import parse_config
+
+KEY = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
+TEXTS = st.sampled_from(
+    [
+        "I'm vegetarian and I love spicy food.",
+        "What should I cook tonight?",
+        f"my key is {KEY}",
+        "",
+        "x" * 9000,
+    ]
+)
+CONTENT = st.one_of(
+    TEXTS,
+    st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": TEXTS}), max_size=3),
+)
+MESSAGE = st.fixed_dictionaries(
+    {"role": st.sampled_from(["system", "user", "assistant", "tool"]), "content": CONTENT}
+)
+
+
+@given(st.lists(MESSAGE, max_size=12), TEXTS)
+def test_the_user_words_gated_are_those_the_outbox_would_store(messages, reply):
+    turn = Turn(request_id="r", tenant="t", user="u", model="m", messages=messages, reply=reply)
+    assert _stored_user_texts(turn) == turn.compact().user_texts()
+
+
+def _record(runtime: SelfModel, n: int, said: str) -> None:
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": f"Hello! Your old key {KEY} is revoked."},
+        {"role": "user", "content": said},
+    ]
+    turn = Turn(request_id=f"r{n}", tenant="t", user="u", model="m", messages=messages, reply="ok")
+    record = AuditRecord.from_injection(
+        Injection(messages=messages),
+        request_id=f"r{n}",
+        tenant="t",
+        user="u",
+        model="m",
+        status=200,
+        error=None,
+        upstream_ms=1.0,
+        stream=False,
+    )
+    asyncio.run(runtime.record(record, turn))
+
+
+def test_a_kept_turn_is_queued_redacted_and_a_gated_one_not_at_all(tmp_path, embedder):
+    config = parse_config({"store": {"path": str(tmp_path)}, "extraction": {"workers": 0}})
+    runtime = SelfModel(config.memory, embedder=embedder)
+    _record(runtime, 1, "What is the capital of France?")
+    _record(runtime, 2, "I'm vegetarian, so no meat please.")
+    rows = runtime.db.conn.execute("SELECT payload FROM outbox").fetchall()
+    assert len(rows) == 1 and runtime.stats["gate_skipped"] == 1
+    stored = json.loads(rows[0][0])
+    assert stored["messages"][-1]["content"] == "I'm vegetarian, so no meat please."
+    assert KEY not in rows[0][0] and "[REDACTED:openai_key]" in rows[0][0]
+    runtime.db.close()
