@@ -4,8 +4,10 @@ store made before Alembic, applied once, by one of several processes starting to
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -142,4 +144,22 @@ def test_a_store_at_an_older_revision_is_upgraded_keeping_its_data(ledger_target
     assert db.conn.execute("SELECT arm FROM audit WHERE request_id = 'r1'").fetchone()[0] == (
         "treatment"
     )
+    db.close()
+
+
+def test_a_sqlite_writer_waits_out_another_processs_lock(tmp_path):
+    # Another process's writer holds SQLite's lock for a while: our write waits, then commits.
+    path = tmp_path / "x.db"
+    db = Database(path)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO meta (key, value) VALUES ('holder', 'x')")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    db.set_meta("k", "v")  # blocks until the holder commits
+    release.join()
+    assert db.get_meta("holder") == "x" and db.get_meta("k") == "v"
+    # and the busy handler is back on for every other statement
+    assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+    holder.close()
     db.close()
