@@ -71,7 +71,9 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._pg_connections: list[PgConnection] = []
+        # every thread's PostgreSQL connection, with its thread: one whose thread ended (anyio
+        # retires idle worker threads) is closed at the next connect, not kept open for good
+        self._pg_connections: list[tuple[threading.Thread, PgConnection]] = []
         self._pg_lock = threading.Lock()
         if migrate:
             self.migrate()
@@ -85,8 +87,14 @@ class Database:
         if self.url is not None:
             pg = PgConnection(psycopg_url(self.url))
             with self._pg_lock:
-                self._pg_connections = [c for c in self._pg_connections if not c.broken]
-                self._pg_connections.append(pg)
+                ended = [c for t, c in self._pg_connections if not t.is_alive() or c.broken]
+                self._pg_connections = [
+                    (t, c) for t, c in self._pg_connections if t.is_alive() and not c.broken
+                ]
+                self._pg_connections.append((threading.current_thread(), pg))
+            for conn in ended:
+                with contextlib.suppress(Exception):
+                    conn.close()
             return pg
         conn = sqlite3.connect(
             self.path,
@@ -256,7 +264,7 @@ class Database:
         self._local = threading.local()
         with self._pg_lock:  # PostgreSQL's server-side sessions are closed, every thread's
             others, self._pg_connections = self._pg_connections, []
-        for conn in [mine, *others]:
+        for conn in [mine, *(c for _, c in others)]:
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()

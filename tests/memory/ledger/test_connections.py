@@ -4,8 +4,11 @@ PostgreSQL would refuse adapted, rows read by position and by name."""
 from __future__ import annotations
 
 import contextlib
+import threading
+import uuid
 
 import numpy as np
+import pytest
 
 from memory.ledger import Database
 from memory.ledger.connections import INTEGRITY_ERRORS, to_psycopg
@@ -53,3 +56,21 @@ def test_a_url_is_shown_without_its_password():
     assert scrub("login failed for s3cret", url) == "login failed for ***"
     assert sqlalchemy_url(url).startswith("postgresql+psycopg://app:s3cret@")
     assert sqlalchemy_url("/tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_threads_that_ended_leave_no_server_connection_open(ledger, ledger_target):
+    # anyio's worker threads end after 10 idle seconds and new ones take their place: each
+    # opens a connection of its own, and the ones that ended must not keep theirs open.
+    if ledger != "postgresql":
+        pytest.skip("SQLite has no server-side sessions")
+    name = f"leak_{uuid.uuid4().hex[:8]}"
+    db = Database(f"{ledger_target}&application_name={name}")
+    for _ in range(12):
+        thread = threading.Thread(target=lambda: db.conn.execute("SELECT 1").fetchone())
+        thread.start()
+        thread.join()
+    open_now = db.conn.execute(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?", (name,)
+    ).fetchone()[0]
+    assert open_now <= 2  # this thread's, and the last ended thread's until the next connect
+    db.close()
