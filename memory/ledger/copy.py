@@ -62,12 +62,14 @@ def copy_store(
                     f"INSERT INTO {table} ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' for _ in columns)})"
                 )
-                rows = src.conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
-                for start in range(0, len(rows), BATCH):
-                    out.executemany(insert, [tuple(r) for r in rows[start : start + BATCH]])
-                copied[table] = len(rows)
+                # read in batches: a table (the audit log) may not fit in memory
+                cursor = src.conn.execute(f"SELECT {', '.join(columns)} FROM {table}")
+                copied[table] = 0
+                while batch := cursor.fetchmany(BATCH):
+                    out.executemany(insert, [tuple(r) for r in batch])
+                    copied[table] += len(batch)
                 if progress is not None:
-                    progress(table, len(rows))
+                    progress(table, copied[table])
             out.execute("UPDATE beliefs SET indexed = 0")
             if out.dialect == POSTGRESQL:
                 for table, key in SERIAL_KEYS.items():
