@@ -123,7 +123,10 @@ class Database:
         if self.url is None:
             conn.execute("BEGIN IMMEDIATE")
             return
-        conn.execute("BEGIN")
+        # Read committed whatever the server defaults to: each statement after the lock then
+        # reads what the writer it waited for committed (under repeatable read the snapshot
+        # would be taken by the lock's statement, before the wait).
+        conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         if exclusive:
             try:
                 conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")

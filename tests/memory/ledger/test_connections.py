@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import uuid
+from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -74,3 +77,31 @@ def test_threads_that_ended_leave_no_server_connection_open(ledger, ledger_targe
     ).fetchone()[0]
     assert open_now <= 2  # this thread's, and the last ended thread's until the next connect
     db.close()
+
+
+def test_a_write_that_waited_for_another_sees_what_it_committed(ledger, ledger_target):
+    # Serializing writes is what keeps a user's beliefs free of duplicates: the second writer
+    # must read the first one's rows, whatever isolation the server defaults to.
+    if ledger != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE reads after taking the lock")
+    # the server's default isolation, as a DBA may set it (libpq's options, space escaped)
+    url = ledger_target + quote(" -c default_transaction_isolation=repeatable\\ read")
+    first, second = Database(url), Database(url)
+    seen: list[Any] = []
+
+    def later() -> None:
+        with second.write() as conn:
+            seen.append(conn.execute("SELECT value FROM meta WHERE key = 'k'").fetchone())
+
+    with first.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'first')")
+        waiter = threading.Thread(target=later)
+        waiter.start()
+        while not first.conn.execute(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone():
+            time.sleep(0.01)
+    waiter.join()
+    assert seen[0] is not None and seen[0][0] == "first"
+    first.close()
+    second.close()
