@@ -38,6 +38,9 @@ from memory.ledger.urls import is_postgres, psycopg_url, redact, sqlite_path
 DB_FILE = "selfmodel.db"
 # The advisory lock every exclusive write transaction holds on PostgreSQL.
 WRITE_LOCK = 7_316_011
+# How long a write waits for another process's before failing as a transient error (SQLite's
+# busy timeout; PostgreSQL's lock timeout, else the wait for the write lock never ends).
+BUSY_SECONDS = 30.0
 T = TypeVar("T")
 
 
@@ -62,8 +65,11 @@ class Database:
     """Blocking methods for code already off the event loop; `execute_fn` and
     `execute_write_fn` for async callers."""
 
-    def __init__(self, target: Path | str, migrate: bool = True) -> None:
+    def __init__(
+        self, target: Path | str, migrate: bool = True, busy_seconds: float = BUSY_SECONDS
+    ) -> None:
         """`target`: the SQLite file, or a PostgreSQL URL (`postgresql://...`)."""
+        self.busy_seconds = busy_seconds
         self.url = str(target) if is_postgres(target) else None
         self.path = Path("<postgresql>") if self.url else sqlite_path(target)
         self.dialect = POSTGRESQL if self.url else "sqlite"
@@ -86,6 +92,7 @@ class Database:
     def _connect(self) -> Connection:
         if self.url is not None:
             pg = PgConnection(psycopg_url(self.url))
+            pg.execute(f"SET lock_timeout = {int(self.busy_seconds * 1000)}")
             with self._pg_lock:
                 ended = [c for t, c in self._pg_connections if not t.is_alive() or c.broken]
                 self._pg_connections = [
@@ -98,7 +105,7 @@ class Database:
             return pg
         conn = sqlite3.connect(
             self.path,
-            timeout=30,
+            timeout=self.busy_seconds,
             isolation_level=None,
             check_same_thread=False,
             factory=SqliteConnection,
@@ -107,7 +114,7 @@ class Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_seconds * 1000)}")
         return conn
 
     @property

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from memory.ledger import Database
-from memory.ledger.connections import INTEGRITY_ERRORS, to_psycopg
+from memory.ledger.connections import INTEGRITY_ERRORS, TRANSIENT_ERRORS, to_psycopg
 from memory.ledger.urls import redact, scrub, sqlalchemy_url
 
 BOTH_LEDGERS = True
@@ -105,3 +105,29 @@ def test_a_write_that_waited_for_another_sees_what_it_committed(ledger, ledger_t
     assert seen[0] is not None and seen[0][0] == "first"
     first.close()
     second.close()
+
+
+def test_a_writer_that_cannot_get_the_lock_gives_up_as_a_transient_error(ledger_target):
+    # SQLite's busy timeout ends the wait for another process's write; on PostgreSQL the
+    # wait for the write lock ends the same way, instead of hanging the request for good.
+    holder, waiter = Database(ledger_target), Database(ledger_target, busy_seconds=0.5)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with waiter.write() as conn:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('w', 'x')")
+        except TRANSIENT_ERRORS as exc:
+            failed.append(exc)
+
+    with holder.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('h', 'x')")
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(timeout=20)
+        gave_up = not thread.is_alive()
+    thread.join()
+    assert gave_up and len(failed) == 1
+    assert waiter.get_meta("w") is None and waiter.get_meta("h") == "x"
+    holder.close()
+    waiter.close()
