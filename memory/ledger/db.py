@@ -99,9 +99,9 @@ class Database:
                     (t, c) for t, c in self._pg_connections if t.is_alive() and not c.broken
                 ]
                 self._pg_connections.append((threading.current_thread(), pg))
-            for conn in ended:
+            for gone in ended:
                 with contextlib.suppress(Exception):
-                    conn.close()
+                    gone.close()
             return pg
         conn = sqlite3.connect(
             self.path,
