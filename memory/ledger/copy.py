@@ -9,11 +9,12 @@ owner, without re-embedding anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from memory.errors import InvalidError
-from memory.ledger.connections import POSTGRESQL, Connection
+from memory.ledger.connections import POSTGRESQL, Connection, PgConnection
 from memory.ledger.db import Database
 from memory.ledger.schema import SERIAL_KEYS, TABLES
 
@@ -33,6 +34,21 @@ def _holds_data(conn: Connection) -> str | None:
         if conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
             return table
     return None
+
+
+def _batches(conn: Connection, sql: str) -> Iterator[list[Any]]:
+    """The rows of `sql`, a batch at a time: a table (the audit log) may not fit in memory."""
+    if isinstance(conn, PgConnection):
+        # psycopg's ordinary cursor receives the whole result at once; a server-side one
+        # (inside a transaction) sends it a batch at a time
+        with conn.raw.transaction(), conn.raw.cursor(name="selfmodel_copy") as cursor:
+            cursor.execute(sql)
+            while batch := cursor.fetchmany(BATCH):
+                yield batch
+        return
+    cursor = conn.execute(sql)
+    while batch := cursor.fetchmany(BATCH):
+        yield batch
 
 
 def copy_store(
@@ -62,12 +78,12 @@ def copy_store(
                     f"INSERT INTO {table} ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' for _ in columns)})"
                 )
-                rows = src.conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
-                for start in range(0, len(rows), BATCH):
-                    out.executemany(insert, [tuple(r) for r in rows[start : start + BATCH]])
-                copied[table] = len(rows)
+                copied[table] = 0
+                for batch in _batches(src.conn, f"SELECT {', '.join(columns)} FROM {table}"):
+                    out.executemany(insert, [tuple(r) for r in batch])
+                    copied[table] += len(batch)
                 if progress is not None:
-                    progress(table, len(rows))
+                    progress(table, copied[table])
             out.execute("UPDATE beliefs SET indexed = 0")
             if out.dialect == POSTGRESQL:
                 for table, key in SERIAL_KEYS.items():

@@ -38,12 +38,13 @@ from memory.ledger.urls import is_postgres, psycopg_url, redact, sqlite_path
 
 # The ledger's file inside the store directory (`store.path`).
 DB_FILE = "selfmodel.db"
-# How long a SQLite writer waits for the lock before it gives up (the busy timeout), and the
-# sleeps between its tries.
-BUSY_TIMEOUT_SECONDS = 30.0
+# The sleeps between a SQLite writer's tries for the lock.
 _FIRST_RETRY, _LAST_RETRY = 0.0002, 0.002
 # The advisory lock every exclusive write transaction holds on PostgreSQL.
 WRITE_LOCK = 7_316_011
+# How long a write waits for another process's before failing as a transient error (SQLite's
+# busy timeout; PostgreSQL's lock timeout, else the wait for the write lock never ends).
+BUSY_SECONDS = 30.0
 T = TypeVar("T")
 
 
@@ -60,7 +61,7 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _begin_immediate(conn: Connection) -> None:
+def _begin_immediate(conn: Connection, busy_seconds: float) -> None:
     """SQLite's write lock, waited for in short sleeps.
 
     Another process's writer (a `selfmodel worker`) holds the lock for a few milliseconds at a
@@ -69,7 +70,7 @@ def _begin_immediate(conn: Connection) -> None:
     The busy handler is off for this one statement and on for every other."""
     conn.execute("PRAGMA busy_timeout = 0")
     try:
-        delay, deadline = _FIRST_RETRY, time.monotonic() + BUSY_TIMEOUT_SECONDS
+        delay, deadline = _FIRST_RETRY, time.monotonic() + busy_seconds
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -80,7 +81,7 @@ def _begin_immediate(conn: Connection) -> None:
             time.sleep(delay * (0.5 + random.random()))  # jitter: waiters do not move in step
             delay = min(delay * 1.5, _LAST_RETRY)
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
 
 
 def database_path(store_dir: str | Path) -> Path:
@@ -91,8 +92,11 @@ class Database:
     """Blocking methods for code already off the event loop; `execute_fn` and
     `execute_write_fn` for async callers."""
 
-    def __init__(self, target: Path | str, migrate: bool = True) -> None:
+    def __init__(
+        self, target: Path | str, migrate: bool = True, busy_seconds: float = BUSY_SECONDS
+    ) -> None:
         """`target`: the SQLite file, or a PostgreSQL URL (`postgresql://...`)."""
+        self.busy_seconds = busy_seconds
         self.url = str(target) if is_postgres(target) else None
         self.path = Path("<postgresql>") if self.url else sqlite_path(target)
         self.dialect = POSTGRESQL if self.url else "sqlite"
@@ -100,7 +104,9 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._pg_connections: list[PgConnection] = []
+        # every thread's PostgreSQL connection, with its thread: one whose thread ended (anyio
+        # retires idle worker threads) is closed at the next connect, not kept open for good
+        self._pg_connections: list[tuple[threading.Thread, PgConnection]] = []
         self._pg_lock = threading.Lock()
         if migrate:
             self.migrate()
@@ -113,13 +119,20 @@ class Database:
     def _connect(self) -> Connection:
         if self.url is not None:
             pg = PgConnection(psycopg_url(self.url))
+            pg.execute(f"SET lock_timeout = {int(self.busy_seconds * 1000)}")
             with self._pg_lock:
-                self._pg_connections = [c for c in self._pg_connections if not c.broken]
-                self._pg_connections.append(pg)
+                ended = [c for t, c in self._pg_connections if not t.is_alive() or c.broken]
+                self._pg_connections = [
+                    (t, c) for t, c in self._pg_connections if t.is_alive() and not c.broken
+                ]
+                self._pg_connections.append((threading.current_thread(), pg))
+            for gone in ended:
+                with contextlib.suppress(Exception):
+                    gone.close()
             return pg
         conn = sqlite3.connect(
             self.path,
-            timeout=30,
+            timeout=self.busy_seconds,
             isolation_level=None,
             check_same_thread=False,
             factory=SqliteConnection,
@@ -128,7 +141,7 @@ class Database:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_seconds * 1000)}")
         return conn
 
     @property
@@ -142,9 +155,12 @@ class Database:
 
     def _begin(self, conn: Connection, exclusive: bool) -> None:
         if self.url is None:
-            _begin_immediate(conn)
+            _begin_immediate(conn, self.busy_seconds)
             return
-        conn.execute("BEGIN")
+        # Read committed whatever the server defaults to: each statement after the lock then
+        # reads what the writer it waited for committed (under repeatable read the snapshot
+        # would be taken by the lock's statement, before the wait).
+        conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         if exclusive:
             try:
                 conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
@@ -285,7 +301,7 @@ class Database:
         self._local = threading.local()
         with self._pg_lock:  # PostgreSQL's server-side sessions are closed, every thread's
             others, self._pg_connections = self._pg_connections, []
-        for conn in [mine, *others]:
+        for conn in [mine, *(c for _, c in others)]:
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()

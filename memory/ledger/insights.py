@@ -25,8 +25,9 @@ _STAMPS = {
     # the largest rowid of each table, read from the end of its b-tree
     "sqlite": [f"SELECT MAX(rowid) FROM {t}" for t in ("audit", "feedback", "history", "beliefs")],
     # PostgreSQL has no rowid: the newest of what each table's index orders, and its size
+    # (appends commit in any order: a record written late is older than the newest one)
     "postgresql": [
-        "SELECT MAX(at) FROM audit",
+        "SELECT COUNT(*), MAX(at) FROM audit",
         "SELECT COUNT(*) FROM feedback",
         "SELECT MAX(seq) FROM history",
         "SELECT COUNT(*), MAX(updated_at) FROM beliefs",

@@ -97,3 +97,17 @@ def test_long_turn_text_is_cut(ledger_target):
     ]
     assert last_user_text(messages) == "second"
     assert last_user_text([{"role": "system", "content": "s"}]) is None
+
+
+def test_the_insights_stamp_changes_for_a_record_written_late(ledger_target):
+    # A record kept in memory after a failed write (or one from another replica) reaches the
+    # table after newer ones: the insights cached before it must not outlive it.
+    from memory.ledger import insights
+
+    db = Database(ledger_target)
+    log = AuditLog(db, store_rendered=False, retention_days=0)
+    log.write(_record(request_id="req-new", at="2026-03-02T10:00:00.000000+00:00"))
+    before = insights.stamp(db.conn)
+    log.write(_record(request_id="req-late", at="2026-03-01T10:00:00.000000+00:00"))
+    assert insights.stamp(db.conn) != before
+    db.close()

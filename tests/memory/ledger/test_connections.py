@@ -4,11 +4,17 @@ PostgreSQL would refuse adapted, rows read by position and by name."""
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote
 
 import numpy as np
+import pytest
 
 from memory.ledger import Database
-from memory.ledger.connections import INTEGRITY_ERRORS, to_psycopg
+from memory.ledger.connections import INTEGRITY_ERRORS, TRANSIENT_ERRORS, to_psycopg
 from memory.ledger.urls import redact, scrub, sqlalchemy_url
 
 BOTH_LEDGERS = True
@@ -53,3 +59,80 @@ def test_a_url_is_shown_without_its_password():
     assert scrub("login failed for s3cret", url) == "login failed for ***"
     assert sqlalchemy_url(url).startswith("postgresql+psycopg://app:s3cret@")
     assert sqlalchemy_url("/tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_threads_that_ended_leave_no_server_connection_open(ledger, ledger_target):
+    # anyio's worker threads end after 10 idle seconds and new ones take their place: each
+    # opens a connection of its own, and the ones that ended must not keep theirs open.
+    if ledger != "postgresql":
+        pytest.skip("SQLite has no server-side sessions")
+    name = f"leak_{uuid.uuid4().hex[:8]}"
+    db = Database(f"{ledger_target}&application_name={name}")
+    for _ in range(12):
+        thread = threading.Thread(target=lambda: db.conn.execute("SELECT 1").fetchone())
+        thread.start()
+        thread.join()
+    deadline = time.monotonic() + 10  # a closed session's server process takes a while to go
+    while True:
+        open_now = db.conn.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?", (name,)
+        ).fetchone()[0]
+        if open_now <= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert open_now <= 2  # this thread's, and the last ended thread's until the next connect
+    db.close()
+
+
+def test_a_write_that_waited_for_another_sees_what_it_committed(ledger, ledger_target):
+    # Serializing writes is what keeps a user's beliefs free of duplicates: the second writer
+    # must read the first one's rows, whatever isolation the server defaults to.
+    if ledger != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE reads after taking the lock")
+    # the server's default isolation, as a DBA may set it (libpq's options, space escaped)
+    url = ledger_target + quote(" -c default_transaction_isolation=repeatable\\ read")
+    first, second = Database(url), Database(url)
+    seen: list[Any] = []
+
+    def later() -> None:
+        with second.write() as conn:
+            seen.append(conn.execute("SELECT value FROM meta WHERE key = 'k'").fetchone())
+
+    with first.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'first')")
+        waiter = threading.Thread(target=later)
+        waiter.start()
+        while not first.conn.execute(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone():
+            time.sleep(0.01)
+    waiter.join()
+    assert seen[0] is not None and seen[0][0] == "first"
+    first.close()
+    second.close()
+
+
+def test_a_writer_that_cannot_get_the_lock_gives_up_as_a_transient_error(ledger_target):
+    # SQLite's busy timeout ends the wait for another process's write; on PostgreSQL the
+    # wait for the write lock ends the same way, instead of hanging the request for good.
+    holder, waiter = Database(ledger_target), Database(ledger_target, busy_seconds=0.5)
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with waiter.write() as conn:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('w', 'x')")
+        except TRANSIENT_ERRORS as exc:
+            failed.append(exc)
+
+    with holder.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('h', 'x')")
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(timeout=20)
+        gave_up = not thread.is_alive()
+    thread.join()
+    assert gave_up and len(failed) == 1
+    assert waiter.get_meta("w") is None and waiter.get_meta("h") == "x"
+    holder.close()
+    waiter.close()
