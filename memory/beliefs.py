@@ -221,7 +221,7 @@ class Beliefs:
                 fields["indexed"] = 0  # the index sync re-embeds it in Chroma
             with self._db.write() as conn:
                 rows.insert_evidence(conn, ev)
-                rows.update_belief(conn, belief_id, fields)
+                rows.update_belief(conn, belief_id, fields, from_version=row["version"] - 1)
                 rows.insert_history(
                     conn, row, event, actor, evidence.request_id, evidence.observation_id
                 )
@@ -253,7 +253,7 @@ class Beliefs:
     ) -> Belief:
         """Supersede a belief by a new one; the old one keeps its history and gets valid_to."""
         text = clean_statement(statement)
-        with self._core.lock(tenant, user):
+        with self._core.lock(tenant, user), self._db.transaction():  # the new one and the old
             old = self._row(tenant, user, belief_id)
             self._check_version(old, expected_version)
             if old["status"] != "active":
@@ -283,6 +283,7 @@ class Beliefs:
                         "updated_at": moment,
                         "indexed": 0,  # the index sync removes it from Chroma
                     },
+                    from_version=old["version"] - 1,
                 )
                 rows.insert_history(
                     conn, old, "superseded", actor, evidence.request_id, evidence.observation_id
@@ -331,14 +332,10 @@ class Beliefs:
                         "updated_at": moment,
                         "indexed": 0,  # the index sync follows the new status
                     },
+                    from_version=row["version"] - 1,
                 )
-                rows.insert_history(
-                    conn,
-                    row,
-                    "retracted" if status == "retracted" else "restored",
-                    actor,
-                    request_id,
-                )
+                event = "retracted" if status == "retracted" else "restored"
+                rows.insert_history(conn, row, event, actor, request_id)
                 rows.bump_revision(conn, tenant, user)
         if status == "active":
             self._core.embed(tenant, user, [row])

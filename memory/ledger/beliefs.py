@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from memory.errors import ConflictError
 from memory.ledger.connections import Connection
 from memory.ledger.db import iso, utcnow
 
@@ -102,9 +103,20 @@ def insert_belief(conn: Connection, row: dict[str, Any]) -> None:
     )
 
 
-def update_belief(conn: Connection, belief_id: str, fields: dict[str, Any]) -> None:
+def update_belief(
+    conn: Connection, belief_id: str, fields: dict[str, Any], from_version: int | None = None
+) -> None:
+    """With `from_version`: only if the row is still at the version its writer read (another
+    process may have changed it in between), else `ConflictError` and the transaction rolls
+    back."""
     assignments = ", ".join(f"{name} = ?" for name in fields)
-    conn.execute(f"UPDATE beliefs SET {assignments} WHERE id = ?", [*fields.values(), belief_id])
+    sql, args = f"UPDATE beliefs SET {assignments} WHERE id = ?", [*fields.values(), belief_id]
+    if from_version is None:
+        conn.execute(sql, args)
+    elif not conn.execute(sql + " AND version = ?", [*args, from_version]).rowcount:
+        raise ConflictError(
+            f"belief {belief_id!r} was changed by another writer at the same moment; retry"
+        )
 
 
 def insert_evidence(conn: Connection, row: dict[str, Any]) -> None:

@@ -163,3 +163,28 @@ def test_a_sqlite_writer_waits_out_another_processs_lock(tmp_path):
     assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
     holder.close()
     db.close()
+
+
+def test_a_belief_changed_by_another_process_in_between_is_not_overwritten(ledger_target):
+    from memory.errors import ConflictError
+    from memory.ledger import beliefs as rows
+
+    a, b = Database(ledger_target), Database(ledger_target)  # two processes
+    row = dict.fromkeys(("supersedes", "superseded_by", "valid_to"))
+    row |= {"id": "b1", "tenant": "t", "user_id": "u", "statement": "I am vegetarian."}
+    row |= {"context": "constraints", "status": "active", "source": "stated"}
+    row |= {"confidence": 0.8, "version": 1, "valid_from": "x", "created_at": "x"}
+    row["updated_at"] = "x"
+    with a.write() as conn:
+        rows.insert_belief(conn, row)
+    # both read version 1; b writes first; a's write, computed from what it read, is refused
+    with b.write() as conn:
+        rows.update_belief(conn, "b1", {"confidence": 0.9, "version": 2}, from_version=1)
+    with pytest.raises(ConflictError), a.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('a-was-here', 'x')")
+        rows.update_belief(conn, "b1", {"confidence": 0.5, "version": 2}, from_version=1)
+    found = a.conn.execute("SELECT confidence, version FROM beliefs WHERE id = 'b1'").fetchone()
+    assert (found[0], found[1]) == (0.9, 2)
+    assert a.get_meta("a-was-here") is None  # the whole transaction rolled back
+    a.close()
+    b.close()
