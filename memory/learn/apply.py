@@ -205,6 +205,12 @@ class Applier:
         if verdict is not None:
             return verdict
         match = revise.topic_of(statement, found)
+        obj = revise.object_phrase(statement)
+        if match is None and obj and obj.lower() != statement.lower().rstrip("."):
+            # The old state unnamed: the belief about the same kind of thing, by the object.
+            by_object = self._candidates(tenant, user, obj)
+            whole = self._candidates(tenant, user, statement, limit=None)
+            match = revise.slot_of(statement, by_object, whole)
         return ("revises", match) if match else None
 
     def _revise_linked(
@@ -322,6 +328,8 @@ def _old_sign(op: Op, target: str) -> int | None:
         # A cessation negates the state it ends: "I can't bear X anymore" ends a state of
         # the opposite polarity, whatever negation its target kept ("I can't bear X").
         return -polarity(re.split(r"(?<=[.!?])\s+", op.quote.strip())[0])
+    if op.cue == "faded":
+        return 1  # "X bores me now" ends a liking of X, never a dislike of it
     return polarity(target) if op.cue in _HELD_STATE_CUES else None
 
 

@@ -173,3 +173,73 @@ def compared_away(text: str) -> str | None:
         head.pop()
     target = _clean(m["target"])
     return _unelide(target, " ".join(head[-3:])) if target else None
+
+
+# -- the topic as the subject: "X bores me", "X has lost its appeal", "X suits me better" ------
+
+# A short noun phrase opening the sentence, not a pronoun: the thing the user feels about.
+_TOPIC = (
+    r"^\W*(?:(?:so|well|ok(?:ay)?|oh|also|and|but|btw|actually|honestly|update|lately|"
+    r"recently|these days|nowadays|anyway|sadly|frankly)\W+)*"
+    r"(?!(?:i|we|you|it|this|that|these|those|he|she|they|there|what|which|who|everything|"
+    r"nothing|something|anything)\b)(?P<topic>[^.;!?,]{2,60}?)\s+"
+)
+_ME = r"(?:me|us)"
+# Predicates that end the user's liking of the topic.
+_FADED = re.compile(
+    _TOPIC + r"(?:(?:is|are|'s|has become|have become)\s+(?:now\s+|really\s+|just\s+|kind of\s+)*"
+    r"(?:a thing of the past|history|in the past|behind (?:me|us)|old news|dead to (?:me|us)|"
+    r"not (?:really\s+)?(?:for (?:me|us)|my thing|our thing|my cup of tea)|no longer \w+)"
+    r"|(?:has|have)\s+(?:\w+\s+)?lost\s+(?:all\s+|any\s+|much\s+|most\s+)?(?:of\s+)?(?:its|their)"
+    r"\s+(?:\w+\s+)?(?:appeal|charm|magic|shine|allure|pull|fun|spark)"
+    r"|(?:does not|doesn't|do not|don't|no longer|never|hardly|barely)\s+(?:\w+\s+)?"
+    r"(?:interests?|excites?|appeals? to|thrills?|grabs?|moves?|do(?:es)? (?:it|much|anything) "
+    r"for|suits?|works? for|agrees? with|speaks? to)\s+" + _ME + r"\b"
+    r"|(?:bores?|annoys?|irritates?|disgusts?|repels?|bothers?|tires?|exhausts?|"
+    r"(?:leaves?|left) (?:me|us) cold|turns? (?:me|us) off|puts? (?:me|us) off)\b"
+    r"|used to be (?:my|our|a)\s+(?:\w+\s+){0,2}?(?:thing|passion|favou?rite\w*|jam|hobby|"
+    r"go-to|obsession|love|routine|habit)\b"
+    r"|(?:tastes?|sounds?|feels?|seems?|looks?)\s+(?:\w+\s+)?(?:awful|terrible|boring|dull|bad|"
+    r"gross|wrong|off|tedious|pointless)\s+(?:to|for)\s+" + _ME + r"\b)",
+    re.I,
+)
+# "No more X (for me)": the plainest dropping of all.
+_NO_MORE = re.compile(
+    r"^\W*(?:(?:so|well|ok(?:ay)?|and|but|actually|honestly)\W+)*no more\s+"
+    r"(?P<topic>[^.;!?,]{2,60}?)(?:\s+for (?:me|us))?(?:\s+(?:now|anymore|these days))?\s*"
+    r"(?:[.;!?,]|$)",
+    re.I,
+)
+# Predicates that make the topic the user's current choice.
+_FAVOURED = re.compile(
+    _TOPIC + r"(?:now\s+|really\s+|just\s+|definitely\s+)*"
+    r"(?:(?:suits?|suited|works? (?:better |best )?for|appeals? to|agrees? with|"
+    r"(?:has|have) won)\s+" + _ME + r"\b"
+    r"|(?:is|are|'s|has become|have become|became|has been|have been)\s+(?:now\s+|really\s+)?"
+    r"(?:my|our)\s+(?:new\s+)?(?:\w+\s+){0,3}?(?:of choice|favou?rite\w*|go-to|thing|preference|"
+    r"passion|choice|pick|obsession|jam|staple|routine|habit)\b"
+    r"|(?:is|are)\s+(?:now\s+)?(?:how|what|where|when)\s+(?:i|we)\b)",
+    re.I,
+)
+_PRONOUN_TOPIC = re.compile(r"^(?:my|our|the)?\s*(?:one|ones|it|them|that|this)$", re.I)
+
+
+def _topic(m: re.Match[str] | None) -> str | None:
+    if m is None:
+        return None
+    topic = _clean(m["topic"])
+    short = 0 < len(topic.split()) <= 6 and not _PRONOUN_TOPIC.match(topic)
+    return topic if short else None
+
+
+def faded_topic(text: str) -> str | None:
+    """The thing a sentence says the user no longer likes, when the thing is its subject
+    ("Crochet has lost its appeal for me", "Formula 1 bores me", "No more kombucha")."""
+    return _topic(_NO_MORE.match(text)) or _topic(_FADED.match(text))
+
+
+def favoured_topic(text: str) -> str | None:
+    """The thing a sentence makes the user's choice, when the thing is its subject
+    ("Spotify suits me better", "Chrome is my browser of choice", "Crosswords are what I
+    enjoy")."""
+    return _topic(_FAVOURED.match(text))
