@@ -182,6 +182,12 @@ class Applier:
         statement = op.statement or ""
         found = self._candidates(tenant, user, statement)
         verdict = revise.same_or_contradicting(statement, found)
+        first = _first_clause(statement)
+        if verdict is None and first:
+            # "I was never allergic to X; the tests came back clear": the clause that
+            # negates the belief, without the reason given for it.
+            clause = revise.same_or_contradicting(first, self._candidates(tenant, user, first))
+            verdict = clause if clause is not None and clause[0] == "contradicts" else None
         same = verdict if verdict is not None and verdict[0] == "same" else None
         if same is not None and op.target is None:
             if revise.changed_value(statement, same[1].statement):
@@ -331,6 +337,12 @@ def _old_sign(op: Op, target: str) -> int | None:
     if op.cue == "faded":
         return 1  # "X bores me now" ends a liking of X, never a dislike of it
     return polarity(target) if op.cue in _HELD_STATE_CUES else None
+
+
+def _first_clause(statement: str) -> str | None:
+    """The first of several clauses ("A; B", "A, so B"), if the statement has several."""
+    parts = re.split(r"\s*[;:]\s*|,\s+(?:and|but|so|because)\s+|\s+-\s+", statement.strip())
+    return parts[0] if len(parts) > 1 and len(parts[0].split()) >= 3 else None
 
 
 def _key(statement: str) -> str:

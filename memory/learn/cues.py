@@ -191,7 +191,8 @@ _NOW = re.compile(
     r"|\b(?:now|nowadays|these days|lately|anymore|any more|at the moment|currently|"
     r"since then|from now on|again)\b"
     r"|\bi(?:'ve| have)\s+(?:recently\s+)?(?:started|begun|become|turned|taken up|got into|"
-    r"gotten into|switched|decided)\b",
+    r"gotten into|switched|decided|moved over|changed over|gone over|converted|migrated)\b"
+    r"|\b(?:won|win|wins) (?:me|us) over\b",
     re.I,
 )
 _CESSATION_SELF = re.compile(
@@ -274,6 +275,31 @@ def _faded(text: str, topic: str) -> Change:
     return Change("retract", "faded", topic, _sentence(text))
 
 
+_PRONOUN = re.compile(r"(?:it|them|those|that|this|these|they|one|ones)", re.I)
+
+
+def _anaphoric(text: str) -> Change | None:
+    """ "Afternoon naps leave me groggy, so I've cut them out": a later clause drops a
+    pronoun whose antecedent is the first clause, which then names the old state."""
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    if len(parts) < 2 or len(parts[0].split()) < 2:
+        return None
+    for part in parts[1:]:
+        part = re.sub(r"^\W*(?:so|and|but|which is why)\s+", "", part, flags=re.I)
+        # A particle after its pronoun object: "cut them out" -> "cut out them".
+        part = re.sub(
+            r"\b(cut|put|give|gave|given|throw|threw|thrown|phase|phased)\s+(it|them|those|that)\s+"
+            r"(out|down|away|up)\b",
+            r"\1 \3 \2",
+            part,
+            flags=re.I,
+        )
+        change = parse_change(part)
+        if change is not None and change.target and _PRONOUN.fullmatch(change.target):
+            return Change(change.kind, change.cue, _clean(parts[0]), change.statement)
+    return None
+
+
 def parse_change(sentence: str) -> Change | None:
     """The change of mind a sentence announces, if it announces one."""
     text = " ".join(sentence.translate(_APOS).split()).rstrip()
@@ -329,6 +355,8 @@ def parse_change(sentence: str) -> Change | None:
         or (is_cessation(text) and polarity(text) < 0)
     ):
         return Change("retract", "no longer", affirmed(text))
+    if (back := _anaphoric(text)) is not None:
+        return back
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
         named = _clean(str(than["target"])) if than else compared_away(text)

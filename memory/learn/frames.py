@@ -29,7 +29,8 @@ _DISCARD = (
     r"(?:move|moves|moved|moving) on from|(?:turn|walk|step|back)(?:s|ed|ing)? away from|"
     r"(?:say|says|said|saying) goodbye to|(?:swear|swears|swore|sworn|swearing) off|"
     r"(?:cut|cuts|cutting) out|(?:phase|phases|phased|phasing) out|"
-    r"(?:fall|falls|fell|fallen|falling) out of love with|(?:kick|kicks|kicked) the)"
+    r"(?:fall|falls|fell|fallen|falling) out of love with|(?:kick|kicks|kicked) the|"
+    r"(?:hang|hangs|hung|hanging) up|(?:put|puts|putting) away)"
 )
 # "I'm done with X", "I'm over X": an adjective of having finished with something.
 _DONE = r"(?:done with|finished with|through with|over|want(?:s|ed)? nothing (?:more )?to do with)"
@@ -72,7 +73,8 @@ _DISCARD_ONLY = re.compile(
 # "Y has replaced X (for me)", "Y wins over X", "Y beats X".
 _SUBJECT_REPLACES = re.compile(
     _LEAD + r"(?P<new>[^.;!?,]+?)\s+(?:has |have |now |finally )*(?:replaced|taken over from|"
-    r"took over from|overtaken|displaced|win(?:s)? over|won over|beat(?:s|en)?|trump(?:s|ed)?)"
+    r"took over from|overtaken|displaced|supplanted|(?:taken|took|takes|take) the place of|"
+    r"win(?:s)? over|won over|beat(?:s|en)?|trump(?:s|ed)?)"
     r"\s+(?P<target>[^.;!?,]+)",
     re.I,
 )
@@ -85,7 +87,8 @@ _OUT_IN = re.compile(
 )
 # Ranking a new thing above the old one: "pick Y over X", "prefer Y to X", "Y instead of X".
 _COMPARATIVE = re.compile(
-    r"\b(?:over|rather than|instead of|more than|better than|above|in place of)\s+"
+    r"\b(?:over(?!\s+(?:to|from|here|there|again)\b)|rather than|instead of|more than|"
+    r"better than|above|in place of)\s+"
     r"(?P<target>[^.;!?,]+)",
     re.I,
 )

@@ -213,6 +213,11 @@ def _plain_verb(sentence: str, words: list[str]) -> str | None:
     if not words or len(sentence.split()) > _PLAIN_MAX_WORDS or sentence.rstrip().endswith("?"):
         return None
     verb = words[0]
+    if verb == "do" and len(words) >= 2:
+        # "I do yoga", not the emphatic "I do think" / "I do not".
+        after = words[1].lower().strip(".,!")
+        emphatic = after in _NOT_PLAIN or after in ("not", "so", "it", "this", "that", "what")
+        return None if emphatic or after.endswith("ly") else verb
     if not re.fullmatch(r"[a-z]{3,}", verb) or verb in _NOT_PLAIN or verb.endswith("ed"):
         return None
     return verb if len(words) >= 2 and not _ADDRESSEE.match(" ".join(words[1:])) else None

@@ -79,6 +79,11 @@ def says_more(new: str, old: str) -> bool:
     return len(x & y) / len(x) >= KEEP_SHARE and len(y) >= len(x)
 
 
+def _each_has_own(a: str, b: str) -> bool:
+    x, y = content_stems(a), content_stems(b)
+    return bool(x - y) and bool(y - x)
+
+
 def changed_value(new: str, old: str) -> bool:
     """Close statements where each has words the other lacks ("my favourite sport is
     sailing" / "... bouldering"): said with a change cue, the same frame with a new value."""
@@ -113,7 +118,10 @@ def target_of(target: str, found: list[Match], sign: int | None = None) -> Match
     if sign is not None:
         found = [m for m in found if polarity(m.statement) == sign]
     for m in _with_words(found, target)[:3]:
-        if m.similarity >= TARGET or (m.shares_words and m.similarity >= TARGET_WITH_WORDS):
+        # Shared words back a weak cosine only when they are what the old state named: in
+        # "stopped visiting zoos" against "I love visiting museums" they are the verb alone.
+        backed = m.shares_words and not _each_has_own(target, m.statement)
+        if m.similarity >= TARGET or (backed and m.similarity >= TARGET_WITH_WORDS):
             return m
     return None
 
