@@ -30,7 +30,7 @@ _DISCARD = (
     r"(?:say|says|said|saying) goodbye to|(?:swear|swears|swore|sworn|swearing) off|"
     r"(?:cut|cuts|cutting) out|(?:phase|phases|phased|phasing) out|"
     r"(?:fall|falls|fell|fallen|falling) out of love with|(?:kick|kicks|kicked) the|"
-    r"(?:hang|hangs|hung|hanging) up|(?:put|puts|putting) away)"
+    r"(?:hang|hangs|hung|hanging) up|(?:put|puts|putting|set|sets|setting) (?:away|aside|down))"
 )
 # "I'm done with X", "I'm over X": an adjective of having finished with something.
 _DONE = r"(?:done with|finished with|through with|over|want(?:s|ed)? nothing (?:more )?to do with)"
@@ -144,8 +144,24 @@ def _unelide(target: str, new: str) -> str:
     return target
 
 
+# A particle after a short object: "put the drumsticks down" reads as "put down the drumsticks".
+_SPLIT_PARTICLE = re.compile(
+    r"\b(put|puts|putting|set|sets|setting|hung|hang|hangs|cut|cuts|cutting|throw|threw|thrown|"
+    r"phase|phased|give|gave|given)\s+((?:(?:my|the|our|those|these|a|an|all|his|her)\s+)?"
+    r"(?:[\w-]+\s+){0,2}?[\w-]+)\s+(down|aside|away|up|out)\b",
+    re.I,
+)
+
+
+def _join_particle(m: re.Match[str]) -> str:
+    if m[2].lower().split()[-1] in ("up", "down", "out", "away", "aside", "on", "off"):
+        return m[0]
+    return f"{m[1]} {m[3]} {m[2]}"
+
+
 def parse_frame(text: str) -> Frame | None:
     """The old and new states a sentence names by a frame of change, if any."""
+    text = _SPLIT_PARTICLE.sub(_join_particle, text)
     if m := _OUT_IN.match(text):
         target, new = m["target"] or m["target2"], m["new"] or m["new2"]
         return Frame("out, in", _clean(target), _clean(new))
@@ -198,6 +214,7 @@ _FADED = re.compile(
     r"|(?:does not|doesn't|do not|don't|no longer|never|hardly|barely)\s+(?:\w+\s+)?"
     r"(?:interests?|excites?|appeals? to|thrills?|grabs?|moves?|do(?:es)? (?:it|much|anything) "
     r"for|suits?|works? for|agrees? with|speaks? to)\s+" + _ME + r"\b"
+    r"|(?:didn't|did not|doesn't|does not|never|just didn't) (?:really )?work(?:ed)? out\b"
     r"|(?:bores?|annoys?|irritates?|disgusts?|repels?|bothers?|tires?|exhausts?|"
     r"(?:leaves?|left) (?:me|us) cold|turns? (?:me|us) off|puts? (?:me|us) off)\b"
     r"|used to be (?:my|our|a)\s+(?:\w+\s+){0,2}?(?:thing|passion|favou?rite\w*|jam|hobby|"

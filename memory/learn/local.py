@@ -52,7 +52,7 @@ _INTRO = re.compile(
 # reach the main subject.
 _SUBORDINATE = re.compile(
     r"^\W*(?:since|because|as|due to|although|though|while|when|after|before|given|"
-    r"ever since|for)\b[^,]{1,80},\s*",
+    r"ever since|for)\b[^,]{1,80}?(?:,\s*|\s+(?=(?:i|i'm|i've|we|we're)\s))",
     re.I,
 )
 _SPEAKER_START = re.compile(
