@@ -30,7 +30,9 @@ _DISCARD = (
     r"(?:say|says|said|saying) goodbye to|(?:swear|swears|swore|sworn|swearing) off|"
     r"(?:cut|cuts|cutting) out|(?:phase|phases|phased|phasing) out|"
     r"(?:fall|falls|fell|fallen|falling) out of love with|(?:kick|kicks|kicked) the|"
-    r"(?:hang|hangs|hung|hanging) up|(?:put|puts|putting|set|sets|setting) (?:away|aside|down))"
+    r"(?:hang|hangs|hung|hanging) up|"
+    # "put X down for good"; "put money aside" saves it, "put down a deposit" pays it
+    r"(?:put|puts|putting) down(?=[^.;!?]*\bfor good\b))"
 )
 # "I'm done with X", "I'm over X": an adjective of having finished with something.
 _DONE = r"(?:done with|finished with|through with|over|want(?:s|ed)? nothing (?:more )?to do with)"

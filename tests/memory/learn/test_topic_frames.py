@@ -131,3 +131,16 @@ def test_the_negating_clause_revises_without_its_reason(runtime):
     say(runtime, "I'm allergic to ibuprofen.")
     say(runtime, "Turns out I was never allergic to ibuprofen; my doctor retested me.")
     assert "I'm allergic to ibuprofen." not in active(runtime)
+
+
+@pytest.mark.parametrize(
+    "sentence", ["I'm putting cash aside for a new bike.", "I put down a deposit on a van."]
+)
+def test_saving_or_paying_is_no_discarding(sentence):
+    assert parse_change(sentence) is None
+
+
+def test_a_thing_put_down_for_good_is_dropped_for_what_replaced_it():
+    change = parse_change("I've put the paintbrush down for good and picked up pottery.")
+    assert change is not None and change.kind == "revise"
+    assert change.target == "paintbrush"
