@@ -191,7 +191,8 @@ _NOW = re.compile(
     r"|\b(?:now|nowadays|these days|lately|anymore|any more|at the moment|currently|"
     r"since then|from now on|again)\b"
     r"|\bi(?:'ve| have)\s+(?:recently\s+)?(?:started|begun|become|turned|taken up|got into|"
-    r"gotten into|switched|decided|moved over|changed over|gone over|converted|migrated)\b"
+    r"gotten into|switched|decided|moved over|changed over|gone over|converted|migrated|"
+    r"upgraded|downgraded)\b"
     r"|\b(?:won|win|wins) (?:me|us) over\b",
     re.I,
 )
