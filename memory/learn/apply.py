@@ -182,6 +182,12 @@ class Applier:
         statement = op.statement or ""
         found = self._candidates(tenant, user, statement)
         verdict = revise.same_or_contradicting(statement, found)
+        first = _first_clause(statement)
+        if verdict is None and first:
+            # "I was never allergic to X; the tests came back clear": the clause that
+            # negates the belief, without the reason given for it.
+            clause = revise.same_or_contradicting(first, self._candidates(tenant, user, first))
+            verdict = clause if clause is not None and clause[0] == "contradicts" else None
         same = verdict if verdict is not None and verdict[0] == "same" else None
         if same is not None and op.target is None:
             if revise.changed_value(statement, same[1].statement):
@@ -205,6 +211,12 @@ class Applier:
         if verdict is not None:
             return verdict
         match = revise.topic_of(statement, found)
+        obj = revise.object_phrase(statement)
+        if match is None and obj and obj.lower() != statement.lower().rstrip("."):
+            # The old state unnamed: the belief about the same kind of thing, by the object.
+            by_object = self._candidates(tenant, user, obj)
+            whole = self._candidates(tenant, user, statement, limit=None)
+            match = revise.slot_of(statement, by_object, whole)
         return ("revises", match) if match else None
 
     def _revise_linked(
@@ -322,7 +334,15 @@ def _old_sign(op: Op, target: str) -> int | None:
         # A cessation negates the state it ends: "I can't bear X anymore" ends a state of
         # the opposite polarity, whatever negation its target kept ("I can't bear X").
         return -polarity(re.split(r"(?<=[.!?])\s+", op.quote.strip())[0])
+    if op.cue == "faded":
+        return 1  # "X bores me now" ends a liking of X, never a dislike of it
     return polarity(target) if op.cue in _HELD_STATE_CUES else None
+
+
+def _first_clause(statement: str) -> str | None:
+    """The first of several clauses ("A; B", "A, so B"), if the statement has several."""
+    parts = re.split(r"\s*[;:]\s*|,\s+(?:and|but|so|because)\s+|\s+-\s+", statement.strip())
+    return parts[0] if len(parts) > 1 and len(parts[0].split()) >= 3 else None
 
 
 def _key(statement: str) -> str:

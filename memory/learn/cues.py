@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from memory.learn.frames import compared_away, parse_frame
+from memory.learn.frames import compared_away, faded_topic, favoured_topic, parse_frame
 
 _APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
@@ -73,7 +73,7 @@ _STOP = frozenset(
         "never very really much more most now these days nowadays lately anymore any longer "
         "also just still than that this it its like likes liked love loves loved enjoy "
         "enjoys prefer prefers would rather have has had get got into fan big huge usually "
-        "always often quite actually honestly these those them they there ",
+        "always often quite actually honestly these those them they there again ",
     )
 )
 
@@ -107,8 +107,26 @@ _RESIDENCE = re.compile(
 )
 
 
+# A new home, said of the household ("we", "our family") as often as of the user: bought or
+# rented, or "we're in Queens these days" (a lasting stay, not "I'm in Rome this week").
+_HOME = re.compile(
+    r"\b(?:i|we|(?:my|our) (?:family|household))(?:'ve| have|'re| are|'m| am)?\s+"
+    r"(?:(?:just|now|recently|finally|since)\s+)*(?:bought|own|owns|rent|rents|rented|purchased|"
+    r"moved into|got)\s+(?:a|an|our|my|the)\s+(?:[\w-]+\s+){0,3}?(?:house|home|flat|apartment|"
+    r"farmhouse|condo|cottage|bungalow|studio|townhouse|loft)\b"
+    r"|\b(?:i|we)(?:'m|'re| am| are)\s+(?:(?:now|living|based|settled)\s+)?in\s+(?-i:[A-Z])"
+    r"[^.;!?]*\b(?:these days|nowadays|for good|permanently)\b",
+    re.I,
+)
+
+
+def states_home(text: str) -> bool:
+    return bool(_HOME.search(text.translate(_APOS)))
+
+
 def states_residence(text: str) -> bool:
-    return bool(_RESIDENCE.search(text.translate(_APOS)))
+    text = text.translate(_APOS)
+    return bool(_RESIDENCE.search(text) or _HOME.search(text))
 
 
 # -- change cues ------------------------------------------------------------------------------
@@ -171,9 +189,11 @@ _NOT_TAIL = re.compile(
 _NOW = re.compile(
     r"^\W*(?:actually|correction|update|change of plans?|in fact|turns out)\b"
     r"|\b(?:now|nowadays|these days|lately|anymore|any more|at the moment|currently|"
-    r"since then|from now on)\b"
+    r"since then|from now on|again)\b"
     r"|\bi(?:'ve| have)\s+(?:recently\s+)?(?:started|begun|become|turned|taken up|got into|"
-    r"gotten into|switched|decided)\b",
+    r"gotten into|switched|decided|moved over|changed over|gone over|converted|migrated|"
+    r"upgraded|downgraded)\b"
+    r"|\b(?:won|win|wins) (?:me|us) over\b",
     re.I,
 )
 _CESSATION_SELF = re.compile(
@@ -246,6 +266,41 @@ def _dropped_then_new(text: str) -> Change | None:
     return Change("revise", first.cue, first.target, _sentence(statement))
 
 
+def _faded(text: str, topic: str) -> Change:
+    """ "X bores me these days": X, the topic, is no longer liked; a later clause in the
+    user's voice ("...; I take it bitter") is what replaced it."""
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    rest = [p for p in parts[1:] if re.match(r"\W*(?:i|we)\b", p, re.I) and polarity(p) > 0]
+    if rest and len(rest[0].split()) >= 3:
+        return Change("revise", "faded", topic, _sentence(rest[0]))
+    return Change("retract", "faded", topic, _sentence(text))
+
+
+_PRONOUN = re.compile(r"(?:it|them|those|that|this|these|they|one|ones)", re.I)
+
+
+def _anaphoric(text: str) -> Change | None:
+    """ "Afternoon naps leave me groggy, so I've cut them out": a later clause drops a
+    pronoun whose antecedent is the first clause, which then names the old state."""
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    if len(parts) < 2 or len(parts[0].split()) < 2:
+        return None
+    for part in parts[1:]:
+        part = re.sub(r"^\W*(?:so|and|but|which is why)\s+", "", part, flags=re.I)
+        # A particle after its pronoun object: "cut them out" -> "cut out them".
+        part = re.sub(
+            r"\b(cut|put|give|gave|given|throw|threw|thrown|phase|phased)\s+(it|them|those|that)\s+"
+            r"(out|down|away|up)\b",
+            r"\1 \3 \2",
+            part,
+            flags=re.I,
+        )
+        change = parse_change(part)
+        if change is not None and change.target and _PRONOUN.fullmatch(change.target):
+            return Change(change.kind, change.cue, _clean(parts[0]), change.statement)
+    return None
+
+
 def parse_change(sentence: str) -> Change | None:
     """The change of mind a sentence announces, if it announces one."""
     text = " ".join(sentence.translate(_APOS).split()).rstrip()
@@ -267,6 +322,8 @@ def parse_change(sentence: str) -> Change | None:
             r"\s+(?:now|these days|nowadays|for good)$", "", _clean(m["new"]), flags=re.I
         )
         return Change("revise", "moved", f"I live in {place}", f"I live in {place}.")
+    if states_home(text):
+        return Change("revise", "moved", None, _sentence(text))
     if frame := parse_frame(text):
         if frame.new is None:
             return Change("retract", frame.cue, frame.target)
@@ -283,6 +340,11 @@ def parse_change(sentence: str) -> Change | None:
         return Change("revise", frame.cue, frame.target, _sentence(text))
     if (split := _dropped_then_new(text)) is not None:
         return split
+    if (topic := faded_topic(text)) is not None:
+        return _faded(text, topic)
+    if (topic := favoured_topic(text)) is not None and _NOW.search(text):
+        # "Crosswords are what I enjoy now": the new state, the old one left to be found.
+        return Change("revise", "favoured", None, _sentence(text))
     if m := _NEGATED_NOT.match(text):
         rest = m["rest"].strip()
         new = _sentence(rest) if rest and len(rest.split()) >= 2 else None
@@ -294,6 +356,8 @@ def parse_change(sentence: str) -> Change | None:
         or (is_cessation(text) and polarity(text) < 0)
     ):
         return Change("retract", "no longer", affirmed(text))
+    if (back := _anaphoric(text)) is not None:
+        return back
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
         named = _clean(str(than["target"])) if than else compared_away(text)

@@ -104,7 +104,9 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
                 quote=sentence,
                 # "I quit smoking two years ago" with nothing to retract is still a fact
                 # about the user: the applier stores it when no belief matches the target.
-                statement=found[0].statement if found and change.cue != "forget" else None,
+                statement=(
+                    found[0].statement if found and change.cue != "forget" else change.statement
+                ),
                 target=target,
                 cue=change.cue,
             )

@@ -29,7 +29,10 @@ _DISCARD = (
     r"(?:move|moves|moved|moving) on from|(?:turn|walk|step|back)(?:s|ed|ing)? away from|"
     r"(?:say|says|said|saying) goodbye to|(?:swear|swears|swore|sworn|swearing) off|"
     r"(?:cut|cuts|cutting) out|(?:phase|phases|phased|phasing) out|"
-    r"(?:fall|falls|fell|fallen|falling) out of love with|(?:kick|kicks|kicked) the)"
+    r"(?:fall|falls|fell|fallen|falling) out of love with|(?:kick|kicks|kicked) the|"
+    r"(?:hang|hangs|hung|hanging) up|"
+    # "put X down for good"; "put money aside" saves it, "put down a deposit" pays it
+    r"(?:put|puts|putting) down(?=[^.;!?]*\bfor good\b))"
 )
 # "I'm done with X", "I'm over X": an adjective of having finished with something.
 _DONE = r"(?:done with|finished with|through with|over|want(?:s|ed)? nothing (?:more )?to do with)"
@@ -72,7 +75,8 @@ _DISCARD_ONLY = re.compile(
 # "Y has replaced X (for me)", "Y wins over X", "Y beats X".
 _SUBJECT_REPLACES = re.compile(
     _LEAD + r"(?P<new>[^.;!?,]+?)\s+(?:has |have |now |finally )*(?:replaced|taken over from|"
-    r"took over from|overtaken|displaced|win(?:s)? over|won over|beat(?:s|en)?|trump(?:s|ed)?)"
+    r"took over from|overtaken|displaced|supplanted|(?:taken|took|takes|take) the place of|"
+    r"win(?:s)? over|won over|beat(?:s|en)?|trump(?:s|ed)?)"
     r"\s+(?P<target>[^.;!?,]+)",
     re.I,
 )
@@ -85,7 +89,8 @@ _OUT_IN = re.compile(
 )
 # Ranking a new thing above the old one: "pick Y over X", "prefer Y to X", "Y instead of X".
 _COMPARATIVE = re.compile(
-    r"\b(?:over|rather than|instead of|more than|better than|above|in place of)\s+"
+    r"\b(?:over(?!\s+(?:to|from|here|there|again)\b)|rather than|instead of|more than|"
+    r"better than|above|in place of)\s+"
     r"(?P<target>[^.;!?,]+)",
     re.I,
 )
@@ -141,8 +146,24 @@ def _unelide(target: str, new: str) -> str:
     return target
 
 
+# A particle after a short object: "put the drumsticks down" reads as "put down the drumsticks".
+_SPLIT_PARTICLE = re.compile(
+    r"\b(put|puts|putting|set|sets|setting|hung|hang|hangs|cut|cuts|cutting|throw|threw|thrown|"
+    r"phase|phased|give|gave|given)\s+((?:(?:my|the|our|those|these|a|an|all|his|her)\s+)?"
+    r"(?:[\w-]+\s+){0,2}?[\w-]+)\s+(down|aside|away|up|out)\b",
+    re.I,
+)
+
+
+def _join_particle(m: re.Match[str]) -> str:
+    if m[2].lower().split()[-1] in ("up", "down", "out", "away", "aside", "on", "off"):
+        return m[0]
+    return f"{m[1]} {m[3]} {m[2]}"
+
+
 def parse_frame(text: str) -> Frame | None:
     """The old and new states a sentence names by a frame of change, if any."""
+    text = _SPLIT_PARTICLE.sub(_join_particle, text)
     if m := _OUT_IN.match(text):
         target, new = m["target"] or m["target2"], m["new"] or m["new2"]
         return Frame("out, in", _clean(target), _clean(new))
@@ -173,3 +194,74 @@ def compared_away(text: str) -> str | None:
         head.pop()
     target = _clean(m["target"])
     return _unelide(target, " ".join(head[-3:])) if target else None
+
+
+# -- the topic as the subject: "X bores me", "X has lost its appeal", "X suits me better" ------
+
+# A short noun phrase opening the sentence, not a pronoun: the thing the user feels about.
+_TOPIC = (
+    r"^\W*(?:(?:so|well|ok(?:ay)?|oh|also|and|but|btw|actually|honestly|update|lately|"
+    r"recently|these days|nowadays|anyway|sadly|frankly)\W+)*"
+    r"(?!(?:i|we|you|it|this|that|these|those|he|she|they|there|what|which|who|everything|"
+    r"nothing|something|anything)\b)(?P<topic>[^.;!?,]{2,60}?)\s+"
+)
+_ME = r"(?:me|us)"
+# Predicates that end the user's liking of the topic.
+_FADED = re.compile(
+    _TOPIC + r"(?:(?:is|are|'s|has become|have become)\s+(?:now\s+|really\s+|just\s+|kind of\s+)*"
+    r"(?:a thing of the past|history|in the past|behind (?:me|us)|old news|dead to (?:me|us)|"
+    r"not (?:really\s+)?(?:for (?:me|us)|my thing|our thing|my cup of tea)|no longer \w+)"
+    r"|(?:has|have)\s+(?:\w+\s+)?lost\s+(?:all\s+|any\s+|much\s+|most\s+)?(?:of\s+)?(?:its|their)"
+    r"\s+(?:\w+\s+)?(?:appeal|charm|magic|shine|allure|pull|fun|spark)"
+    r"|(?:does not|doesn't|do not|don't|no longer|never|hardly|barely)\s+(?:\w+\s+)?"
+    r"(?:interests?|excites?|appeals? to|thrills?|grabs?|moves?|do(?:es)? (?:it|much|anything) "
+    r"for|suits?|works? for|agrees? with|speaks? to)\s+" + _ME + r"\b"
+    r"|(?:didn't|did not|doesn't|does not|never|just didn't) (?:really )?work(?:ed)? out\b"
+    r"|(?:bores?|annoys?|irritates?|disgusts?|repels?|bothers?|tires?|exhausts?|"
+    r"(?:leaves?|left) (?:me|us) cold|turns? (?:me|us) off|puts? (?:me|us) off)\b"
+    r"|used to be (?:my|our|a)\s+(?:\w+\s+){0,2}?(?:thing|passion|favou?rite\w*|jam|hobby|"
+    r"go-to|obsession|love|routine|habit)\b"
+    r"|(?:tastes?|sounds?|feels?|seems?|looks?)\s+(?:\w+\s+)?(?:awful|terrible|boring|dull|bad|"
+    r"gross|wrong|off|tedious|pointless)\s+(?:to|for)\s+" + _ME + r"\b)",
+    re.I,
+)
+# "No more X (for me)": the plainest dropping of all.
+_NO_MORE = re.compile(
+    r"^\W*(?:(?:so|well|ok(?:ay)?|and|but|actually|honestly)\W+)*no more\s+"
+    r"(?P<topic>[^.;!?,]{2,60}?)(?:\s+for (?:me|us))?(?:\s+(?:now|anymore|these days))?\s*"
+    r"(?:[.;!?,]|$)",
+    re.I,
+)
+# Predicates that make the topic the user's current choice.
+_FAVOURED = re.compile(
+    _TOPIC + r"(?:now\s+|really\s+|just\s+|definitely\s+)*"
+    r"(?:(?:suits?|suited|works? (?:better |best )?for|appeals? to|agrees? with|"
+    r"(?:has|have) won)\s+" + _ME + r"\b"
+    r"|(?:is|are|'s|has become|have become|became|has been|have been)\s+(?:now\s+|really\s+)?"
+    r"(?:my|our)\s+(?:new\s+)?(?:\w+\s+){0,3}?(?:of choice|favou?rite\w*|go-to|thing|preference|"
+    r"passion|choice|pick|obsession|jam|staple|routine|habit)\b"
+    r"|(?:is|are)\s+(?:now\s+)?(?:how|what|where|when)\s+(?:i|we)\b)",
+    re.I,
+)
+_PRONOUN_TOPIC = re.compile(r"^(?:my|our|the)?\s*(?:one|ones|it|them|that|this)$", re.I)
+
+
+def _topic(m: re.Match[str] | None) -> str | None:
+    if m is None:
+        return None
+    topic = _clean(m["topic"])
+    short = 0 < len(topic.split()) <= 6 and not _PRONOUN_TOPIC.match(topic)
+    return topic if short else None
+
+
+def faded_topic(text: str) -> str | None:
+    """The thing a sentence says the user no longer likes, when the thing is its subject
+    ("Crochet has lost its appeal for me", "Formula 1 bores me", "No more kombucha")."""
+    return _topic(_NO_MORE.match(text)) or _topic(_FADED.match(text))
+
+
+def favoured_topic(text: str) -> str | None:
+    """The thing a sentence makes the user's choice, when the thing is its subject
+    ("Spotify suits me better", "Chrome is my browser of choice", "Crosswords are what I
+    enjoy")."""
+    return _topic(_FAVOURED.match(text))

@@ -184,11 +184,45 @@ _ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
 _DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _HABIT = re.compile(
     rf"\b(?:every|each)\s+(?:single\s+)?(?:day|night|morning|evening|week|weekend|month|"
-    rf"year|winter|summer|spring|autumn|fall|{_DAY})\b|\bon\s+(?:{_DAY}s|weekends)\b"
+    rf"year|winter|summer|spring|autumn|fall|afternoon|{_DAY})\b|\b(?:on|at|most|many)\s+"
+    rf"(?:{_DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
     r"|\b(?:once|twice|three times|\d+ times)\s+a\s+(?:day|week|month|year)\b"
     r"|\b(?:daily|weekly|nightly)\b",
     re.I,
 )
+# "I fence épée", "I grow tomatoes": a verb in the simple present right after "I" states
+# what the user does, whatever the verb. Past tenses (a one-off event), modals, verbs of
+# thinking and wanting (about the conversation) and hedges are not such verbs.
+_NOT_PLAIN = frozenset(
+    re.findall(
+        r"\S+",
+        "went got had was were made wrote ran saw tried said told found thought took came gave "
+        "knew left put set heard felt kept began brought bought sent built spent lost meant "
+        "paid sat stood understood won forgot did am have has need want think know guess "
+        "mean wonder hope see understand believe feel would could should will can may might "
+        "must shall just also really still recently already then so actually get keep try "
+        "am was ask asked agree disagree doubt suppose assume expect wish wonder tried "
+        "remember recall forget forgot apologize apologise promise swear bet reckon gotta "
+        "hear heard noticed notice read ran run",
+    )
+)
+_PLAIN_MAX_WORDS = 16  # a long sentence after "I <verb>" is usually about a task
+
+
+def _plain_verb(sentence: str, words: list[str]) -> str | None:
+    if not words or len(sentence.split()) > _PLAIN_MAX_WORDS or sentence.rstrip().endswith("?"):
+        return None
+    verb = words[0]
+    if verb == "do" and len(words) >= 2:
+        # "I do yoga", not the emphatic "I do think" / "I do not".
+        after = words[1].lower().strip(".,!")
+        emphatic = after in _NOT_PLAIN or after in ("not", "so", "it", "this", "that", "what")
+        return None if emphatic or after.endswith("ly") else verb
+    if not re.fullmatch(r"[a-z]{3,}", verb) or verb in _NOT_PLAIN or verb.endswith("ed"):
+        return None
+    return verb if len(words) >= 2 and not _ADDRESSEE.match(" ".join(words[1:])) else None
+
+
 _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
 _WINDOW = 9  # words after the subject in which a predicate counts
 
@@ -283,6 +317,9 @@ def self_cue(sentence: str) -> str | None:
             return f"{pronoun} {words[0].lower()}"
         else:
             found = _PREDICATE.search(window) or _HABIT.search(window)
+            plain = None if found or pronoun != "i" or verb else _plain_verb(sentence, words)
+            if plain:
+                return f"i {plain}"
         if found:
             return f"{pronoun} {found.group(0).lower()}"
     return None

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from memory.learn.cues import states_home
+from memory.learn.frames import faded_topic, favoured_topic
 from memory.learn.gate import normalize_apostrophes, prose_of, self_cue, sentences_of
 
 
@@ -50,7 +52,7 @@ _INTRO = re.compile(
 # reach the main subject.
 _SUBORDINATE = re.compile(
     r"^\W*(?:since|because|as|due to|although|though|while|when|after|before|given|"
-    r"ever since|for)\b[^,]{1,80},\s*",
+    r"ever since|for)\b[^,]{1,80}?(?:,\s*|\s+(?=(?:i|i'm|i've|we|we're)\s))",
     re.I,
 )
 _SPEAKER_START = re.compile(
@@ -114,6 +116,8 @@ def is_about_third_party(sentence: str) -> bool:
     "I avoid cars that distract my kids" are about the speaker.
     """
     head = _main_clause(normalize_apostrophes(sentence))
+    if favoured_topic(head) or faded_topic(head) or states_home(head):
+        return False  # "Chrome is my browser of choice": a thing, felt about by the user
     if _PEOPLE_SUBJECT.match(head):
         return not _WITH_SPEAKER.match(head)
     return bool(_OTHER_SUBJECT.match(head) or _NAMED_SUBJECT.match(head))

@@ -7,6 +7,7 @@ X") decides whether a close statement repeats a belief or contradicts it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,11 @@ def says_more(new: str, old: str) -> bool:
     return len(x & y) / len(x) >= KEEP_SHARE and len(y) >= len(x)
 
 
+def _each_has_own(a: str, b: str) -> bool:
+    x, y = content_stems(a), content_stems(b)
+    return bool(x - y) and bool(y - x)
+
+
 def changed_value(new: str, old: str) -> bool:
     """Close statements where each has words the other lacks ("my favourite sport is
     sailing" / "... bouldering"): said with a change cue, the same frame with a new value."""
@@ -112,7 +118,10 @@ def target_of(target: str, found: list[Match], sign: int | None = None) -> Match
     if sign is not None:
         found = [m for m in found if polarity(m.statement) == sign]
     for m in _with_words(found, target)[:3]:
-        if m.similarity >= TARGET or (m.shares_words and m.similarity >= TARGET_WITH_WORDS):
+        # Shared words back a weak cosine only when they are what the old state named: in
+        # "stopped visiting zoos" against "I love visiting museums" they are the verb alone.
+        backed = m.shares_words and not _each_has_own(target, m.statement)
+        if m.similarity >= TARGET or (backed and m.similarity >= TARGET_WITH_WORDS):
             return m
     return None
 
@@ -136,6 +145,53 @@ def topic_of(statement: str, found: list[Match]) -> Match | None:
         (best.similarity >= TOPIC and lead >= TOPIC_MARGIN)
         or (best.similarity >= TOPIC_FLOOR and lead >= TOPIC_FAR_MARGIN)
         or (best.shares_words and best.similarity >= TOPIC_WITH_WORDS)
+    ):
+        return best
+    return None
+
+
+# The words of a statement that frame it rather than name its object: the attitude, the
+# change cue, the cleft ("X is what I enjoy now" -> "X"). What is left names the slot's value.
+_FRAME_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        "i i'm i've i'd me my we we're we've our us is are am was be been being have has "
+        "had do does did now nowadays these days lately currently actually turns out turned "
+        "again anymore really truly honestly just still much more most better best rather "
+        "prefer prefers preferred preferring like likes liked love loves loved enjoy enjoys "
+        "enjoyed into fan favourite favorite favourites favorites thing things choice go-to "
+        "pick what how where when which that this the a an of for to suit suits suited "
+        "started start begun become became new instead",
+    )
+)
+SLOT = 0.3  # the object alone and the belief it replaces
+SLOT_MARGIN = 0.1  # ... standing out from the runner-up
+SLOT_SENTENCE = 0.25  # ... and the whole statements not unrelated
+
+
+def object_phrase(statement: str) -> str:
+    """The statement without its framing words: what the attitude is about."""
+    words = re.findall(r"[A-Za-z0-9][\w'-]*", statement.replace("\u2019", "'"))
+    return " ".join(w for w in words if w.lower() not in _FRAME_WORDS)
+
+
+def slot_of(statement: str, by_object: list[Match], by_sentence: list[Match]) -> Match | None:
+    """The belief a new value for the same slot replaces, found by its object ("Crosswords
+    are what I enjoy now" -> "I'm obsessed with sudoku puzzles"): the whole sentences share
+    a frame ("I ... enjoy") with many beliefs; the objects single out the one about the same
+    kind of thing. Only a clear winner of the same polarity counts."""
+    mine = polarity(statement)
+    whole = {m.id: m.similarity for m in by_sentence}
+    found = [m for m in by_object if polarity(m.statement) == mine]
+    if not found:
+        return None
+    best = found[0]
+    runner = found[1].similarity if len(found) > 1 else 0.0
+    if (
+        best.similarity >= SLOT
+        and best.similarity - runner >= SLOT_MARGIN
+        and whole.get(best.id, 0.0) >= SLOT_SENTENCE
+        and not is_same(statement, best.statement, whole.get(best.id, 0.0))
     ):
         return best
     return None
