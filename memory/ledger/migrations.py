@@ -13,6 +13,7 @@ last one it had and upgraded from there.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from memory.ledger.urls import is_postgres, sqlalchemy_url
+from memory.ledger.urls import is_postgres, redact, sqlalchemy_url
 
+log = logging.getLogger("selfmodel.ledger")
 SCRIPTS = Path(__file__).with_name("alembic")
 # Any constant both kinds of process agree on: the key of the lock migrations hold.
 MIGRATION_LOCK = 7_316_010
@@ -93,8 +95,15 @@ def _legacy_revision(connection: sa.Connection) -> str | None:
 def upgrade(target: str, to: str | None = None) -> list[str]:
     """Bring the store at `target` (a SQLite path or a PostgreSQL URL) to the newest schema
     (or to revision `to`); returns the revisions applied."""
+    # Alembic logs each plugin and each revision's docstring at INFO: one line of ours instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with _IN_PROCESS:
-        return _upgrade_locked(target, to or head())
+        applied = _upgrade_locked(target, to or head())
+    if applied:
+        log.info(
+            "store %s migrated to %s (%d revisions)", redact(target), applied[-1], len(applied)
+        )
+    return applied
 
 
 def _upgrade_locked(target: str, to: str) -> list[str]:
