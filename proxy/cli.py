@@ -79,6 +79,7 @@ def serve(
     from proxy.maintenance import preflight
 
     _limit_malloc_arenas()
+    _short_gil_turns()
     config = _load(_config_path(ctx, config_path))
     problem = preflight(config)
     if problem:
@@ -177,6 +178,17 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
         return
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
         ctypes.CDLL(name).mallopt(-8, arenas)  # -8 is M_ARENA_MAX
+
+
+# A thread that wants the GIL waits this long before it asks the holder to let go (Python's
+# default is 5 ms). A request's steps hand the GIL to each other many times (the event loop,
+# the plan's thread coming back from the embedding model, the bookkeeping's regexes, a
+# learning job): at 5 ms one such wait costs more than the whole plan.
+GIL_SWITCH_SECONDS = 0.0005
+
+
+def _short_gil_turns() -> None:
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
 
 
 for _command in client_commands.COMMANDS:

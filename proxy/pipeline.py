@@ -12,6 +12,7 @@ path, the provider's bytes): body, status, the allow-listed headers, and its err
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from fastapi.responses import Response, StreamingResponse
 from memory.inject.plan import Injection, MemoryDegraded
 from memory.learn.turns import Turn
 from memory.ledger.audit import AuditRecord, last_user_text
+from memory.selfmodel import Prepared
 from proxy import accesslog, tracing
 from proxy.body import read_json
 from proxy.config import ModelEntry
@@ -98,6 +100,7 @@ class Call:
         user: str | None,
         injection: Injection,
         learns: bool,
+        preparing: asyncio.Future[Prepared] | None = None,
     ) -> None:
         self.state = state
         self.principal = principal
@@ -106,6 +109,7 @@ class Call:
         self.messages = messages
         self.user = user
         self.injection = injection
+        self.preparing = preparing
         # Reading the reply back costs a parse: only when the turn will be learned from.
         self.learns = learns and user is not None and state.memory.config.extraction.enabled
         self.upstream_started = time.perf_counter()
@@ -158,8 +162,9 @@ class Call:
                     reply=reply,
                     injected_ids=[b.id for b in self.injection.beliefs],
                 )
+            prepared = await self.preparing if self.preparing is not None else None
             with tracing.step("selfmodel.enqueue"):
-                await self.state.memory.record(record, turn)
+                await self.state.memory.record(record, turn, prepared)
             self.state.metrics.sync_counters(self.state.memory.stats)
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("bookkeeping of request %s failed", self.request_id)
@@ -213,13 +218,19 @@ async def handle(
     adapter.check_entry(model, lambda: state.upstream.provider_model(entry, model))
     user = adapter.end_user(body, request.headers)
     messages = adapter.messages(body)
+    # Started first, it runs beside the plan and the provider's answer, not after them.
+    preparing = asyncio.ensure_future(
+        state.memory.prepare(messages, adapter.injects and user is not None)
+    )
     if adapter.injects:
         injection = await _plan(state, caller, user, model, messages, request.headers, entry)
         position = rule_position(state, injection.rule) if injection.rendered else None
         forward = adapter.place(body, injection, position)
     else:
         injection, forward = Injection(messages=messages), body
-    call = Call(state, caller, request_id, model, messages, user, injection, adapter.injects)
+    call = Call(
+        state, caller, request_id, model, messages, user, injection, adapter.injects, preparing
+    )
     headers = response_headers(injection)
     stream = body.get("stream") is True
     client_headers = adapter.client_headers(request.headers)

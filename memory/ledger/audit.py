@@ -141,8 +141,8 @@ class AuditRecord:
             int(self.degraded_reason is not None),
             self.degraded_reason,
             self.arm,
-            _redacted(self.user_message) if store_rendered else None,
-            _redacted(self.reply) if store_rendered else None,
+            stored_text(self.user_message) if store_rendered else None,
+            stored_text(self.reply) if store_rendered else None,
         )
 
 
@@ -186,7 +186,7 @@ def _cut(text: str | None) -> str | None:
     return text[:TEXT_LIMIT] + " […cut]"
 
 
-def _redacted(text: str | None) -> str | None:
+def stored_text(text: str | None) -> str | None:
     """The text as stored: cut, then with secrets redacted (no secret rests on disk)."""
     cut = _cut(text)
     return None if cut is None else secrets.redact(cut)[0]

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,14 +39,14 @@ from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtr
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
 from memory.learn.worker import ExtractionWorker
-from memory.ledger.audit import AuditLog, AuditRecord
+from memory.ledger.audit import AuditLog, AuditRecord, last_user_text, stored_text
 from memory.ledger.outbox import Outbox
 from memory.ledger.record import record_request
 from memory.models import ScoredBelief
 from memory.prompts import PromptLibrary
 from memory.settings import InjectionRule, MemoryConfig
 
-__all__ = ["Assembled"]
+__all__ = ["Assembled", "Prepared"]
 
 log = logging.getLogger("selfmodel.runtime")
 
@@ -54,6 +54,14 @@ AUDIT_FLUSH_SECONDS = 0.25
 MAINTENANCE_SECONDS = 30.0
 INDEX_SYNC_SECONDS = 1.0
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request's bookkeeping worked out ahead (`Assembled.prepare`)."""
+
+    learn: bool | None  # None: preparing failed, `record` decides as if unprepared
+    gated: bool = False  # the gate found nothing about the user in the turn
 
 
 class Assembled:
@@ -261,15 +269,39 @@ class Assembled:
         """Queue an audit record (written in the background; never waits)."""
         self.audit_log.add(record)
 
-    async def record(self, record: AuditRecord, turn: Turn | None = None) -> None:
+    async def prepare(self, messages: list[dict[str, Any]], learns: bool) -> Prepared:
+        """What a request's bookkeeping needs from its messages alone, worked out while the
+        request is planned and the provider answers rather than after: the gate's verdict on
+        the user's words, and their redaction as the audit row and the queued turn store
+        them (which `record` then finds in `memory.secrets`' cache). Never raises."""
+        return await self._blocking(self._prepare, messages, learns)
+
+    def _prepare(self, messages: list[dict[str, Any]], learns: bool) -> Prepared:
+        try:
+            if self.config.audit.store_rendered:
+                stored_text(last_user_text(messages))
+            if not learns or not self.config.extraction.enabled:
+                return Prepared(learn=False)
+            turn = Turn(request_id="", tenant="", user="", model="", messages=messages, reply="")
+            if self.config.extraction.gate and not gate(_stored_user_texts(turn)).keep:
+                return Prepared(learn=False, gated=True)
+            turn.compact()  # the earlier answer and the user's words, redacted once
+            return Prepared(learn=True)
+        except Exception:  # noqa: BLE001 - `record` gates and redacts the turn itself
+            log.warning("preparing a request's bookkeeping failed", exc_info=True)
+            return Prepared(learn=None)
+
+    async def record(
+        self, record: AuditRecord, turn: Turn | None = None, prepared: Prepared | None = None
+    ) -> None:
         """Write a request's audit record, and its turn for learning, durably before the
         response ends (`record_request`). Never raises: failures are counted."""
-        if await self._blocking(self._record, record, turn):
+        if await self._blocking(self._record, record, turn, prepared):
             self.worker.wakeup.set()
 
-    def _record(self, record: AuditRecord, turn: Turn | None) -> bool:
+    def _record(self, record: AuditRecord, turn: Turn | None, prepared: Prepared | None) -> bool:
         try:
-            learn = turn is not None and self._learnable(turn)
+            learn = turn is not None and self._learnable(turn, prepared)
         except Exception:  # noqa: BLE001 - the gate failed: the worker decides instead
             log.warning("gating turn %s failed", record.request_id, exc_info=True)
             learn = turn is not None and self.config.extraction.enabled
@@ -278,16 +310,21 @@ class Assembled:
         self.stats["learning_failed"] += done.learning_failed
         return done.queued
 
-    def _learnable(self, turn: Turn) -> bool:
+    def _learnable(self, turn: Turn, prepared: Prepared | None = None) -> bool:
         if not self.config.extraction.enabled:
             return False
-        # The only gate of a turn: one with nothing in it about the user is never written, so
-        # the worker has no job to claim, skip and finish (gated on the text as it is stored).
-        if self.config.extraction.gate and not gate(_stored_user_texts(turn)).keep:
+        if prepared is not None and prepared.learn is not None:
+            keep, gated = prepared.learn, prepared.gated
+        else:
+            # The only gate of a turn: one with nothing in it about the user is never
+            # written, so the worker has no job to claim, skip and finish (gated on the text
+            # as it is stored).
+            gated = self.config.extraction.gate and not gate(_stored_user_texts(turn)).keep
+            keep = not gated
+        if gated:
             self.stats["gate_skipped"] += 1
             self.stats["jobs_skipped"] += 1
-            return False
-        return True
+        return keep
 
     async def enqueue_turn(self, turn: Turn) -> None:
         if not self.config.extraction.enabled:

@@ -38,13 +38,18 @@ def test_the_user_words_gated_are_those_the_outbox_would_store(messages, reply):
     assert _stored_user_texts(turn) == turn.compact().user_texts()
 
 
-def _record(runtime: SelfModel, n: int, said: str) -> None:
-    messages = [
+def _messages(said: str) -> list[dict[str, str]]:
+    return [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Hi"},
         {"role": "assistant", "content": f"Hello! Your old key {KEY} is revoked."},
         {"role": "user", "content": said},
     ]
+
+
+def _record(runtime: SelfModel, n: int, said: str, prepared: bool = False) -> None:
+    messages = _messages(said)
+    ahead = asyncio.run(runtime.prepare(messages, learns=True)) if prepared else None
     turn = Turn(request_id=f"r{n}", tenant="t", user="u", model="m", messages=messages, reply="ok")
     record = AuditRecord.from_injection(
         Injection(messages=messages),
@@ -56,8 +61,9 @@ def _record(runtime: SelfModel, n: int, said: str) -> None:
         error=None,
         upstream_ms=1.0,
         stream=False,
+        user_message=said,
     )
-    asyncio.run(runtime.record(record, turn))
+    asyncio.run(runtime.record(record, turn, ahead))
 
 
 def test_a_kept_turn_is_queued_redacted_and_a_gated_one_not_at_all(tmp_path, embedder):
@@ -70,4 +76,38 @@ def test_a_kept_turn_is_queued_redacted_and_a_gated_one_not_at_all(tmp_path, emb
     stored = json.loads(rows[0][0])
     assert stored["messages"][-1]["content"] == "I'm vegetarian, so no meat please."
     assert KEY not in rows[0][0] and "[REDACTED:openai_key]" in rows[0][0]
+    runtime.db.close()
+
+
+def test_bookkeeping_prepared_ahead_writes_what_unprepared_bookkeeping_writes(tmp_path, embedder):
+    """`prepare` runs beside the plan and the provider's call: the gate's verdict it hands
+    `record` decides as `record` would alone, and the stored rows are the same."""
+    said = ["What is the capital of France?", f"I'm vegetarian. My key is {KEY}", "Thanks!"]
+    stored = []
+    for ahead in (False, True):
+        config = parse_config(
+            {"store": {"path": str(tmp_path / str(ahead))}, "extraction": {"workers": 0}}
+        )
+        runtime = SelfModel(config.memory, embedder=embedder)
+        for n, text in enumerate(said):
+            _record(runtime, n, text, prepared=ahead)
+        payloads = runtime.db.conn.execute("SELECT payload FROM outbox").fetchall()
+        audited = runtime.db.conn.execute(
+            "SELECT user_message FROM audit ORDER BY request_id"
+        ).fetchall()
+        stored.append(([json.loads(p[0])["messages"] for p in payloads], [a[0] for a in audited]))
+        assert runtime.stats["gate_skipped"] == 2
+        runtime.db.close()
+    assert stored[0] == stored[1]
+    assert len(stored[1][0]) == 1 and None not in stored[1][1]
+    assert KEY not in json.dumps(stored[1])
+
+
+def test_preparing_for_a_call_that_does_not_learn_gates_nothing(tmp_path, embedder):
+    config = parse_config({"store": {"path": str(tmp_path)}, "extraction": {"workers": 0}})
+    runtime = SelfModel(config.memory, embedder=embedder)
+    prepared = asyncio.run(runtime.prepare(_messages("I'm vegetarian."), learns=False))
+    assert prepared.learn is False and not prepared.gated
+    kept = asyncio.run(runtime.prepare(_messages("I'm vegetarian."), learns=True))
+    assert kept.learn is True
     runtime.db.close()
