@@ -126,15 +126,18 @@ def _upgrade_locked(target: str, to: str) -> list[str]:
 
 
 def _upgrade(connection: sa.Connection, target: str) -> list[str]:
+    # One transaction from reading the revision to the last migration, so the revision read is
+    # the one upgraded from: on SQLite its BEGIN IMMEDIATE is the lock that lets one process
+    # of several started together migrate (Alembic runs inside a transaction it finds open).
     config = _config(connection)
     with connection.begin():
         before = current(connection)
         legacy = _legacy_revision(connection) if before is None else None
-    if legacy is not None:
-        command.stamp(config, legacy)
-        before = legacy
-    if before == target:
-        return []
-    command.upgrade(config, target)
+        if legacy is not None:
+            command.stamp(config, legacy)
+            before = legacy
+        if before == target:
+            return []
+        command.upgrade(config, target)
     script = ScriptDirectory(str(SCRIPTS))
     return [r.revision for r in reversed(list(script.iterate_revisions(target, before or "base")))]
