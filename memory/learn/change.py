@@ -75,6 +75,9 @@ _NOT_A_REPORT = re.compile(
     re.I,
 )
 
+# A change the user reports is said in a short sentence; a long one is a task or a story (and
+# the gate, on the request path, should not spend time reading it).
+MAX_WORDS = 25
 CONTRAST = 2  # a time contrast: the sentence sets the present against an earlier state
 EVENT = 1  # a past or perfect event of the speaker's
 
@@ -87,14 +90,19 @@ class Signal:
 
 def change_signal(text: str) -> Signal | None:
     """The grammatical mark that a sentence reports a change of the speaker's state, if any."""
-    text = " ".join(text.replace("\u2019", "'").split())
-    if not _FIRST_PERSON.search(text) or _NOT_A_REPORT.search(text):
+    words = text.replace("\u2019", "'").split()
+    if len(words) > MAX_WORDS:
+        return None
+    text = " ".join(words)
+    if not _FIRST_PERSON.search(text):
         return None
     if m := _CONTRAST.search(text):
-        return Signal(CONTRAST, m.group(0).lower())
-    if m := _EVENT.search(text):
-        return Signal(EVENT, m.group(0).strip(" ,;:").lower())
-    return None
+        signal = Signal(CONTRAST, m.group(0).lower())
+    elif m := _EVENT.search(text):
+        signal = Signal(EVENT, m.group(0).strip(" ,;:").lower())
+    else:
+        return None
+    return None if _NOT_A_REPORT.search(text) else signal
 
 
 # -- which belief it changes -------------------------------------------------------------------
