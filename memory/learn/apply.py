@@ -21,6 +21,7 @@ from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import MemoryFault
 from memory.guard import looks_like_instruction
 from memory.learn import revise
+from memory.learn.change import change_signal, changed_belief
 from memory.learn.cues import is_cessation, polarity, resolve_time, states_residence
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
@@ -145,6 +146,8 @@ class Applier:
             linked = self._link_revision(tenant, user, op)
             if linked is not None:
                 return self._revise_linked(tenant, user, op, linked, request_id, actor, at)
+            if op.anchored:
+                return "rejected", f"no active belief stands out as what {op.quote!r} changed"
             op = Op(
                 op="add",
                 context=op.context,
@@ -201,6 +204,10 @@ class Applier:
                 if states_residence(m.statement)
             ]
             match = revise.residence_of(statement, homes)
+            if match is None and (signal := change_signal(op.quote or statement)) is not None:
+                # No home said before: what the move changed, if it clearly changed one
+                # ("We bought the house, so the deposit savings are done").
+                match = changed_belief(statement, found, signal)
             return ("revises", match) if match else None
         if op.target:
             found = self._candidates(tenant, user, op.target)
@@ -217,6 +224,10 @@ class Applier:
             by_object = self._candidates(tenant, user, obj)
             whole = self._candidates(tenant, user, statement, limit=None)
             match = revise.slot_of(statement, by_object, whole)
+        signal = change_signal(op.quote or statement)
+        if match is None and signal is not None:
+            # A change in no known frame: the one belief the sentence is clearly about.
+            match = changed_belief(statement, found, signal)
         return ("revises", match) if match else None
 
     def _revise_linked(
@@ -249,6 +260,9 @@ class Applier:
             f"{op.cue or 'contradiction'}: supersedes {match.statement!r} "
             f"({how}, similarity {match.similarity:.2f})"
         )
+        # The new value of a slot lives where the old one did (context=None keeps the old
+        # belief's): "I passed the bar" replacing "I'm a law student" is the same fact about
+        # the user, and found by the same requests, whatever context its own words suggest.
         return "revise", self.beliefs.revise(
             tenant,
             user,
@@ -256,7 +270,7 @@ class Applier:
             op.statement or "",
             self._evidence(op, request_id, note=note),
             actor=actor,
-            context=op.context,
+            context=None,
             valid_from=_since(op, at),
         ).id
 

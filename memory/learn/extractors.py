@@ -13,10 +13,17 @@ from typing import Any, Protocol
 
 from memory.errors import ExtractionFailed, ParseError
 from memory.inject.render import strip_injected
+from memory.learn.change import change_signal
 from memory.learn.contexts import ContextClassifier
 from memory.learn.cues import parse_change
 from memory.learn.gate import prose_of, sentences_of
-from memory.learn.local import Classify, choose_context, extract_statements, is_about_third_party
+from memory.learn.local import (
+    Classify,
+    choose_context,
+    extract_statements,
+    is_about_third_party,
+    normalize_statement,
+)
 from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
 from memory.prompts import PromptLibrary
 
@@ -91,6 +98,22 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
         found = extract_statements(change.statement, contexts, classify)
     named = change is not None and change.target is not None
     if change is None or (change.cue == "now" and not found and not named):
+        signal = change_signal(sentence) if len(found) <= 1 else None
+        if signal is not None and not is_about_third_party(sentence):
+            # A change in no frame the cues know ("Our address changed in June: we're renting
+            # in Glasgow now"): a revision of the belief it is about, if one stands out; a
+            # statement about the user is stored as new when none does, anything else is not.
+            new = found[0].statement if len(found) == 1 else normalize_statement(sentence)
+            return [
+                Op(
+                    op="revise",
+                    context=classify(new, contexts, None),
+                    quote=sentence,
+                    statement=new,
+                    cue=f"change ({signal.mark})",
+                    anchored=not found,
+                )
+            ]
         return [
             Op(op="add", context=f.context, quote=f.quote, source="stated", statement=f.statement)
             for f in found

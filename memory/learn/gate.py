@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memory.learn.change import change_signal
 from memory.learn.cues import parse_change
 
 # Typographic apostrophes are common in pasted and mobile text.
@@ -339,6 +340,9 @@ def gate(user_texts: Sequence[str]) -> GateDecision:
             change = parse_change(sentence)
             if change is not None and change.cue != "now":
                 return GateDecision(True, f"change of mind ({change.cue})")
+            if (signal := change_signal(sentence)) is not None:
+                # Learned only as the revision of a belief it is clearly about.
+                return GateDecision(True, f"change of state ({signal.mark})")
     if not saw_text:
         return GateDecision(False, "empty")
     return GateDecision(False, "no first-person self-statement")

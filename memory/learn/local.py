@@ -217,7 +217,7 @@ _OPENER = re.compile(
 )
 
 
-def _normalize(quote: str) -> str:
+def normalize_statement(quote: str) -> str:
     text = " ".join(quote.split()).strip(" \"'\u201c\u201d-*\u2022")
     text = _OPENER.sub("", text)
     text = re.sub(r"(?<![\w'])i(?=$|[\s,.'!])", "I", text)
@@ -252,7 +252,7 @@ def extract_statements(
         for clause in _candidates(sentence):
             start = original.find(clause)
             quote = text[start : start + len(clause)] if start >= 0 else clause
-            statement = _normalize(clause)
+            statement = normalize_statement(clause)
             cue = self_cue(clause)
             if cue and cue.startswith("style:") and not _SPEAKER_START.match(statement):
                 # An imperative about answers is stored as the user's wish, in their voice.

@@ -55,6 +55,10 @@ class Op:
     # the applier links it. `cue` says what announced the change ("no longer", "moved").
     target: str | None = None
     cue: str | None = None
+    # A change reported in words that are not, on their own, a statement about the user ("The
+    # trio broke up, so I'm not in any band now"): stored only as the revision of a belief it
+    # links to, never as a new belief (memory/learn/change.py).
+    anchored: bool = False
 
 
 @dataclass(frozen=True)

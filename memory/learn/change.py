@@ -1,0 +1,142 @@
+"""Does a sentence report that the speaker's state changed, and which belief's state is it?
+
+The frames of memory/learn/frames.py and the cues of memory/learn/cues.py name the old and the
+new state when the user words a change in one of the ways they know. Users word most changes
+otherwise: "Our son was born two weeks ago" (after "I'm pregnant"), "The trio broke up, so I'm
+not in any band now", "Obsidian is where all my notes live now". What such sentences share is
+grammar, not words:
+- a time contrast: an adverb or subordinator that sets the present against an earlier state
+  ("now", "these days", "anymore", "again", "instead", "ever since", "now that", "back to",
+  "from now on", "my new ...");
+- or an event: the main verb in the past tense or the perfect ("I passed the bar", "I've
+  raised the budget", "My doctor took me off the pills"), which says something happened, not
+  what the user is like. A weaker mark: a past event is as often an anecdote.
+
+Neither says which belief changed. That is found by retrieval over the user's active beliefs:
+the belief the whole sentence is closest to must stand out from the runner-up, in meaning
+(cosine) and in the content words they share. The old state is usually named, in part, in the
+sentence ("the half marathon is off"), while the ~100 other beliefs of a user rarely share a
+content word with it. An event alone needs a closer and clearer winner than a time contrast.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from memory.learn.cues import content_stems, polarity
+from memory.learn.revise import Match
+
+# -- the grammar of a change -------------------------------------------------------------------
+
+_CONTRAST = re.compile(
+    r"\b(?:now|nowadays|these days|lately|any ?more|any longer|no longer|again|instead|"
+    r"from now on|ever since|now that|since then|back (?:to|on|in|into|at)|"
+    r"(?:my|our) new|for the first time|not \w+ (?:yet )?any ?more)\b",
+    re.I,
+)
+# Irregular English verbs: past tense and past participle (a closed class of the grammar).
+_IRREGULAR_PAST = (
+    r"went|gone|got|gotten|took|taken|left|bought|sold|began|begun|became|become|broke|broken|"
+    r"came|gave|given|grew|grown|made|met|quit|ran|won|lost|fell|fallen|found|kept|paid|put|"
+    r"told|wrote|written|drove|driven|flew|flown|chose|chosen|ate|eaten|drank|drunk|sent|"
+    r"built|brought|caught|taught|held|led|rode|ridden|swam|swum|wore|worn|woke|woken|"
+    r"forgot|forgotten|hung|threw|thrown|stood|sat|slept|hurt|cut|shut|split|spent|sold|"
+    r"switched|born|been|done|did|had"
+)
+# The subject of a clause: the speaker, a noun phrase of theirs or a definite one ("the trio"),
+# or a name; then the verb, after an adverb or two.
+_CLAUSE_SUBJECT = (
+    r"(?:^\W*|[,;:]\s*|\b(?:and|so|but|since|once|after|when|because)\s+)"
+    r"(?:i|we|(?:my|our|the)\s+(?:[\w-]+\s+){0,2}?[\w-]+|(?-i:[A-Z][a-z]+))"
+)
+_ADVERBS = r"(?:\s+(?:just|recently|finally|also|already|eventually|then|actually|even))*"
+_VERB_PAST = rf"(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed)"
+# The event's verb right after its subject: simple past ("I passed", "the trio broke up"), the
+# passive of an event ("our son was born", "I got promoted"), or the perfect ("I've raised",
+# "we have been renting"). An "-ed" word elsewhere is an adjective ("kosher-certified",
+# "products tested on animals", "I'm interested").
+_EVENT = re.compile(
+    _CLAUSE_SUBJECT
+    + r"(?:'ve|'d|\s+(?:have|has|had|was|were|got|get))?"
+    + _ADVERBS
+    + rf"\s+{_VERB_PAST}\b",
+    re.I,
+)
+# The subject of the event is the speaker or theirs: a story about someone else changes
+# nothing the user said about themselves (handled by the third-party check upstream).
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|mine|we|we're|we've|us|our)\b", re.I)
+# Not a report of the speaker's state: a question, a wish, a plan, a conditional.
+_NOT_A_REPORT = re.compile(
+    r"\?\s*$|^\W*(?:if|when|whenever|should|could|would|can|do|does|did|is|are|what|how|why|"
+    r"which|where|who)\b|\b(?:i|we)(?:'d| would| will|'ll| might| may)\s+(?:like|love|want|"
+    r"prefer|be|need)\b(?!.*\b(?:from now on|now on)\b)|\b(?:going to|plan to|planning to|"
+    r"want to|hope to|thinking (?:of|about))\b",
+    re.I,
+)
+
+# A change the user reports is said in a short sentence; a long one is a task or a story (and
+# the gate, on the request path, should not spend time reading it).
+MAX_WORDS = 25
+CONTRAST = 2  # a time contrast: the sentence sets the present against an earlier state
+EVENT = 1  # a past or perfect event of the speaker's
+
+
+@dataclass(frozen=True)
+class Signal:
+    strength: int  # CONTRAST or EVENT
+    mark: str  # the words that carried it, for the evidence's note
+
+
+def change_signal(text: str) -> Signal | None:
+    """The grammatical mark that a sentence reports a change of the speaker's state, if any."""
+    words = text.replace("\u2019", "'").split()
+    if len(words) > MAX_WORDS:
+        return None
+    text = " ".join(words)
+    if not _FIRST_PERSON.search(text):
+        return None
+    if m := _CONTRAST.search(text):
+        signal = Signal(CONTRAST, m.group(0).lower())
+    elif m := _EVENT.search(text):
+        signal = Signal(EVENT, m.group(0).strip(" ,;:").lower())
+    else:
+        return None
+    return None if _NOT_A_REPORT.search(text) else signal
+
+
+# -- which belief it changes -------------------------------------------------------------------
+
+WORD_WEIGHT = 0.25  # how much the share of a belief's content words in the sentence adds
+FLOOR = {CONTRAST: 0.35, EVENT: 0.42}  # the winner's score, by the signal's strength
+MARGIN = {CONTRAST: 0.12, EVENT: 0.15}  # ... and its lead over the runner-up
+MIN_COSINE = {CONTRAST: 0.3, EVENT: 0.35}  # ... and its cosine alone
+
+
+def _share(sentence: set[str], belief: str) -> float:
+    words = content_stems(belief)
+    return len(words & sentence) / len(words) if words else 0.0
+
+
+def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match | None:
+    """The one belief a change reported by `statement` is about, when one stands out."""
+    if not found:
+        return None
+    words = content_stems(statement)
+    scored = sorted(
+        ((m.similarity + WORD_WEIGHT * _share(words, m.statement), m) for m in found),
+        key=lambda pair: -pair[0],
+    )
+    best_score, best = scored[0]
+    runner = scored[1][0] if len(scored) > 1 else 0.0
+    if signal.strength == EVENT and polarity(best.statement) != polarity(statement):
+        # An event alone ("I've started having wine with dinner") does not say it negates an
+        # aversion it is close to ("I avoid places known for their wine lists").
+        return None
+    if (
+        best_score >= FLOOR[signal.strength]
+        and best_score - runner >= MARGIN[signal.strength]
+        and best.similarity >= MIN_COSINE[signal.strength]
+    ):
+        return best
+    return None

@@ -1,0 +1,133 @@
+"""Changes of state in no known frame: the grammatical signal, and the belief it revises."""
+
+import asyncio
+
+import pytest
+
+from memory.beliefs import EvidenceIn
+from memory.learn.apply import Applier
+from memory.learn.change import CONTRAST, EVENT, change_signal
+from memory.learn.extractors import LocalExtractor
+from memory.learn.gate import gate
+from memory.selfmodel import SelfModel
+from proxy.config import parse_config
+
+T, U = "default", "ana"
+
+# Beliefs of other kinds that every test user holds, so that a link has to stand out.
+OTHERS = [
+    "I avoid restaurants with loud music.",
+    "I prefer aisle seats on long flights.",
+    "I love hiking in the mountains.",
+    "I dislike horror movies.",
+    "I'm allergic to shellfish.",
+    "I read mostly historical novels.",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "strength"),
+    [
+        ("Ever since my office closed, I don't commute at all.", CONTRAST),
+        ("The choir disbanded, so I'm not singing anywhere now.", CONTRAST),
+        ("I'm back to cycling to work after the winter.", CONTRAST),
+        ("My new landlord allows pets.", CONTRAST),
+        ("I finished my apprenticeship and joined a carpentry workshop.", EVENT),
+        ("Our landlord sold the building last month.", EVENT),
+        ("I've retired from teaching.", EVENT),
+        ("We were married in June.", EVENT),
+    ],
+)
+def test_a_change_is_signalled_by_its_grammar(text, strength):
+    signal = change_signal(text)
+    assert signal is not None and signal.strength == strength
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I commute by ferry every morning.",  # a habit in the present
+        "I only eat at kosher-certified restaurants.",  # an adjective in -ed
+        "I avoid products tested on animals.",
+        "I'm interested in medieval history.",
+        "Should I switch to a standing desk now?",  # a question
+        "I'm thinking about moving to Porto next year.",  # a plan
+        "The weather turned cold yesterday.",  # nothing of the speaker's
+    ],
+)
+def test_no_change_is_signalled_without_one(text):
+    assert change_signal(text) is None
+
+
+@pytest.fixture
+def runtime(tmp_path, embedder):
+    rt = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    for text in OTHERS:
+        rt.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
+    yield rt
+    rt.db.close()
+
+
+def say(runtime, text):
+    extraction = asyncio.run(
+        LocalExtractor(runtime.classifier).extract(
+            [text], "", [], runtime.context_descriptions, "m"
+        )
+    )
+    return Applier(runtime.beliefs).apply(T, U, extraction.ops, request_id=None, known_ids=set())
+
+
+def active(runtime):
+    return {b.statement: b for b in runtime.beliefs.find(T, U, status="active")}
+
+
+def test_a_change_in_a_subordinate_clause_supersedes_the_belief_it_is_about(runtime):
+    say(runtime, "I commute by ferry every morning.")
+    old = active(runtime)["I commute by ferry every morning."]
+    say(runtime, "Ever since my office closed, I don't commute at all.")
+    now = active(runtime)
+    assert "I commute by ferry every morning." not in now
+    new = next(b for s, b in now.items() if "don't commute" in s)
+    assert new.supersedes == old.id
+    assert "change (ever since)" in (runtime.beliefs.get(T, U, new.id).evidence[0].note or "")
+    assert set(OTHERS) <= set(now)  # nothing else changed
+
+
+def test_a_change_that_is_no_self_statement_is_stored_only_as_a_revision(runtime):
+    say(runtime, "I sing in a church choir.")
+    old = active(runtime)["I sing in a church choir."]
+    say(runtime, "The choir disbanded, so I'm not singing anywhere now.")
+    gone = runtime.beliefs.get(T, U, old.id)
+    assert gone.status == "superseded"
+    assert set(OTHERS) <= set(active(runtime))
+
+
+def test_an_unanchored_change_with_nothing_to_revise_stores_nothing(runtime):
+    before = set(active(runtime))
+    result = say(runtime, "The bakery on our street closed last winter.")
+    assert set(active(runtime)) == before
+    assert result.applied == []
+
+
+def test_a_revision_keeps_the_old_beliefs_context(runtime):
+    runtime.beliefs.create(
+        T,
+        U,
+        "I'm a second-year nursing student.",
+        "constraints",
+        EvidenceIn(source="stated", kind="x"),
+    )
+    say(runtime, "I finished my nursing degree and joined a hospital as a staff nurse.")
+    new = next(b for s, b in active(runtime).items() if "staff nurse" in s)
+    assert new.context == "constraints"
+    assert new.supersedes is not None
+
+
+def test_an_event_does_not_end_a_nearby_aversion_of_the_other_polarity(runtime):
+    say(runtime, "I've started going to rock concerts with my brother.")
+    assert "I avoid restaurants with loud music." in active(runtime)
+
+
+def test_the_gate_keeps_a_change_in_no_known_frame():
+    assert gate(["Our lease ended in May: we're renting in Porto now."]).keep
+    assert not gate(["The weather turned cold yesterday."]).keep
