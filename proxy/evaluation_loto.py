@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 # The injection bar (issue #12): recall at a median of at most this many injected tokens.
 BAR_TOKENS = 250
 # Weights the leave-one-topic-out fit chooses among (situation weight x cut width x the cut's
 # cap on beliefs).
-SITUATION_GRID = (0.4, 0.8, 1.2)
+SITUATION_GRID = (0.15, 0.25, 0.4)
 CUT_GRID = (2.0, 2.25, 2.5)
-CUT_MAX_GRID: tuple[int | None, ...] = (16, None)  # None: no cap but the rule's top_k
+CUT_MAX_GRID: tuple[int | None, ...] = (16, 18, None)  # None: no cap but the rule's top_k
 
 
 async def probe(runtime: Any, user: str, query: str, gold: str) -> tuple[bool, int, int]:
@@ -71,7 +72,7 @@ async def loto(
     from proxy.evaluation import write_user
 
     grid = [
-        Weights(situation=w, feedback=DEFAULT_WEIGHTS.feedback, cut_stds=c, cut_max=m)
+        replace(DEFAULT_WEIGHTS, situation=w, cut_stds=c, cut_max=m)
         for w in SITUATION_GRID
         for c in CUT_GRID
         for m in CUT_MAX_GRID

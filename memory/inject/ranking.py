@@ -10,8 +10,14 @@ How a belief is scored (all vectors L2-normalized, so dot products are cosines)
     3. Neighbourhood: a small pull towards the centroid of the best few beliefs (pseudo-relevance
        feedback over the user's own beliefs). Preferences about one area sit close together, so
        this lifts an on-topic belief whose wording is far from the query.
-    4. Confidence and recency nudge the score (a belief held at 0.4 or last seen a year ago still
+    4. Shape: breadth (a belief indexed under more situations, such as a constraint linked to
+       the areas it bears on, gains a little per situation), crowding (a belief with many close
+       neighbours among the user's beliefs loses a little: one of twenty near-alike
+       preferences says less than a lone one) and diminishing returns on the statement cosine.
+    5. Confidence and recency nudge the score (a belief held at 0.4 or last seen a year ago still
        beats an irrelevant one, but loses a tie), and beliefs under `min_confidence` are dropped.
+    The weights of 1-4 are a small linear ranker fitted leave-one-topic-out
+    (benchmarks/retrieval_lab_linear.py), not chosen by hand.
     Then an adaptive cut keeps the beliefs scoring close to the best, up to `top_k` (and
     `Weights.cut_max` when set): a query with one clear match injects little, a vague one
     ("what should I watch?") gets the whole area.
@@ -29,32 +35,48 @@ from typing import Any
 
 import numpy as np
 
+from memory.inject.cut import CUT_MAX, CUT_STDS, MIN_KEEP, CutInfo, cut, cut_explained
+
 __all__ = [
+    "CUT_MAX",
+    "CUT_STDS",
     "DEFAULT_WEIGHTS",
+    "MIN_KEEP",
     "CutInfo",
     "FeatureArrays",
     "Features",
     "Scored",
     "Weights",
     "cut",
+    "crowding",
     "cut_explained",
     "rank",
     "score_beliefs",
     "score_indexed",
 ]
 
-# Weight of the situation match relative to the statement match. Routing reaches beliefs whose
-# words are far from a vague request, but the statement must still order beliefs within an area,
-# and the situation table was written while reading the dev topics: the weight it gets is what a
-# topic nobody tuned on loses. 0.4 rather than 0.8 narrows in-sample vs leave-one-topic-out from
-# 0.956 vs 0.915 (at 249 and 214 tokens, cut 2.0) to 0.947 vs 0.930 (243 and 233, cut 2.25);
-# with users crowded in the gold's topic, LOTO 0.902 at 382 -> 0.907 at 388
-# (benchmarks/retrieval_lab_ideas.py). `selfmodel eval`'s nine-topic fit chooses it for half of
-# the topics.
-SITUATION_WEIGHT = 0.4
-# Pseudo-relevance feedback: how many top beliefs form the centroid, and its weight.
+# The weights of the score's parts, relative to the statement cosine (weight 1). They are a
+# linear ranker's: the log-probability of the stated preference under a softmax over the
+# user's 100 beliefs, maximized on the dev topics with every case's features computed as if its
+# topic were unseen (the situation table less the entries written from that topic), rounded
+# (benchmarks/retrieval_lab_linear.py). Fitted on nine topics and measured on the tenth, for
+# every topic, this ranker gives 0.943 recall at a median of 241 tokens (0.938 at 236 with the
+# cut capped at 18, the default) where the earlier hand weights (situation 0.4, neighbourhood
+# 0.3, no shape terms) gave 0.930 at 233; the per-fold weights stay within about 0.1 of these.
+# Situation: routing reaches beliefs whose words are far from a vague request, but the
+# statement must still order beliefs within an area (the hand value was 0.4).
+SITUATION_WEIGHT = 0.25
+# Pseudo-relevance feedback: how many top beliefs form the centroid, and its weight. The best
+# few are chosen by statement + FEEDBACK_SEED_SITUATION x situation (the earlier weight).
 FEEDBACK_TOP = 5
-FEEDBACK_WEIGHT = 0.3
+FEEDBACK_WEIGHT = 0.45
+FEEDBACK_SEED_SITUATION = 0.4
+# Shape terms: per situation a belief is indexed under; times the mean cosine with its
+# CROWDING_NEIGHBOURS nearest beliefs of the same user; times the statement cosine squared.
+BREADTH_WEIGHT = 0.009
+CROWDING_WEIGHT = -0.24
+CROWDING_NEIGHBOURS = 5
+CONCAVITY_WEIGHT = -0.28
 # Earlier user turns add context but must not outvote the latest message (several query
 # vectors, when a caller passes them; the hot path embeds one text, `memory.inject.query`).
 EARLIER_TURN_WEIGHT = 0.85
@@ -63,21 +85,6 @@ EARLIER_TURN_WEIGHT = 0.85
 CONFIDENCE_WEIGHT = 0.10
 RECENCY_WEIGHT = 0.05
 RECENCY_HALF_LIFE_DAYS = 180.0
-# Adaptive cut: keep beliefs within this many standard deviations (of the user's scores for
-# this query) of the best one. Scale-free, so it does not depend on the weights above. A query
-# with one clear match keeps a few beliefs; a vague one keeps its whole area (then the rule's
-# max_tokens is the hard ceiling). Measured on PrefEval (benchmarks/retrieval_lab_sweep.py):
-# 2.0 keeps a median of 15 of 100 beliefs, 2.5 keeps 23 for +2 points of recall. With the
-# situation weight at 0.4 the scores spread less, so the cut is 2.25 wide (a median of 15).
-# CUT_MAX can cap how many beliefs the cut keeps (None: only the rule's top_k caps it). Off by
-# default: a cap trades recall for tokens along one curve, and where a topic is crowded it costs
-# recall most. Measured leave-one-topic-out on the dev topics (benchmarks/retrieval_lab_ideas.py),
-# 2.0 uncapped: 0.915 recall at a median of 214 tokens (p90 383); 2.25 capped at 16: 0.924 at
-# 230 (p90 286). With users crowded in the gold's topic (25 of 100 beliefs, --crowded): 0.902
-# at 382 uncapped, 0.824 at 260 capped at 16. `selfmodel eval` fits it per held-out topic.
-CUT_STDS = 2.25
-CUT_MAX: int | None = None
-MIN_KEEP = 3
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,9 @@ class Weights:
     feedback: float = FEEDBACK_WEIGHT
     cut_stds: float = CUT_STDS
     cut_max: int | None = CUT_MAX
+    breadth: float = BREADTH_WEIGHT
+    crowding: float = CROWDING_WEIGHT
+    concavity: float = CONCAVITY_WEIGHT
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -131,6 +141,92 @@ def _priors(features: FeatureArrays) -> np.ndarray:
     )
 
 
+def crowding(statements: np.ndarray, neighbours: int = CROWDING_NEIGHBOURS) -> np.ndarray:
+    """Each belief's mean cosine with its `neighbours` nearest other beliefs (0 when alone).
+
+    A property of the user's beliefs alone, not of the request (a snapshot can keep it).
+    """
+    vectors = np.asarray(statements, dtype=np.float32)
+    n = len(vectors)
+    k = min(neighbours, n - 1)
+    if k <= 0:
+        return np.zeros(n, dtype=np.float32)
+    gram = vectors @ vectors.T
+    np.fill_diagonal(gram, -np.inf)
+    return np.partition(gram, n - k, axis=1)[:, n - k :].mean(axis=1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every belief's score and the parts it is the sum of (for preview and the audit).
+
+    `total = (statement + weights.situation * situation + concavity) (times the turn weight of
+    the request text that matched best) + neighbourhood + shape + prior`, where `shape` is
+    breadth plus crowding; -inf in `total` for beliefs not eligible.
+    """
+
+    total: np.ndarray
+    statement: np.ndarray  # cosine with the best-matching request text
+    situation: np.ndarray  # best cosine of that text with one of the belief's situations
+    situation_row: np.ndarray  # which row of the situation table (-1: the statement itself)
+    turn: np.ndarray  # which request text matched (0 the latest user turn)
+    neighbourhood: np.ndarray
+    prior: np.ndarray
+    shape: np.ndarray  # breadth + crowding (weighted), a property of the belief in its user
+    concavity: np.ndarray  # weights.concavity x statement^2 (times the turn weight)
+
+    def parts(self, i: int, situation_texts: Sequence[str]) -> dict[str, Any]:
+        row = int(self.situation_row[i])
+        return {
+            "statement": round(float(self.statement[i]), 4),
+            "situation": round(float(self.situation[i]), 4),
+            "situation_text": situation_texts[row] if 0 <= row < len(situation_texts) else None,
+            "turn": int(self.turn[i]),
+            "neighbourhood": round(float(self.neighbourhood[i]), 4),
+            "shape": round(float(self.shape[i] + self.concavity[i]), 4),
+            "prior": round(float(self.prior[i]), 4),
+        }
+
+
+def _combine(
+    statement: np.ndarray,
+    situation: np.ndarray,
+    best_row: np.ndarray,
+    vectors: np.ndarray,
+    breadth: np.ndarray,
+    eligible: np.ndarray,
+    arrays: FeatureArrays,
+    weights: Weights,
+    crowded: np.ndarray | None,
+) -> Scored:
+    """The score from per-(belief, request text) cosines; see the module docstring."""
+    n, texts = statement.shape
+    empty = np.zeros(n, dtype=np.float32)
+    turn_weights = np.full(texts, EARLIER_TURN_WEIGHT, dtype=np.float32)
+    turn_weights[0] = 1.0
+    curve = weights.concavity * statement * statement
+    per_query = (statement + weights.situation * situation + curve) * turn_weights
+    turn = per_query.argmax(axis=1)
+    pick = np.arange(n)
+    raw = per_query[pick, turn]
+    parts = (statement[pick, turn], situation[pick, turn], best_row[pick, turn], turn)
+    if not eligible.any():
+        none = np.full(n, -np.inf, dtype=np.float32)
+        return Scored(none, *parts, empty, empty, empty, empty)
+    seed = np.where(eligible, parts[0] + FEEDBACK_SEED_SITUATION * parts[1], -np.inf)
+    k = min(FEEDBACK_TOP, int(eligible.sum()))
+    top = np.argpartition(-seed, k - 1)[:k]
+    neighbourhood = (weights.feedback * (vectors @ vectors[top].mean(axis=0))).astype(np.float32)
+    if crowded is None:
+        crowded = crowding(vectors) if weights.crowding else empty
+    shape = (weights.breadth * breadth + weights.crowding * crowded).astype(np.float32)
+    prior = _priors(arrays)
+    total = raw + neighbourhood + shape + prior
+    total = np.where(eligible, total, -np.inf).astype(np.float32)
+    concavity = (curve[pick, turn] * turn_weights[turn]).astype(np.float32)
+    return Scored(total, *parts, neighbourhood, prior, shape, concavity)
+
+
 def score_beliefs(
     query_vectors: np.ndarray,
     view_matrix: np.ndarray,
@@ -138,6 +234,7 @@ def score_beliefs(
     features: Sequence[Features] | FeatureArrays,
     *,
     min_confidence: float,
+    weights: Weights = DEFAULT_WEIGHTS,
 ) -> np.ndarray:
     """Relevance of every belief to the request; -inf for beliefs that must not be injected.
 
@@ -148,10 +245,8 @@ def score_beliefs(
     queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
     views = np.asarray(view_matrix, dtype=np.float32)
     owner = np.asarray(view_owner, dtype=np.int64)
-    score = np.full(n, -np.inf, dtype=np.float32)
     if n == 0 or queries.shape[0] == 0 or views.shape[0] == 0:
-        return score
-
+        return np.full(n, -np.inf, dtype=np.float32)
     # First row of each belief is its statement; np.unique gives first occurrences.
     owners, first_rows = np.unique(owner, return_index=True)
     statement_row = np.full(n, -1, dtype=np.int64)
@@ -159,7 +254,6 @@ def score_beliefs(
     present = statement_row >= 0
     is_situation = np.ones(len(owner), dtype=bool)
     is_situation[first_rows] = False
-
     sims = views @ queries.T  # (rows, queries)
     statement = np.full((n, queries.shape[0]), -1.0, dtype=np.float32)
     statement[present] = sims[statement_row[present]]
@@ -167,54 +261,18 @@ def score_beliefs(
     np.maximum.at(situation, owner[is_situation], sims[is_situation])
     # A belief indexed under its statement alone is its own situation.
     situation = np.where(np.isfinite(situation), situation, statement)
-    per_query = statement + SITUATION_WEIGHT * situation
-    weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
-    weights[0] = 1.0
-    raw = (per_query * weights).max(axis=1)
-
+    vectors = np.zeros((n, views.shape[1]), dtype=np.float32)
+    vectors[present] = views[statement_row[present]]
+    breadth = np.bincount(owner[is_situation], minlength=n).astype(np.float32)
     arrays = FeatureArrays.of(features)
     eligible = present & (arrays.confidence >= min_confidence)
-    if not eligible.any():
-        return score
-    raw = np.where(eligible, raw, -np.inf)
-
-    # Centroid of the best few statements; only eligible beliefs vote.
-    k = min(FEEDBACK_TOP, int(eligible.sum()))
-    top = np.argpartition(-raw, k - 1)[:k]
-    stmt_vecs = np.zeros((n, views.shape[1]), dtype=np.float32)
-    stmt_vecs[present] = views[statement_row[present]]
-    centroid = stmt_vecs[top].mean(axis=0)
-    raw = raw + FEEDBACK_WEIGHT * (stmt_vecs @ centroid)
-    raw = raw + _priors(arrays)
-    return np.where(eligible, raw, -np.inf).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class Scored:
-    """Every belief's score and the parts it is the sum of (for preview and the audit).
-
-    `total = statement + weights.situation * situation (times the turn weight of the request
-    text that matched best) + neighbourhood + prior`; -inf in `total` for beliefs not eligible.
-    """
-
-    total: np.ndarray
-    statement: np.ndarray  # cosine with the best-matching request text
-    situation: np.ndarray  # best cosine of that text with one of the belief's situations
-    situation_row: np.ndarray  # which row of the situation table (-1: the statement itself)
-    turn: np.ndarray  # which request text matched (0 the latest user turn)
-    neighbourhood: np.ndarray
-    prior: np.ndarray
-
-    def parts(self, i: int, situation_texts: Sequence[str]) -> dict[str, Any]:
-        row = int(self.situation_row[i])
-        return {
-            "statement": round(float(self.statement[i]), 4),
-            "situation": round(float(self.situation[i]), 4),
-            "situation_text": situation_texts[row] if 0 <= row < len(situation_texts) else None,
-            "turn": int(self.turn[i]),
-            "neighbourhood": round(float(self.neighbourhood[i]), 4),
-            "prior": round(float(self.prior[i]), 4),
-        }
+    rows = np.full(statement.shape, -1, dtype=np.int64)
+    crowded = np.zeros(n, dtype=np.float32)
+    if weights.crowding and present.any():
+        crowded[present] = crowding(vectors[present])
+    return _combine(
+        statement, situation, rows, vectors, breadth, eligible, arrays, weights, crowded
+    ).total
 
 
 def score_indexed(
@@ -251,20 +309,22 @@ def score_parts(
     min_confidence: float,
     allowed: np.ndarray | None = None,
     weights: Weights = DEFAULT_WEIGHTS,
+    crowded: np.ndarray | None = None,
 ) -> Scored:
     """`score_beliefs` for the compact layout the hot path keeps in memory, with its parts.
 
     A belief's situation views are shared rows of `situation_table`, named by
     `situation_index` (beliefs x slots, -1 for an empty slot), so each query is scored against
     the situation list once instead of once per belief. `allowed` masks beliefs out.
+    `crowded`: `crowding(statements)` when the caller keeps it (computed here otherwise).
     """
     n = len(features)
     queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
-    empty = np.zeros(n, dtype=np.float32)
-    none = np.full(n, -np.inf, dtype=np.float32)
-    minus = np.full(n, -1, dtype=np.int64)
     if n == 0 or queries.shape[0] == 0:
-        return Scored(none, empty, empty, minus, minus, empty, empty)
+        empty = np.zeros(n, dtype=np.float32)
+        minus = np.full(n, -1, dtype=np.int64)
+        none = np.full(n, -np.inf, dtype=np.float32)
+        return Scored(none, empty, empty, minus, minus, empty, empty, empty, empty)
     statement = statements @ queries.T  # (beliefs, queries)
     table = situation_table @ queries.T  # (situations, queries)
     if situation_index.size:
@@ -274,91 +334,21 @@ def score_parts(
         best_slot = gathered.argmax(axis=1)
         situation = np.take_along_axis(gathered, best_slot[:, None, :], axis=1)[:, 0, :]
         best_row = np.take_along_axis(slots, best_slot, axis=1)
+        breadth = (situation_index >= 0).sum(axis=1).astype(np.float32)
     else:
         situation = np.full_like(statement, -np.inf)
         best_row = np.full(statement.shape, len(table), dtype=np.int64)
+        breadth = np.zeros(n, dtype=np.float32)
     found = np.isfinite(situation)
     situation = np.where(found, situation, statement)
     best_row = np.where(found, best_row, -1)
-    turn_weights = np.full(queries.shape[0], EARLIER_TURN_WEIGHT, dtype=np.float32)
-    turn_weights[0] = 1.0
-    per_query = (statement + weights.situation * situation) * turn_weights
-    turn = per_query.argmax(axis=1)
-    pick = np.arange(n)
-    raw = per_query[pick, turn]
     arrays = FeatureArrays.of(features)
     eligible = arrays.confidence >= min_confidence
     if allowed is not None:
         eligible &= allowed
-    parts = (statement[pick, turn], situation[pick, turn], best_row[pick, turn], turn)
-    if not eligible.any():
-        return Scored(none, *parts, empty, empty)
-    raw = np.where(eligible, raw, -np.inf)
-    k = min(FEEDBACK_TOP, int(eligible.sum()))
-    top = np.argpartition(-raw, k - 1)[:k]
-    neighbourhood = (weights.feedback * (statements @ statements[top].mean(axis=0))).astype(
-        np.float32
+    return _combine(
+        statement, situation, best_row, statements, breadth, eligible, arrays, weights, crowded
     )
-    prior = _priors(arrays)
-    total = np.where(eligible, raw + neighbourhood + prior, -np.inf).astype(np.float32)
-    return Scored(total, *parts, neighbourhood, prior)
-
-
-@dataclass(frozen=True)
-class CutInfo:
-    """Why the adaptive cut kept what it kept."""
-
-    eligible: int  # beliefs that could be injected
-    best: float  # the best score
-    threshold: float  # scores below this were cut (best - CUT_STDS x spread)
-    passed: int  # beliefs at or above the threshold (at least MIN_KEEP)
-    kept: int  # after the caps (the rule's top_k, and Weights.cut_max when set)
-    # "score" (the threshold), "top_k" (the rule's cap), "cut_max" (the cut's own cap, when set
-    # and below top_k), or "all" (every eligible belief kept)
-    stopped_by: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "eligible": self.eligible,
-            "best": round(self.best, 4),
-            "threshold": round(self.threshold, 4),
-            "passed": self.passed,
-            "kept": self.kept,
-            "stopped_by": self.stopped_by,
-        }
-
-
-def cut(
-    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int | None = CUT_MAX
-) -> list[int]:
-    """Eligible beliefs best first, cut adaptively to at most `top_k` (and `cut_max`)."""
-    return cut_explained(score, top_k, cut_stds, cut_max)[0]
-
-
-def cut_explained(
-    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int | None = CUT_MAX
-) -> tuple[list[int], CutInfo]:
-    """`cut`, and why it stopped where it did."""
-    order = np.argsort(-score, kind="stable")
-    order = order[np.isfinite(score[order])]
-    if not order.size:
-        return [], CutInfo(0, 0.0, 0.0, 0, 0, "all")
-    spread = float(score[np.isfinite(score)].std()) if order.size > 1 else 0.0
-    ranked = score[order]
-    threshold = float(ranked[0]) - cut_stds * spread
-    keep = ranked >= threshold
-    keep[:MIN_KEEP] = True
-    passed = int(keep.sum())
-    cap = top_k if cut_max is None else min(top_k, max(cut_max, MIN_KEEP))
-    chosen = [int(i) for i in order[keep][:cap]]
-    if passed > cap:
-        stopped = "top_k" if cap == top_k else "cut_max"
-    elif passed == order.size:
-        stopped = "all"
-    else:
-        stopped = "score"
-    info = CutInfo(int(order.size), float(ranked[0]), threshold, passed, len(chosen), stopped)
-    return chosen, info
 
 
 def rank(

@@ -126,8 +126,16 @@ def test_score_parts_add_up_and_name_the_situation() -> None:
         query[None].astype(np.float32), statements, table, index, features, min_confidence=0.0
     )
     w = DEFAULT_WEIGHTS.situation
-    total = scored.statement + w * scored.situation + scored.neighbourhood + scored.prior
+    total = (
+        scored.statement
+        + w * scored.situation
+        + scored.neighbourhood
+        + scored.shape
+        + scored.concavity
+        + scored.prior
+    )
     assert np.allclose(scored.total, total, atol=1e-5)
+    assert np.allclose(scored.concavity, DEFAULT_WEIGHTS.concavity * scored.statement**2)
     names = ["a", "b", "c"]
     assert scored.parts(1, names)["situation_text"] == "b"  # row 1 is _e(7)
     assert scored.parts(2, names)["situation_text"] is None  # no situations: its statement
@@ -140,9 +148,10 @@ def test_score_parts_add_up_and_name_the_situation() -> None:
         index,
         features,
         min_confidence=0.0,
-        weights=Weights(situation=0.0),
+        weights=Weights(situation=0.0, breadth=0.0, crowding=0.0, concavity=0.0),
     )
     assert np.allclose(plain.total, plain.statement + plain.neighbourhood + plain.prior, atol=1e-5)
+    assert not plain.shape.any() and not plain.concavity.any()
 
 
 def test_cut_explained_says_why_it_stopped() -> None:
@@ -165,11 +174,13 @@ def test_a_crowded_area_is_capped_by_cut_max() -> None:
     from memory.inject.ranking import CUT_MAX, MIN_KEEP, cut_explained
 
     # Thirty beliefs on the query's topic, seventy far away: the score cut alone keeps all
-    # thirty (the default has no cap); capped at 16 it keeps the best 16, in score order.
+    # thirty uncapped; the default cap keeps the best CUT_MAX; capped at 16 the best 16.
     crowded = np.concatenate([np.linspace(0.9, 0.8, 30), np.full(70, 0.1)]).astype(np.float32)
-    assert CUT_MAX is None
-    kept, info = cut_explained(crowded, 40)
+    kept, info = cut_explained(crowded, 40, cut_max=None)
     assert kept == list(range(30)) and info.stopped_by == "score"
+    assert CUT_MAX is not None and CUT_MAX < 30
+    kept, info = cut_explained(crowded, 40)
+    assert kept == list(range(CUT_MAX)) and info.stopped_by == "cut_max"
     kept, info = cut_explained(crowded, 40, cut_max=16)
     assert info.passed == 30 and info.stopped_by == "cut_max"
     assert kept == list(range(16)) and info.kept == 16
@@ -179,3 +190,59 @@ def test_a_crowded_area_is_capped_by_cut_max() -> None:
     # A cap at or above the area keeps it whole; a cap below MIN_KEEP still keeps MIN_KEEP.
     assert len(cut_explained(crowded, 40, cut_max=40)[0]) == 30
     assert len(cut_explained(crowded, 40, cut_max=1)[0]) == MIN_KEEP
+
+
+def test_crowding_is_the_mean_cosine_with_the_nearest_other_beliefs() -> None:
+    from memory.inject.ranking import crowding
+
+    near = np.stack([_unit(_e(0, 9) + 0.1 * _e(i, 9)) for i in range(1, 4)] + [_e(8, 9)])
+    crowd = crowding(near.astype(np.float32), neighbours=2)
+    assert crowd[3] == 0.0  # orthogonal to every other belief
+    assert np.allclose(crowd[:3], float(near[0] @ near[1]), atol=1e-6)
+    assert crowding(near[:1].astype(np.float32)).tolist() == [0.0]  # alone: no neighbours
+
+
+def test_crowding_lowers_one_of_many_alike_against_a_lone_belief() -> None:
+    # Belief 0 is one of six near-identical preferences, belief 6 a lone one; both match the
+    # query equally. The crowding term moves the lone one up against the alike one by its
+    # weight times the difference in crowding (the neighbourhood pull still favours the area).
+    from dataclasses import replace
+
+    from memory.inject.ranking import DEFAULT_WEIGHTS, crowding, score_indexed
+
+    dim = 12
+    alike = [_unit(_e(0, dim) + _e(1, dim) + 0.05 * _e(2 + i, dim)) for i in range(6)]
+    statements = np.stack([*alike, _unit(_e(0, dim) + _e(9, dim))]).astype(np.float32)
+    index = np.full((7, 1), -1, dtype=np.int32)
+    table = np.zeros((1, dim), dtype=np.float32)
+
+    def margin(weights: object) -> float:
+        score = score_indexed(
+            _e(0, dim)[None],
+            statements,
+            table,
+            index,
+            [FRESH] * 7,
+            min_confidence=0.0,
+            weights=weights,  # type: ignore[arg-type]
+        )
+        return float(score[6] - score[0])
+
+    crowd = crowding(statements)
+    assert crowd[0] > 0.9 > 0.6 > crowd[6]
+    gained = margin(DEFAULT_WEIGHTS) - margin(replace(DEFAULT_WEIGHTS, crowding=0.0))
+    assert DEFAULT_WEIGHTS.crowding < 0
+    assert np.isclose(gained, -DEFAULT_WEIGHTS.crowding * float(crowd[0] - crowd[6]), atol=1e-5)
+
+
+def test_breadth_breaks_a_tie_for_the_belief_indexed_under_more_situations() -> None:
+    from memory.inject.ranking import score_indexed
+
+    query = _e(0, 8)
+    statements = np.stack([_unit(_e(0, 8) + _e(1, 8)), _unit(_e(0, 8) + _e(2, 8))])
+    table = np.stack([_e(3, 8), _e(4, 8), _e(5, 8)]).astype(np.float32)
+    index = np.array([[0, -1, -1], [0, 1, 2]], dtype=np.int32)
+    score = score_indexed(
+        query[None], statements.astype(np.float32), table, index, [FRESH] * 2, min_confidence=0.0
+    )
+    assert score[1] > score[0]

@@ -1,0 +1,199 @@
+"""Retrieval lab, a small learned linear ranker, fitted and measured leave-one-topic-out.
+
+Same protocol as retrieval_lab_loto.py (gold + 99 others, numpy seed 0; near-duplicate
+collapse; exact token counts with the shipped template; the adaptive cut 2.25 spreads wide).
+The cut keeps at most `Weights.cut_max` beliefs (18). Every belief gets six features against
+the question (`memory.inject.ranking`): statement cosine, best situation cosine, neighbourhood
+(cosine with the centroid of the best five), breadth (how many situations the belief is
+indexed under: a constraint linked to the areas it bears on has more), crowding (mean cosine
+with its five nearest beliefs of the same user) and the statement cosine squared (diminishing
+returns). The weights maximize the log-probability of the gold under a softmax over the
+user's 100 beliefs (L2-regularized).
+
+Nested, so no figure sees its own topic: for held-out topic T the weights are fitted on the
+other nine topics, each training case's features computed with the situation table less T
+*and* less the case's own topic (every training case is itself "unseen"), and T is measured
+with the table less T. `--crowded`: users hold 25 beliefs of the gold's topic (see
+retrieval_lab_ideas.py). `--fit-cut`: the cut is also chosen on the nine topics (std widths and
+softmax-mass cuts, bar objective) instead of the shipped width.
+
+Run:  python benchmarks/retrieval_lab_linear.py [--crowded] [--fit-cut]   (~3-5 min)
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import sys
+
+import numpy as np
+from retrieval_lab_data import load
+from retrieval_lab_sweep import Cost, dedupe
+from scipy.optimize import minimize
+
+from memory.index.views import DEFAULT_TABLE, SITUATIONS, index_views
+from memory.inject import ranking
+from memory.prompts import PromptLibrary
+
+FEATURES = ("statement", "situation", "neighbourhood", "breadth", "crowding", "concavity")
+CUTS: list[tuple[str, float]] = [("std", c) for c in (1.75, 2.0, 2.25, 2.5)] + [
+    ("mass", m) for m in (0.85, 0.9, 0.92, 0.93, 0.94, 0.95)
+]
+SHIPPED = ranking.DEFAULT_WEIGHTS
+
+d = load()
+N = len(d.prefs)
+POS = {s: i for i, s in enumerate(SITUATIONS)}
+NAMES = sorted(set(d.topics))
+cost = Cost(PromptLibrary().injection("default").compiled, d.prefs)
+
+
+def crowd_users() -> list[list[int]]:
+    rng = np.random.default_rng(0)
+    users = []
+    for i in range(N):
+        same = [j for j in range(N) if d.topics[j] == d.topics[i] and d.prefs[j] != d.prefs[i]]
+        other = [j for j in range(N) if d.topics[j] != d.topics[i]]
+        picked = rng.choice(same, min(24, len(same)), replace=False).tolist()
+        users.append([i, *picked, *rng.choice(other, 75, replace=False).tolist()])
+    return users
+
+
+USERS = crowd_users() if "--crowded" in sys.argv else d.users
+
+
+@functools.cache
+def lists_for(dropped: tuple[str, ...]) -> list[list[int]]:
+    table = DEFAULT_TABLE
+    for topic in dropped:
+        table = table.without(topic)
+    smat = d.smat[np.array([POS[s] for s in table.situations])]
+    return [
+        [
+            POS[v]
+            for v in index_views(
+                p, "preferences", statement_vector=d.pvec[b], situation_matrix=smat, table=table
+            )[1:]
+        ]
+        for b, p in enumerate(d.prefs)
+    ]
+
+
+def features(i: int, dropped: tuple[str, ...]) -> np.ndarray:
+    """(100 beliefs x 6) features of case i, the table less the `dropped` topics' entries."""
+    lists = lists_for(tuple(sorted(set(dropped))))
+    u = USERS[i]
+    q = d.qvec[i]
+    vectors = d.pvec[u]
+    statement = vectors @ q
+    table = d.smat @ q
+    situation = np.array(
+        [max((table[s] for s in lists[b]), default=statement[j]) for j, b in enumerate(u)]
+    )
+    seed = statement + ranking.FEEDBACK_SEED_SITUATION * situation
+    top = np.argsort(-seed)[: ranking.FEEDBACK_TOP]
+    neighbourhood = vectors @ vectors[top].mean(axis=0)
+    breadth = np.array([len(lists[b]) for b in u], dtype=np.float64)
+    crowding = ranking.crowding(vectors)
+    return np.stack([statement, situation, neighbourhood, breadth, crowding, statement**2], 1)
+
+
+def fit(xs: list[np.ndarray], reg: float = 1e-2) -> np.ndarray:
+    """Listwise softmax (gold at row 0) on standardized features; weights in raw units with
+    the statement's weight 1 (the cut is scale-free; the mass cut gets the scale back)."""
+    stacked = np.concatenate(xs)
+    mu, sd = stacked.mean(0), stacked.std(0) + 1e-9
+    a = (np.stack(xs) - mu) / sd
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = a @ w
+        m = s.max(axis=1, keepdims=True)
+        e = np.exp(s - m)
+        z = e.sum(axis=1)
+        p = e / z[:, None]
+        grad = a[:, 0, :] - np.einsum("cn,cnf->cf", p, a)
+        ll = s[:, 0] - m[:, 0] - np.log(z)
+        return float(-ll.mean() + reg * w @ w), -grad.mean(axis=0) + 2 * reg * w
+
+    w = minimize(loss, np.zeros(a.shape[2]), jac=True, method="L-BFGS-B").x / sd
+    return w  # raw units, softmax scale
+
+
+def order(score: np.ndarray, cut: tuple[str, float]) -> list[int]:
+    ranked = np.argsort(-score, kind="stable")
+    if cut[0] == "std":
+        keep = score[ranked] >= score[ranked[0]] - cut[1] * score.std()
+        keep[: ranking.MIN_KEEP] = True
+        return [int(j) for j in ranked[keep][: SHIPPED.cut_max or 40]]
+    e = np.exp(score[ranked] - score[ranked[0]])
+    n = max(ranking.MIN_KEEP, int(np.searchsorted(np.cumsum(e) / e.sum(), cut[1]) + 1))
+    return [int(j) for j in ranked[: min(n, 40)]]
+
+
+def measure(i: int, picked: list[int]) -> tuple[bool, int, int]:
+    u = USERS[i]
+    kept = dedupe(d, u, picked)
+    n, tokens = cost.fit([u[j] for j in kept], 400)
+    return 0 in kept[:n], tokens, n
+
+
+def figures(rows: list[tuple[bool, int, int]]) -> str:
+    return (
+        f"recall {np.mean([r[0] for r in rows]):.3f}  median tokens "
+        f"{statistics.median(r[1] for r in rows):5.1f}  median beliefs "
+        f"{statistics.median(r[2] for r in rows)}"
+    )
+
+
+def objective(rows: list[tuple[bool, int, int]]) -> float:
+    median = statistics.median(r[1] for r in rows)
+    return float(np.mean([r[0] for r in rows])) - (0 if median <= 250 else 1 + median / 1000)
+
+
+def main() -> None:
+    fit_cut = "--fit-cut" in sys.argv
+    shipped_cut = ("std", SHIPPED.cut_stds)
+    old = np.array([1.0, 0.4, 0.3, 0.0, 0.0, 0.0])
+    new = np.array(
+        [
+            1.0,
+            SHIPPED.situation,
+            SHIPPED.feedback,
+            SHIPPED.breadth,
+            SHIPPED.crowding,
+            SHIPPED.concavity,
+        ]
+    )
+    held_rows: list[tuple[bool, int, int]] = []
+    loto_x = {i: features(i, (d.topics[i],)) for i in range(N)}
+    for topic in NAMES:
+        train = [i for i in range(N) if d.topics[i] != topic]
+        xs = [features(i, (topic, d.topics[i])) for i in train]
+        w = fit(xs)
+        cut = shipped_cut
+        if fit_cut:
+            cut = max(
+                CUTS,
+                key=lambda c: objective(
+                    [measure(i, order(x @ w, c)) for i, x in zip(train, xs, strict=True)]
+                ),
+            )
+        held = [i for i in range(N) if d.topics[i] == topic]
+        rows = [measure(i, order(loto_x[i] @ w, cut)) for i in held]
+        held_rows.extend(rows)
+        print(f"{topic:22s} w/w0 {np.round(w / w[0], 3)}  cut {cut}  {figures(rows)}", flush=True)
+    print(f"\nnested LOTO, weights fitted on nine topics:      {figures(held_rows)}")
+    ins_x = {i: features(i, ()) for i in range(N)}
+    for name, w in (("earlier weights (0.4, 0.3)", old), ("shipped weights", new)):
+        for label, xs in (("in-sample", ins_x), ("LOTO table", loto_x)):
+            rows = [measure(i, order(xs[i] @ w, shipped_cut)) for i in range(N)]
+            print(f"{name:28s} {label:11s} cut {shipped_cut[1]}: {figures(rows)}")
+    w = fit([loto_x[i] for i in range(N)])
+    print(
+        "\nweights fitted on all ten topics (LOTO features), statement = 1:",
+        np.round(w / w[0], 4),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The adaptive cut: how many of the best-scored beliefs a request keeps, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CUT_MAX", "CUT_STDS", "MIN_KEEP", "CutInfo", "cut", "cut_explained"]
+
+# Adaptive cut: keep beliefs within this many standard deviations (of the user's scores for
+# this query) of the best one. Scale-free, so it does not depend on the score's weights. A query
+# with one clear match keeps a few beliefs; a vague one keeps its whole area (then CUT_MAX and
+# the rule's max_tokens are the ceilings). Measured on PrefEval (benchmarks/retrieval_lab_sweep.py):
+# 2.0 keeps a median of 15 of 100 beliefs, 2.5 keeps 23 for +2 points of recall.
+# CUT_MAX caps how many beliefs the cut keeps (None: only the rule's top_k caps it). With the
+# linear ranker's weights (memory.inject.ranking), measured on the dev topics with the
+# situation table less each topic's own entries (benchmarks/retrieval_lab_linear.py): uncapped
+# 0.951 recall at a median of 246.5 tokens (269 in-sample), capped at 18 0.945 at 238 (0.955 at
+# 247 in-sample). The cap bounds what a crowded topic spends (18 beliefs, about 300 tokens),
+# where an outside measurement found the uncapped cut at 314 tokens. `selfmodel eval` refits
+# width and cap per held-out topic.
+CUT_STDS = 2.25
+CUT_MAX: int | None = 18
+MIN_KEEP = 3
+
+
+@dataclass(frozen=True)
+class CutInfo:
+    """Why the adaptive cut kept what it kept."""
+
+    eligible: int  # beliefs that could be injected
+    best: float  # the best score
+    threshold: float  # scores below this were cut (best - CUT_STDS x spread)
+    passed: int  # beliefs at or above the threshold (at least MIN_KEEP)
+    kept: int  # after the caps (the rule's top_k, and Weights.cut_max when set)
+    # "score" (the threshold), "top_k" (the rule's cap), "cut_max" (the cut's own cap, when set
+    # and below top_k), or "all" (every eligible belief kept)
+    stopped_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "eligible": self.eligible,
+            "best": round(self.best, 4),
+            "threshold": round(self.threshold, 4),
+            "passed": self.passed,
+            "kept": self.kept,
+            "stopped_by": self.stopped_by,
+        }
+
+
+def cut(
+    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int | None = CUT_MAX
+) -> list[int]:
+    """Eligible beliefs best first, cut adaptively to at most `top_k` (and `cut_max`)."""
+    return cut_explained(score, top_k, cut_stds, cut_max)[0]
+
+
+def cut_explained(
+    score: np.ndarray, top_k: int, cut_stds: float = CUT_STDS, cut_max: int | None = CUT_MAX
+) -> tuple[list[int], CutInfo]:
+    """`cut`, and why it stopped where it did."""
+    order = np.argsort(-score, kind="stable")
+    order = order[np.isfinite(score[order])]
+    if not order.size:
+        return [], CutInfo(0, 0.0, 0.0, 0, 0, "all")
+    spread = float(score[np.isfinite(score)].std()) if order.size > 1 else 0.0
+    ranked = score[order]
+    threshold = float(ranked[0]) - cut_stds * spread
+    keep = ranked >= threshold
+    keep[:MIN_KEEP] = True
+    passed = int(keep.sum())
+    cap = top_k if cut_max is None else min(top_k, max(cut_max, MIN_KEEP))
+    chosen = [int(i) for i in order[keep][:cap]]
+    if passed > cap:
+        stopped = "top_k" if cap == top_k else "cut_max"
+    elif passed == order.size:
+        stopped = "all"
+    else:
+        stopped = "score"
+    info = CutInfo(int(order.size), float(ranked[0]), threshold, passed, len(chosen), stopped)
+    return chosen, info
