@@ -267,6 +267,7 @@ class Injector:
             min_confidence=rule.min_confidence,
             allowed=mask,
             weights=self.weights,
+            crowded=snapshot.crowded,
         )
         scores_all = scored.total
         ranked, info = cut_explained(

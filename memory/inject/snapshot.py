@@ -19,7 +19,7 @@ import numpy as np
 
 from memory import guard
 from memory.core import Core
-from memory.inject.ranking import FeatureArrays
+from memory.inject.ranking import FeatureArrays, crowding
 from memory.ledger import Database, vectors
 from memory.ledger import beliefs as rows
 from memory.ledger.db import parse_time, utcnow
@@ -63,6 +63,8 @@ class Snapshot:
         self._confidence = np.array([e.confidence for e in self.entries], dtype=np.float64)
         self._updated = np.array([e.updated.timestamp() for e in self.entries], dtype=np.float64)
         self._contexts = np.array([e.context for e in self.entries], dtype=object)
+        # How crowded each belief's neighbourhood is: the user's beliefs alone decide it.
+        self.crowded = crowding(self.statements).astype(np.float32)
         self.nbytes = (
             self.statements.nbytes
             + self.situations.nbytes
