@@ -268,6 +268,7 @@ class Injector:
             allowed=mask,
             weights=self.weights,
             crowded=snapshot.crowded,
+            previous=snapshot.previous,
         )
         scores_all = scored.total
         ranked, info = cut_explained(

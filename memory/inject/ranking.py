@@ -310,6 +310,7 @@ def score_parts(
     allowed: np.ndarray | None = None,
     weights: Weights = DEFAULT_WEIGHTS,
     crowded: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
 ) -> Scored:
     """`score_beliefs` for the compact layout the hot path keeps in memory, with its parts.
 
@@ -317,6 +318,9 @@ def score_parts(
     `situation_index` (beliefs x slots, -1 for an empty slot), so each query is scored against
     the situation list once instead of once per belief. `allowed` masks beliefs out.
     `crowded`: `crowding(statements)` when the caller keeps it (computed here otherwise).
+    `previous`: per belief, the statement vector of the belief it revised (zero rows for none):
+    a revision's statement match is the better of its own and its old state's, so that what
+    asked about the old state finds the new one ("I sold my car" for a car question).
     """
     n = len(features)
     queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
@@ -326,6 +330,9 @@ def score_parts(
         none = np.full(n, -np.inf, dtype=np.float32)
         return Scored(none, empty, empty, minus, minus, empty, empty, empty, empty)
     statement = statements @ queries.T  # (beliefs, queries)
+    if previous is not None:
+        revised = np.asarray(previous.any(axis=1))[:, None]
+        statement = np.where(revised, np.maximum(statement, previous @ queries.T), statement)
     table = situation_table @ queries.T  # (situations, queries)
     if situation_index.size:
         padded = np.vstack([table, np.full((1, table.shape[1]), -np.inf, dtype=np.float32)])

@@ -53,6 +53,9 @@ class Snapshot:
     situations: np.ndarray  # entry index -> its situation views (rows of the shared table), -1 pad
     built: datetime
     unembedded: int = 0  # active beliefs still waiting for their vectors
+    # Entry index -> the statement vector of the belief it revised (a zero row if none): a
+    # revision is the current answer to whatever its old state answered.
+    previous: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Pairs of entries (i < j) already read for a contradiction, and the answer: a pair's
@@ -67,6 +70,7 @@ class Snapshot:
         self.crowded = crowding(self.statements).astype(np.float32)
         self.nbytes = (
             self.statements.nbytes
+            + (0 if self.previous is None else self.previous.nbytes)
             + self.situations.nbytes
             + sum(
                 len(e.statement) + len(e.shown) + len(e.id) + _ENTRY_OVERHEAD_BYTES
@@ -162,7 +166,7 @@ class SnapshotCache:
         """Read the user's rows; beliefs unchanged since `previous` keep their entries, so a
         write to one belief does not recompute the confidence of all the others."""
         conn = self._db.conn
-        found, statements, situation_lists = vectors.load_compact(conn, tenant, user)
+        found, statements, situation_lists, revised = vectors.load_compact(conn, tenant, user)
         unembedded = rows.count_unembedded(conn, tenant, user)
         kept = (
             {_key(e.id, e.version, e.statement, e.context, e.updated): e for e in previous.entries}
@@ -197,7 +201,15 @@ class SnapshotCache:
         situations = np.full((len(found), slots), -1, dtype=np.int32)
         for index, listed in enumerate(situation_lists):
             situations[index, : len(listed)] = listed
-        return Snapshot(revision, entries, statements, situations, now, unembedded)
+        return Snapshot(
+            revision,
+            entries,
+            statements,
+            situations,
+            now,
+            unembedded,
+            revised if revised.any() else None,
+        )
 
     def refresh(self, tenant: str, user: str) -> None:
         """Bring a cached user's snapshot up to date after a write, so that the user's next

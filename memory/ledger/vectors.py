@@ -66,25 +66,30 @@ def load_compact(
     conn: Connection,
     tenant: str,
     user: str,
-) -> tuple[list[Any], np.ndarray, list[list[int]]]:
+) -> tuple[list[Any], np.ndarray, list[list[int]], np.ndarray]:
     """The columns retrieval needs of a user's active beliefs that have vectors: the rows,
-    their statement vectors as one matrix, and their situation lists.
+    their statement vectors as one matrix, their situation lists, and the statement vector of
+    the belief each one revised (a zero row where it revised none).
 
     The hot path loads a user this way: only the columns it reads, and the vectors copied
     once into one block instead of an array per row.
     """
     found = conn.execute(
         "SELECT b.id, b.statement, b.context, b.version, b.updated_at, v.vector AS vector_blob, "
-        "v.situations AS situation_list FROM beliefs b JOIN belief_vectors v "
-        "ON v.belief_id = b.id WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active' "
+        "v.situations AS situation_list, p.vector AS previous_blob FROM beliefs b "
+        "JOIN belief_vectors v ON v.belief_id = b.id "
+        "LEFT JOIN belief_vectors p ON p.belief_id = b.supersedes "
+        "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active' "
         "ORDER BY b.created_at, b.id",
         (tenant, user),
     ).fetchall()
-    return (
-        found,
-        _matrix([row["vector_blob"] for row in found]),
-        [json.loads(row["situation_list"]) for row in found],
-    )
+    statements = _matrix([row["vector_blob"] for row in found])
+    previous = np.zeros_like(statements)
+    for index, row in enumerate(found):
+        blob = row["previous_blob"]
+        if blob is not None and len(blob) == statements.shape[1] * 4:
+            previous[index] = np.frombuffer(blob, dtype=np.float32)
+    return found, statements, [json.loads(row["situation_list"]) for row in found], previous
 
 
 def pending_sync(conn: Connection, limit: int) -> list[dict[str, Any]]:

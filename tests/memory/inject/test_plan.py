@@ -1,6 +1,8 @@
 import asyncio
 import time
 
+import pytest
+
 from memory.beliefs import EvidenceIn
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
@@ -31,4 +33,39 @@ def test_of_two_contradicting_beliefs_only_the_newer_is_injected(tmp_path, embed
     snapshot = runtime.snapshots.get("t", "u")
     assert list(snapshot.contradicting.values()) == [True]
     assert plan() == first
+    runtime.db.close()
+
+
+def test_a_revision_is_found_by_what_found_the_belief_it_revised(tmp_path, embedder):
+    """The new state answers whatever the old state answered, in words of its own or not."""
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    car = runtime.beliefs.create(
+        "t", "u", "I drive a Honda Civic to work", "preferences", _said("car")
+    )
+    for n, statement in enumerate(
+        [
+            "I love hiking in the Alps",
+            "I am learning to play the cello",
+            "I prefer window seats on flights",
+            "I read science fiction before bed",
+            "My favourite cuisine is Thai",
+        ]
+        * 4
+    ):
+        runtime.beliefs.create("t", "u", f"{statement} ({n})", "preferences", _said(statement))
+    revised = runtime.beliefs.revise(
+        "t", "u", car.id, "These days I just walk everywhere", _said("sold"), actor="test"
+    )
+    messages = [{"role": "user", "content": "How often should my car get an oil change?"}]
+    snapshot = runtime.snapshots.get("t", "u")
+    assert snapshot.previous is not None
+    found = asyncio.run(
+        runtime.retrieve("t", "u", runtime.injector.config.injection.rules[0], messages)
+    )
+    assert found[0].id == revised.id
+    # Its statement match is its old state's, far better than its own words'.
+    query, old, new = embedder.embed([messages[0]["content"], car.statement, revised.statement])
+    assert found[0].why is not None
+    assert found[0].why["statement"] == pytest.approx(float(old @ query), abs=1e-3)
+    assert float(new @ query) < float(old @ query) - 0.1
     runtime.db.close()
