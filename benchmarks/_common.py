@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,14 @@ import httpx
 
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT = 30.0
+REPO = Path(__file__).resolve().parents[1]
+
+
+def begin() -> None:
+    """What a benchmark's run does first: a plain `kill` of it still runs the `finally` blocks
+    that stop its children, and the report opens with the command line."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
 
 
 def load_note() -> str:
@@ -122,6 +131,28 @@ def wait_ready(
                 return time.monotonic() - started
         time.sleep(0.25)
     raise RuntimeError(f"{child.name} not ready after {timeout:.0f} s:\n{child.tail()}")
+
+
+# -- the fake upstream --------------------------------------------------------------------------
+
+
+def serve_fake(port: int) -> None:
+    """tests/fake_upstream.py on loopback: the child a benchmark starts as `--serve-fake PORT`."""
+    import uvicorn
+
+    from tests.fake_upstream import FakeUpstream, build_app
+
+    uvicorn.run(
+        build_app(FakeUpstream()), host=HOST, port=port, log_level="warning", access_log=False
+    )
+
+
+def start_fake_upstream(kids: Children, script: str, name: str, timeout: float) -> str:
+    """`script --serve-fake PORT` as a child named `name`; its base URL once it answers."""
+    port = free_port()
+    fake = kids.start(name, [sys.executable, script, "--serve-fake", str(port)], cwd=REPO)
+    wait_ready(fake, f"http://{HOST}:{port}/v1/models", timeout)
+    return f"http://{HOST}:{port}/v1"
 
 
 def _descendants(pid: int) -> list[int]:

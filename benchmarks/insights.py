@@ -40,11 +40,11 @@ from memory.inject.rules import arm  # noqa: E402
 from memory.insights.service import Insights  # noqa: E402
 from memory.ledger import beliefs as rows  # noqa: E402
 from memory.ledger import vectors  # noqa: E402
-from memory.ledger.audit import AuditRecord  # noqa: E402
 from memory.ledger.db import iso, utcnow  # noqa: E402
 from memory.models import new_id  # noqa: E402
 from memory.selfmodel import SelfModel  # noqa: E402
 from memory.settings import HoldoutConfig, MemoryConfig  # noqa: E402
+from tests.audit_records import plain_record  # noqa: E402
 
 TENANT = "bench"
 CONTEXTS = ("preferences", "goals", "constraints")
@@ -154,24 +154,10 @@ def build(model: SelfModel, users: int, per_user: int, requests_per_user: int) -
         side = arm(TENANT, user, None, HOLDOUT)
         for _ in range(requests_per_user):
             request_id = new_id("req")
+            moment = iso(now - timedelta(days=float(rng.uniform(0, 28))))
             model.audit(
-                AuditRecord(
-                    request_id=request_id,
-                    tenant=TENANT,
-                    user=user,
-                    model="m",
-                    rule="default",
-                    injected=[],
-                    rendered=None,
-                    template=None,
-                    template_sha256=None,
-                    tokens=0,
-                    retrieve_ms=0,
-                    render_ms=0,
-                    upstream_ms=0,
-                    status=200,
-                    arm=side,
-                    at=iso(now - timedelta(days=float(rng.uniform(0, 28)))),
+                plain_record(
+                    request_id, tenant=TENANT, user=user, rule="default", arm=side, at=moment
                 )
             )
             requests.append((request_id, side))

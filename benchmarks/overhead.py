@@ -42,7 +42,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -62,11 +61,14 @@ from benchmarks._common import (  # noqa: E402
     Child,
     Children,
     Stats,
+    begin,
     cpu_seconds,
     free_port,
     load_note,
     rss_mb,
     run_load,
+    serve_fake,
+    start_fake_upstream,
     timed,
     wait_ready,
 )
@@ -409,16 +411,6 @@ def ensure_store(users: int, beliefs: int, pool: Pool) -> Path:
 
 
 # -- the servers ----------------------------------------------------------------------------------
-
-
-def serve_fake(port: int) -> None:
-    import uvicorn
-
-    from tests.fake_upstream import FakeUpstream, build_app
-
-    uvicorn.run(
-        build_app(FakeUpstream()), host=HOST, port=port, log_level="warning", access_log=False
-    )
 
 
 def model_entry(upstream: str) -> dict[str, Any]:
@@ -1004,12 +996,7 @@ def run_all(
     injects: list[Target] = []
     plain: Target | None = None
     with Children(workdir) as kids:
-        port = free_port()
-        fake = kids.start(
-            "fake-upstream", [sys.executable, __file__, "--serve-fake", str(port)], cwd=REPO
-        )
-        wait_ready(fake, f"http://{HOST}:{port}/v1/models", 120)
-        upstream = f"http://{HOST}:{port}/v1"
+        upstream = start_fake_upstream(kids, __file__, "fake-upstream", 120)
         direct = bench_direct(run, upstream, pool)
         for learning in args.learning:
             # Each mode on a fresh copy: no mode sees another's audit rows or learned beliefs.
@@ -1035,9 +1022,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.populate_into is not None:
         populate(args.populate_into, args.users, args.beliefs)
         return
-    # A plain `kill` of the benchmark still runs the `finally` blocks that stop the children.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
+    begin()
     print(
         f"{os.cpu_count()} CPUs; {args.requests} requests per level; store "
         f"{args.users} users x {args.beliefs} beliefs; learning {', '.join(args.learning)}; "

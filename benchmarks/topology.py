@@ -48,10 +48,13 @@ from benchmarks._common import (  # noqa: E402
     Child,
     Children,
     Stats,
+    begin,
     cpu_seconds,
     free_port,
     load_note,
     run_load,
+    serve_fake,
+    start_fake_upstream,
     timed,
     wait_ready,
 )
@@ -69,16 +72,6 @@ def _exe(name: str) -> list[str]:
     if name == "selfmodel":  # click reads the arguments after -c
         return [sys.executable, "-c", "from proxy.cli import main; main()"]
     raise RuntimeError(f"no `{name}` next to {sys.executable}")
-
-
-def serve_fake(port: int) -> None:
-    import uvicorn
-
-    from tests.fake_upstream import FakeUpstream, build_app
-
-    uvicorn.run(
-        build_app(FakeUpstream()), host=HOST, port=port, log_level="warning", access_log=False
-    )
 
 
 @dataclass
@@ -124,12 +117,7 @@ class Topology:
         self.stop()
 
     def start(self) -> None:
-        port = free_port()
-        fake = self.kids.start(
-            "upstream", [sys.executable, __file__, "--serve-fake", str(port)], cwd=REPO
-        )
-        wait_ready(fake, f"http://{HOST}:{port}/v1/models", 60)
-        self.upstream_url = f"http://{HOST}:{port}/v1"
+        self.upstream_url = start_fake_upstream(self.kids, __file__, "upstream", 60)
         chroma: dict[str, Any] | None = None
         if self.chroma:
             chroma_port = free_port()
@@ -493,8 +481,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.serve_fake is not None:
         serve_fake(args.serve_fake)
         return
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(f"$ {' '.join([Path(sys.executable).name, *sys.argv])}")
+    begin()
     print(
         f"{os.cpu_count()} CPUs; {args.requests} requests per figure; store {args.users} users "
         f"x {args.beliefs} beliefs; a statement every {args.learn_every} requests; "

@@ -202,30 +202,20 @@ class Beliefs:
         """Reinforce or weaken (or anchor) an active belief; its confidence is recomputed.
         With `statement`, a restatement that says more rewords it (history keeps the old)."""
         with self._core.lock(tenant, user):
-            row = self._row(tenant, user, belief_id)
-            self._check_version(row, expected_version)
-            if row["status"] != "active":
-                raise ConflictError(f"belief {belief_id!r} is {row['status']}, not active")
+            row = self._active_row(tenant, user, belief_id, expected_version)
             moment = iso(utcnow())
             ev = evidence_row(belief_id, evidence, moment)
-            conn = self._db.conn
-            all_evidence = [*rows.evidence_for(conn, [belief_id])[belief_id], ev]
-            row.update(
-                confidence=self._core.confidence_of(row["context"], all_evidence),
-                version=row["version"] + 1,
-                updated_at=moment,
-            )
-            fields = {k: row[k] for k in ("confidence", "version", "updated_at")}
+            all_evidence = [*rows.evidence_for(self._db.conn, [belief_id])[belief_id], ev]
+            changes: dict[str, Any] = {
+                "confidence": self._core.confidence_of(row["context"], all_evidence)
+            }
             if statement is not None:
-                row["statement"] = fields["statement"] = clean_statement(statement)
-                fields["indexed"] = 0  # the index sync re-embeds it in Chroma
+                changes["statement"] = clean_statement(statement)
+                changes["indexed"] = 0  # the index sync re-embeds it in Chroma
             with self._db.write() as conn:
                 rows.insert_evidence(conn, ev)
-                rows.update_belief(conn, belief_id, fields, from_version=row["version"] - 1)
-                rows.insert_history(
-                    conn, row, event, actor, evidence.request_id, evidence.observation_id
-                )
-                rows.bump_revision(conn, tenant, user)
+                ids = evidence.request_id, evidence.observation_id
+                self._write_change(conn, row, changes, moment, event, actor, *ids)
         if statement is not None:
             self._core.embed(tenant, user, [row])
         return self._core.to_belief(row)
@@ -237,6 +227,34 @@ class Beliefs:
                 f"belief {row['id']!r} is at version {row['version']}, not {expected}: "
                 "it changed since you read it; read it again and retry"
             )
+
+    def _active_row(
+        self, tenant: str, user: str, belief_id: str, expected_version: int | None
+    ) -> dict[str, Any]:
+        row = self._row(tenant, user, belief_id)
+        self._check_version(row, expected_version)
+        if row["status"] != "active":
+            raise ConflictError(f"belief {belief_id!r} is {row['status']}, not active")
+        return row
+
+    @staticmethod
+    def _write_change(
+        conn: Any,
+        row: dict[str, Any],
+        changes: dict[str, Any],
+        moment: str,
+        event: str,
+        actor: str,
+        request_id: str | None,
+        observation_id: str | None = None,
+    ) -> None:
+        """`changes` to the row at its next version, written only if no one has written over
+        the version it was read at; a history entry for `event`, a new revision for the user."""
+        row.update(changes, version=row["version"] + 1, updated_at=moment)
+        fields = {**changes, "version": row["version"], "updated_at": moment}
+        rows.update_belief(conn, row["id"], fields, from_version=row["version"] - 1)
+        rows.insert_history(conn, row, event, actor, request_id, observation_id)
+        rows.bump_revision(conn, row["tenant"], row["user_id"])
 
     def revise(
         self,
@@ -254,41 +272,22 @@ class Beliefs:
         """Supersede a belief by a new one; the old one keeps its history and gets valid_to."""
         text = clean_statement(statement)
         with self._core.lock(tenant, user), self._db.transaction():  # the new one and the old
-            old = self._row(tenant, user, belief_id)
-            self._check_version(old, expected_version)
-            if old["status"] != "active":
-                raise ConflictError(f"belief {belief_id!r} is {old['status']}, not active")
+            old = self._active_row(tenant, user, belief_id, expected_version)
             new_context = context or old["context"]
             self._core.context(new_context)
             new = self._insert(
                 tenant, user, text, new_context, evidence, belief_id, actor, None, valid_from
             )
             moment = new["created_at"]
-            old.update(
-                status="superseded",
-                superseded_by=new["id"],
-                valid_to=moment,
-                version=old["version"] + 1,
-                updated_at=moment,
-            )
+            superseded = {
+                "status": "superseded",
+                "superseded_by": new["id"],
+                "valid_to": moment,
+                "indexed": 0,  # the index sync removes it from Chroma
+            }
             with self._db.write() as conn:
-                rows.update_belief(
-                    conn,
-                    belief_id,
-                    {
-                        "status": "superseded",
-                        "superseded_by": new["id"],
-                        "valid_to": moment,
-                        "version": old["version"],
-                        "updated_at": moment,
-                        "indexed": 0,  # the index sync removes it from Chroma
-                    },
-                    from_version=old["version"] - 1,
-                )
-                rows.insert_history(
-                    conn, old, "superseded", actor, evidence.request_id, evidence.observation_id
-                )
-                rows.bump_revision(conn, tenant, user)
+                ids = evidence.request_id, evidence.observation_id
+                self._write_change(conn, old, superseded, moment, "superseded", actor, *ids)
         self._core.embed(tenant, user, [new])
         return self._core.to_belief(new)
 
@@ -318,25 +317,14 @@ class Beliefs:
                 )
             moment = iso(utcnow())
             valid_to = moment if status == "retracted" else None
-            row.update(
-                status=status, valid_to=valid_to, version=row["version"] + 1, updated_at=moment
-            )
+            event = "retracted" if status == "retracted" else "restored"
+            changes = {
+                "status": status,
+                "valid_to": valid_to,
+                "indexed": 0,  # the index sync follows the new status
+            }
             with self._db.write() as conn:
-                rows.update_belief(
-                    conn,
-                    belief_id,
-                    {
-                        "status": status,
-                        "valid_to": valid_to,
-                        "version": row["version"],
-                        "updated_at": moment,
-                        "indexed": 0,  # the index sync follows the new status
-                    },
-                    from_version=row["version"] - 1,
-                )
-                event = "retracted" if status == "retracted" else "restored"
-                rows.insert_history(conn, row, event, actor, request_id)
-                rows.bump_revision(conn, tenant, user)
+                self._write_change(conn, row, changes, moment, event, actor, request_id)
         if status == "active":
             self._core.embed(tenant, user, [row])
         return self._core.to_belief(row)

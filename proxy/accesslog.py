@@ -14,9 +14,10 @@ import time
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from proxy.logsetup import FIELDS
+from proxy.middleware import ResponseStatus
 
 if TYPE_CHECKING:
     from memory.ledger.audit import AuditRecord
@@ -101,19 +102,12 @@ class AccessLog:
         started = time.perf_counter()
         fields: dict[str, Any] = {"_raw_users": self.log_user_ids}
         token = _current.set(fields)
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        status = ResponseStatus(send)
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, receive, status)
         finally:
             _current.reset(token)
-            self._write(scope, status, (time.perf_counter() - started) * 1000, fields)
+            self._write(scope, status.code, (time.perf_counter() - started) * 1000, fields)
 
     @staticmethod
     def _write(scope: Scope, status: int, ms: float, fields: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from fastapi import Request
 
+from proxy.apis.common import check_messages, require
 from proxy.errors import BadRequest, InvalidField, PayloadTooLarge
 
 
@@ -107,27 +108,10 @@ def _check_string(text: str, path: tuple[str, ...]) -> None:
 
 def check_chat_body(body: dict[str, Any]) -> None:
     """The few fields the proxy itself relies on; the rest goes upstream untouched."""
-    for field in ("model", "messages"):
-        if field not in body:
-            raise BadRequest(
-                f"you must provide a `{field}` parameter",
-                param=field,
-                code="missing_required_parameter",
-            )
+    require(body, "model", "messages")
     if not isinstance(body["model"], str) or not body["model"].strip():
         raise InvalidField("`model` must be a non-empty string", param="model", code="invalid_type")
-    messages = body["messages"]
-    if not isinstance(messages, list) or not messages:
-        raise InvalidField(
-            "`messages` must be a non-empty array", param="messages", code="invalid_type"
-        )
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise InvalidField(
-                f"messages[{index}] must be an object with a string `role`",
-                param=f"messages.{index}",
-                code="invalid_type",
-            )
+    check_messages(body)
     if "stream" in body and not isinstance(body["stream"], bool):
         raise InvalidField("`stream` must be a boolean", param="stream", code="invalid_type")
     if "n" in body and (not isinstance(body["n"], int) or body["n"] < 1):

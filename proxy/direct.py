@@ -249,28 +249,27 @@ class DirectOpenAI:
         client_headers: Mapping[str, str] | None,
     ) -> tuple[str, dict[str, str], str]:
         """URL, headers and the provider's model name of a call to `api`."""
-        extra = {str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()}
         model = str(params["model"])
         if api == "messages":
-            headers = {
+            auth = {
                 "x-api-key": self._key(entry, params, client_key, "ANTHROPIC_API_KEY"),
                 "anthropic-version": ANTHROPIC_VERSION,
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                **(client_headers or {}),
-                **extra,
             }
-            return _anthropic_url(params), headers, model[len(ANTHROPIC_PREFIX) :]
+            url, model = _anthropic_url(params), model[len(ANTHROPIC_PREFIX) :]
+        else:
+            key = self._key(entry, params, client_key, "OPENAI_API_KEY")
+            auth = {"Authorization": f"Bearer {key}"}
+            url, model = _base_url(params) + OPENAI_PATHS[api], model[len(PREFIX) :]
         headers = {
-            "Authorization": f"Bearer {self._key(entry, params, client_key, 'OPENAI_API_KEY')}",
+            **auth,
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             **(client_headers or {}),
-            **extra,
+            **{str(k): str(v) for k, v in (params.get("extra_headers") or {}).items()},
         }
-        if params.get("organization"):
+        if api != "messages" and params.get("organization"):
             headers["OpenAI-Organization"] = str(params["organization"])
-        return _base_url(params) + OPENAI_PATHS[api], headers, model[len(PREFIX) :]
+        return url, headers, model
 
     async def _send(
         self,

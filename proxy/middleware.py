@@ -35,6 +35,20 @@ def _has_nul(scope: Scope) -> bool:
     return b"%00" in raw.lower() or b"\x00" in raw or "\x00" in scope.get("path", "")
 
 
+class ResponseStatus:
+    """A `send` that passes every message on and keeps the status of the response it starts:
+    500 until one starts, so an app that fails before answering counts as a server error."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.code = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.code = message["status"]
+        await self._send(message)
+
+
 class RequestContext:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app

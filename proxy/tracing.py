@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from proxy.middleware import ResponseStatus
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -96,27 +98,20 @@ class TraceMiddleware:
             attributes={"http.request.method": scope.get("method", "")},
         )
         token = _current.set((self.tracing, span))
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        status = ResponseStatus(send)
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, receive, status)
         finally:
             _current.reset(token)
             route = getattr(scope.get("route"), "path", None)
             if route:
                 span.update_name(f"{scope.get('method', '')} {route}")
                 span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", status)
+            span.set_attribute("http.response.status_code", status.code)
             request_id = scope.get("state", {}).get("request_id")
             if request_id:
                 span.set_attribute("selfmodel.request_id", request_id)
-            if status >= 500:
+            if status.code >= 500:
                 span.set_status(Status(StatusCode.ERROR))
             span.end()
 

@@ -26,6 +26,22 @@ def check_model_and_stream(body: dict[str, Any]) -> None:
         raise InvalidField("`stream` must be a boolean", param="stream", code="invalid_type")
 
 
+def check_messages(body: dict[str, Any]) -> None:
+    """`messages` (present) is a non-empty array of objects, each with a string `role`."""
+    messages = body["messages"]
+    if not isinstance(messages, list) or not messages:
+        raise InvalidField(
+            "`messages` must be a non-empty array", param="messages", code="invalid_type"
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise InvalidField(
+                f"messages[{index}] must be an object with a string `role`",
+                param=f"messages.{index}",
+                code="invalid_type",
+            )
+
+
 def join_text(existing: Any, text: str, at_end: bool) -> Any:
     """`text` before or after an instruction that is a string, a list of parts or nothing."""
     if existing is None or existing == "":

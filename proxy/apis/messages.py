@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from memory.inject.plan import Injection
-from proxy.apis.common import check_model_and_stream, join_text, require, texts_of
+from proxy.apis.common import check_messages, check_model_and_stream, join_text, require, texts_of
 from proxy.direct import ANTHROPIC_PREFIX
 from proxy.errors import BadRequest, InvalidField, SelfmodelError
 from proxy.identity import USER_HEADER, validate_user_id
@@ -77,18 +77,7 @@ class MessagesAdapter:
     def check(body: dict[str, Any]) -> None:
         check_model_and_stream(body)
         require(body, "messages")
-        messages = body["messages"]
-        if not isinstance(messages, list) or not messages:
-            raise InvalidField(
-                "`messages` must be a non-empty array", param="messages", code="invalid_type"
-            )
-        for index, message in enumerate(messages):
-            if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-                raise InvalidField(
-                    f"messages[{index}] must be an object with a string `role`",
-                    param=f"messages.{index}",
-                    code="invalid_type",
-                )
+        check_messages(body)
         if "metadata" in body and not isinstance(body["metadata"], dict | None):
             raise InvalidField("`metadata` must be an object", param="metadata")
 

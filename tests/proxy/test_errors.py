@@ -6,6 +6,9 @@ import httpx
 import openai
 import pytest
 
+from proxy.apis.messages import MessagesAdapter
+from proxy.body import check_chat_body
+from proxy.errors import InvalidField
 from tests.conftest import MODEL
 from tests.fake_upstream import Reply
 
@@ -63,6 +66,22 @@ def test_missing_model(proxy):
 def test_invalid_fields(proxy, body, param):
     error = _assert_error(_post(proxy, body), 422, "invalid_request_error")
     assert error["param"] == param
+
+
+@pytest.mark.parametrize(
+    "messages,param",
+    [
+        ("hello", "messages"),
+        ([], "messages"),
+        ([{"role": "user", "content": "x"}, "hi"], "messages.1"),
+        ([{"role": 3, "content": "x"}], "messages.0"),
+    ],
+)
+@pytest.mark.parametrize("check", [check_chat_body, MessagesAdapter.check])
+def test_chat_and_messages_check_messages_alike(check, messages, param):
+    with pytest.raises(InvalidField) as raised:
+        check({"model": MODEL, "messages": messages})
+    assert raised.value.param == param and raised.value.status == 422
 
 
 def test_unknown_model(proxy):

@@ -80,26 +80,12 @@ def test_invalid_text_is_refused_and_auditing_goes_on(proxy, upstream):
 
 def test_a_record_sqlite_refuses_is_stored_sanitized_and_the_rest_flow(proxy):
     from memory.ledger.audit import AuditRecord
+    from tests.audit_records import plain_record
 
     log = proxy.state.memory.audit_log
 
     def record(request_id: str, model: str) -> AuditRecord:
-        return AuditRecord(
-            request_id=request_id,
-            tenant="default",
-            user="ana",
-            model=model,
-            rule=None,
-            injected=[],
-            rendered=None,
-            template=None,
-            template_sha256=None,
-            tokens=0,
-            retrieve_ms=0,
-            render_ms=0,
-            upstream_ms=0,
-            status=200,
-        )
+        return plain_record(request_id, tenant="default", user="ana", model=model)
 
     log.add(record("req_good_1", MODEL))
     log.add(record("req_bad", "model\ud800"))

@@ -12,17 +12,20 @@ from tests.fake_upstream import Reply
 BOTH_UPSTREAM_PATHS = True  # see tests/conftest.py
 
 
+def _stream_chat(proxy, content: str, user: str | None = None):
+    """A streamed chat completion of one user message, as `with ... as response`."""
+    body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": content}]}
+    if user is not None:
+        body["user"] = user
+    return httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=30, json=body)
+
+
 def test_chunks_arrive_before_the_stream_ends(proxy, upstream):
     upstream.stream_chunks = 4
     upstream.replies.append(Reply(content="a b c d", chunk_delay=0.4))
     started = time.monotonic()
     arrivals = []
-    with httpx.stream(
-        "POST",
-        proxy.url + "/v1/chat/completions",
-        timeout=30,
-        json={"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "x"}]},
-    ) as response:
+    with _stream_chat(proxy, "x") as response:
         for line in response.iter_lines():
             if line.startswith("data: ") and '"content"' in line:
                 arrivals.append(time.monotonic() - started)
@@ -33,17 +36,7 @@ def test_chunks_arrive_before_the_stream_ends(proxy, upstream):
 def test_client_disconnect_cancels_upstream_and_keeps_the_turn(proxy, upstream):
     upstream.stream_chunks = 20
     upstream.replies.append(Reply(content=" ".join(["word"] * 20), chunk_delay=0.25))
-    with httpx.stream(
-        "POST",
-        proxy.url + "/v1/chat/completions",
-        timeout=30,
-        json={
-            "model": MODEL,
-            "stream": True,
-            "user": "ana",
-            "messages": [{"role": "user", "content": "I'm vegetarian. Tell me a story."}],
-        },
-    ) as response:
+    with _stream_chat(proxy, "I'm vegetarian. Tell me a story.", user="ana") as response:
         request_id = response.headers["x-selfmodel-request-id"]
         for line in response.iter_lines():
             if '"content"' in line:
@@ -68,17 +61,7 @@ def test_streaming_with_injection(proxy, http, upstream):
     http.post(
         "/v1/users/ana/beliefs", json={"statement": "I am vegetarian.", "context": "constraints"}
     )
-    with httpx.stream(
-        "POST",
-        proxy.url + "/v1/chat/completions",
-        timeout=30,
-        json={
-            "model": MODEL,
-            "stream": True,
-            "user": "ana",
-            "messages": [{"role": "user", "content": "Dinner ideas?"}],
-        },
-    ) as response:
+    with _stream_chat(proxy, "Dinner ideas?", user="ana") as response:
         assert response.headers["x-selfmodel-injected"] == "1"
         list(response.iter_lines())
     assert "vegetarian" in upstream.chat_requests[-1]["messages"][0]["content"]

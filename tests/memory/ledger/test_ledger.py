@@ -86,30 +86,13 @@ def test_a_store_made_before_alembic_is_upgraded_keeping_its_data(tmp_path, upto
 
 
 def test_audit_cursor_never_skips_equal_timestamps(ledger_target):
-    from memory.ledger.audit import AuditLog, AuditRecord
+    from memory.ledger.audit import AuditLog
+    from tests.audit_records import plain_record
 
     db = Database(ledger_target)
     log = AuditLog(db, store_rendered=True, retention_days=30)
     for i in range(5):
-        log.add(
-            AuditRecord(
-                request_id=f"req_{i}",
-                tenant="t",
-                user="u",
-                model="m",
-                rule=None,
-                injected=[],
-                rendered=None,
-                template=None,
-                template_sha256=None,
-                tokens=0,
-                retrieve_ms=0,
-                render_ms=0,
-                upstream_ms=0,
-                status=200,
-                at="2026-01-01T00:00:00.000000+00:00",
-            )
-        )
+        log.add(plain_record(f"req_{i}", at="2026-01-01T00:00:00.000000+00:00"))
     seen, before = [], None
     while True:
         page = log.query("t", limit=2, before=before)
