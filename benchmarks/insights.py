@@ -167,7 +167,7 @@ def build(model: SelfModel, users: int, per_user: int, requests_per_user: int) -
     rated = requests[::3]
     for request_id, side in rated:
         score = float(np.clip(rng.normal(0.25 if side == "treatment" else 0.1, 0.5), -1, 1))
-        model.signals.feedback(TENANT, request_id, score, None)
+        model.feedback.feedback(TENANT, request_id, score, None)
     log(f"feedback: {len(rated):,} in {time.perf_counter() - started:.1f} s")
 
 
