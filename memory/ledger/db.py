@@ -118,7 +118,7 @@ class Database:
 
     def _connect(self) -> Connection:
         if self.url is not None:
-            pg = PgConnection(psycopg_url(self.url))
+            pg = PgConnection.connect(psycopg_url(self.url))
             pg.execute(f"SET lock_timeout = {int(self.busy_seconds * 1000)}")
             with self._pg_lock:
                 ended = [c for t, c in self._pg_connections if not t.is_alive() or c.broken]
