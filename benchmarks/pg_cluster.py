@@ -52,9 +52,11 @@ class Cluster:
         self._workdir = workdir
 
     @classmethod
-    def start(cls) -> Cluster:
+    def start(cls, max_connections: int = 300, own: bool = False) -> Cluster:
+        """`max_connections`: the server's limit (PostgreSQL's default is 100); `own`: start
+        a server even when `SELFMODEL_TEST_PG` names one (a test of the limit needs its own)."""
         given = os.environ.get("SELFMODEL_TEST_PG")
-        if given:
+        if given and not own:
             return cls(given, None, None)
         binaries = server_binaries()
         if binaries is None:
@@ -74,7 +76,8 @@ class Cluster:
         port = _free_port()
         options = (
             f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            "-c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections={max_connections}"
         )
         subprocess.run(
             _as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(workdir / "log"),
@@ -106,8 +109,8 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[Cluster]:
-    cluster = Cluster.start()
+def running(max_connections: int = 300, own: bool = False) -> Iterator[Cluster]:
+    cluster = Cluster.start(max_connections, own)
     try:
         yield cluster
     finally:

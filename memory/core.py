@@ -45,7 +45,12 @@ def ledger_target(store: StoreConfig) -> str | Path:
 
 
 def open_database(store: StoreConfig, migrate: bool = True) -> Database:
-    return Database(ledger_target(store), migrate=migrate)
+    return Database(
+        ledger_target(store),
+        migrate=migrate,
+        pool_size=store.pool_size,
+        pool_timeout=store.pool_timeout_seconds,
+    )
 
 
 def open_embedder(embedding: EmbeddingConfig) -> Embedder:

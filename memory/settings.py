@@ -31,6 +31,11 @@ class StoreConfig(Strict):
     # `postgresql://user:pass@host:5432/db` URL (or `sqlite:///file`) puts it there.
     database: str | None = None
     chroma: ChromaServer | None = None
+    # PostgreSQL only: the connections this process keeps at most (a thread holds one for a
+    # transaction or a statement), and how long a thread waits when all are taken before
+    # failing as a transient error (503).
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    pool_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     user_cache_size: int = Field(default=4096, ge=0)
     user_cache_mb: float = Field(default=256, gt=0)
 

@@ -8,7 +8,8 @@
     ├── NotFound              404 not_found_error / model_not_found
     ├── Conflict              409 conflict_error
     ├── PayloadTooLarge       413 invalid_request_error
-    ├── MemoryUnavailable     503 service_unavailable (fail-closed injection)
+    ├── MemoryUnavailable     503 service_unavailable (fail-closed injection; the store
+    │                         unavailable now: a transient database error, retry)
     ├── UpstreamError         status from the provider (4xx, 429, 5xx), 502, 504
     └── ConfigError           config.yaml is missing, malformed or off the schema (raised at
                               start-up and by the CLI, never in answer to a request)
@@ -38,7 +39,8 @@ from memory.errors import (
     MemoryFault,
     NotFoundError,
 )
-from memory.ledger.connections import INTEGRITY_ERRORS
+from memory.ledger.connections import INTEGRITY_ERRORS, TRANSIENT_ERRORS
+from memory.ledger.pool import PoolExhausted
 
 log = logging.getLogger("selfmodel.errors")
 
@@ -265,6 +267,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for integrity_error in INTEGRITY_ERRORS:  # SQLite's and PostgreSQL's
         app.add_exception_handler(integrity_error, _integrity)
+
+    async def _transient(_: Request, exc: Exception) -> JSONResponse:
+        # The store cannot answer now (unreachable, locked, every pooled connection busy):
+        # nothing was written by this request, which can be retried.
+        log.warning("store unavailable: %s", exc)
+        why = f": {exc}" if isinstance(exc, PoolExhausted) else ""  # server errors name hosts
+        return error_response(
+            MemoryUnavailable(
+                f"the self-model's store is unavailable right now; retry{why}",
+                code="store_unavailable",
+            ),
+            headers={"Retry-After": "1"},
+        )
+
+    for transient_error in TRANSIENT_ERRORS:  # SQLite's and PostgreSQL's (a pool timeout too)
+        app.add_exception_handler(transient_error, _transient)
 
     @app.exception_handler(MemoryFailure)
     async def _memory(_: Request, exc: MemoryFailure) -> JSONResponse:

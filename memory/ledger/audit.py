@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from memory.inject.plan import Injection
 
 log = logging.getLogger("selfmodel.audit")
+# What commits in an audit record's transaction (`AuditLog.add`).
+Then = Callable[[Connection], object]
 
 _COLUMNS = (
     "request_id",
@@ -221,16 +224,18 @@ class AuditLog:
         self.db = db
         self.store_rendered = store_rendered
         self.retention_days = retention_days
-        self._pending: list[AuditRecord] = []
+        # records to write, each with what must commit with it (a request's queued turn)
+        self._pending: list[tuple[AuditRecord, Then | None]] = []
         self._lock = threading.Lock()
         # Held across taking a batch and committing it: a reader that flushes first must not
         # look before a batch another thread already took is in the table.
         self._flushing = threading.Lock()
 
-    def add(self, record: AuditRecord) -> None:
-        """Keep a record for the flush loop (used when writing it at once failed)."""
+    def add(self, record: AuditRecord, then: Then | None = None) -> None:
+        """Keep a record for the flush loop (used when writing it at once failed); `then`
+        writes what must commit in the same transaction (a request's queued turn)."""
         with self._lock:
-            self._pending.append(record)
+            self._pending.append((record, then))
 
     def insert(self, conn: Connection, records: list[AuditRecord]) -> None:
         conn.executemany(
@@ -240,17 +245,24 @@ class AuditLog:
             [r.row(self.store_rendered) for r in records],
         )
 
-    def write(self, record: AuditRecord) -> None:
-        """Write one record now; one SQLite refuses for its content is stored sanitized."""
+    def write(self, record: AuditRecord, then: Then | None = None) -> None:
+        """Write one record now (and `then` in its transaction); one the database refuses
+        for its content is stored sanitized, and `then` apart."""
         try:
             with self.db.write(shared=True) as conn:
                 self.insert(conn, [record])
+                if then is not None:
+                    then(conn)
+            return
         except TRANSIENT_ERRORS:
-            raise  # disk full, I/O: transient, the caller keeps the record for a retry
+            raise  # disk full, I/O, no connection: the caller keeps the record for a retry
         except Exception as exc:  # noqa: BLE001 - content the database cannot take
             log.warning("audit record %s stored sanitized: %s", record.request_id, exc)
             with self.db.write() as conn:
                 self.insert(conn, [sanitized(record, exc)])
+        if then is not None:
+            with self.db.write(shared=True) as conn:
+                then(conn)
 
     def flush(self) -> int:
         with self._flushing:
@@ -260,17 +272,23 @@ class AuditLog:
                 return 0
             try:
                 with self.db.write(shared=True) as conn:
-                    self.insert(conn, batch)
+                    self.insert(conn, [record for record, _ in batch])
+                    for _, then in batch:
+                        if then is not None:
+                            then(conn)
                 return len(batch)
             except Exception:  # noqa: BLE001 - isolate the record(s) at fault
                 log.warning("audit batch of %d failed; writing records one by one", len(batch))
             written, kept = 0, []
-            for record in batch:
+            for record, then in batch:
                 try:
-                    self.write(record)
+                    self.write(record, then)
                     written += 1
-                except Exception:  # noqa: BLE001 - transient: kept for the next flush
-                    kept.append(record)
+                except TRANSIENT_ERRORS:  # kept for the next flush
+                    kept.append((record, then))
+                except Exception:  # noqa: BLE001 - its `then` failed for its content
+                    log.exception("audit record %s: what it carried failed", record.request_id)
+                    written += 1
             if kept:
                 with self._lock:
                     self._pending[:0] = kept

@@ -6,6 +6,15 @@ psycopg's (once per statement text, cached), adapts the Python values SQLite acc
 PostgreSQL refuses (`bool` into an INTEGER column, numpy scalars), and hands back rows that
 read by position and by name, like `sqlite3.Row`. Where the dialects truly differ a statement
 asks `conn.dialect`.
+
+PostgreSQL's text cannot hold U+0000, SQLite's can, and any client text may carry one (a
+reply, a message, an evidence quote, a user id). `PgConnection` stores it escaped and reads it
+back unescaped, so both ledgers return exactly what was written: U+0000 is stored as U+FFFF
+U+FFFE and U+FFFF itself as U+FFFF U+FFFF (two noncharacters, which Unicode reserves for a
+program's internal use; text without either is stored as it is). Every parameter is escaped
+the same way, so equality and `IN` on such a column match as on SQLite. (`LIKE` differs: SQLite
+reads a text only up to its first NUL there; the ledger matches patterns only on user ids,
+which are printable.)
 """
 
 from __future__ import annotations
@@ -82,6 +91,27 @@ class Row:
         return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
 
 
+# PostgreSQL text's escape for U+0000 (see the module's docstring).
+ESCAPE, _NUL = "\uffff", "\ufffe"
+_ESCAPED = re.compile("\uffff([\uffff\ufffe])")
+
+
+def escape_text(text: str) -> str:
+    """`text` as PostgreSQL stores it: U+0000 and the escape character escaped."""
+    if "\x00" not in text and ESCAPE not in text:
+        return text
+    return text.replace(ESCAPE, ESCAPE + ESCAPE).replace("\x00", ESCAPE + _NUL)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    return ESCAPE if match.group(1) == ESCAPE else "\x00"
+
+
+def unescape_text(text: str) -> str:
+    """The inverse of `escape_text` (text stored before it, with a lone U+FFFF, reads as is)."""
+    return _ESCAPED.sub(_unescaped, text) if ESCAPE in text else text
+
+
 _MARKER = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
@@ -101,6 +131,8 @@ def to_psycopg(sql: str) -> str:
 
 
 def _adapt(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_text(value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, np.generic):
@@ -114,14 +146,21 @@ def _params(parameters: Sequence[Any]) -> list[Any]:
     return [_adapt(v) for v in parameters]
 
 
-def _row_factory(cursor: Any) -> Any:
+def _read(value: Any) -> Any:
+    if isinstance(value, str):
+        return unescape_text(value)
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def row_factory(cursor: Any) -> Any:
+    """psycopg's row factory for the ledger: `Row`s, text unescaped, blobs as `bytes`."""
     description = cursor.description
     if description is None:
         return lambda values: values
     names = {column.name: i for i, column in enumerate(description)}
 
     def make(values: Sequence[Any]) -> Row:
-        return Row(names, tuple(bytes(v) if isinstance(v, memoryview) else v for v in values))
+        return Row(names, tuple(_read(v) for v in values))
 
     return make
 
@@ -131,8 +170,13 @@ class PgConnection:
 
     dialect = POSTGRESQL
 
-    def __init__(self, url: str) -> None:
-        self.raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        """`raw`: a connection made with `autocommit=True` and `row_factory` (`connect`)."""
+        self.raw = raw
+
+    @classmethod
+    def connect(cls, url: str) -> PgConnection:
+        return cls(psycopg.connect(url, autocommit=True, row_factory=row_factory))
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         if parameters:

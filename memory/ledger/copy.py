@@ -1,10 +1,12 @@
 """Move a whole store from one ledger to another: SQLite to PostgreSQL, or back.
 
 Both ends are brought to the newest schema first, so the tables match column for column. The
-copy is one transaction on the destination (all or nothing), and refuses a destination that
-already holds a self-model. Beliefs are marked unsynced there, so the destination's vector
-index (a Chroma server, or a new embedded one) is filled from the copied vectors by its index
-owner, without re-embedding anything.
+source is read in one snapshot (`Database.snapshot`), so a proxy or worker still writing to it
+meanwhile changes nothing of what is copied: every table is as it was at the first read, and
+evidence never names a belief the copy lacks. The copy is one transaction on the destination
+(all or nothing), and refuses a destination that already holds a self-model. Beliefs are
+marked unsynced there, so the destination's vector index (a Chroma server, or a new embedded
+one) is filled from the copied vectors by its index owner, without re-embedding anything.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ def _holds_data(conn: Connection) -> str | None:
 
 
 def _batches(conn: Connection, sql: str) -> Iterator[list[Any]]:
-    """The rows of `sql`, a batch at a time: a table (the audit log) may not fit in memory."""
+    """The rows of `sql`, a batch at a time: a table (the audit log) may not fit in memory.
+    `conn` is inside the snapshot's transaction."""
     if isinstance(conn, PgConnection):
         # psycopg's ordinary cursor receives the whole result at once; a server-side one
-        # (inside a transaction) sends it a batch at a time
-        with conn.raw.transaction(), conn.raw.cursor(name="selfmodel_copy") as cursor:
+        # (inside the transaction) sends it a batch at a time
+        with conn.raw.cursor(name="selfmodel_copy") as cursor:
             cursor.execute(sql)
             while batch := cursor.fetchmany(BATCH):
                 yield batch
@@ -69,17 +72,17 @@ def copy_store(
                 "an empty database"
             )
         copied: dict[str, int] = {}
-        with dst.write() as out:
+        with src.snapshot() as source_rows, dst.write() as out:
             for table in _SEEDED:
                 out.execute(f"DELETE FROM {table}")
             for table in TABLES:
-                columns = _columns(src.conn, table)
+                columns = _columns(source_rows, table)
                 insert = (
                     f"INSERT INTO {table} ({', '.join(columns)}) "
                     f"VALUES ({', '.join('?' for _ in columns)})"
                 )
                 copied[table] = 0
-                for batch in _batches(src.conn, f"SELECT {', '.join(columns)} FROM {table}"):
+                for batch in _batches(source_rows, f"SELECT {', '.join(columns)} FROM {table}"):
                     out.executemany(insert, [tuple(r) for r in batch])
                     copied[table] += len(batch)
                 if progress is not None:

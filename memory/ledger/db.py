@@ -11,6 +11,9 @@ takes the file's write lock; on PostgreSQL a write transaction takes one advisor
 across proxies and workers. Appends that read nothing back (an audit record, a queued turn)
 ask for `write(shared=True)` and skip the lock on PostgreSQL, so the hot path never waits for
 a worker's transaction.
+
+SQLite connections are one per thread; PostgreSQL's come from a bounded pool per process
+(`memory.ledger.pool`, `store.pool_size`), held only for a transaction or a statement.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ import anyio
 from memory.ledger.connections import (
     POSTGRESQL,
     Connection,
-    PgConnection,
     SqliteConnection,
 )
+from memory.ledger.pool import PgPool
 from memory.ledger.urls import is_postgres, psycopg_url, redact, sqlite_path
 
 # The ledger's file inside the store directory (`store.path`).
@@ -45,6 +48,9 @@ WRITE_LOCK = 7_316_011
 # How long a write waits for another process's before failing as a transient error (SQLite's
 # busy timeout; PostgreSQL's lock timeout, else the wait for the write lock never ends).
 BUSY_SECONDS = 30.0
+# PostgreSQL connections per process, and how long a thread waits for one when all are taken
+# (the defaults of `store.pool_size` and `store.pool_timeout_seconds`).
+POOL_SIZE, POOL_TIMEOUT = 10, 10.0
 T = TypeVar("T")
 
 
@@ -93,9 +99,15 @@ class Database:
     `execute_write_fn` for async callers."""
 
     def __init__(
-        self, target: Path | str, migrate: bool = True, busy_seconds: float = BUSY_SECONDS
+        self,
+        target: Path | str,
+        migrate: bool = True,
+        busy_seconds: float = BUSY_SECONDS,
+        pool_size: int = POOL_SIZE,
+        pool_timeout: float = POOL_TIMEOUT,
     ) -> None:
-        """`target`: the SQLite file, or a PostgreSQL URL (`postgresql://...`)."""
+        """`target`: the SQLite file, or a PostgreSQL URL (`postgresql://...`); `pool_size`
+        and `pool_timeout` bound a PostgreSQL ledger's connections (`memory.ledger.pool`)."""
         self.busy_seconds = busy_seconds
         self.url = str(target) if is_postgres(target) else None
         self.path = Path("<postgresql>") if self.url else sqlite_path(target)
@@ -104,10 +116,11 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        # every thread's PostgreSQL connection, with its thread: one whose thread ended (anyio
-        # retires idle worker threads) is closed at the next connect, not kept open for good
-        self._pg_connections: list[tuple[threading.Thread, PgConnection]] = []
-        self._pg_lock = threading.Lock()
+        self.pool = (
+            PgPool(psycopg_url(self.url), pool_size, pool_timeout, busy_seconds)
+            if self.url is not None
+            else None
+        )
         if migrate:
             self.migrate()
 
@@ -117,19 +130,6 @@ class Database:
         return redact(self.url) if self.url else str(self.path)
 
     def _connect(self) -> Connection:
-        if self.url is not None:
-            pg = PgConnection(psycopg_url(self.url))
-            pg.execute(f"SET lock_timeout = {int(self.busy_seconds * 1000)}")
-            with self._pg_lock:
-                ended = [c for t, c in self._pg_connections if not t.is_alive() or c.broken]
-                self._pg_connections = [
-                    (t, c) for t, c in self._pg_connections if t.is_alive() and not c.broken
-                ]
-                self._pg_connections.append((threading.current_thread(), pg))
-            for gone in ended:
-                with contextlib.suppress(Exception):
-                    gone.close()
-            return pg
         conn = sqlite3.connect(
             self.path,
             timeout=self.busy_seconds,
@@ -146,12 +146,23 @@ class Database:
 
     @property
     def conn(self) -> Connection:
+        """This thread's connection. On PostgreSQL: the one it holds inside a transaction,
+        else one that borrows a pooled connection for each statement."""
+        if self.pool is not None:
+            return self.pool.current() or self.pool.shared
         conn = getattr(self._local, "conn", None)
-        if conn is None or (isinstance(conn, PgConnection) and conn.broken):
-            # A PostgreSQL connection the server dropped (a restart, a failover) is replaced
-            # at the next use; the statement that found it broken failed as a transient error.
+        if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    @contextmanager
+    def _held(self) -> Iterator[Connection]:
+        """A connection this thread keeps until the block ends (a transaction's)."""
+        if self.pool is None:
+            yield self.conn
+            return
+        with self.pool.held() as conn:
+            yield conn
 
     def _begin(self, conn: Connection, exclusive: bool) -> None:
         if self.url is None:
@@ -176,7 +187,7 @@ class Database:
         the other writers. Inside `transaction()` it is a savepoint of that one transaction
         instead: a failure undoes only its own writes, and nothing commits before the
         transaction does."""
-        outer: list[int] | None = getattr(self._local, "outer", None)
+        outer: _Outer | None = getattr(self._local, "outer", None)
         if outer is not None:
             with self._savepoint(outer) as conn:
                 yield conn
@@ -184,8 +195,7 @@ class Database:
         lock: contextlib.AbstractContextManager[Any] = (
             contextlib.nullcontext() if shared and self.url else self._write_lock
         )
-        with lock:
-            conn = self.conn
+        with lock, self._held() as conn:
             self._begin(conn, exclusive=not shared)
             try:
                 yield conn
@@ -204,40 +214,45 @@ class Database:
     def transaction(self) -> Iterator[None]:
         """Every `write()` of this thread inside it commits at its end, or none does.
 
-        The write lock is taken at the first write, so that reads and model runs before it
-        hold no lock (an extraction job applies its operations and records its outcome this
-        way: a crash in between leaves nothing half done)."""
+        The write lock (and on PostgreSQL a pooled connection) is taken at the first write,
+        so that reads and model runs before it hold neither (an extraction job applies its
+        operations and records its outcome this way: a crash in between leaves nothing half
+        done)."""
         if getattr(self._local, "outer", None) is not None:
             yield  # already inside one: the outermost commits
             return
-        state = [0]  # savepoints opened so far; 0: not begun
+        state = _Outer()
         self._local.outer = state
         try:
             yield
         except BaseException:
-            if state[0]:
-                self._rollback(self.conn)
+            if state.conn is not None:
+                self._rollback(state.conn)
             raise
         else:
-            if state[0]:
-                self.conn.execute("COMMIT")
+            if state.conn is not None:
+                state.conn.execute("COMMIT")
         finally:
             self._local.outer = None
-            if state[0]:
+            if state.conn is not None:
+                state.held.close()
                 self._write_lock.release()
 
     @contextmanager
-    def _savepoint(self, state: list[int]) -> Iterator[Connection]:
-        conn = self.conn
-        if not state[0]:
+    def _savepoint(self, state: _Outer) -> Iterator[Connection]:
+        if state.conn is None:
             self._write_lock.acquire()
             try:
+                conn = state.held.enter_context(self._held())
                 self._begin(conn, exclusive=True)
             except BaseException:
+                state.held.close()
                 self._write_lock.release()
                 raise
-        state[0] += 1
-        name = f"sp{state[0]}"
+            state.conn = conn
+        conn = state.conn
+        state.savepoints += 1
+        name = f"sp{state.savepoints}"
         conn.execute(f"SAVEPOINT {name}")
         try:
             yield conn
@@ -246,6 +261,22 @@ class Database:
             conn.execute(f"RELEASE {name}")
             raise
         conn.execute(f"RELEASE {name}")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """One read-only transaction: every statement inside sees the store as it was at the
+        first one, whatever other processes commit meanwhile (REPEATABLE READ on PostgreSQL;
+        on SQLite a read transaction, which WAL lets writers pass)."""
+        with self._held() as conn:
+            conn.execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                if self.dialect == POSTGRESQL
+                else "BEGIN"
+            )
+            try:
+                yield conn
+            finally:
+                self._rollback(conn)  # it wrote nothing
 
     async def execute_fn(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(connection)` in a worker thread: a read, or a call that opens its own
@@ -293,15 +324,27 @@ class Database:
     def close(self) -> None:
         """Close this thread's connection and let go of the others.
 
-        Closing another thread's connection while it runs a statement is a use-after-free
-        inside SQLite (a crash, not an exception), and a worker thread may still be finishing
-        its last query at shutdown; the others close when their last user drops them.
+        Closing another thread's SQLite connection while it runs a statement is a
+        use-after-free inside SQLite (a crash, not an exception), and a worker thread may
+        still be finishing its last query at shutdown; the others close when their last user
+        drops them. PostgreSQL's pool closes its idle connections, and a held one when it is
+        given back.
         """
         mine = getattr(self._local, "conn", None)
         self._local = threading.local()
-        with self._pg_lock:  # PostgreSQL's server-side sessions are closed, every thread's
-            others, self._pg_connections = self._pg_connections, []
-        for conn in [mine, *(c for _, c in others)]:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
+        if mine is not None:
+            with contextlib.suppress(Exception):
+                mine.close()
+        if self.pool is not None:
+            self.pool.close()
+
+
+class _Outer:
+    """A `transaction()` of one thread: its connection from its first write on."""
+
+    __slots__ = ("conn", "held", "savepoints")
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.held = contextlib.ExitStack()
+        self.savepoints = 0

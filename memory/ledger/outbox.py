@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import uuid
@@ -30,9 +31,10 @@ from typing import Any
 from memory import secrets
 from memory.learn.turns import Turn
 from memory.ledger import Database
-from memory.ledger.connections import Connection
+from memory.ledger.connections import TRANSIENT_ERRORS, Connection
 from memory.ledger.db import iso, utcnow
 
+log = logging.getLogger("selfmodel.outbox")
 PURGED = "{}"
 # PostgreSQL: a claim passes over rows another transaction holds (a job being renewed or
 # ended) instead of waiting for it; a user's order is kept by the store's write lock.
@@ -90,6 +92,15 @@ class Outbox:
                 return self._insert(own, turn, payload_of(turn), "pending", None)
         return self._insert(conn, turn, payload_of(turn), "pending", None)
 
+    @staticmethod
+    def has_request(conn: Connection, tenant: str, request_id: str) -> bool:
+        """Whether a turn of this request is in the outbox, whatever its state."""
+        found = conn.execute(
+            "SELECT 1 FROM outbox WHERE request_id = ? AND tenant = ? LIMIT 1",
+            (request_id, tenant),
+        ).fetchone()
+        return found is not None
+
     def dead_letter(self, turn: Turn, reason: str) -> int:
         """A turn that could not be queued, parked as dead with the reason (retryable if its
         payload could be kept, else kept as metadata only)."""
@@ -129,11 +140,20 @@ class Outbox:
     def claim(self, limit: int = 8) -> list[tuple[int, Turn, int]]:
         """Up to `limit` ready jobs, each of a user who has no job running anywhere (the
         oldest of that user's first). A job whose lease ran out counts as an attempt; after
-        `max_attempts` it is dead."""
+        `max_attempts` it is dead. A store that cannot answer now (a transient error) has no
+        job for this poll: the jobs wait for the next one, and the worker keeps polling."""
+        try:
+            return self._claim(limit)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("claiming extraction jobs failed, trying again at the next poll: %s", exc)
+            return []
+
+    def _claim(self, limit: int) -> list[tuple[int, Turn, int]]:
         now = utcnow()
         stamp = iso(now)
         until = iso(now + timedelta(seconds=self.lease_seconds))
         claimed: list[tuple[int, Turn, int]] = []
+        leases: dict[int, str] = {}  # kept once the claim committed
         # A read first: idle workers poll, and must not take the write lock from the proxies.
         if not self.db.conn.execute(
             "SELECT 1 FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) "
@@ -189,8 +209,9 @@ class Outbox:
                     "updated_at = ? WHERE id = ?",
                     (lease, until, stamp, row["id"]),
                 )
-                self._leases[row["id"]] = lease
+                leases[row["id"]] = lease
                 claimed.append((row["id"], turn, row["attempts"]))
+        self._leases.update(leases)
         return claimed
 
     def renew(self, job_ids: list[int]) -> list[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -59,29 +58,6 @@ def test_a_url_is_shown_without_its_password():
     assert scrub("login failed for s3cret", url) == "login failed for ***"
     assert sqlalchemy_url(url).startswith("postgresql+psycopg://app:s3cret@")
     assert sqlalchemy_url("/tmp/x.db") == "sqlite:////tmp/x.db"
-
-
-def test_threads_that_ended_leave_no_server_connection_open(ledger, ledger_target):
-    # anyio's worker threads end after 10 idle seconds and new ones take their place: each
-    # opens a connection of its own, and the ones that ended must not keep theirs open.
-    if ledger != "postgresql":
-        pytest.skip("SQLite has no server-side sessions")
-    name = f"leak_{uuid.uuid4().hex[:8]}"
-    db = Database(f"{ledger_target}&application_name={name}")
-    for _ in range(12):
-        thread = threading.Thread(target=lambda: db.conn.execute("SELECT 1").fetchone())
-        thread.start()
-        thread.join()
-    deadline = time.monotonic() + 10  # a closed session's server process takes a while to go
-    while True:
-        open_now = db.conn.execute(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ?", (name,)
-        ).fetchone()[0]
-        if open_now <= 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert open_now <= 2  # this thread's, and the last ended thread's until the next connect
-    db.close()
 
 
 def test_a_write_that_waited_for_another_sees_what_it_committed(ledger, ledger_target):

@@ -8,6 +8,7 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import httpx
 import pytest
 
 from memory.ledger import Database
@@ -95,3 +96,51 @@ def test_a_large_postgresql_table_is_read_through_a_server_side_cursor(
     measured = json.loads(done.stdout)
     assert measured["audit"] == 15000
     assert measured["grown_kb"] < 30_000, measured
+
+
+def test_a_store_still_written_to_is_copied_as_of_one_moment(
+    make_proxy, ledger, tmp_path: Path, request: pytest.FixtureRequest
+):
+    # `selfmodel migrate --from A --to B` while a proxy still serves A: each table read at a
+    # different moment would copy evidence of beliefs the copy lacks (a broken foreign key).
+    proxy = make_proxy()
+    memory = proxy.state.memory
+    source = memory.db.url or memory.db.path
+    destination: str | Path = (
+        request.getfixturevalue("pg_cluster").fresh()
+        if ledger == "sqlite"
+        else tmp_path / "copy.db"
+    )
+
+    def write(statement: str) -> None:
+        created = httpx.post(
+            proxy.url + "/v1/users/ana/beliefs",
+            json={"statement": statement, "context": "preferences"},
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+
+    write("Likes green tea.")
+    written_during: list[str] = []
+
+    def progress(table: str, _rows: int) -> None:
+        # the proxy writes between the copy's reads of two tables, after each one
+        statement = f"Likes a drink named after the {table} table."
+        write(statement)
+        written_during.append(statement)
+
+    copied = copy_store(source, destination, progress=progress)
+    assert "Likes a drink named after the beliefs table." in written_during
+    assert copied["beliefs"] == 1 and copied["evidence"] == 1 and copied["history"] == 1
+    copy = Database(destination)
+    assert [r[0] for r in copy.conn.execute("SELECT statement FROM beliefs")] == [
+        "Likes green tea."
+    ]
+    orphans = copy.conn.execute(
+        "SELECT COUNT(*) FROM evidence WHERE belief_id NOT IN (SELECT id FROM beliefs)"
+    ).fetchone()[0]
+    assert orphans == 0
+    copy.close()
+    # the source kept every write
+    listed = httpx.get(proxy.url + "/v1/users/ana/beliefs").json()["data"]
+    assert len(listed) == 1 + len(written_during)
