@@ -52,10 +52,17 @@ class ExtractionWorker:
 
     async def run(self) -> None:
         while True:
-            # One job at a time, so several workers share a burst instead of one hoarding it.
-            jobs = await anyio.to_thread.run_sync(self.outbox.claim, 1)
-            for job_id, turn, _ in jobs:
-                await self.process(job_id, turn)
+            try:
+                # One job at a time, so several workers share a burst instead of one hoarding it.
+                jobs = await anyio.to_thread.run_sync(self.outbox.claim, 1)
+                for job_id, turn, _ in jobs:
+                    await self.process(job_id, turn)
+            except Exception:  # noqa: BLE001 - e.g. the store down while a failure is recorded
+                # The loop outlives it: the job keeps its lease until it runs out, and then
+                # is claimed again, so nothing is lost; learning resumes with the store.
+                self.stats["worker_errors"] += 1
+                log.exception("the extraction loop failed; it goes on after a pause")
+                jobs = []
             if not jobs:
                 self.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
@@ -80,6 +87,11 @@ class ExtractionWorker:
             # this one's writes were rolled back with the transaction that found out.
             self.stats["jobs_lost"] += 1
             log.warning("extraction job %s was claimed by another worker; dropped", job_id)
+        except Exception:
+            # Not ended: its failure could not be recorded. Its lease runs out, and a later
+            # claim runs it again (`ExtractionWorker.run` goes on meanwhile).
+            self.outbox.abandon(job_id)
+            raise
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):

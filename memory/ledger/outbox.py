@@ -162,11 +162,17 @@ class Outbox:
         ).fetchone():
             return claimed
         with self.db.write() as conn:
-            expired = conn.execute(
-                "SELECT id, attempts FROM outbox WHERE state = 'running' AND lease_until < ? "
-                "AND lease_owner NOT LIKE ?",
-                (stamp, self.process + ":%"),
-            ).fetchall()
+            # A lease that ran out is taken back unless this process still runs its job.
+            held = set(self._leases.values())
+            expired = [
+                row
+                for row in conn.execute(
+                    "SELECT id, attempts, lease_owner FROM outbox WHERE state = 'running' "
+                    "AND lease_until < ?",
+                    (stamp,),
+                ).fetchall()
+                if row["lease_owner"] not in held
+            ]
             for row in expired:
                 attempts = row["attempts"] + 1
                 dead = attempts >= self.max_attempts
@@ -213,6 +219,11 @@ class Outbox:
                 claimed.append((row["id"], turn, row["attempts"]))
         self._leases.update(leases)
         return claimed
+
+    def abandon(self, job_id: int) -> None:
+        """Stop holding a job that could not be ended (the store failed as it was): once its
+        lease runs out a claim, here or in another process, runs it again."""
+        self._leases.pop(job_id, None)
 
     def renew(self, job_ids: list[int]) -> list[int]:
         """Extend this process's leases on running jobs; returns the ids it no longer holds."""

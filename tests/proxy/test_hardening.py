@@ -196,6 +196,32 @@ def test_a_failed_outbox_write_still_answers_and_dead_letters(proxy, upstream):
     assert 'selfmodel_bookkeeping_failures_total{what="learning"} 1.0' in metrics
 
 
+def test_the_learning_loop_outlives_a_store_failing_while_it_records_a_failure(make_proxy):
+    proxy = make_proxy({"extraction": {"lease_seconds": 1, "backoff_seconds": 0}})
+    memory = proxy.state.memory
+    with memory.db.write() as conn:  # writing the belief fails, and so does recording that
+        conn.execute(
+            "CREATE TRIGGER no_beliefs BEFORE INSERT ON beliefs "
+            "BEGIN SELECT RAISE(FAIL, 'disk I/O error'); END"
+        )
+        conn.execute(
+            "CREATE TRIGGER no_retries BEFORE UPDATE OF state ON outbox "
+            "WHEN NEW.state IN ('pending', 'dead') BEGIN SELECT RAISE(FAIL, 'disk I/O error'); END"
+        )
+    assert _chat(proxy.url, "ana", "I am a nurse.").status_code == 200
+    deadline = time.monotonic() + 30
+    while not memory.stats["worker_errors"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert memory.stats["worker_errors"] >= 1
+    with memory.db.write() as conn:  # the store is back
+        conn.execute("DROP TRIGGER no_beliefs")
+        conn.execute("DROP TRIGGER no_retries")
+    assert _chat(proxy.url, "ana", "I love hiking.").status_code == 200
+    wait_idle(proxy)  # the first job too, claimed again once its lease ran out
+    learned = {r["statement"] for r in memory.beliefs.active_rows("default", "ana")}
+    assert {"I am a nurse.", "I love hiking."} <= learned
+
+
 def test_every_error_carries_the_request_id(proxy):
     for response in (
         httpx.get(proxy.url + "/v1/nothing-here"),
