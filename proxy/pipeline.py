@@ -164,7 +164,7 @@ class Call:
                 )
             prepared = await self.preparing if self.preparing is not None else None
             with tracing.step("selfmodel.enqueue"):
-                await self.state.memory.record(record, turn, prepared)
+                await self.state.memory.record(record, turn, prepared, inline=self.state.alone)
             self.state.metrics.sync_counters(self.state.memory.stats)
         except Exception:  # noqa: BLE001 - see the docstring
             log.exception("bookkeeping of request %s failed", self.request_id)
@@ -198,6 +198,7 @@ async def _plan(
             messages=messages,
             headers=headers,
             model_info=entry.model_info or None,
+            inline=state.alone,
         )
     except MemoryDegraded as exc:
         raise MemoryUnavailable(f"memory is unavailable and fail_closed is set: {exc}") from None
@@ -209,6 +210,16 @@ async def _plan(
 
 
 async def handle(
+    adapter: Adapter, request: Request, state: AppState, caller: Principal, request_id: str
+) -> Response:
+    state.in_pipeline += 1
+    try:
+        return await _handle(adapter, request, state, caller, request_id)
+    finally:
+        state.in_pipeline -= 1
+
+
+async def _handle(
     adapter: Adapter, request: Request, state: AppState, caller: Principal, request_id: str
 ) -> Response:
     body = await read_json(request, state.config.server.max_body_bytes)

@@ -19,3 +19,10 @@ class AppState:
     metrics: Metrics
     upstream: Upstream
     memory: SelfModel
+    # Requests inside `proxy.pipeline.handle` now. One alone runs its memory steps on the
+    # event loop, as there is nothing else for the loop to do; more share the worker threads.
+    in_pipeline: int = 0
+
+    @property
+    def alone(self) -> bool:
+        return self.in_pipeline <= 1

@@ -127,6 +127,7 @@ class Injector:
         messages: list[dict[str, Any]],
         headers: Mapping[str, str],
         model_info: Mapping[str, Any] | None = None,
+        inline: bool = False,
     ) -> Injection:
         rule = choose_rule(
             self.config.injection.rules, model=model, tenant=tenant, user=user, headers=headers
@@ -140,10 +141,13 @@ class Injector:
         cut_info: dict[str, Any] = {}
         template = self.prompts.injection(rule.template)
         try:
-            # Retrieval, the token limit and the render in one hop off the event loop.
-            selected = await anyio.to_thread.run_sync(
-                self._select, tenant, user, rule, model, messages, model_info, template, cut_info
-            )
+            # Retrieval, the token limit and the render in one hop off the event loop (or on
+            # it, `inline`, for a request that has the process to itself).
+            args = (tenant, user, rule, model, messages, model_info, template, cut_info)
+            if inline:
+                selected = self._select(*args)
+            else:
+                selected = await anyio.to_thread.run_sync(self._select, *args)
         except _RetrievalFailed as failed:  # fail open: forward without memory
             exc = failed.__cause__ or failed
             log.warning("memory retrieval failed: %s", exc)

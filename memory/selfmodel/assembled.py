@@ -241,7 +241,12 @@ class Assembled:
         messages: list[dict[str, Any]],
         headers: Mapping[str, str],
         model_info: Mapping[str, Any] | None = None,
+        inline: bool = False,
     ) -> Injection:
+        """What to inject into this request, and why. `inline`: on the caller's thread (the
+        event loop) instead of a worker thread, for a request that has the process to itself:
+        two thread hand-overs fewer (~0.9 ms of a request's added latency, measured), and no
+        other request is kept waiting by it."""
         self.index_sync.policy.request_came()
         try:
             return await self.injector.plan(
@@ -251,6 +256,7 @@ class Assembled:
                 messages=messages,
                 headers=headers,
                 model_info=model_info,
+                inline=inline,
             )
         except MemoryDegraded as exc:
             self.stats["degraded"] += 1
@@ -292,11 +298,20 @@ class Assembled:
             return Prepared(learn=None)
 
     async def record(
-        self, record: AuditRecord, turn: Turn | None = None, prepared: Prepared | None = None
+        self,
+        record: AuditRecord,
+        turn: Turn | None = None,
+        prepared: Prepared | None = None,
+        inline: bool = False,
     ) -> None:
         """Write a request's audit record, and its turn for learning, durably before the
-        response ends (`record_request`). Never raises: failures are counted."""
-        if await self._blocking(self._record, record, turn, prepared):
+        response ends (`record_request`). Never raises: failures are counted. `inline` as for
+        `plan`."""
+        if (
+            self._record(record, turn, prepared)
+            if inline
+            else await self._blocking(self._record, record, turn, prepared)
+        ):
             self.worker.wakeup.set()
 
     def _record(self, record: AuditRecord, turn: Turn | None, prepared: Prepared | None) -> bool:

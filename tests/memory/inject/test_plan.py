@@ -69,3 +69,22 @@ def test_a_revision_is_found_by_what_found_the_belief_it_revised(tmp_path, embed
     assert found[0].why["statement"] == pytest.approx(float(old @ query), abs=1e-3)
     assert float(new @ query) < float(old @ query) - 0.1
     runtime.db.close()
+
+
+def test_a_plan_made_on_the_event_loop_is_the_plan_made_in_a_thread(tmp_path, embedder):
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    for statement in ("I am vegetarian", "I live in Lyon", "I prefer short answers"):
+        runtime.beliefs.create("t", "u", statement, "preferences", _said(statement))
+    messages = [{"role": "user", "content": "What should I cook for dinner tonight?"}]
+
+    def plan(inline: bool) -> tuple[str | None, list[str]]:
+        injection = asyncio.run(
+            runtime.plan(
+                tenant="t", user="u", model="gpt-4o", messages=messages, headers={}, inline=inline
+            )
+        )
+        return injection.rendered, [b.id for b in injection.beliefs]
+
+    assert plan(inline=True) == plan(inline=False)
+    assert plan(inline=True)[0]
+    runtime.db.close()
