@@ -113,48 +113,53 @@ class Proxy:
         return dict(response.json())
 
     def background(self, user: str, statements: list[str]) -> None:
-        now = datetime.now(UTC).isoformat()
-        beliefs = []
-        for i, text in enumerate(statements):
-            belief_id = f"bel_bg{i:03d}{random.getrandbits(60):016x}"
-            beliefs.append(
-                {
-                    "id": belief_id,
-                    "statement": text,
-                    "context": "preferences",
-                    "status": "active",
-                    "source": "stated",
-                    "confidence": 0.88,
-                    "version": 1,
-                    "supersedes": None,
-                    "superseded_by": None,
-                    "valid_from": now,
-                    "valid_to": None,
-                    "created_at": now,
-                    "updated_at": now,
-                    "evidence": [
-                        {
-                            "id": f"evi_{belief_id[4:]}",
-                            "source": "stated",
-                            "kind": "turn",
-                            "quote": text,
-                            "request_id": None,
-                            "observation_id": None,
-                            "polarity": 1,
-                            "weight": 1.0,
-                            "anchor": None,
-                            "at": now,
-                        }
-                    ],
-                }
-            )
-        document = {"format": "selfmodel.export/v1", "beliefs": beliefs}
+        document = background_document(statements)
         self.http.post(f"/v1/users/{user}/import", json=document).raise_for_status()
 
     def say(self, user: str, turns: list[str]) -> None:
         for text in turns:
             self.chat(user, text)
             self.drain()
+
+
+def background_document(statements: list[str]) -> dict[str, Any]:
+    """An export document of `statements` as stated preferences: a user's background beliefs."""
+    now = datetime.now(UTC).isoformat()
+    beliefs = []
+    for i, text in enumerate(statements):
+        belief_id = f"bel_bg{i:03d}{random.getrandbits(60):016x}"
+        beliefs.append(
+            {
+                "id": belief_id,
+                "statement": text,
+                "context": "preferences",
+                "status": "active",
+                "source": "stated",
+                "confidence": 0.88,
+                "version": 1,
+                "supersedes": None,
+                "superseded_by": None,
+                "valid_from": now,
+                "valid_to": None,
+                "created_at": now,
+                "updated_at": now,
+                "evidence": [
+                    {
+                        "id": f"evi_{belief_id[4:]}",
+                        "source": "stated",
+                        "kind": "turn",
+                        "quote": text,
+                        "request_id": None,
+                        "observation_id": None,
+                        "polarity": 1,
+                        "weight": 1.0,
+                        "anchor": None,
+                        "at": now,
+                    }
+                ],
+            }
+        )
+    return {"format": "selfmodel.export/v1", "beliefs": beliefs}
 
 
 def _pct(hits: int, total: int) -> str:

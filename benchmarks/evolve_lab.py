@@ -18,14 +18,13 @@ import random
 import sys
 import tempfile
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.evolve import EVAL_DIR, SEED, _background  # noqa: E402
+from benchmarks.evolve import EVAL_DIR, SEED, _background, background_document  # noqa: E402
 from memory.index.embed import LocalEmbedder  # noqa: E402
 from memory.learn.turns import Turn  # noqa: E402
 from memory.offline import configure_offline  # noqa: E402
@@ -73,40 +72,7 @@ class Lab:
         return list(plan.beliefs)
 
     async def background(self, user: str, statements: list[str]) -> None:
-        now = datetime.now(UTC).isoformat()
-        beliefs = [
-            {
-                "id": f"bel_bg{i:03d}{random.getrandbits(60):016x}",
-                "statement": text,
-                "context": "preferences",
-                "status": "active",
-                "source": "stated",
-                "confidence": 0.88,
-                "version": 1,
-                "supersedes": None,
-                "superseded_by": None,
-                "valid_from": now,
-                "valid_to": None,
-                "created_at": now,
-                "updated_at": now,
-                "evidence": [
-                    {
-                        "id": f"evi_{i:03d}{random.getrandbits(60):016x}",
-                        "source": "stated",
-                        "kind": "turn",
-                        "quote": text,
-                        "request_id": None,
-                        "observation_id": None,
-                        "polarity": 1,
-                        "weight": 1.0,
-                        "anchor": None,
-                        "at": now,
-                    }
-                ],
-            }
-            for i, text in enumerate(statements)
-        ]
-        await self.rt.import_user(T, user, {"format": "selfmodel.export/v1", "beliefs": beliefs})
+        await self.rt.import_user(T, user, background_document(statements))
 
 
 async def run(path: Path, only: str, verbose: bool) -> dict[str, int]:

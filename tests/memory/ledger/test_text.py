@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from memory.ledger import Database
 from memory.ledger.connections import ESCAPE, escape_text, unescape_text
 from tests.conftest import MODEL
 from tests.fake_upstream import Reply
+from tests.proxy.test_extraction import wait_idle
 
 BOTH_LEDGERS = True
 
@@ -75,17 +75,6 @@ def _chat(url: str, user: str, text: str, stream: bool = False) -> tuple[str, st
         return response.headers["x-selfmodel-request-id"], "".join(pieces)
 
 
-def _wait_idle(proxy: Any, timeout: float = 30.0) -> dict[str, int]:
-    outbox = proxy.state.memory.outbox
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        counts = outbox.counts()
-        if not counts.get("pending") and not counts.get("running"):
-            return counts
-        time.sleep(0.05)
-    raise AssertionError(f"outbox did not drain: {outbox.counts()}")
-
-
 def test_a_request_body_with_nul_is_refused_at_the_edge_on_both(make_proxy, upstream):
     # Client JSON never carries a NUL into the store: refused before anything is written.
     proxy = make_proxy()
@@ -103,7 +92,7 @@ def test_a_reply_with_nul_is_answered_audited_and_its_turn_learned(make_proxy, u
     upstream.replies.append(Reply(content=REPLY))
     request_id, content = _chat(proxy.url, "ana", MESSAGE, stream=stream)
     assert content == REPLY
-    counts = _wait_idle(proxy)
+    counts = wait_idle(proxy)
     assert not counts.get("dead"), counts
     record = httpx.get(proxy.url + f"/v1/audit/{request_id}").json()
     assert (record["user_message"], record["reply"], record["error"]) == (MESSAGE, REPLY, None)
@@ -126,11 +115,11 @@ def _scenario(proxy: Any, upstream: Any) -> dict[str, Any]:
                              "quote": "I love hiking in the mountains.", "source": "stated"}]})
     )  # fmt: skip
     request_id, seen["reply"] = _chat(url, "ana", "I love hiking in the mountains. Ideas?")
-    _wait_idle(proxy)
+    wait_idle(proxy)
     bad = f"not JSON{NUL} at all"
     upstream.extraction_replies.extend([bad] * 5)  # every attempt: the job dead-letters
     failed_id, _ = _chat(url, "ana", "I am a nurse and I work nights.")
-    _wait_idle(proxy)
+    wait_idle(proxy)
     seen["dead"] = [
         (j["request_id"] == failed_id, bad in (j.get("raw_output") or ""))
         for j in httpx.get(url + "/v1/extraction/jobs", params={"state": "dead"}).json()["data"]
