@@ -28,10 +28,10 @@ import sys
 
 import numpy as np
 from retrieval_lab_data import load
+from retrieval_lab_loto import situation_lists_without
 from retrieval_lab_sweep import Cost, dedupe
 from scipy.optimize import minimize
 
-from memory.index.views import DEFAULT_TABLE, SITUATIONS, index_views
 from memory.inject import ranking
 from memory.prompts import PromptLibrary
 
@@ -43,7 +43,6 @@ SHIPPED = ranking.DEFAULT_WEIGHTS
 
 d = load()
 N = len(d.prefs)
-POS = {s: i for i, s in enumerate(SITUATIONS)}
 NAMES = sorted(set(d.topics))
 cost = Cost(PromptLibrary().injection("default").compiled, d.prefs)
 
@@ -64,19 +63,7 @@ USERS = crowd_users() if "--crowded" in sys.argv else d.users
 
 @functools.cache
 def lists_for(dropped: tuple[str, ...]) -> list[list[int]]:
-    table = DEFAULT_TABLE
-    for topic in dropped:
-        table = table.without(topic)
-    smat = d.smat[np.array([POS[s] for s in table.situations])]
-    return [
-        [
-            POS[v]
-            for v in index_views(
-                p, "preferences", statement_vector=d.pvec[b], situation_matrix=smat, table=table
-            )[1:]
-        ]
-        for b, p in enumerate(d.prefs)
-    ]
+    return situation_lists_without(d, dropped)
 
 
 def features(i: int, dropped: tuple[str, ...]) -> np.ndarray:

@@ -27,7 +27,14 @@ POS = {s: i for i, s in enumerate(SITUATIONS)}
 
 
 def situation_lists(d: Data, topic: str | None) -> list[list[int]]:
-    table = DEFAULT_TABLE.without(topic) if topic else DEFAULT_TABLE
+    return situation_lists_without(d, (topic,) if topic else ())
+
+
+def situation_lists_without(d: Data, dropped: tuple[str, ...]) -> list[list[int]]:
+    """Each preference's situation rows, indexed with the table less the `dropped` topics."""
+    table = DEFAULT_TABLE
+    for topic in dropped:
+        table = table.without(topic)
     rows = np.array([POS[s] for s in table.situations])
     smat = d.smat[rows]
     return [

@@ -1,18 +1,13 @@
 """Changes of state in no known frame: the grammatical signal, and the belief it revises."""
 
-import asyncio
-
 import pytest
 
 from memory.beliefs import EvidenceIn
-from memory.learn.apply import Applier
 from memory.learn.change import CONTRAST, EVENT, change_signal
-from memory.learn.extractors import LocalExtractor
 from memory.learn.gate import gate
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
-
-T, U = "default", "ana"
+from tests.memory.learn.test_topic_frames import T, U, active, say
 
 # Beliefs of other kinds that every test user holds, so that a link has to stand out.
 OTHERS = [
@@ -66,19 +61,6 @@ def runtime(tmp_path, embedder):
         rt.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
     yield rt
     rt.db.close()
-
-
-def say(runtime, text):
-    extraction = asyncio.run(
-        LocalExtractor(runtime.classifier).extract(
-            [text], "", [], runtime.context_descriptions, "m"
-        )
-    )
-    return Applier(runtime.beliefs).apply(T, U, extraction.ops, request_id=None, known_ids=set())
-
-
-def active(runtime):
-    return {b.statement: b for b in runtime.beliefs.find(T, U, status="active")}
 
 
 def test_a_change_in_a_subordinate_clause_supersedes_the_belief_it_is_about(runtime):
