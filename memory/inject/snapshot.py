@@ -11,9 +11,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +58,8 @@ class Snapshot:
     # Entry index -> the statement vector of the belief it revised (a zero row if none): a
     # revision is the current answer to whatever its old state answered.
     previous: np.ndarray | None = None
+    # Entry index -> what tells this state of the belief from a later one (`_key`).
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Pairs of entries (i < j) already read for a contradiction, and the answer: a pair's
@@ -77,6 +81,11 @@ class Snapshot:
                 for e in self.entries
             )
         )
+
+    @cached_property
+    def positions(self) -> dict[tuple[Any, ...], int]:
+        """Entry index by key: the entries a later build of the same user can keep."""
+        return {key: index for index, key in enumerate(self.keys)}
 
     def features(self, now: datetime) -> FeatureArrays:
         ages = np.maximum(0.0, (now.timestamp() - self._updated) / 86400)
@@ -103,11 +112,51 @@ def shown(statement: str) -> str:
     return guard.for_prompt(statement)
 
 
-def _key(
-    belief_id: str, version: int, statement: str, context: str, updated: datetime
-) -> tuple[str, int, str, str, datetime]:
-    # Everything a write changes: a belief matching on all of it has the same evidence.
-    return belief_id, version, statement, context, updated
+def _key(row: Any) -> tuple[Any, ...]:
+    # Everything a write changes (the version counts evidence and corrections; the vector
+    # model, a re-embedding): a belief matching on all of it has the same vector and evidence.
+    return (
+        row["id"],
+        row["version"],
+        row["statement"],
+        row["context"],
+        row["updated_at"],
+        row["model"],
+    )
+
+
+def _arrays(
+    order: list[tuple[bool, int]],
+    previous: Snapshot | None,
+    statements: np.ndarray,
+    situation_lists: list[list[int]],
+    revised: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The statement, situation and predecessor arrays of a build whose rows come, in `order`,
+    from `previous` (True, its row) or from the rows just read (False, their index)."""
+    kept = [index for from_previous, index in order if from_previous]
+    read = [index for from_previous, index in order if not from_previous]
+    at_kept = [n for n, (from_previous, _) in enumerate(order) if from_previous]
+    at_read = [n for n, (from_previous, _) in enumerate(order) if not from_previous]
+    dim = previous.statements.shape[1] if previous is not None and kept else statements.shape[1]
+    merged = np.zeros((len(order), dim), dtype=np.float32)
+    predecessors = np.zeros_like(merged)
+    slots = max((len(situation_lists[index]) for index in read), default=0)
+    if previous is not None and kept:
+        slots = max(slots, previous.situations.shape[1])
+    # int32: the situation table has a few hundred rows; half the memory of int64.
+    situations = np.full((len(order), slots), -1, dtype=np.int32)
+    if previous is not None and kept:
+        merged[at_kept] = previous.statements[kept]
+        if previous.previous is not None:
+            predecessors[at_kept] = previous.previous[kept]
+        situations[at_kept, : previous.situations.shape[1]] = previous.situations[kept]
+    if read:
+        merged[at_read] = statements[read]
+        predecessors[at_read] = revised[read]
+        for at, index in zip(at_read, read, strict=True):
+            situations[at, : len(situation_lists[index])] = situation_lists[index]
+    return merged, situations, predecessors if predecessors.any() else None
 
 
 class SnapshotCache:
@@ -163,52 +212,72 @@ class SnapshotCache:
     def _load(
         self, tenant: str, user: str, revision: int, previous: Snapshot | None = None
     ) -> Snapshot:
-        """Read the user's rows; beliefs unchanged since `previous` keep their entries, so a
-        write to one belief does not recompute the confidence of all the others."""
+        """Read the user's rows. With `previous`, only the rows of beliefs changed since it was
+        built are read whole: the others keep their entries, vectors and situations (after a
+        learned turn, one or two of a hundred), so a write to one belief neither re-reads
+        the user's vectors nor recomputes the confidence of all the others."""
         conn = self._db.conn
-        found, statements, situation_lists, revised = vectors.load_compact(conn, tenant, user)
-        unembedded = rows.count_unembedded(conn, tenant, user)
-        kept = (
-            {_key(e.id, e.version, e.statement, e.context, e.updated): e for e in previous.entries}
-            if previous
-            else {}
-        )
-        keys = [
-            _key(r["id"], r["version"], r["statement"], r["context"], parse_time(r["updated_at"]))
-            for r in found
-        ]
-        changed = [r["id"] for r, key in zip(found, keys, strict=True) if key not in kept]
-        evidence = rows.evidence_for(conn, changed)
-        now = utcnow()
-        entries = [
-            kept.get(key)
-            or Entry(
-                id=r["id"],
-                statement=r["statement"],
-                context=r["context"],
-                confidence=self._core.confidence_of(r["context"], evidence[r["id"]], now),
-                updated=key[4],
-                version=r["version"],
-                shown=shown(r["statement"]),
+        order: list[tuple[bool, int]] | None = None  # (kept from `previous`, its row or index)
+        if previous is not None and previous.entries:
+            listed = vectors.load_keys(conn, tenant, user)
+            kept = [previous.positions.get(_key(row), -1) for row in listed]
+            changed = [row["id"] for row, at in zip(listed, kept, strict=True) if at < 0]
+            if len(changed) <= len(listed) // 2:
+                order = [(at >= 0, at) for at in kept]
+        if order is None:
+            found, statements, situation_lists, revised = vectors.load_compact(conn, tenant, user)
+            order = [(False, index) for index in range(len(found))]
+        else:
+            found, statements, situation_lists, revised = (
+                vectors.load_compact(conn, tenant, user, ids=changed)
+                if changed
+                else ([], np.zeros((0, 1), np.float32), [], np.zeros((0, 1), np.float32))
             )
-            for r, key in zip(found, keys, strict=True)
-        ]
-        # Kept confidences date from the previous build: the hourly recompute counts from it.
-        if previous is not None and len(changed) < len(found):
-            now = previous.built
-        slots = max((len(s) for s in situation_lists), default=0)
-        # int32: the situation table has a few hundred rows; half the memory of int64.
-        situations = np.full((len(found), slots), -1, dtype=np.int32)
-        for index, listed in enumerate(situation_lists):
-            situations[index, : len(listed)] = listed
+            fetched = {row["id"]: index for index, row in enumerate(found)}
+            # Retrieval order is the listing's. A changed row that a write in between ended is
+            # left out: the revision read before this load is older, so the next get reloads.
+            order = [
+                (True, at) if from_previous else (False, fetched.get(row["id"], -1))
+                for row, (from_previous, at) in zip(listed, order, strict=True)
+            ]
+            order = [(from_previous, at) for from_previous, at in order if at >= 0]
+        read = [found[index] for from_previous, index in order if not from_previous]
+        evidence = rows.evidence_for(conn, [row["id"] for row in read])
+        now = utcnow()
+        entries: list[Entry] = []
+        keys: list[tuple[Any, ...]] = []
+        for from_previous, index in order:
+            if from_previous and previous is not None:
+                entries.append(previous.entries[index])
+                keys.append(previous.keys[index])
+            else:
+                entries.append(self._entry(found[index], evidence, now))
+                keys.append(_key(found[index]))
+        reused = previous is not None and len(read) < len(order)
+        merged, situations, predecessors = _arrays(
+            order, previous, statements, situation_lists, revised
+        )
         return Snapshot(
             revision,
             entries,
-            statements,
+            merged,
             situations,
-            now,
-            unembedded,
-            revised if revised.any() else None,
+            # Kept confidences date from the previous build: the hourly recompute counts from it.
+            previous.built if reused and previous is not None else now,
+            rows.count_unembedded(conn, tenant, user),
+            predecessors,
+            keys,
+        )
+
+    def _entry(self, row: Any, evidence: dict[str, list[dict[str, Any]]], now: datetime) -> Entry:
+        return Entry(
+            id=row["id"],
+            statement=row["statement"],
+            context=row["context"],
+            confidence=self._core.confidence_of(row["context"], evidence[row["id"]], now),
+            updated=parse_time(row["updated_at"]),
+            version=row["version"],
+            shown=shown(row["statement"]),
         )
 
     def refresh(self, tenant: str, user: str) -> None:

@@ -46,14 +46,17 @@ def _matrix(blobs: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
 
 
+_ACTIVE_WITH_VECTORS = (
+    "FROM beliefs b JOIN belief_vectors v ON v.belief_id = b.id "
+    "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active'"
+)
+
+
 def load_statements(
     conn: Connection, tenant: str, user: str, contexts: Sequence[str] | None = None
 ) -> tuple[list[str], np.ndarray]:
     """The ids of a user's active beliefs that have vectors, and their statement vectors."""
-    sql = (
-        "SELECT b.id, v.vector FROM beliefs b JOIN belief_vectors v ON v.belief_id = b.id "
-        "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active'"
-    )
+    sql = "SELECT b.id, v.vector " + _ACTIVE_WITH_VECTORS
     args: list[Any] = [tenant, user]
     if contexts:
         sql += f" AND b.context IN ({', '.join('?' for _ in contexts)})"
@@ -62,27 +65,45 @@ def load_statements(
     return [row[0] for row in found], _matrix([row[1] for row in found])
 
 
+def load_keys(conn: Connection, tenant: str, user: str) -> list[Any]:
+    """What tells one state of a user's retrievable beliefs from another, in retrieval order:
+    each active belief with a vector, its version, statement, context, write time and vector
+    model, without the vectors and situation lists (a snapshot keeps those of the beliefs
+    unchanged since it was built)."""
+    return conn.execute(
+        "SELECT b.id, b.version, b.statement, b.context, b.updated_at, v.model "
+        + _ACTIVE_WITH_VECTORS
+        + " ORDER BY b.created_at, b.id",
+        (tenant, user),
+    ).fetchall()
+
+
 def load_compact(
     conn: Connection,
     tenant: str,
     user: str,
+    ids: Sequence[str] | None = None,
 ) -> tuple[list[Any], np.ndarray, list[list[int]], np.ndarray]:
-    """The columns retrieval needs of a user's active beliefs that have vectors: the rows,
-    their statement vectors as one matrix, their situation lists, and the statement vector of
-    the belief each one revised (a zero row where it revised none).
+    """The columns retrieval needs of a user's active beliefs that have vectors (of those in
+    `ids` only, when given): the rows, their statement vectors as one matrix, their situation
+    lists, and the statement vector of the belief each one revised (a zero row where it
+    revised none).
 
     The hot path loads a user this way: only the columns it reads, and the vectors copied
     once into one block instead of an array per row.
     """
-    found = conn.execute(
-        "SELECT b.id, b.statement, b.context, b.version, b.updated_at, v.vector AS vector_blob, "
-        "v.situations AS situation_list, p.vector AS previous_blob FROM beliefs b "
-        "JOIN belief_vectors v ON v.belief_id = b.id "
+    sql = (
+        "SELECT b.id, b.statement, b.context, b.version, b.updated_at, v.model, "
+        "v.vector AS vector_blob, v.situations AS situation_list, p.vector AS previous_blob "
+        "FROM beliefs b JOIN belief_vectors v ON v.belief_id = b.id "
         "LEFT JOIN belief_vectors p ON p.belief_id = b.supersedes "
-        "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active' "
-        "ORDER BY b.created_at, b.id",
-        (tenant, user),
-    ).fetchall()
+        "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active'"
+    )
+    args: list[Any] = [tenant, user]
+    if ids is not None:
+        sql += f" AND b.id IN ({', '.join('?' for _ in ids)})"
+        args += list(ids)
+    found = conn.execute(sql + " ORDER BY b.created_at, b.id", args).fetchall()
     statements = _matrix([row["vector_blob"] for row in found])
     previous = np.zeros_like(statements)
     for index, row in enumerate(found):
