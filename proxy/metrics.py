@@ -69,6 +69,13 @@ class Metrics:
             ["what"],
             registry=r,
         )
+        self.snapshot_lookups = Counter(
+            "selfmodel_snapshot_lookups_total",
+            "Per-user snapshot lookups: served from memory (hit), rebuilt "
+            "from the rows changed since (changed) or read whole (full)",
+            ["result"],
+            registry=r,
+        )
         self.outbox_pending = Gauge(
             "selfmodel_outbox_pending", "Extraction jobs waiting", registry=r
         )
@@ -86,6 +93,9 @@ class Metrics:
             "learning_failed": self.bookkeeping_failures.labels("learning"),
             "audit_failed": self.bookkeeping_failures.labels("audit"),
             "audit_sanitized": self.bookkeeping_failures.labels("audit_sanitized"),
+            "snapshot_hit": self.snapshot_lookups.labels("hit"),
+            "snapshot_changed": self.snapshot_lookups.labels("changed"),
+            "snapshot_full": self.snapshot_lookups.labels("full"),
         }
         for key, value in stats.items():
             counter = targets.get(key)

@@ -9,7 +9,7 @@ revision, so a snapshot is never served stale, even across processes.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -163,9 +163,17 @@ class SnapshotCache:
     """Recently used users' snapshots, bounded by count and by bytes (least recent goes)."""
 
     def __init__(
-        self, db: Database, core: Core, capacity: int, max_bytes: int | None = None
+        self,
+        db: Database,
+        core: Core,
+        capacity: int,
+        max_bytes: int | None = None,
+        stats: Counter[str] | None = None,
     ) -> None:
         self._db = db
+        # Lookups by result: snapshot_hit, snapshot_changed (rebuilt from the changed rows),
+        # snapshot_full (every row read).
+        self.stats: Counter[str] = Counter() if stats is None else stats
         self._core = core
         self.capacity = capacity
         self.max_bytes = max_bytes
@@ -193,6 +201,7 @@ class SnapshotCache:
             )
             if fresh and cached is not None and cached.revision == revision:
                 self._items.move_to_end(key)
+                self.stats["snapshot_hit"] += 1
                 return cached
         snapshot = self._load(tenant, user, revision, cached if fresh else None)
         if self.capacity > 0:
@@ -254,6 +263,7 @@ class SnapshotCache:
                 entries.append(self._entry(found[index], evidence, now))
                 keys.append(_key(found[index]))
         reused = previous is not None and len(read) < len(order)
+        self.stats["snapshot_changed" if reused else "snapshot_full"] += 1
         merged, situations, predecessors = _arrays(
             order, previous, statements, situation_lists, revised
         )

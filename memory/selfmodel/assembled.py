@@ -99,11 +99,13 @@ class Assembled:
         self.classifier = ContextClassifier(self.embedder)
         self.feedback = Feedback(self.db, self.beliefs, self.core, self.classifier)
         self.prompts = PromptLibrary(config.prompts_dir)
+        self.stats: Counter[str] = Counter()
         self.snapshots = SnapshotCache(
             self.db,
             self.core,
             config.store.user_cache_size,
             int(config.store.user_cache_mb * 2**20),
+            self.stats,
         )
         # Queries from concurrent requests may share model runs; writes embed directly.
         self.query_embedder = query_embedder(self.embedder)
@@ -122,7 +124,6 @@ class Assembled:
             config.extraction.backoff_seconds,
             config.extraction.lease_seconds,
         )
-        self.stats: Counter[str] = Counter()
         self.worker = ExtractionWorker(
             self.outbox,
             self.beliefs,

@@ -291,3 +291,25 @@ def test_fail_closed_answers_503(make_proxy, upstream):
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "memory_unavailable"
     assert upstream.chat_requests == []
+
+
+def test_metrics_count_how_each_users_snapshot_was_found(proxy, http, upstream):
+    def lookups() -> dict[str, float]:
+        found = {}
+        for line in httpx.get(proxy.url + "/metrics").text.splitlines():
+            if line.startswith("selfmodel_snapshot_lookups_total{"):
+                found[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
+        return found
+
+    seed(http)
+    assert chat(proxy, "Suggest a dinner recipe").status_code == 200  # first sight: read whole
+    assert chat(proxy, "Suggest a lunch recipe").status_code == 200  # unchanged: from memory
+    response = http.post(
+        "/v1/users/ana/beliefs", json={"statement": "I am learning Polish.", "context": "goals"}
+    )
+    assert response.status_code == 201
+    assert chat(proxy, "Suggest a breakfast").status_code == 200  # the new row alone is read
+    counts = lookups()
+    assert counts["full"] == 1
+    assert counts["hit"] >= 1
+    assert counts["changed"] == 1
