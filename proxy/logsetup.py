@@ -44,5 +44,7 @@ def configure(level: str, log_format: str) -> None:
         logger.handlers.clear()
         logger.propagate = True
     # httpx logs every request's full URL at info level: URLs carry user ids.
-    for name in ("httpx", "httpcore"):
+    # Alembic logs each of its plugins at info level when it loads; the ledger says in one
+    # line of its own which revisions it applied.
+    for name in ("httpx", "httpcore", "alembic"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
