@@ -37,8 +37,16 @@ log = logging.getLogger("selfmodel")
 
 
 def create_app(
-    config: Config, *, workers: bool = True, embedder: Any = None, span_exporter: Any = None
+    config: Config,
+    *,
+    workers: bool = True,
+    embedder: Any = None,
+    span_exporter: Any = None,
+    settle_heap: bool = False,
 ) -> FastAPI:
+    """The proxy's app. `settle_heap`: the app is its process's whole purpose (`selfmodel
+    serve`), so what start-up leaves is frozen out of the garbage collector's full passes
+    (`startup.settle_heap`); an app embedded in another program leaves its heap alone."""
     configure_offline()
     # numpy's OpenBLAS keeps a thread per core that spins after every call. On our small
     # matrices it did no useful work and burned ~3 ms of CPU per request, a core the
@@ -61,6 +69,8 @@ def create_app(
         )
         pid_file = serverlock.claim(config.store.path)
         await startup.banner(config, memory, await startup.warm_up(config, memory, app))
+        if settle_heap:
+            startup.settle_heap()
         setattr(app.state, ops.READY_FLAG, True)
         try:
             yield

@@ -108,7 +108,7 @@ def serve(
             logging.getLogger("selfmodel").warning(line)
             click.echo(line, err=True)
     uvicorn.run(
-        create_app(config),
+        create_app(config, settle_heap=True),
         host=bind_host,
         port=config.server.port,
         log_level=config.server.log_level,
@@ -161,7 +161,7 @@ def worker(config_path: str | None, concurrency: int) -> None:
     )
     if not config.extraction.enabled:
         _fail("extraction.enabled is false in the config: a worker would have nothing to do")
-    asyncio.run(run(config, concurrency))
+    asyncio.run(run(config, concurrency, settle_heap=True))
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:

@@ -9,6 +9,7 @@ only after it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -159,3 +160,19 @@ async def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
     note = await _tenant_note(config, memory)
     if note:
         log.warning(note, extra={FIELDS: {"event": "default_tenant_users"}})
+
+
+def settle_heap() -> int:
+    """Put what start-up left alive out of the cyclic garbage collector's reach; returns how
+    many objects that is.
+
+    Start-up leaves ~530,000 objects (litellm's and chromadb's modules, the model's tables,
+    the config) that live as long as the process. Python's full collection walks every one
+    of them each time enough new long-lived objects have piled up: ~190 ms of CPU (465 ms on
+    a loaded machine), once every few hundred requests, one request's tail latency and every
+    concurrent one's. Frozen, they are still freed by reference counting; only a cycle among
+    them would never be collected, so the garbage start-up made is collected first.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -17,6 +17,7 @@ import logging
 import signal
 
 from memory.offline import configure_offline
+from proxy import startup
 from proxy.config import Config
 from proxy.upstream import Upstream
 
@@ -25,8 +26,14 @@ log = logging.getLogger("selfmodel.worker")
 STATS_SECONDS = 60.0
 
 
-async def run(config: Config, concurrency: int, stop: asyncio.Event | None = None) -> None:
-    """Until SIGTERM/SIGINT (or `stop` is set): learn from the outbox, keep the index."""
+async def run(
+    config: Config,
+    concurrency: int,
+    stop: asyncio.Event | None = None,
+    settle_heap: bool = False,
+) -> None:
+    """Until SIGTERM/SIGINT (or `stop` is set): learn from the outbox, keep the index.
+    `settle_heap` as for `proxy.app.create_app`."""
     from memory.selfmodel import SelfModel
 
     configure_offline()
@@ -53,6 +60,8 @@ async def run(config: Config, concurrency: int, stop: asyncio.Event | None = Non
         memory.chroma.location,
         owner,
     )
+    if settle_heap:
+        startup.settle_heap()
     print(f"selfmodel worker ready ({concurrency} consumer(s), index {owner})", flush=True)
     try:
         while not stop.is_set():
