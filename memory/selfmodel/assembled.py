@@ -209,6 +209,7 @@ class Assembled:
         while True:
             try:
                 await self._blocking(self.embed_pending)
+                await self._blocking(self.db.checkpoint)
                 if isinstance(self.chroma, DeferredIndex) and self.index_lock is not None:
                     await self._blocking(self.take_index)
                 if self.index_sync.policy.due(time.monotonic()):

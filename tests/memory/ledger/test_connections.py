@@ -112,3 +112,26 @@ def test_a_writer_that_cannot_get_the_lock_gives_up_as_a_transient_error(ledger_
     assert waiter.get_meta("w") is None and waiter.get_meta("h") == "x"
     holder.close()
     waiter.close()
+
+
+def test_the_write_ahead_log_is_copied_back_in_the_background_not_by_a_commit(tmp_path):
+    from memory.ledger.db import WAL_BACKSTOP_PAGES
+
+    db = Database(tmp_path / "selfmodel.db")
+    wal = tmp_path / "selfmodel.db-wal"
+    try:
+        conn = db.conn
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_BACKSTOP_PAGES
+        conn.execute("CREATE TABLE filler (body TEXT)")
+        for n in range(1_500):  # more pages than SQLite's own default threshold (1,000)
+            with db.write() as writing:
+                writing.execute("INSERT INTO filler VALUES (?)", ("x" * 4_000 + str(n),))
+        size = tmp_path.joinpath("selfmodel.db").stat().st_size
+        assert wal.stat().st_size > 1_400 * 4_096  # no commit checkpointed
+        assert db.checkpoint()
+        assert tmp_path.joinpath("selfmodel.db").stat().st_size > size + 1_500 * 4_000
+        with db.write() as writing:  # the log starts over once everything is copied back
+            writing.execute("INSERT INTO filler VALUES ('after')")
+        assert conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] <= 3
+    finally:
+        db.close()
