@@ -144,7 +144,7 @@ async def run(path: Path, only: str, verbose: bool) -> dict[str, int]:
         f"({100 * score['stale'] / (learned or 1):.1f}%), current {score['fresh']}/{asked} "
         f"({100 * score['fresh'] / (asked or 1):.1f}%), old ended {score['moved']}, "
         f"wrongly ended {score['wrong']}; restatements/distinct {score['steady']}, "
-        f"first belief ended {score['steady_ended']}"
+        f"beliefs ended {score['steady_ended']}"
     )
     return score
 
