@@ -77,7 +77,9 @@ class Lab:
 
 async def run(path: Path, only: str, verbose: bool) -> dict[str, int]:
     scenarios = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    scenarios = [s for s in scenarios if s["id"].startswith(only) and s["kind"] == "revision"]
+    scenarios = [s for s in scenarios if s["id"].startswith(only)]
+    steady = [s for s in scenarios if s["kind"] in ("restatement", "distinct")]
+    scenarios = [s for s in scenarios if s["kind"] == "revision"]
     cases = [json.loads(line) for line in (EVAL_DIR / "prefeval_explicit_dev.jsonl").open()]
     pool = [c["gold_preference"] for c in cases]
     rng = random.Random(SEED)
@@ -133,6 +135,7 @@ async def run(path: Path, only: str, verbose: bool) -> dict[str, int]:
                     if verbose or bad:
                         shown = [b.statement for b in injected][:8]
                         print(f"    injected ({len(injected)}): {shown}")
+            score["steady"], score["steady_ended"] = await _steady(lab, steady, pool, rng)
         finally:
             lab.rt.db.close()
     learned, asked = score["learned"], score["new_cases"]
@@ -140,9 +143,31 @@ async def run(path: Path, only: str, verbose: bool) -> dict[str, int]:
         f"{path.name}: learned {learned}/{len(scenarios)}, stale {score['stale']}/{learned} "
         f"({100 * score['stale'] / (learned or 1):.1f}%), current {score['fresh']}/{asked} "
         f"({100 * score['fresh'] / (asked or 1):.1f}%), old ended {score['moved']}, "
-        f"wrongly ended {score['wrong']}"
+        f"wrongly ended {score['wrong']}; restatements/distinct {score['steady']}, "
+        f"beliefs ended {score['steady_ended']}"
     )
     return score
+
+
+async def _steady(
+    lab: Lab, scenarios: list[dict[str, Any]], pool: list[str], rng: random.Random
+) -> tuple[int, int]:
+    """Restatements and distinct statements: nothing changed, so nothing may end."""
+    ended = 0
+    for n, s in enumerate(scenarios):
+        user = f"s{n}"
+        await lab.background(user, _background(pool, rng))
+        for text in s["setup"]:
+            await lab.say(user, text)
+        standing = set(lab.active(user))
+        await lab.say(user, s["turn"])
+        gone = standing - set(lab.active(user))
+        ended += bool(gone)
+        if gone:
+            print(f"{s['id']}: ENDED  {s['setup'][0]!r} -> {s['turn']!r}")
+            for i in gone:
+                print(f"    wrongly ended: {lab.rt.beliefs.get(T, user, i).statement!r}")
+    return len(scenarios), ended
 
 
 def main() -> None:

@@ -21,7 +21,13 @@ from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import MemoryFault
 from memory.guard import looks_like_instruction
 from memory.learn import revise
-from memory.learn.change import change_signal, changed_belief
+from memory.learn.change import (
+    abstention_of,
+    change_signal,
+    changed_belief,
+    contrasts_past,
+    returned_belief,
+)
 from memory.learn.cues import is_cessation, polarity, resolve_time, states_residence
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
@@ -38,7 +44,10 @@ def _check_text(op: Op) -> str | None:
     if op.statement is not None:
         if looks_like_instruction(text):
             return "statement is an instruction to the assistant, not a fact about the user"
-        if is_about_third_party(text):
+        # A change told of the user's people ("My mom moved into assisted living") only
+        # revises a belief about them that stands out, and is never stored on its own.
+        anchored = op.op == "revise" and op.anchored
+        if is_about_third_party(text) and not anchored:
             return "statement is about someone other than the user"
         if secrets.contains_secret(text):
             return "statement contains a secret"
@@ -144,6 +153,8 @@ class Applier:
             return "retract", self._retract(tenant, user, match.id, op, request_id, actor, note)
         if op.id is None and op.op == "revise":
             linked = self._link_revision(tenant, user, op)
+            if linked is not None and _reports_on_report(op, linked[1]):
+                linked = None
             if linked is not None:
                 return self._revise_linked(tenant, user, op, linked, request_id, actor, at)
             if op.anchored:
@@ -193,7 +204,13 @@ class Applier:
             verdict = clause if clause is not None and clause[0] == "contradicts" else None
         same = verdict if verdict is not None and verdict[0] == "same" else None
         if same is not None and op.target is None:
-            if revise.changed_value(statement, same[1].statement):
+            if contrasts_past(op.quote or statement) and (
+                revise.changed_value(statement, same[1].statement)
+                or revise.says_more(statement, same[1].statement)
+            ):
+                # The same topic set against its past with new words: a new state of it
+                # ("Google Photos got too pricey, so I back up to a hard drive now"), kept
+                # as history rather than reworded in place.
                 return "revises", same[1]  # a change cue on the same frame, a new value
             return same
         if op.cue == "moved" or states_residence(statement):
@@ -228,6 +245,9 @@ class Applier:
         if match is None and signal is not None:
             # A change in no known frame: the one belief the sentence is clearly about.
             match = changed_belief(statement, found, signal)
+        if match is None and (absent := abstention_of(statement)) is not None:
+            # A return or an inception ended the state's absence, said as an abstention.
+            match = returned_belief(self._candidates(tenant, user, absent))
         return ("revises", match) if match else None
 
     def _revise_linked(
@@ -351,6 +371,13 @@ def _old_sign(op: Op, target: str) -> int | None:
     if op.cue == "faded":
         return 1  # "X bores me now" ends a liking of X, never a dislike of it
     return polarity(target) if op.cue in _HELD_STATE_CUES else None
+
+
+def _reports_on_report(op: Op, match: revise.Match) -> bool:
+    """What happened to one of the user's people revises what the user said of their own life
+    ("My mother lives with us"), never another such report ("My dad moved ...")."""
+    told = op.anchored and is_about_third_party(op.statement or "")
+    return told and is_about_third_party(match.statement)
 
 
 def _first_clause(statement: str) -> str | None:

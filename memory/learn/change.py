@@ -60,7 +60,9 @@ _EVENT = re.compile(
     _CLAUSE_SUBJECT
     + r"(?:'ve|'d|\s+(?:have|has|had|was|were|got|get))?"
     + _ADVERBS
-    + rf"\s+{_VERB_PAST}\b",
+    # "I've got two cats", "we have got a car": possession in the present, not an event.
+    + r"\s+(?!got\b(?!\s+(?:rid|into|promoted|married|engaged|divorced|hired|fired)\b))"
+    + rf"{_VERB_PAST}\b",
     re.I,
 )
 # The subject of the event is the speaker or theirs: a story about someone else changes
@@ -105,6 +107,33 @@ def change_signal(text: str) -> Signal | None:
     return None if _NOT_A_REPORT.search(text) else signal
 
 
+# "Lately", "these days", "nowadays" say what is true now, not that it differs from before;
+# "still", "as always" say it does not. Said of a belief's own topic in its own words, such
+# a sentence restates it ("I've been studying Korean lately" after "I'm learning Korean").
+_RECENT_ONLY = re.compile(r"\b(?:these days|nowadays|lately|recently|currently)\b", re.I)
+_CONTINUITY = re.compile(
+    r"\b(?:still|as always|as usual|as ever|same as (?:always|before|ever|usual))\b", re.I
+)
+
+
+def contrasts_past(text: str) -> bool:
+    """The sentence sets the present against an earlier state (not only "these days")."""
+    text = text.replace("\u2019", "'")
+    if _CONTINUITY.search(text):
+        return False
+    event = _EVENT.search(text)
+    # "I've been studying X", "I had X": a state, not an event that changed it.
+    state = event is not None and re.search(r"\b(?:been|had|done|did)$", event.group(0), re.I)
+    happened = event is not None and not state
+    return bool(_CONTRAST.search(_RECENT_ONLY.sub(" ", text))) or happened
+
+
+def continues(text: str) -> bool:
+    """ "I still take the ferry, same as always": the state goes on, nothing changed."""
+    text = text.replace("\u2019", "'")
+    return bool(_CONTINUITY.search(text)) and polarity(text) > 0
+
+
 # -- which belief it changes -------------------------------------------------------------------
 
 WORD_WEIGHT = 0.25  # how much the share of a belief's content words in the sentence adds
@@ -138,5 +167,57 @@ def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match 
         and best_score - runner >= MARGIN[signal.strength]
         and best.similarity >= MIN_COSINE[signal.strength]
     ):
+        return best
+    return None
+
+
+# -- a return: "I'm eating cheese again", "I've started having wine with dinner" -----------------
+
+# A return ("again", "back on"): the state is back, so what it ended was its absence, a belief
+# worded as an abstention ("I don't eat sugar", "I avoid dairy"). A mere inception ("I've
+# started having wine with dinner") is not: it may be the first time, and its abstention form
+# is close to aversions it does not end ("I avoid places known for their wine lists").
+_RETURN = re.compile(r"\b(?:again|back (?:on|to|into))\b", re.I)
+_RETURN_FRAME = re.compile(
+    r"^\W*(?:i|we)(?:'m|'ve|'re| am| are| have| has)?\s+(?:(?:just|recently|finally|now|"
+    r"also|slowly|even)\s+)*(?P<verb>(?:started|begun|began|taken up|took up|picked up|gone back "
+    r"to|went back to|back (?:on|to|into))\s+)?",
+    re.I,
+)
+_TIME_WORDS = re.compile(
+    r"\s*\b(?:again|these days|nowadays|lately|now|recently|for the first time)\b", re.I
+)
+_DETERMINER = re.compile(r"^(?:a|an|the|my|our|this|that|some)\b", re.I)
+RETURN_FLOOR = 0.5  # the abstention's cosine to the belief that said it
+RETURN_MARGIN = 0.08  # ... and its lead over the next abstention
+
+
+def abstention_of(statement: str) -> str | None:
+    """The state a return ended, worded as the user would have said it: "I'm eating eggs
+    again" -> "I avoid eating eggs", "I'm back on coffee" -> "I avoid coffee"; None when the
+    sentence marks no return."""
+    text = statement.replace("\u2019", "'")
+    if not _RETURN.search(text) or polarity(text) < 0:
+        return None
+    m = _RETURN_FRAME.match(text)
+    if m is None:
+        return None
+    rest = re.split(r"\s*[,;:]\s*", _TIME_WORDS.sub("", text[m.end() :]).strip(" ,.;!?"))[0]
+    words = rest.split()
+    if not words or not content_stems(rest) or _DETERMINER.match(rest):
+        return None
+    if m["verb"] or words[0].lower().endswith("ing"):
+        return f"I avoid {rest}."  # a gerund or a noun: "I avoid running", "I avoid coffee"
+    return f"I don't {rest}."  # a verb: "I eat bread again" -> "I don't eat bread"
+
+
+def returned_belief(found: list[Match]) -> Match | None:
+    """The abstention a return ended, when one clearly stands out of those the user holds."""
+    held = [m for m in found if polarity(m.statement) < 0]
+    if not held:
+        return None
+    runner = held[1].similarity if len(held) > 1 else 0.0
+    best = held[0]
+    if best.similarity >= RETURN_FLOOR and best.similarity - runner >= RETURN_MARGIN:
         return best
     return None

@@ -149,6 +149,7 @@ _FORGET = re.compile(
     r"(?P<target>[^.;!?]+)",
     re.I,
 )
+_AFTER_TARGET = re.compile(r"\s*(?:[,;:]|\s-)\s*(?:and\s+|but\s+)?(?=(?:i|we)(?:'\w+)?\s)", re.I)
 _CHANGED_MIND = re.compile(
     _LEAD + r"i(?:'ve| have)?\s+changed my mind\s+(?:about|on|regarding)\s+"
     r"(?P<target>[^:;,.!?-]+?)(?:\s*[:;,.!-]+\s*(?P<rest>.+))?$",
@@ -276,6 +277,42 @@ def _faded(text: str, topic: str) -> Change:
     return Change("retract", "faded", topic, _sentence(text))
 
 
+_TIME_NOW = re.compile(
+    r"\b(?:now|these days|nowadays|lately|at the moment|any ?more|any longer)\b", re.I
+)
+_SELF_CLAUSE = re.compile(r"^\W*(?:(?:and|but|so|now)\s+)?(?:i|we)\b", re.I)
+
+
+def _negated_now(text: str) -> Change | None:
+    """ "The league ended, and I don't play darts at all these days": a clause of the user's
+    that negates a state at the present time ends the affirmed state, whatever the other
+    clauses say (the reason, the event); a later affirmed clause of theirs marked as current
+    is what replaced it."""
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    for n, part in enumerate(parts):
+        if _SELF_CLAUSE.match(part) and polarity(part) < 0 and _TIME_NOW.search(part):
+            held = _TIME_NOW.sub("", affirmed(re.sub(r"^\W*(?:and|but|so)\s+", "", part)))
+            held = re.sub(r"\s+(?=[.,])", "", re.sub(r"\bat all\b", "", held, flags=re.I))
+            rest = [
+                p
+                for p in parts[n + 1 :]
+                if _SELF_CLAUSE.match(p) and polarity(p) > 0 and _NEW_MARK.search(p)
+            ]
+            if rest and len(rest[0].split()) >= 3:
+                return Change("revise", "no longer", _clean(held), _sentence(rest[0]))
+            return Change("retract", "no longer", _clean(held))
+    return None
+
+
+def _faded_later(text: str) -> str | None:
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    for part in parts[1:]:
+        part = re.sub(r"^\W*(?:so|and|but|which is why|hence)\s+", "", part, flags=re.I)
+        if (topic := faded_topic(part)) is not None:
+            return topic
+    return None
+
+
 _PRONOUN = re.compile(r"(?:it|them|those|that|this|these|they|one|ones)", re.I)
 
 
@@ -307,7 +344,12 @@ def parse_change(sentence: str) -> Change | None:
     if not text:
         return None
     if m := _FORGET.match(text) or _FORGET_THING.match(text):
-        return Change("retract", "forget", _clean(m["target"]))
+        # "Scratch that X thing, I use Y now": a clause of the user's after the dropped words
+        # is what replaced them.
+        pieces = _AFTER_TARGET.split(m["target"] + text[m.end() :], maxsplit=1)
+        target, rest = pieces[0], pieces[1] if len(pieces) > 1 else ""
+        new = _sentence(rest) if rest and len(rest.split()) >= 3 and polarity(rest) > 0 else None
+        return Change("revise" if new else "retract", "forget", _clean(target).rstrip(".!?"), new)
     if m := _CHANGED_MIND.match(text):
         rest = m["rest"]
         new = _sentence(rest) if rest and len(rest.split()) >= 2 else None
@@ -342,6 +384,9 @@ def parse_change(sentence: str) -> Change | None:
         return split
     if (topic := faded_topic(text)) is not None:
         return _faded(text, topic)
+    if (topic := _faded_later(text)) is not None:
+        # "My back is fine now, so no more physio sessions": the reason, then the drop.
+        return Change("retract", "faded", topic)
     if (topic := favoured_topic(text)) is not None and _NOW.search(text):
         # "Crosswords are what I enjoy now": the new state, the old one left to be found.
         return Change("revise", "favoured", None, _sentence(text))
@@ -356,6 +401,8 @@ def parse_change(sentence: str) -> Change | None:
         or (is_cessation(text) and polarity(text) < 0)
     ):
         return Change("retract", "no longer", affirmed(text))
+    if (negated := _negated_now(text)) is not None:
+        return negated
     if (back := _anaphoric(text)) is not None:
         return back
     if _NOW.search(text):

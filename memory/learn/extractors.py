@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from memory.errors import ExtractionFailed, ParseError
 from memory.inject.render import strip_injected
-from memory.learn.change import change_signal
+from memory.learn.change import change_signal, continues
 from memory.learn.contexts import ContextClassifier
 from memory.learn.cues import parse_change
 from memory.learn.gate import prose_of, sentences_of
@@ -23,6 +23,7 @@ from memory.learn.local import (
     extract_statements,
     is_about_third_party,
     normalize_statement,
+    of_my_people,
 )
 from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
 from memory.prompts import PromptLibrary
@@ -91,6 +92,12 @@ class LocalExtractor:
 def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> list[Op]:
     """One sentence's ops: a change of mind (revise/retract, linked later), else statements."""
     found = extract_statements(sentence, contexts, classify)
+    if continues(sentence):
+        # "I still take the ferry, same as always": a restatement, whatever else it says.
+        return [
+            Op(op="add", context=f.context, quote=f.quote, source="stated", statement=f.statement)
+            for f in found
+        ]
     change = parse_change(sentence)
     if change is not None and change.statement and not found:
         # "These days my favourite X is Y": the new state, its time marker cut, may be a
@@ -99,7 +106,7 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
     named = change is not None and change.target is not None
     if change is None or (change.cue == "now" and not found and not named):
         signal = change_signal(sentence) if len(found) <= 1 else None
-        if signal is not None and not is_about_third_party(sentence):
+        if signal is not None and (not is_about_third_party(sentence) or of_my_people(sentence)):
             # A change in no frame the cues know ("Our address changed in June: we're renting
             # in Glasgow now"): a revision of the belief it is about, if one stands out; a
             # statement about the user is stored as new when none does, anything else is not.
@@ -111,7 +118,7 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
                     quote=sentence,
                     statement=new,
                     cue=f"change ({signal.mark})",
-                    anchored=not found,
+                    anchored=not found or is_about_third_party(sentence),
                 )
             ]
         return [

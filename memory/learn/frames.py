@@ -47,7 +47,8 @@ _LEAD = (
 # What took the old thing's place, after the discarded words.
 _FOR = (
     r"\s+(?:out\s+)?(?:for|with|in favou?r of|and (?:got|went|switched|moved|changed|turned)"
-    r"(?: over)? (?:into|to|for)|and (?:now\s+)?(?:bought|got|picked up|took up|started|"
+    r"(?: over)? (?:into|to|for)|and (?:(?:i|we)(?:'ve| have)?\s+)?(?:now\s+)?(?:bought|got|"
+    r"picked up|took up|started|"
     r"adopted|joined))\s+(?P<new>[^.;!?]+)"
 )
 
@@ -69,7 +70,8 @@ _DISCARD_ONLY = re.compile(
     + r"|"
     + _DONE
     + r")\s+(?P<target>[^.;!?,]+?)(?:\s+(?:for good|now|anymore|any more|"
-    r"altogether|completely|entirely))?\s*(?P<rest>[.;!?,].*)?$",
+    r"altogether|completely|entirely))?\s*(?P<rest>(?:[.;!?,]|\s+and\s+(?=[^.;!?]*\b(?:now|these "
+    r"days|nowadays|instead|lately)\b)).*)?$",
     re.I,
 )
 # "Y has replaced X (for me)", "Y wins over X", "Y beats X".

@@ -146,9 +146,29 @@ _PREDICATE = re.compile(
 _SELF_NOUN_SUBJECT = re.compile(
     rf"^(?:\W|and|but|also|so|well|ok|okay|honestly|actually|these days|lately|nowadays|now)*"
     rf"(?:my|our)\s+(?:\w+\s+)?"
-    rf"(?:{_SELF_NOUNS})\b(?:\s+\w+){{0,3}}?\s+(?:is|are|was|has|have|'s|includes?|lives?)\b",
+    rf"(?:{_SELF_NOUNS})\b(?:\s+\w+){{0,4}}?\s+(?:is|are|was|has|have|'s|includes?|lives?)\b",
     re.I,
 )
+# The people of the user's life by their relation to the user: a name given to the relation
+# ("My manager is Sarah"), or one who shares the user's home ("My mother lives with us").
+_RELATION = re.compile(
+    r"^\W*(?:my|our)\s+(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:(?:is|'s)\s+(?-i:[A-Z][a-z]+)\W*$|"
+    r"(?:lives?|stays?|has moved in|moved in)\s+with\s+(?:me|us)\b)",
+    re.I,
+)
+# Possession, the verb right after its subject: "I have a monthly bus pass", "we have two
+# cars". What the speaker has at hand for the task ("I have a question", "I have a CSV
+# file") is not about them.
+_POSSESSION = re.compile(
+    r"^(?:have|have got|'ve got|own)\s+(?:an?|two|three|four|five|\d+|my own|our own)\s+"
+    r"(?!(?:\w+\s+)?(?:question|problem|issue|error|doubt|bug|query|request|task|assignment|"
+    r"idea|file|code|list|dataset|data|table|function|script|string|array|program|project|"
+    r"text|document|sentence|paragraph|essay|image|csv|spreadsheet|column|variable|class|"
+    r"method|query|prompt|example|sample|scenario|situation|suggestion|favou?r|meeting|"
+    r"deadline|few|lot|bit|look|chance|go|try)s?\b)\w",
+    re.I,
+)
+_WE_MAX_WORDS = 10  # a "we" that owns something in a short sentence: a household's, not a paper's
 # "Aisle seats are my preference now": the user's choice as a predicate noun.
 _MY_CHOICE = re.compile(
     r"^[^.;!?]{2,60}?\b(?:is|are|has been|have been)\s+(?:now\s+|still\s+)?my\s+(?:new\s+)?"
@@ -184,7 +204,7 @@ _ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
 # winter", "we do pottery on Thursdays", "I swim twice a week".
 _DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _HABIT = re.compile(
-    rf"\b(?:every|each)\s+(?:single\s+)?(?:day|night|morning|evening|week|weekend|month|"
+    rf"\b(?:every|each)\s+(?:single\s+|other\s+|second\s+)?(?:day|night|morning|evening|week|weekend|month|"
     rf"year|winter|summer|spring|autumn|fall|afternoon|{_DAY})\b|\b(?:on|at|most|many)\s+"
     rf"(?:{_DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
     r"|\b(?:once|twice|three times|\d+ times)\s+a\s+(?:day|week|month|year)\b"
@@ -219,7 +239,10 @@ def _plain_verb(sentence: str, words: list[str]) -> str | None:
         after = words[1].lower().strip(".,!")
         emphatic = after in _NOT_PLAIN or after in ("not", "so", "it", "this", "that", "what")
         return None if emphatic or after.endswith("ly") else verb
-    if not re.fullmatch(r"[a-z]{3,}", verb) or verb in _NOT_PLAIN or verb.endswith("ed"):
+    # "go" is the one two-letter verb of a habit ("I go to spin classes"); "do" is above.
+    if verb == "go" and len(words) < 3:
+        return None  # "I go there": where to, and how often, is unsaid
+    if not re.fullmatch(r"[a-z]{3,}|go", verb) or verb in _NOT_PLAIN or verb.endswith("ed"):
         return None
     return verb if len(words) >= 2 and not _ADDRESSEE.match(" ".join(words[1:])) else None
 
@@ -300,6 +323,7 @@ def self_cue(sentence: str) -> str | None:
         _SELF_NOUN_SUBJECT.search(sentence)
         or _AS_IDENTITY.search(sentence)
         or _MY_CHOICE.search(sentence)
+        or _RELATION.search(sentence)
     ):
         return "self-noun"
     for subject in _SUBJECT.finditer(sentence):
@@ -310,10 +334,17 @@ def self_cue(sentence: str) -> str | None:
         window = " ".join(([verb] if verb else []) + words)
         # Talking to the assistant ("I want you to", "I was hoping you could") is a
         # request, whatever verb follows.
-        if _META.match(window) or _ADDRESSEE.match(window):
+        # A verb of perceiving or thinking with a habit adverbial is a habit ("I see a
+        # physiotherapist every Monday"), not talk about the conversation ("I see").
+        habit = _HABIT.search(window) and not _ADDRESSEE.match(window)
+        if (_META.match(window) and not habit) or _ADDRESSEE.match(window):
             continue
+        owns = _POSSESSION.match(window)
         if pronoun == "we":
-            found = _WE_PREDICATE.search(window)
+            short = len(sentence.split()) <= _WE_MAX_WORDS
+            found = _WE_PREDICATE.search(window) or (owns if short else None)
+        elif owns:
+            return f"{pronoun} has"
         elif words and _HEAD_ADVERB.match(words[0]):
             return f"{pronoun} {words[0].lower()}"
         else:

@@ -66,6 +66,13 @@ _PEOPLE = (
     r"nephew|niece|in-laws?|relatives?|manager|landlord"
 )
 _PEOPLE_SUBJECT = re.compile(rf"^(?:my|our)\s+(?:\w+\s+){{0,2}}?(?:{_PEOPLE})\b", re.I)
+# The relation named ("my manager is Sarah") or sharing the speaker's home ("my mother lives
+# with us"): a fact of the user's life, not a report about someone else.
+_RELATION = re.compile(
+    r"^(?:my|our)\s+(?:[\w-]+\s+){0,2}?[\w-]+\s+(?:(?:is|'s)\s+(?-i:[A-Z][a-z]+)\W*$|"
+    r"(?:lives?|stays?|has moved in|moved in)\s+with\s+(?:me|us)\b)",
+    re.I,
+)
 _WITH_SPEAKER = re.compile(r"^[^.,;]{0,60}?\b(?:and|&)\s+(?:i|me|myself)\b", re.I)
 _OTHER_SUBJECT = re.compile(
     r"^(?:he|she|they|he's|she's|they're|his|her|their|someone|somebody|everyone|everybody|"
@@ -76,9 +83,14 @@ _NAMED_SUBJECT = re.compile(
     r"^(?-i:[A-Z][a-z]+)\s+(?:likes|loves|prefers|hates|dislikes|is|has|wants|works|lives|"
     r"needs|enjoys|eats|can't|doesn't|does not|won't|only)\b"
 )
+# A secret named with its value ("my PIN is ...", "password: ..."); a mention of the thing
+# ("I pay off my credit card", "I use a password manager") is not one. The applier also
+# scans every statement for secret-shaped values (memory/secrets.py).
 _SECRET = re.compile(
-    r"\b(?:password|passcode|pin\b|api[ _-]?key|secret|token|credit card|card number|cvv|"
-    r"ssn|social security|passport number|iban)\b",
+    r"\b(?:password|passcode|pin|api[ _-]?key|secret|token|credit card|card|cvv|ssn|"
+    r"social security|passport|iban|account)(?:\s+(?:number|no\.?|code|details|key))?"
+    r"(?:\s+(?:is|was|are|were)|\s*[:=])\s*\S"
+    r"|\b(?:card number|cvv|ssn|social security number|passport number|iban)\b",
     re.I,
 )
 _NEGATIVE = re.compile(
@@ -119,8 +131,14 @@ def is_about_third_party(sentence: str) -> bool:
     if favoured_topic(head) or faded_topic(head) or states_home(head):
         return False  # "Chrome is my browser of choice": a thing, felt about by the user
     if _PEOPLE_SUBJECT.match(head):
-        return not _WITH_SPEAKER.match(head)
+        return not (_WITH_SPEAKER.match(head) or _RELATION.match(head))
     return bool(_OTHER_SUBJECT.match(head) or _NAMED_SUBJECT.match(head))
+
+
+def of_my_people(sentence: str) -> bool:
+    """The sentence's subject is one of the user's people ("My mom moved ...", "Our son was
+    born ..."): what happens to them may change what the user said about their own life."""
+    return bool(_PEOPLE_SUBJECT.match(_main_clause(normalize_apostrophes(sentence))))
 
 
 def _is_question(clause: str) -> bool:

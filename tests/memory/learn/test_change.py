@@ -3,7 +3,7 @@
 import pytest
 
 from memory.beliefs import EvidenceIn
-from memory.learn.change import CONTRAST, EVENT, change_signal
+from memory.learn.change import CONTRAST, EVENT, abstention_of, change_signal, contrasts_past
 from memory.learn.gate import gate
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
@@ -80,7 +80,8 @@ def test_a_change_that_is_no_self_statement_is_stored_only_as_a_revision(runtime
     old = active(runtime)["I sing in a church choir."]
     say(runtime, "The choir disbanded, so I'm not singing anywhere now.")
     gone = runtime.beliefs.get(T, U, old.id)
-    assert gone.status == "superseded"
+    # A negation at the present with nothing in its place ends the state: retracted.
+    assert gone.status in ("superseded", "retracted")
     assert set(OTHERS) <= set(active(runtime))
 
 
@@ -113,3 +114,84 @@ def test_an_event_does_not_end_a_nearby_aversion_of_the_other_polarity(runtime):
 def test_the_gate_keeps_a_change_in_no_known_frame():
     assert gate(["Our lease ended in May: we're renting in Porto now."]).keep
     assert not gate(["The weather turned cold yesterday."]).keep
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've got three nephews.",  # possession in the present, not an event
+        "I've been practising the flute lately.",  # a state going on, not set against a past one
+    ],
+)
+def test_possession_and_recent_activity_set_nothing_against_the_past(text):
+    assert not contrasts_past(text)
+
+
+def test_a_restatement_said_with_lately_reinforces_instead_of_superseding(runtime):
+    say(runtime, "I'm learning the flute.")
+    old = active(runtime)["I'm learning the flute."]
+    say(runtime, "I've been learning the flute lately.")
+    assert runtime.beliefs.get(T, U, old.id).status == "active"
+
+
+def test_a_continuing_state_is_never_a_change(runtime):
+    say(runtime, "I commute by ferry every morning.")
+    old = active(runtime)["I commute by ferry every morning."]
+    say(runtime, "I still commute by ferry every morning, as usual.")
+    assert runtime.beliefs.get(T, U, old.id).status == "active"
+    assert set(OTHERS) <= set(active(runtime))
+
+
+def test_a_negation_at_the_present_ends_the_state_after_the_reason_given(runtime):
+    say(runtime, "I play in a pub quiz team on Wednesdays.")
+    old = active(runtime)["I play in a pub quiz team on Wednesdays."]
+    say(runtime, "The pub closed, and I don't play pub quizzes at all these days.")
+    assert runtime.beliefs.get(T, U, old.id).status != "active"
+    assert set(OTHERS) <= set(active(runtime))
+
+
+def test_a_drop_in_a_later_clause_ends_what_it_names(runtime):
+    say(runtime, "I take singing lessons every Friday.")
+    old = active(runtime)["I take singing lessons every Friday."]
+    say(runtime, "My voice teacher retired, so no more singing lessons.")
+    assert runtime.beliefs.get(T, U, old.id).status != "active"
+
+
+def test_a_return_ends_the_abstention_it_returns_from(runtime):
+    say(runtime, "I don't eat sugar.")
+    old = active(runtime)["I don't eat sugar."]
+    say(runtime, "I'm eating sugar again.")
+    assert runtime.beliefs.get(T, U, old.id).status == "superseded"
+    assert "I avoid restaurants with loud music." in active(runtime)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'm back on cigarettes.", "I avoid cigarettes."),
+        ("I've started running again.", "I avoid running."),
+        ("I eat bread again.", "I don't eat bread."),
+        ("I started a new job.", None),  # an inception of a thing, not a return to it
+        ("I don't eat bread anymore.", None),
+    ],
+)
+def test_the_abstention_a_return_ends(text, expected):
+    assert abstention_of(text) == expected
+
+
+def test_a_change_told_of_the_users_people_revises_what_they_said_of_them(runtime):
+    say(runtime, "My father lives with us.")
+    old = active(runtime)["My father lives with us."]
+    say(runtime, "My dad moved into a retirement home in the spring.")
+    assert runtime.beliefs.get(T, U, old.id).status == "superseded"
+    before = set(active(runtime))
+    say(runtime, "My cousin moved to Canada last year.")  # nothing of theirs was said
+    assert set(active(runtime)) == before
+
+
+def test_a_forget_with_a_new_clause_stores_what_replaced_it(runtime):
+    say(runtime, "I track my runs with Strava.")
+    old = active(runtime)["I track my runs with Strava."]
+    say(runtime, "Forget the Strava thing, I track my runs with a Garmin watch now.")
+    assert runtime.beliefs.get(T, U, old.id).status != "active"
+    assert any("Garmin" in s for s in active(runtime))

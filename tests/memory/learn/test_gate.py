@@ -1,6 +1,9 @@
 import pytest
 
 from memory.learn.gate import GateDecision, gate, self_cue
+from memory.learn.local import extract_statements
+
+CONTEXTS = {"preferences": "what the user likes", "constraints": "limits"}
 
 KEEP = [
     # preferences
@@ -99,3 +102,33 @@ def test_a_frequency_adverbial_marks_a_habit_of_the_speaker() -> None:
     assert self_cue("I kayak every summer.") is not None
     assert self_cue("I bake bread on Sundays.") is not None
     assert self_cue("We meet on Mondays to review the code.") is None  # "we": a team
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have a season ticket for the opera.",  # possession, the verb after the subject
+        "We have two rabbits and a tortoise.",
+        "My landlady is Mrs. Okafor.",  # a relation named
+        "My brother lives with me.",  # one of the user's people at home
+        "I go to a pottery studio on Sundays.",
+        "I see a chiropractor every other week.",  # a habit, not "I see"
+        "I pay off my store card every month.",  # a card mentioned, no secret given
+    ],
+)
+def test_statements_of_the_users_life_are_kept(text):
+    assert gate([text]).keep
+    assert extract_statements(text, CONTEXTS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have a question about regular expressions.",
+        "I have a CSV file with two columns.",
+        "My password is tulip42.",
+        "I go there.",
+    ],
+)
+def test_what_is_at_hand_or_secret_is_not_a_statement(text):
+    assert not extract_statements(text, CONTEXTS)
