@@ -175,6 +175,9 @@ _USED_TO = re.compile(
 _MOVED = re.compile(
     _LEAD + r"(?:(?:i|we)(?:'ve| have| just| recently| finally| now)*\s+(?:moved|relocated|"
     r"emigrated|immigrated|settled(?: down)?)\s+(?:back\s+)?(?:to|into|in)\s+"
+    # A place is named ("Berlin") or determined ("a village", "our new flat"): "moved to
+    # day shifts" or "moved to working from home" is no change of home.
+    r"(?=(?-i:[A-Z])|(?:a|an|the|my|our|this|that)\s)"
     r"|(?:(?:my|our) (?:new )?)?home is (?:now |currently )?(?:in )?(?=(?-i:[A-Z])))"
     r"(?P<new>[^.;!?,]+)",
     re.I,
@@ -260,11 +263,45 @@ def _dropped_then_new(text: str) -> Change | None:
     if first is None or first.kind != "retract" or first.target is None:
         return None
     rest = [p for p in parts[1:] if _NEW_MARK.search(p) and len(p.split()) >= 2]
-    if not rest or any(polarity(p) < 0 for p in rest):
+    if not rest:
+        # "I no longer drive to work; I cycle there every day": the user's own affirmed
+        # clause right after the drop is what replaced it, marked as current or not. The whole
+        # sentence is the new state: its first clause says what it is no longer.
+        if _replacing(parts[1]):
+            return Change("revise", first.cue, first.target, _sentence(text))
+        return None
+    if any(polarity(p) < 0 for p in rest):
         return None
     # The whole sentence, unless its negation would read as the new state's.
     statement = text if polarity(text) > 0 else " ".join(rest)
     return Change("revise", first.cue, first.target, _sentence(statement))
+
+
+def _replacing(clause: str) -> bool:
+    """A clause that can state what replaced a dropped state: the user's own, affirmed, and
+    more than a reaction ("I feel great" is one; "I do" is not)."""
+    clause = re.sub(r"^\W*(?:so|and|but|instead|now)\W+", "", clause, flags=re.I)
+    return bool(
+        _SELF_CLAUSE.match(clause)
+        and polarity(clause) > 0
+        and len(clause.split()) >= 3
+        and not is_cessation(clause)
+    )
+
+
+def _after_event(text: str, change: Change) -> Change:
+    """ "I took a job at a bank, so I'm not freelancing anymore": a retraction whose sentence
+    also states, in an earlier clause of the user's, what they do instead is a revision; the
+    whole sentence is the new state."""
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    if change.kind != "retract" or len(parts) < 2:
+        return change
+    dropping = [n for n, p in enumerate(parts) if polarity(p) < 0 or is_cessation(p)]
+    if not dropping or not any(_replacing(p) for p in parts[: dropping[0]]):
+        return change
+    dropped = re.sub(r"^\W*(?:and|but|so|which is why)\s+", "", parts[dropping[0]], flags=re.I)
+    target = re.sub(r"\s+(?=[.,])", "", _clean(_TIME_NOW.sub("", affirmed(dropped))))
+    return Change("revise", change.cue, target or change.target, _sentence(text))
 
 
 def _faded(text: str, topic: str) -> Change:
@@ -400,9 +437,9 @@ def parse_change(sentence: str) -> Change | None:
         or _STOPPED.search(text)
         or (is_cessation(text) and polarity(text) < 0)
     ):
-        return Change("retract", "no longer", affirmed(text))
+        return _after_event(text, Change("retract", "no longer", affirmed(text)))
     if (negated := _negated_now(text)) is not None:
-        return negated
+        return _after_event(text, negated)
     if (back := _anaphoric(text)) is not None:
         return back
     if _NOW.search(text):

@@ -142,6 +142,9 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
             )
         ]
     statement = change.statement or (found[0].statement if found else None)
+    if statement and is_about_third_party(statement) and found:
+        # "My flatmates moved out, so I live alone now": the user's own clause is the new state.
+        statement = found[0].statement
     if not statement or is_about_third_party(statement):
         return []
     return [

@@ -57,3 +57,36 @@ def test_the_affirmed_form_of_a_contracted_negation_is_affirmed():
 
     for text in ("Tea isn't for me anymore.", "Board games aren't my thing anymore."):
         assert polarity(affirmed(text)) == 1, affirmed(text)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "target_word", "new_word"),
+    [
+        # The user's own affirmed clause right after the drop, marked as current or not.
+        ("I don't bake bread anymore; I make pizza dough on Fridays.", "bread", "pizza"),
+        ("I'm not a morning runner anymore, I swim at lunchtime.", "runner", "swim"),
+        # Or before it, the event that ended it.
+        ("I joined a law firm, so I'm not teaching anymore.", "teaching", "law firm"),
+    ],
+)
+def test_a_drop_with_what_replaced_it_in_the_same_sentence_is_a_revision(
+    sentence, target_word, new_word
+):
+    change = parse_change(sentence)
+    assert change is not None and change.kind == "revise"
+    assert target_word in (change.target or "") and new_word not in (change.target or "")
+    assert change.statement is not None and new_word in change.statement
+
+
+def test_a_drop_followed_by_a_reaction_or_another_drop_is_still_a_retraction():
+    for sentence in ("I don't eat meat anymore, I do.", "I quit smoking; I quit drinking too."):
+        change = parse_change(sentence)
+        assert change is not None and change.kind == "retract", sentence
+
+
+def test_moving_to_a_shift_or_a_way_of_working_is_no_change_of_home():
+    assert parse_change("I moved to Lisbon in May.").target == "I live in Lisbon in May"
+    assert parse_change("We moved into a bigger flat.").statement == "I live in a bigger flat."
+    for sentence in ("I moved to night shifts at the depot.", "I moved to working from home."):
+        change = parse_change(sentence)
+        assert change is None or "live in" not in (change.statement or ""), sentence

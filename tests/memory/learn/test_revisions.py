@@ -288,3 +288,13 @@ def test_an_aversion_that_began_ends_the_liking_not_a_neighbouring_dislike(runti
     now = active(runtime)
     assert "I love spy thrillers." not in now
     assert "I dislike films that are adaptations of books I've read." in now
+
+
+def test_a_change_told_of_the_users_people_with_their_own_new_state_revises_it(runtime):
+    seed(runtime, ["I love sailing.", "I read science fiction."])
+    say(runtime, "I share a house with three roommates.")
+    old = active(runtime)["I share a house with three roommates."]
+    say(runtime, "My roommates moved out, so I live on my own now.")
+    assert runtime.beliefs.get(T, U, old.id).status == "superseded"
+    assert "I live on my own now." in active(runtime)
+    assert {"I love sailing.", "I read science fiction."} <= set(active(runtime))
