@@ -7,6 +7,7 @@ function the proxy hands in (so litellm stays behind the proxy's upstream module
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -142,10 +143,16 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
             )
         ]
     statement = change.statement or (found[0].statement if found else None)
+    anchored = False
     if statement and is_about_third_party(statement) and found:
-        # "My flatmates moved out, so I live alone now": the user's own clause is the new state.
-        statement = found[0].statement
-    if not statement or is_about_third_party(statement):
+        # "My flatmates moved out, so I live alone now": the user's own clause is the new
+        # state. One that leans on the clause before ("so that's what I write now") is not
+        # whole alone: the sentence is, and only as the revision of a belief that stands out.
+        if _LEANS_BACK.match(found[0].statement):
+            anchored = True
+        else:
+            statement = found[0].statement
+    if not statement or (is_about_third_party(statement) and not anchored):
         return []
     return [
         Op(
@@ -155,8 +162,13 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
             statement=statement,
             target=change.target,
             cue=change.cue,
+            anchored=anchored,
         )
     ]
+
+
+# A clause whose subject points back at the one before it.
+_LEANS_BACK = re.compile(r"^\W*(?:that|this|it|those|these|they|there)(?:'s|'re| is| are)?\b", re.I)
 
 
 def _merge_replacements(ops: list[Op]) -> list[Op]:

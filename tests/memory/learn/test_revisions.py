@@ -298,3 +298,10 @@ def test_a_change_told_of_the_users_people_with_their_own_new_state_revises_it(r
     assert runtime.beliefs.get(T, U, old.id).status == "superseded"
     assert "I live on my own now." in active(runtime)
     assert {"I love sailing.", "I read science fiction."} <= set(active(runtime))
+
+
+def test_a_clause_leaning_on_a_report_about_others_is_never_stored_alone(runtime):
+    seed(runtime, ["I love sailing.", "I read science fiction."])
+    say(runtime, "My colleagues switched to Kotlin, so that's what I write now.")
+    assert not any(s.startswith("That") for s in active(runtime))
+    assert set(active(runtime)) == {"I love sailing.", "I read science fiction."}
