@@ -1,8 +1,8 @@
 """Retrieval lab, a small learned linear ranker, fitted and measured leave-one-topic-out.
 
-Same protocol as retrieval_lab_loto.py (gold + 99 others, numpy seed 0; near-duplicate
-collapse; exact token counts with the shipped template; the adaptive cut 2.25 spreads wide).
-The cut keeps at most `Weights.cut_max` beliefs (18). Every belief gets six features against
+Same protocol as retrieval_lab_loto.py (gold + 99 others, numpy seed 0; exact token counts
+with the shipped template; the shipped adaptive cut, `Weights.cut_stds` spreads wide and at
+most `Weights.cut_max` beliefs, unless `--fit-cap`). Every belief gets six features against
 the question (`memory.inject.ranking`): statement cosine, best situation cosine, neighbourhood
 (cosine with the centroid of the best five), breadth (how many situations the belief is
 indexed under: a constraint linked to the areas it bears on has more), crowding (mean cosine

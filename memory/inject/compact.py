@@ -8,14 +8,16 @@ stands for stays among the plan's beliefs):
    transmission vehicles over automatic ones" / "I strongly prefer cars with manual
    transmissions over automatic ones"): the better-ranked one's line stands for both.
    `near_identical` finds them among the cut's candidates.
-2. Beliefs of one context that open with the same words share one line, the shared words once:
-   "I strongly dislike spicy food; crowded tourist spots." That is where a crowded topic
-   spends its tokens (most PrefEval preferences open "I have a", "I strongly dislike",
-   "I avoid"...): about 6% of a block's tokens at the same beliefs
-   (benchmarks/retrieval_lab_compact.py). Only one-sentence statements without a semicolon
-   are folded, so that each part still reads as the stem's object.
+2. Beliefs of one context that open with the same three words share one line, the shared
+   words once, then each belief's rest: "I strongly dislike: spicy food; crowded tourist
+   spots." A crowded topic's preferences mostly open alike ("I have a strong aversion to",
+   "I strongly dislike", "I avoid any"): about 3.5% of a block's tokens at the same beliefs
+   (benchmarks/retrieval_lab_compact.py; two words saved 5%, but folded "I strongly: prefer
+   X; dislike Y", a line of mixed polarity). Only one-sentence statements without a semicolon
+   are folded, so that each part still reads as the opening's object.
 
-Pure string work on the few beliefs a request injects (tens of microseconds).
+Pure string work on the few beliefs a request injects (tens of microseconds; a statement's
+opening and a folded line are kept by `Folder`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from memory.models import NEAR_DUPLICATE
 __all__ = ["NEAR_DUPLICATE", "STEM_WORDS", "UNSURE", "Folder", "Line", "lines", "near_identical"]
 
 # Lines folded together share at least this many leading words (whole words, case-sensitive).
-STEM_WORDS = 2
+STEM_WORDS = 3
 # Beliefs on either side of this confidence are never folded into one line: the shipped
 # template marks a belief under it "(unsure)", and a folded line has one marker.
 UNSURE = 0.6
