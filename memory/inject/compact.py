@@ -58,18 +58,20 @@ def near_identical(sims: np.ndarray, first: int = 0) -> tuple[list[int], dict[in
     """Which candidates say something new, and which repeat an earlier one.
 
     `sims`: the cosines among the candidates, best first. Candidates before `first` are all
-    kept (they are injected whatever, e.g. the user's core beliefs). Returns the kept
+    kept (they are injected whatever, e.g. the user's core beliefs); a later one may repeat
+    them. Returns the kept
     positions and, for each repeating position, the kept position it repeats (the first one
     close enough), in rank order.
     """
     n = len(sims)
+    first = min(first, n)
     close = np.triu(sims >= NEAR_DUPLICATE, k=1)
-    close[:, : min(first, n)] = False  # nothing repeats a belief kept whatever
+    close[:first, :first] = False  # those kept whatever never repeat one another
     if not close.any():  # the usual case: one array pass
         return list(range(n)), {}
-    kept: list[int] = []
+    kept = list(range(first))
     repeats: dict[int, int] = {}
-    for position in range(n):
+    for position in range(first, n):
         earlier = [k for k in kept if close[k, position]]
         if earlier:
             repeats[position] = earlier[0]

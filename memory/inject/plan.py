@@ -335,7 +335,7 @@ class Injector:
             p: r
             for p, r in repeats.items()
             if r in survivors
-            and not _contradict(snapshot, candidates[r], candidates[p], sims[r, p])
+            and not _contradict(snapshot, candidates[r], candidates[p], float(sims[r, p]))
         }
         positions = sorted(survivors | repeating.keys())
         picked = [candidates[p] for p in positions]

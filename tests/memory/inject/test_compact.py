@@ -29,8 +29,10 @@ def test_near_identical_candidates_repeat_the_first_kept_one_close_enough():
     kept, repeats = compact.near_identical(sims)
     # 1 repeats 0; 3 is close to 1 only, and 1 is not kept, so 3 says something new.
     assert kept == [0, 2, 3] and repeats == {1: 0}
-    # Candidates before `first` are all kept, however close (the core beliefs).
+    # Candidates before `first` are all kept, however close (the core beliefs); later ones
+    # may repeat any of them.
     assert compact.near_identical(sims, first=2) == ([0, 1, 2], {3: 1})
+    assert compact.near_identical(sims, first=1) == ([0, 2, 3], {1: 0})
 
 
 def test_lines_of_one_context_that_open_alike_are_folded_the_opening_once():
