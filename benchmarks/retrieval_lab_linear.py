@@ -1,8 +1,8 @@
 """Retrieval lab, a small learned linear ranker, fitted and measured leave-one-topic-out.
 
-Same protocol as retrieval_lab_loto.py (gold + 99 others, numpy seed 0; near-duplicate
-collapse; exact token counts with the shipped template; the adaptive cut 2.25 spreads wide).
-The cut keeps at most `Weights.cut_max` beliefs (18). Every belief gets six features against
+Same protocol as retrieval_lab_loto.py (gold + 99 others, numpy seed 0; exact token counts
+with the shipped template; the shipped adaptive cut, `Weights.cut_stds` spreads wide and at
+most `Weights.cut_max` beliefs, unless `--fit-cap`). Every belief gets six features against
 the question (`memory.inject.ranking`): statement cosine, best situation cosine, neighbourhood
 (cosine with the centroid of the best five), breadth (how many situations the belief is
 indexed under: a constraint linked to the areas it bears on has more), crowding (mean cosine
@@ -15,9 +15,16 @@ other nine topics, each training case's features computed with the situation tab
 *and* less the case's own topic (every training case is itself "unseen"), and T is measured
 with the table less T. `--crowded`: users hold 25 beliefs of the gold's topic (see
 retrieval_lab_ideas.py). `--fit-cut`: the cut is also chosen on the nine topics (std widths and
-softmax-mass cuts, bar objective) instead of the shipped width.
+softmax-mass cuts, bar objective) instead of the shipped width. `--fit-cap`: the cut's width and
+cap on beliefs are chosen on the nine topics (bar objective) from WIDTHS x CAPS.
 
-Run:  python benchmarks/retrieval_lab_linear.py [--crowded] [--fit-cut]   (~3-5 min)
+Each figure is given for the block as the request path renders it now (`compact`:
+near-identical beliefs rendered once and kept among the injected, shared openings folded,
+benchmarks/retrieval_lab_compact.py) and as it rendered before (`one per line`: near-identical
+beliefs dropped, a line per belief); `--render compact` or `--render old` prints one.
+
+Run:  python benchmarks/retrieval_lab_linear.py [--crowded] [--fit-cut | --fit-cap]
+      [--render compact|old]   (~3-8 min)
 """
 
 from __future__ import annotations
@@ -27,24 +34,29 @@ import statistics
 import sys
 
 import numpy as np
+from retrieval_lab_compact import Block
 from retrieval_lab_data import load
 from retrieval_lab_loto import situation_lists_without
-from retrieval_lab_sweep import Cost, dedupe
 from scipy.optimize import minimize
 
 from memory.inject import ranking
-from memory.prompts import PromptLibrary
 
 FEATURES = ("statement", "situation", "neighbourhood", "breadth", "crowding", "concavity")
 CUTS: list[tuple[str, float]] = [("std", c) for c in (1.75, 2.0, 2.25, 2.5)] + [
     ("mass", m) for m in (0.85, 0.9, 0.92, 0.93, 0.94, 0.95)
 ]
+# The cut's width x its cap on beliefs (None: the lab's 40), for `--fit-cap`.
+WIDTHS = (2.0, 2.25, 2.5, 2.75, 3.0)
+CAPS: tuple[int | None, ...] = (14, 15, 16, 17, 18, 20, 22, 24, 26, None)
 SHIPPED = ranking.DEFAULT_WEIGHTS
 
 d = load()
 N = len(d.prefs)
 NAMES = sorted(set(d.topics))
-cost = Cost(PromptLibrary().injection("default").compiled, d.prefs)
+BLOCKS = {"compact": Block(d, True), "one per line": Block(d, False)}
+if "--render" in sys.argv:
+    _chosen = {"old": "one per line"}.get(sys.argv[sys.argv.index("--render") + 1], "compact")
+    BLOCKS = {_chosen: BLOCKS[_chosen]}
 
 
 def crowd_users() -> list[list[int]]:
@@ -106,22 +118,44 @@ def fit(xs: list[np.ndarray], reg: float = 1e-2) -> np.ndarray:
     return w  # raw units, softmax scale
 
 
-def order(score: np.ndarray, cut: tuple[str, float]) -> list[int]:
+Cut = tuple  # ("std", width) with the shipped cap, ("std", width, cap), or ("mass", mass)
+
+
+def order(score: np.ndarray, cut: Cut) -> list[int]:
     ranked = np.argsort(-score, kind="stable")
     if cut[0] == "std":
+        cap = cut[2] if len(cut) > 2 else SHIPPED.cut_max
         keep = score[ranked] >= score[ranked[0]] - cut[1] * score.std()
         keep[: ranking.MIN_KEEP] = True
-        return [int(j) for j in ranked[keep][: SHIPPED.cut_max or 40]]
+        return [int(j) for j in ranked[keep][: cap or 40]]
     e = np.exp(score[ranked] - score[ranked[0]])
     n = max(ranking.MIN_KEEP, int(np.searchsorted(np.cumsum(e) / e.sum(), cut[1]) + 1))
     return [int(j) for j in ranked[: min(n, 40)]]
 
 
-def measure(i: int, picked: list[int]) -> tuple[bool, int, int]:
-    u = USERS[i]
-    kept = dedupe(d, u, picked)
-    n, tokens = cost.fit([u[j] for j in kept], 400)
-    return 0 in kept[:n], tokens, n
+def measure(i: int, picked: list[int], block: Block) -> tuple[bool, int, int]:
+    return block.measure(USERS[i], picked, 400)
+
+
+def shipped_vector() -> np.ndarray:
+    return np.array(
+        [
+            1.0,
+            SHIPPED.situation,
+            SHIPPED.feedback,
+            SHIPPED.breadth,
+            SHIPPED.crowding,
+            SHIPPED.concavity,
+        ]
+    )
+
+
+def cut_grid() -> list[Cut]:
+    if "--fit-cap" in sys.argv:
+        return [("std", w, c) for w in WIDTHS for c in CAPS]
+    if "--fit-cut" in sys.argv:
+        return CUTS
+    return [("std", SHIPPED.cut_stds)]
 
 
 def figures(rows: list[tuple[bool, int, int]]) -> str:
@@ -137,48 +171,76 @@ def objective(rows: list[tuple[bool, int, int]]) -> float:
     return float(np.mean([r[0] for r in rows])) - (0 if median <= 250 else 1 + median / 1000)
 
 
+def ship_objective(insample: list, loto: list) -> float:
+    """LOTO-table recall, both its and the in-sample median within the bar."""
+    over = max(statistics.median(r[1] for r in rows) for rows in (insample, loto)) - 250
+    return float(np.mean([r[0] for r in loto])) - (0 if over <= 0 else 1 + over / 1000)
+
+
 def main() -> None:
-    fit_cut = "--fit-cut" in sys.argv
+    grid = cut_grid()
     shipped_cut = ("std", SHIPPED.cut_stds)
     old = np.array([1.0, 0.4, 0.3, 0.0, 0.0, 0.0])
-    new = np.array(
-        [
-            1.0,
-            SHIPPED.situation,
-            SHIPPED.feedback,
-            SHIPPED.breadth,
-            SHIPPED.crowding,
-            SHIPPED.concavity,
-        ]
-    )
-    held_rows: list[tuple[bool, int, int]] = []
+    new = shipped_vector()
+    fitted_rows: dict[str, list[tuple[bool, int, int]]] = {name: [] for name in BLOCKS}
+    nested: dict[tuple[str, Cut], list[tuple[bool, int, int]]] = {
+        (name, c): [] for name in BLOCKS for c in grid
+    }
     loto_x = {i: features(i, (d.topics[i],)) for i in range(N)}
     for topic in NAMES:
         train = [i for i in range(N) if d.topics[i] != topic]
         xs = [features(i, (topic, d.topics[i])) for i in train]
         w = fit(xs)
-        cut = shipped_cut
-        if fit_cut:
-            cut = max(
-                CUTS,
-                key=lambda c: objective(
-                    [measure(i, order(x @ w, c)) for i, x in zip(train, xs, strict=True)]
-                ),
-            )
         held = [i for i in range(N) if d.topics[i] == topic]
-        rows = [measure(i, order(loto_x[i] @ w, cut)) for i in held]
-        held_rows.extend(rows)
-        print(f"{topic:22s} w/w0 {np.round(w / w[0], 3)}  cut {cut}  {figures(rows)}", flush=True)
-    print(f"\nnested LOTO, weights fitted on nine topics:      {figures(held_rows)}")
+        for name, block in BLOCKS.items():
+            for c in grid:
+                nested[name, c].extend(measure(i, order(loto_x[i] @ w, c), block) for i in held)
+            cut = grid[0]
+            if len(grid) > 1:
+                cut = max(
+                    grid,
+                    key=lambda c, block=block: objective(
+                        [measure(i, order(x @ w, c), block) for i, x in zip(train, xs, strict=True)]
+                    ),
+                )
+            rows = [measure(i, order(loto_x[i] @ w, cut), block) for i in held]
+            fitted_rows[name].extend(rows)
+            print(
+                f"{topic:22s} {name:12s} w/w0 {np.round(w / w[0], 3)}  cut {cut}  {figures(rows)}",
+                flush=True,
+            )
     ins_x = {i: features(i, ()) for i in range(N)}
-    for name, w in (("earlier weights (0.4, 0.3)", old), ("shipped weights", new)):
-        for label, xs in (("in-sample", ins_x), ("LOTO table", loto_x)):
-            rows = [measure(i, order(xs[i] @ w, shipped_cut)) for i in range(N)]
-            print(f"{name:28s} {label:11s} cut {shipped_cut[1]}: {figures(rows)}")
+    for name, block in BLOCKS.items():
+        print(f"\n[{name}] recall (median tokens, median beliefs); shipped weights for in-sample")
+        print("and LOTO table, weights fitted on nine topics for nested; cut (width, cap):")
+        print(f"{'cut':24s} {'in-sample':>24s} {'LOTO table':>24s} {'nested':>24s}")
+        table: dict[Cut, tuple[list, list]] = {}
+        for c in grid if len(grid) > 1 else [shipped_cut]:
+            ins = [measure(i, order(ins_x[i] @ new, c), block) for i in range(N)]
+            lot = [measure(i, order(loto_x[i] @ new, c), block) for i in range(N)]
+            table[c] = (ins, lot)
+            cells = [_cell(ins), _cell(lot), _cell(nested[name, c])]
+            print(f"{str(c[1:]):24s} " + " ".join(f"{x:>24s}" for x in cells))
+        print(f"[{name}] nested, weights and cut fitted on nine: {figures(fitted_rows[name])}")
+        for where, xs in (("in-sample", ins_x), ("LOTO table", loto_x)):
+            rows = [measure(i, order(xs[i] @ old, shipped_cut), block) for i in range(N)]
+            print(f"[{name}] earlier weights (0.4, 0.3) {where}, shipped cut: {figures(rows)}")
+        if len(grid) > 1:
+            # The cut to ship: the grid's best on all ten topics (LOTO table), with the
+            # in-sample median within the bar too.
+            best = max(table, key=lambda c: ship_objective(*table[c]))
+            print(f"[{name}] the cut to ship (all ten topics): {best}")
     w = fit([loto_x[i] for i in range(N)])
     print(
         "\nweights fitted on all ten topics (LOTO features), statement = 1:",
         np.round(w / w[0], 4),
+    )
+
+
+def _cell(rows: list[tuple[bool, int, int]]) -> str:
+    return (
+        f"{np.mean([r[0] for r in rows]):.3f} ({statistics.median(r[1] for r in rows):5.1f}, "
+        f"{statistics.median(r[2] for r in rows):4.1f})"
     )
 
 

@@ -31,16 +31,19 @@ def count(text: str, model: str) -> int:
 
 # A line break followed by a non-space character always ends one of the tokenizer's pre-tokens
 # (no pattern of cl100k's or o200k's crosses it), and BPE never merges across pre-tokens: the
-# tokens of a text are the sum of those of its pieces cut there.
-_PIECES = re.compile(r"(?<=\n)(?=\S)")
+# tokens of a text are the sum of those of its pieces cut there. So does a semicolon followed
+# by a space (punctuation runs end at whitespace and no pattern starts with punctuation and
+# goes on to a space), where a folded line (`memory.inject.compact`) joins its parts.
+_PIECES = re.compile(r"(?<=\n)(?=\S)|(?<=;)(?= )")
 
 
 class BlockCounter:
     """Exact token counts of rendered blocks, from cached counts of their lines.
 
-    A block is a header and one line per belief, and the same beliefs come back request after
-    request: counting only the lines not seen before took the tokenizer's ~0.3-1 ms a request
-    (a 400-token block) to a few microseconds. Thread-safe; bounded (cleared when full).
+    A block is a header and one line per belief (or a folded line of parts per few beliefs),
+    and the same beliefs come back request after request: counting only the pieces not seen
+    before took the tokenizer's ~0.3-1 ms a request (a 400-token block) to a few
+    microseconds. Thread-safe; bounded (cleared when full).
     """
 
     def __init__(self, max_pieces: int = 65536) -> None:

@@ -15,14 +15,18 @@ __all__ = ["CUT_MAX", "CUT_STDS", "MIN_KEEP", "CutInfo", "cut", "cut_explained"]
 # the rule's max_tokens are the ceilings). Measured on PrefEval (benchmarks/retrieval_lab_sweep.py):
 # 2.0 keeps a median of 15 of 100 beliefs, 2.5 keeps 23 for +2 points of recall.
 # CUT_MAX caps how many beliefs the cut keeps (None: only the rule's top_k caps it). With the
-# linear ranker's weights (memory.inject.ranking), measured on the dev topics with the
-# situation table less each topic's own entries (benchmarks/retrieval_lab_linear.py): uncapped
-# 0.951 recall at a median of 246.5 tokens (269 in-sample), capped at 18 0.945 at 238 (0.955 at
-# 247 in-sample). The cap bounds what a crowded topic spends (18 beliefs, about 300 tokens),
-# where an outside measurement found the uncapped cut at 314 tokens. `selfmodel eval` refits
-# width and cap per held-out topic.
-CUT_STDS = 2.25
-CUT_MAX: int | None = 18
+# linear ranker's weights (memory.inject.ranking) and the compact block (memory.inject.compact),
+# width and cap are the grid's best on the dev topics with the situation table less each
+# topic's own entries, median tokens <= 250 in-sample too (benchmarks/retrieval_lab_linear.py
+# --fit-cap; widths 2.0-3.0 x caps 14-26 and none; wider cuts went over 250): 3.0 wide capped
+# at 16, 0.960 recall at a median of 244.5 tokens (0.966 at 248 in-sample, 0.956 at 245 with
+# the weights fitted on the other nine topics); before the compact block, 2.25 and 18 gave
+# 0.945 at 238. The cap bounds what a crowded topic spends (16 beliefs, about 250 tokens),
+# where an outside measurement found the uncapped cut at 314 tokens. At 3.0 spreads an area
+# stands out of the rest when it holds up to ~12% of the user's beliefs; a larger one is
+# capped. `selfmodel eval` refits width and cap per held-out topic.
+CUT_STDS = 3.0
+CUT_MAX: int | None = 16
 MIN_KEEP = 3
 
 

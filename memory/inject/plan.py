@@ -14,14 +14,14 @@ import numpy as np
 
 from memory.errors import MemoryDegraded
 from memory.index.embed import Embedder
-from memory.inject import budget, render
+from memory.inject import budget, compact, render
 from memory.inject.query import query_texts
 from memory.inject.ranking import DEFAULT_WEIGHTS, Weights, cut_explained, score_parts
 from memory.inject.rules import Arm, arm, choose_rule
 from memory.inject.snapshot import Snapshot, SnapshotCache
 from memory.learn.revise import CONTRADICTS, contradicts
 from memory.ledger.db import utcnow
-from memory.models import NEAR_DUPLICATE, ScoredBelief
+from memory.models import ScoredBelief
 from memory.prompts import PromptLibrary, Template
 from memory.settings import InjectionRule, MemoryConfig
 
@@ -34,13 +34,28 @@ CORE_MAX = 2
 KNOWN_PAIRS = 4096
 
 
-def _without_contradictions(picked: list[int], sims: np.ndarray, snapshot: Snapshot) -> list[int]:
+def _contradict(snapshot: Snapshot, first: int, second: int, sim: float) -> bool:
+    """Whether two entries contradict (read as text once per snapshot and pair)."""
+    entries, known = snapshot.entries, snapshot.contradicting
+    pair = (min(first, second), max(first, second))
+    found = known.get(pair)
+    if found is None:
+        found = contradicts(entries[first].statement, entries[second].statement, sim)
+        if len(known) < KNOWN_PAIRS:
+            known[pair] = found
+    return found
+
+
+def _without_contradictions(
+    picked: list[int], sims: np.ndarray, snapshot: Snapshot, candidates: list[int]
+) -> list[int]:
     """Never two contradicting beliefs in one block: of such a pair the newer one stays.
 
-    `sims`: the cosines among `picked` (entry indices, best first)."""
+    `picked`: positions in `candidates` (entry indices, best first); `sims`: the cosines among
+    `picked`."""
     if len(picked) < 2:
         return picked
-    entries, known = snapshot.entries, snapshot.contradicting
+    entries = snapshot.entries
     dropped: set[int] = set()
     # Only pairs close enough to contradict are read as text (a handful of ~100 pairs), each
     # once per snapshot.
@@ -48,16 +63,28 @@ def _without_contradictions(picked: list[int], sims: np.ndarray, snapshot: Snaps
         a, b = int(a), int(b)
         if a in dropped or b in dropped:
             continue
-        first, second = entries[picked[a]], entries[picked[b]]
-        pair = (min(picked[a], picked[b]), max(picked[a], picked[b]))
-        found = known.get(pair)
-        if found is None:
-            found = contradicts(first.statement, second.statement, float(sims[a, b]))
-            if len(known) < KNOWN_PAIRS:
-                known[pair] = found
-        if found:
-            dropped.add(a if first.updated < second.updated else b)
+        first, second = candidates[picked[a]], candidates[picked[b]]
+        if _contradict(snapshot, first, second, float(sims[a, b])):
+            dropped.add(a if entries[first].updated < entries[second].updated else b)
     return [i for position, i in enumerate(picked) if position not in dropped]
+
+
+def _why(
+    i: int,
+    core: list[int],
+    rank_of: dict[int, int],
+    parts: Callable[[int, Sequence[str]], dict[str, Any]],
+    names: Sequence[str],
+    same_as: str | None,
+) -> dict[str, Any]:
+    """A belief's account in preview and the audit: core, or its rank and score parts (and,
+    for one rendered by a near-identical belief's line, which one)."""
+    if i in core:
+        return {"via": "core"}
+    why: dict[str, Any] = {"via": "score", "rank": rank_of[i], **parts(i, names)}
+    if same_as is not None:
+        why["same_as"] = same_as
+    return why
 
 
 class _RetrievalFailed(Exception):
@@ -117,6 +144,7 @@ class Injector:
         self.core_contexts = frozenset(n for n, c in config.contexts.items() if c.core)
         self.weights: Weights = DEFAULT_WEIGHTS
         self.tokens = budget.BlockCounter()
+        self.folder = compact.Folder()
 
     async def plan(
         self,
@@ -153,7 +181,9 @@ class Injector:
             log.warning("memory retrieval failed: %s", exc)
             raise MemoryDegraded(f"{type(exc).__name__}: {exc}") from exc
         fitted = selected.fitted
-        explained = self._explain(cut_info, fitted.beliefs, len(selected.chosen), selected.limit)
+        explained = self._explain(
+            cut_info, fitted.beliefs, len(selected.chosen), selected.limit, fitted.lines
+        )
         return Injection(
             messages=render.insert(messages, fitted.text, rule.position),
             rule=rule.name,
@@ -182,12 +212,14 @@ class Injector:
         """Retrieve, then fit the rendering into the budget (blocking: run in a thread)."""
         started = time.perf_counter()
         try:
-            chosen, shown = self._retrieve(tenant, user, rule, messages, cut_info)
+            chosen, shown, same_as = self._retrieve(tenant, user, rule, messages, cut_info)
         except Exception as exc:  # noqa: BLE001 - told apart from a rendering failure
             raise _RetrievalFailed from exc
         retrieved = time.perf_counter()
         limit = self._token_limit(rule, model, messages, model_info)
-        fitted = render.fit(template, chosen, limit, model, shown, self.tokens.count)
+        fitted = render.fit(
+            template, chosen, limit, model, shown, self.tokens.count, same_as, self.folder
+        )
         done = time.perf_counter()
         return _Selected(
             chosen, fitted, limit, (retrieved - started) * 1000, (done - retrieved) * 1000
@@ -195,13 +227,16 @@ class Injector:
 
     @staticmethod
     def _explain(
-        info: dict[str, Any], fitted: list[ScoredBelief], chosen: int, limit: int
+        info: dict[str, Any], fitted: list[ScoredBelief], chosen: int, limit: int, lines: int = 0
     ) -> list[ScoredBelief]:
         """Complete the cut's account with the token fit; the last belief carries it."""
         if not info:
             return fitted
+        # Beliefs before the token fit (near-identical ones included: they are rendered by
+        # the line they repeat), injected after it, and the lines those take.
         info["after_duplicates"] = chosen
         info["injected"] = len(fitted)
+        info["lines"] = lines
         info["max_tokens"] = limit
         if len(fitted) < chosen:
             info["stopped_by"] = "max_tokens"
@@ -247,17 +282,18 @@ class Injector:
         rule: InjectionRule,
         messages: list[dict[str, Any]],
         cut_info: dict[str, Any] | None = None,
-    ) -> tuple[list[ScoredBelief], list[str]]:
-        """`retrieve`, and each belief's statement as the block shows it (from the snapshot)."""
+    ) -> tuple[list[ScoredBelief], list[str], dict[int, int]]:
+        """`retrieve`, each belief's statement as the block shows it (from the snapshot), and
+        which beliefs repeat an earlier one (position -> that one's position)."""
         snapshot = self.snapshots.get(tenant, user)
         if snapshot is None or not (snapshot.entries or snapshot.unembedded):
-            return [], []
+            return [], [], {}
         texts = query_texts(messages)
         if not texts:
-            return [], []
+            return [], [], {}
         queries = self.embedder.embed(texts)
         if not snapshot.entries:
-            return [], []
+            return [], [], {}
         features = snapshot.features(utcnow())
         allowed = set(rule.contexts) if rule.contexts else None
         # Route by observation context before ranking, so other contexts take no places.
@@ -283,33 +319,40 @@ class Injector:
         limit = rule.top_k + (CORE_MAX if rule.include_core else 0)
         candidates = core + [i for i in ranked if i not in scores]
         # Cosines among the few candidates at once; a candidate too close to one already
-        # picked says the same thing.
+        # picked says the same thing: it is rendered by that one's line (`compact`).
         vectors = snapshot.statements[candidates]
         sims = vectors @ vectors.T
-        close = sims >= NEAR_DUPLICATE
-        kept: list[int] = list(range(len(core)))
-        taken = close[kept].any(axis=0)  # positions too close to one kept so far
-        duplicates = 0
-        for position in range(len(core), len(candidates)):
-            if len(kept) >= limit:
-                break
-            if taken[position]:
-                duplicates += 1
-                continue
-            kept.append(position)
-            taken |= close[position]
-            scores[candidates[position]] = float(scores_all[candidates[position]])
-        picked = _without_contradictions(
-            [candidates[position] for position in kept], sims[np.ix_(kept, kept)], snapshot
-        )
+        new, repeats = compact.near_identical(sims, first=len(core))
+        # The rule's top_k counts what the block says: beliefs that repeat one kept do not.
+        if len(new) > limit:
+            bound = new[limit]
+            new = new[:limit]
+            repeats = {p: r for p, r in repeats.items() if p < bound}
+        kept = _without_contradictions(new, sims[np.ix_(new, new)], snapshot, candidates)
+        survivors = set(kept)
+        # A repeat goes with the line it repeats, unless that line went or the two contradict.
+        repeating = {
+            p: r
+            for p, r in repeats.items()
+            if r in survivors
+            and not _contradict(snapshot, candidates[r], candidates[p], float(sims[r, p]))
+        }
+        positions = sorted(survivors | repeating.keys())
+        picked = [candidates[p] for p in positions]
+        index_of = {p: n for n, p in enumerate(positions)}
+        same_as = {index_of[p]: index_of[r] for p, r in repeating.items()}
+        for i in picked:
+            if i not in scores:
+                scores[i] = float(scores_all[i])
         if cut_info is not None:
             cut_info.update(info.as_dict())
             cut_info["core"] = len(core)
-            cut_info["duplicates"] = duplicates
-            cut_info["contradictions"] = len(kept) - len(picked)
+            cut_info["duplicates"] = len(same_as)
+            cut_info["contradictions"] = len(new) - len(kept) + len(repeats) - len(repeating)
         names = self.situation_names()
         rank_of = {i: r for r, i in enumerate(ranked)}
         entries = snapshot.entries
+        same_of = {picked[n]: entries[picked[r]].id for n, r in same_as.items()}
         # Built from the snapshot's own rows: no field to validate (~5 us a belief saved).
         chosen = [
             ScoredBelief.model_construct(
@@ -318,15 +361,11 @@ class Injector:
                 context=entries[i].context,
                 confidence=round(entries[i].confidence, 4),
                 score=round(scores[i], 4),
-                why=(
-                    {"via": "core"}
-                    if i in core
-                    else {"via": "score", "rank": rank_of[i], **scored.parts(i, names)}
-                ),
+                why=_why(i, core, rank_of, scored.parts, names, same_of.get(i)),
             )
             for i in picked
         ]
-        return chosen, [entries[i].shown for i in picked]
+        return chosen, [entries[i].shown for i in picked], same_as
 
     def _core(self, entries: list[Any], allowed: set[str] | None) -> list[int]:
         core = [

@@ -60,9 +60,10 @@ __all__ = [
 # user's 100 beliefs, maximized on the dev topics with every case's features computed as if its
 # topic were unseen (the situation table less the entries written from that topic), rounded
 # (benchmarks/retrieval_lab_linear.py). Fitted on nine topics and measured on the tenth, for
-# every topic, this ranker gives 0.943 recall at a median of 241 tokens (0.938 at 236 with the
-# cut capped at 18, the default) where the earlier hand weights (situation 0.4, neighbourhood
-# 0.3, no shape terms) gave 0.930 at 233; the per-fold weights stay within about 0.1 of these.
+# every topic, this ranker gave 0.943 recall at a median of 241 tokens (0.938 at 236 with the
+# cut capped at 18, one belief per line) where the earlier hand weights (situation 0.4,
+# neighbourhood 0.3, no shape terms) gave 0.930 at 233; the per-fold weights stay within about
+# 0.1 of these. (With the compact block and its cut, memory.inject.cut, see there.)
 # Situation: routing reaches beliefs whose words are far from a vague request, but the
 # statement must still order beliefs within an area (the hand value was 0.4).
 SITUATION_WEIGHT = 0.25

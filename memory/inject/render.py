@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memory import guard
-from memory.inject import budget
+from memory.inject import budget, compact
 from memory.models import ScoredBelief
 from memory.prompts import BLOCK_TAG, Template
 
@@ -21,19 +21,25 @@ INJECTED_BLOCK = re.compile(rf"<{BLOCK_TAG}\b.*?</{BLOCK_TAG}>\s*", re.DOTALL)
 @dataclass(frozen=True)
 class Rendered:
     text: str
-    beliefs: list[ScoredBelief]
+    beliefs: list[ScoredBelief]  # every belief the block stands for, best first
     tokens: int
+    lines: int = 0  # the block's belief lines (fewer than beliefs where some were folded)
 
 
 class _Shown:
-    """A belief as a template sees it: every stored field, the statement as cleaned for the
-    prompt (a proxy object rather than a pydantic copy: ~15 copies a request cost ~0.3 ms)."""
+    """A line of the block as a template sees it: the statement as cleaned for the prompt
+    (folded, `memory.inject.compact`, when the line stands for several beliefs), `members` the
+    beliefs it stands for, `confidence` the lowest of those whose words it shows, and every
+    other stored field of its best belief (a proxy object rather than a pydantic copy: ~15
+    copies a request cost ~0.3 ms)."""
 
-    __slots__ = ("_belief", "statement")
+    __slots__ = ("_belief", "confidence", "members", "statement")
 
-    def __init__(self, belief: ScoredBelief, statement: str) -> None:
-        self._belief = belief
+    def __init__(self, members: list[ScoredBelief], statement: str, confidence: float) -> None:
+        self._belief = members[0]
+        self.members = members
         self.statement = statement
+        self.confidence = confidence
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._belief, name)
@@ -46,12 +52,18 @@ def fit(
     model: str,
     shown: Sequence[str] | None = None,
     count: Callable[[str, str], int] = budget.count,
+    repeats: dict[int, int] | None = None,
+    folder: compact.Folder | None = None,
 ) -> Rendered:
-    """The longest prefix of `beliefs` (best first) whose rendering fits `max_tokens`.
+    """The longest prefix of `beliefs` (best first) whose compact rendering fits
+    `max_tokens` (`memory.inject.compact`: near-identical beliefs once, shared openings once).
 
     `shown`: each belief's statement as `guard.for_prompt` cleans it, when the caller has it
     already (the snapshot cleans each belief once, not on every request: ~1.5 ms a request).
     `count`: the token counter (`budget.BlockCounter.count` on the request path).
+    `repeats`: position -> the earlier position whose statement it repeats (near-identical,
+    `compact.near_identical`); such a belief is rendered by that one's line.
+    `folder`: the line folder (the request path keeps one, with its cache).
     """
     if not beliefs or max_tokens <= 0:
         return Rendered("", [], 0)
@@ -60,17 +72,29 @@ def fit(
     texts = shown if shown is not None else [guard.for_prompt(b.statement) for b in beliefs]
     if len(texts) != len(beliefs):
         raise ValueError("`shown` must hold one statement per belief")
-    chosen = [_Shown(b, text) for b, text in zip(beliefs, texts, strict=True)]
-    while chosen:
-        text = template.render(beliefs=chosen)
+    contexts = [b.context for b in beliefs]
+    confidences = [b.confidence for b in beliefs]
+    size = len(beliefs)
+    folder = folder or compact.Folder()
+    while size:
+        folded = folder.lines(texts[:size], contexts[:size], confidences[:size], repeats)
+        shown_lines = [
+            _Shown(
+                [beliefs[p] for p in line.members],
+                line.text,
+                min(confidences[p] for p in line.worded),
+            )
+            for line in folded
+        ]
+        text = template.render(beliefs=shown_lines)
         tokens = count(text, model)
         if tokens <= max_tokens:
             # The audit keeps the beliefs as stored; only the model's copy is cleaned.
-            return Rendered(text, list(beliefs[: len(chosen)]), tokens)
+            return Rendered(text, list(beliefs[:size]), tokens, len(folded))
         # Drop a share proportional to the overflow to stay O(log n) renders.
         excess = tokens - max_tokens
-        per_belief = max(1, tokens // (len(chosen) + 1))
-        chosen = chosen[: len(chosen) - max(1, excess // per_belief)]
+        per_belief = max(1, tokens // (size + 1))
+        size -= max(1, excess // per_belief)
     return Rendered("", [], 0)
 
 

@@ -66,13 +66,15 @@ def test_adaptive_cut_drops_far_beliefs() -> None:
 
 
 def test_vague_query_keeps_its_whole_area() -> None:
-    # Ten beliefs equally close to the query (one area) and many far ones: the cut keeps the
-    # area, not just a fixed few, and drops the far ones.
+    # Six beliefs equally close to the query (one area) and many far ones: the cut keeps the
+    # area, not just a fixed few, and drops the far ones. (An area is told from the rest when
+    # it stands more than CUT_STDS spreads above it: at 3.0, an area of up to ~12% of the
+    # user's beliefs; a larger one is capped by CUT_MAX, below.)
     near = _unit(_e(0) + 0.2 * _e(1))
-    beliefs = [[near] for _ in range(10)] + [[_e(2 + i % 4)] for i in range(40)]
+    beliefs = [[near] for _ in range(6)] + [[_e(2 + i % 4)] for i in range(44)]
     vm, vo = _index(beliefs)
     out = rank(_e(0)[None], vm, vo, [FRESH] * 50, top_k=40, min_confidence=0.0)
-    assert {b for b, _ in out} == set(range(10))
+    assert {b for b, _ in out} == set(range(6))
 
 
 def test_score_beliefs_marks_ineligible() -> None:
@@ -173,22 +175,23 @@ def test_cut_explained_says_why_it_stopped() -> None:
 def test_a_crowded_area_is_capped_by_cut_max() -> None:
     from memory.inject.ranking import CUT_MAX, MIN_KEEP, cut_explained
 
-    # Thirty beliefs on the query's topic, seventy far away: the score cut alone keeps all
-    # thirty uncapped; the default cap keeps the best CUT_MAX; capped at 16 the best 16.
+    # Thirty beliefs on the query's topic, seventy far away: a score cut 2.25 spreads wide
+    # alone keeps all thirty uncapped; the defaults keep the best CUT_MAX; capped at 16 the
+    # best 16.
     crowded = np.concatenate([np.linspace(0.9, 0.8, 30), np.full(70, 0.1)]).astype(np.float32)
-    kept, info = cut_explained(crowded, 40, cut_max=None)
+    kept, info = cut_explained(crowded, 40, cut_stds=2.25, cut_max=None)
     assert kept == list(range(30)) and info.stopped_by == "score"
     assert CUT_MAX is not None and CUT_MAX < 30
     kept, info = cut_explained(crowded, 40)
     assert kept == list(range(CUT_MAX)) and info.stopped_by == "cut_max"
-    kept, info = cut_explained(crowded, 40, cut_max=16)
+    kept, info = cut_explained(crowded, 40, cut_stds=2.25, cut_max=16)
     assert info.passed == 30 and info.stopped_by == "cut_max"
     assert kept == list(range(16)) and info.kept == 16
     # The rule's top_k still caps below it, and is then what stopped the cut.
     kept, info = cut_explained(crowded, 5, cut_max=16)
     assert len(kept) == 5 and info.stopped_by == "top_k"
     # A cap at or above the area keeps it whole; a cap below MIN_KEEP still keeps MIN_KEEP.
-    assert len(cut_explained(crowded, 40, cut_max=40)[0]) == 30
+    assert len(cut_explained(crowded, 40, cut_stds=2.25, cut_max=40)[0]) == 30
     assert len(cut_explained(crowded, 40, cut_max=1)[0]) == MIN_KEEP
 
 

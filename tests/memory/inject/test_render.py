@@ -62,12 +62,14 @@ def test_shown_statements_must_match_the_beliefs():
 
 # Lines of words, punctuation, spaces, digits, other scripts and emoji; contractions too.
 PIECE_TEXT = st.lists(
-    st.sampled_from(list("ab Z\t.,\"'!?-()<>:0123456789éü日🙂\r\u00a0") + ["'s", "'re", "’ll"]),
+    st.sampled_from(
+        list("ab Z\t.,;\"'!?-()<>:0123456789éü日🙂\r\u00a0") + ["'s", "'re", "’ll", "; "]
+    ),
     max_size=40,
 ).map("".join)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.lists(PIECE_TEXT, max_size=6))
 def test_counting_a_block_by_its_lines_is_exact(lines):
     counter = budget.BlockCounter()
