@@ -23,7 +23,7 @@ BAR_TOKENS = 250
 # Weights the leave-one-topic-out fit chooses among (situation weight x cut width x the cut's
 # cap on beliefs).
 SITUATION_GRID = (0.15, 0.25, 0.4)
-CUT_GRID = (2.0, 2.25, 2.5)
+CUT_GRID = (2.25, 2.5, 3.0)
 CUT_MAX_GRID: tuple[int | None, ...] = (16, 18, None)  # None: no cap but the rule's top_k
 
 
