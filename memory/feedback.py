@@ -20,7 +20,7 @@ from memory.beliefs import Beliefs, EvidenceIn
 from memory.core import Core
 from memory.errors import InvalidError, NotFoundError
 from memory.learn.contexts import ContextClassifier
-from memory.learn.cues import content_stems
+from memory.learn.polarity import content_stems
 from memory.ledger import Database, audit
 from memory.ledger import beliefs as rows
 from memory.ledger import feedback as feedback_rows

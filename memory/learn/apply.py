@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
-
 from memory import secrets
 from memory.beliefs import Beliefs, EvidenceIn
 from memory.errors import MemoryFault
@@ -28,9 +26,11 @@ from memory.learn.change import (
     contrasts_past,
     returned_belief,
 )
-from memory.learn.cues import is_cessation, polarity, resolve_time, states_residence
+from memory.learn.cues import states_residence
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
+from memory.learn.polarity import is_cessation, polarity
+from memory.learn.times import resolve_time
 
 
 @dataclass
@@ -395,11 +395,3 @@ def _since(op: Op, at: datetime | None) -> datetime | None:
     if at is None:
         return None
     return resolve_time(op.quote or op.statement or "", at)
-
-
-def top_related(similarities: np.ndarray, ids: Sequence[str], limit: int) -> list[str]:
-    """The ids of the beliefs closest to a turn, for the extractor's context."""
-    if not ids or limit <= 0:
-        return []
-    order = np.argsort(-similarities, kind="stable")[:limit]
-    return [ids[int(i)] for i in order]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memory.learn.cues import content_stems, polarity
+from memory.learn.polarity import content_stems, polarity
 from memory.learn.revise import Match
 
 # -- the grammar of a change -------------------------------------------------------------------

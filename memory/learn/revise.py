@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from memory.learn.cues import content_stems, polarity
+from memory.learn.polarity import content_stems, polarity
 
 SAME = 0.9  # at least this close, same polarity: the same belief said again
 SAME_WITH_WORDS = 0.8  # ... or this close and half the shorter one's content words shared

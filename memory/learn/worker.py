@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import anyio
+import numpy as np
 
 from memory.beliefs import Beliefs
-from memory.learn.apply import Applied, Applier, top_related
+from memory.learn.apply import Applied, Applier
 from memory.learn.extractors import ExtractionFailed, Extractor, Related
 from memory.learn.ops import Op
 from memory.learn.turns import Turn
@@ -170,3 +171,11 @@ class ExtractionWorker:
             )
             self.outbox.finish(job_id, "done")
         return applied
+
+
+def top_related(similarities: np.ndarray, ids: Sequence[str], limit: int) -> list[str]:
+    """The ids of the beliefs closest to a turn, for the extractor's context."""
+    if not ids or limit <= 0:
+        return []
+    order = np.argsort(-similarities, kind="stable")[:limit]
+    return [ids[int(i)] for i in order]

@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.learn.cues import parse_change, polarity, resolve_time
+from memory.learn.cues import parse_change
+from memory.learn.polarity import polarity
+from memory.learn.times import resolve_time
 
 
 @pytest.mark.parametrize(
@@ -53,7 +55,8 @@ def test_relative_times_resolve_against_the_turn():
 
 
 def test_the_affirmed_form_of_a_contracted_negation_is_affirmed():
-    from memory.learn.cues import affirmed, polarity
+    from memory.learn.cues import affirmed
+    from memory.learn.polarity import polarity
 
     for text in ("Tea isn't for me anymore.", "Board games aren't my thing anymore."):
         assert polarity(affirmed(text)) == 1, affirmed(text)
