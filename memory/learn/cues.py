@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass
 
 from memory.learn.frames import compared_away, faded_topic, favoured_topic, parse_frame
-from memory.learn.polarity import is_cessation, polarity
-
-_APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+from memory.learn.polarity import APOSTROPHES, is_cessation, polarity
 
 
 @dataclass(frozen=True)
@@ -51,11 +49,11 @@ _HOME = re.compile(
 
 
 def states_home(text: str) -> bool:
-    return bool(_HOME.search(text.translate(_APOS)))
+    return bool(_HOME.search(text.translate(APOSTROPHES)))
 
 
 def states_residence(text: str) -> bool:
-    text = text.translate(_APOS)
+    text = text.translate(APOSTROPHES)
     return bool(_RESIDENCE.search(text) or _HOME.search(text))
 
 
@@ -163,7 +161,7 @@ def _sentence(part: str) -> str:
 
 def affirmed(text: str) -> str:
     """The positive form of a cessation ("I'm no longer vegetarian" -> "I'm vegetarian")."""
-    out = text.translate(_APOS)
+    out = text.translate(APOSTROPHES)
     out = re.sub(r"\bno longer\b\s*", "", out, flags=re.I)
     out = re.sub(r"\b(?:any ?more|any longer)\b", "", out, flags=re.I)
     out = re.sub(r"\b(?:do|does|did)(?: not|n't)\s+", "", out, flags=re.I)
@@ -176,6 +174,22 @@ def affirmed(text: str) -> str:
 
 
 _CLAUSE_BREAK = re.compile(r"\s*[;:]\s*|,\s+(?:and\s+|but\s+|so\s+)?|\s+-\s+")
+
+
+def _clauses(text: str) -> list[str]:
+    """The clauses of a sentence, split at semicolons, colons, dashes and comma joins."""
+    return [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+
+
+def _held_state(clause: str) -> str:
+    """The state a negated clause ends, affirmed and without its time words ("and I don't
+    play darts at all these days" -> "I play darts")."""
+    clause = re.sub(r"^\W*(?:and|but|so|which is why)\s+", "", clause, flags=re.I)
+    held = _TIME_NOW.sub("", affirmed(clause))
+    held = re.sub(r"\s+(?=[.,])", "", re.sub(r"\bat all\b", "", held, flags=re.I))
+    return _clean(held)
+
+
 _NEW_MARK = re.compile(
     r"\b(?:now|these days|nowadays|lately|instead|currently|from now on|my (?:new )?(?:thing|"
     r"go-to|jam)|for me)\b",
@@ -186,7 +200,7 @@ _NEW_MARK = re.compile(
 def _dropped_then_new(text: str) -> Change | None:
     """ "X is no longer my thing; I do Y instead": a clause dropping the old state, then a
     clause stating what replaced it."""
-    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    parts = _clauses(text)
     if len(parts) < 2:
         return None
     first = parse_change(parts[0])
@@ -223,21 +237,21 @@ def _after_event(text: str, change: Change) -> Change:
     """ "I took a job at a bank, so I'm not freelancing anymore": a retraction whose sentence
     also states, in an earlier clause of the user's, what they do instead is a revision; the
     whole sentence is the new state."""
-    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    parts = _clauses(text)
     if change.kind != "retract" or len(parts) < 2:
         return change
     dropping = [n for n, p in enumerate(parts) if polarity(p) < 0 or is_cessation(p)]
     if not dropping or not any(_replacing(p) for p in parts[: dropping[0]]):
         return change
-    dropped = re.sub(r"^\W*(?:and|but|so|which is why)\s+", "", parts[dropping[0]], flags=re.I)
-    target = re.sub(r"\s+(?=[.,])", "", _clean(_TIME_NOW.sub("", affirmed(dropped))))
-    return Change("revise", change.cue, target or change.target, _sentence(text))
+    return Change(
+        "revise", change.cue, _held_state(parts[dropping[0]]) or change.target, _sentence(text)
+    )
 
 
 def _faded(text: str, topic: str) -> Change:
     """ "X bores me these days": X, the topic, is no longer liked; a later clause in the
     user's voice ("...; I take it bitter") is what replaced it."""
-    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    parts = _clauses(text)
     rest = [p for p in parts[1:] if re.match(r"\W*(?:i|we)\b", p, re.I) and polarity(p) > 0]
     if rest and len(rest[0].split()) >= 3:
         return Change("revise", "faded", topic, _sentence(rest[0]))
@@ -255,24 +269,23 @@ def _negated_now(text: str) -> Change | None:
     that negates a state at the present time ends the affirmed state, whatever the other
     clauses say (the reason, the event); a later affirmed clause of theirs marked as current
     is what replaced it."""
-    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    parts = _clauses(text)
     for n, part in enumerate(parts):
         if _SELF_CLAUSE.match(part) and polarity(part) < 0 and _TIME_NOW.search(part):
-            held = _TIME_NOW.sub("", affirmed(re.sub(r"^\W*(?:and|but|so)\s+", "", part)))
-            held = re.sub(r"\s+(?=[.,])", "", re.sub(r"\bat all\b", "", held, flags=re.I))
+            held = _held_state(part)
             rest = [
                 p
                 for p in parts[n + 1 :]
                 if _SELF_CLAUSE.match(p) and polarity(p) > 0 and _NEW_MARK.search(p)
             ]
             if rest and len(rest[0].split()) >= 3:
-                return Change("revise", "no longer", _clean(held), _sentence(rest[0]))
-            return Change("retract", "no longer", _clean(held))
+                return Change("revise", "no longer", held, _sentence(rest[0]))
+            return Change("retract", "no longer", held)
     return None
 
 
 def _faded_later(text: str) -> str | None:
-    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    parts = _clauses(text)
     for part in parts[1:]:
         part = re.sub(r"^\W*(?:so|and|but|which is why|hence)\s+", "", part, flags=re.I)
         if (topic := faded_topic(part)) is not None:
@@ -286,7 +299,7 @@ _PRONOUN = re.compile(r"(?:it|them|those|that|this|these|they|one|ones)", re.I)
 def _anaphoric(text: str) -> Change | None:
     """ "Afternoon naps leave me groggy, so I've cut them out": a later clause drops a
     pronoun whose antecedent is the first clause, which then names the old state."""
-    parts = [p for p in _CLAUSE_BREAK.split(text) if p and p.strip()]
+    parts = _clauses(text)
     if len(parts) < 2 or len(parts[0].split()) < 2:
         return None
     for part in parts[1:]:
@@ -307,7 +320,7 @@ def _anaphoric(text: str) -> Change | None:
 
 def parse_change(sentence: str) -> Change | None:
     """The change of mind a sentence announces, if it announces one."""
-    text = " ".join(sentence.translate(_APOS).split()).rstrip()
+    text = " ".join(sentence.translate(APOSTROPHES).split()).rstrip()
     if not text:
         return None
     if m := _FORGET.match(text) or _FORGET_THING.match(text):

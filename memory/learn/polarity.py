@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-_APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+# Curly and modifier apostrophes read as the plain one.
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 # Not inside a hyphenated compound: "a no-makeup look", "a not-for-profit" are affirmed.
@@ -32,7 +33,7 @@ _CESSATION = re.compile(
 def polarity(text: str) -> int:
     """+1 for an affirmed state, -1 for a negated one ("I don't like X", "I dislike X",
     "I'm no longer X"); double negation cancels ("I don't dislike X")."""
-    text = text.translate(_APOS)
+    text = text.translate(APOSTROPHES)
     flips = len(_NEGATORS.findall(text)) + len(_NEGATIVE_VERBS.findall(text))
     flips += len(re.findall(r"\bno longer\b|\bstopped\b|\bquit\b|\bgave up\b", text, re.I))
     # "no longer" matched "no" as well; "not ... anymore" is one negation; "can't stand" is
@@ -42,7 +43,7 @@ def polarity(text: str) -> int:
 
 
 def is_cessation(text: str) -> bool:
-    return bool(_CESSATION.search(text.translate(_APOS)))
+    return bool(_CESSATION.search(text.translate(APOSTROPHES)))
 
 
 _STOP = frozenset(
@@ -71,6 +72,6 @@ def _stem(word: str) -> str:
 def content_stems(text: str) -> set[str]:
     """Content words, crudely stemmed ("living" and "live" meet), numbers as words, for
     checking that two sentences share a topic."""
-    text = re.sub(r"\b[1-9]\b", lambda m: _DIGITS[m.group(0)], text.translate(_APOS).lower())
+    text = re.sub(r"\b[1-9]\b", lambda m: _DIGITS[m.group(0)], text.translate(APOSTROPHES).lower())
     words = re.findall(r"[a-z][a-z'-]+", text)
     return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
