@@ -18,6 +18,7 @@ import numpy as np
 from memory.beliefs import Beliefs
 from memory.learn.apply import Applied, Applier
 from memory.learn.extractors import ExtractionFailed, Extractor, Related
+from memory.learn.foreground import Foreground
 from memory.learn.ops import Op
 from memory.learn.turns import Turn
 from memory.ledger.db import parse_time
@@ -38,6 +39,7 @@ class ExtractionWorker:
         stats: Counter[str],
         poll_seconds: float = 0.2,
         on_applied: Callable[[str, str], object] | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.outbox = outbox
         self.beliefs = beliefs
@@ -50,6 +52,8 @@ class ExtractionWorker:
         self.wakeup = asyncio.Event()
         # Called (in a worker thread) after a job changed a user's self-model.
         self.on_applied = on_applied
+        # In the proxy's process: its requests' phases, which each step waits out.
+        self.foreground = foreground
 
     async def run(self) -> None:
         while True:
@@ -107,11 +111,14 @@ class ExtractionWorker:
     async def _process(self, job_id: int, turn: Turn) -> None:
         texts = turn.user_texts()
         try:
+            await self._yield()
             related = await anyio.to_thread.run_sync(self._related, turn, texts)
+            await self._yield()
             extraction = await self.extractor.extract(
                 texts, turn.reply, related, self.contexts, turn.model
             )
             self.stats["llm_calls"] += extraction.llm_calls
+            await self._yield()
             applied = await anyio.to_thread.run_sync(
                 self._apply, job_id, turn, extraction.ops, {r.id for r in related}
             )
@@ -139,6 +146,10 @@ class ExtractionWorker:
         self.stats["jobs_done"] += 1
         if applied.applied and self.on_applied is not None:
             await anyio.to_thread.run_sync(self.on_applied, turn.tenant, turn.user)
+
+    async def _yield(self) -> None:
+        if self.foreground is not None:
+            await self.foreground.quiet()
 
     def _related(self, turn: Turn, texts: list[str]) -> list[Related]:
         if not self.extractor.uses_related:

@@ -36,6 +36,7 @@ from memory.inject.plan import Injection, Injector
 from memory.inject.snapshot import SnapshotCache
 from memory.learn.contexts import ContextClassifier
 from memory.learn.extractors import Complete, Extractor, LLMExtractor, LocalExtractor
+from memory.learn.foreground import Foreground
 from memory.learn.gate import gate
 from memory.learn.turns import Turn
 from memory.learn.worker import ExtractionWorker
@@ -124,6 +125,7 @@ class Assembled:
             config.extraction.backoff_seconds,
             config.extraction.lease_seconds,
         )
+        self.foreground = Foreground()
         self.worker = ExtractionWorker(
             self.outbox,
             self.beliefs,
@@ -132,6 +134,7 @@ class Assembled:
             related_limit=config.extraction.related_beliefs,
             stats=self.stats,
             on_applied=self.snapshots.refresh,
+            foreground=self.foreground,
         )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -251,15 +254,16 @@ class Assembled:
         other request is kept waiting by it."""
         self.index_sync.policy.request_came()
         try:
-            return await self.injector.plan(
-                tenant=tenant,
-                user=user,
-                model=model,
-                messages=messages,
-                headers=headers,
-                model_info=model_info,
-                inline=inline,
-            )
+            with self.foreground.busy():
+                return await self.injector.plan(
+                    tenant=tenant,
+                    user=user,
+                    model=model,
+                    messages=messages,
+                    headers=headers,
+                    model_info=model_info,
+                    inline=inline,
+                )
         except MemoryDegraded as exc:
             self.stats["degraded"] += 1
             if self.config.injection.fail_closed:
@@ -282,7 +286,8 @@ class Assembled:
         request is planned and the provider answers rather than after: the gate's verdict on
         the user's words, and their redaction as the audit row and the queued turn store
         them (which `record` then finds in `memory.secrets`' cache). Never raises."""
-        return await self._blocking(self._prepare, messages, learns)
+        with self.foreground.busy():
+            return await self._blocking(self._prepare, messages, learns)
 
     def _prepare(self, messages: list[dict[str, Any]], learns: bool) -> Prepared:
         try:
@@ -309,11 +314,13 @@ class Assembled:
         """Write a request's audit record, and its turn for learning, durably before the
         response ends (`record_request`). Never raises: failures are counted. `inline` as for
         `plan`."""
-        if (
-            self._record(record, turn, prepared)
-            if inline
-            else await self._blocking(self._record, record, turn, prepared)
-        ):
+        with self.foreground.busy():
+            queued = (
+                self._record(record, turn, prepared)
+                if inline
+                else await self._blocking(self._record, record, turn, prepared)
+            )
+        if queued:
             self.worker.wakeup.set()
 
     def _record(self, record: AuditRecord, turn: Turn | None, prepared: Prepared | None) -> bool:
