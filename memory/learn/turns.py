@@ -46,12 +46,16 @@ class Turn:
         return texts
 
     def compact(self) -> Turn:
-        """The turn as stored: the last assistant message and the user's messages after it,
-        as capped text with secrets redacted."""
+        """The turn as stored: the user's messages after the last assistant message, and the
+        reply, as capped text with secrets redacted.
+
+        The earlier assistant message is not kept: extraction reads only the user's words and
+        the reply (`user_texts`), and redacting an answer of ~1,300 characters took ~2.5 ms
+        of a kept turn's request."""
         last = max(
-            (i for i, m in enumerate(self.messages) if m.get("role") == "assistant"), default=0
+            (i for i, m in enumerate(self.messages) if m.get("role") == "assistant"), default=-1
         )
-        kept = [m for m in self.messages[last:] if m.get("role") in ("user", "assistant")]
+        kept = [m for m in self.messages[last + 1 :] if m.get("role") == "user"]
         return replace(
             self,
             messages=[

@@ -298,7 +298,7 @@ class Assembled:
             turn = Turn(request_id="", tenant="", user="", model="", messages=messages, reply="")
             if self.config.extraction.gate and not gate(_stored_user_texts(turn)).keep:
                 return Prepared(learn=False, gated=True)
-            turn.compact()  # the earlier answer and the user's words, redacted once
+            turn.compact()  # the user's words, redacted once
             return Prepared(learn=True)
         except Exception:  # noqa: BLE001 - `record` gates and redacts the turn itself
             log.warning("preparing a request's bookkeeping failed", exc_info=True)
@@ -365,9 +365,7 @@ class Assembled:
 
 def _stored_user_texts(turn: Turn) -> list[str]:
     """The user's words of `turn` as the outbox would store them (`Turn.compact`), without
-    redacting the rest of the turn: the earlier assistant answer and the reply are long
-    (~1,300 characters in a realistic chat: 2.5 ms of secret scanning each time), and two
-    turns in three are gated out, so only a kept turn pays for them, once, when written."""
-    last = max((i for i, m in enumerate(turn.messages) if m.get("role") == "assistant"), default=-1)
-    users = [m for m in turn.messages[last + 1 :] if m.get("role") == "user"]
-    return replace(turn, messages=users, reply="").compact().user_texts()
+    redacting the reply: it is long (~1,300 characters in a realistic chat: 2.5 ms of secret
+    scanning), and two turns in three are gated out, so only a kept turn pays for it, once,
+    when written."""
+    return replace(turn, reply="").compact().user_texts()

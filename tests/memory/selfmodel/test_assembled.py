@@ -70,12 +70,15 @@ def test_a_kept_turn_is_queued_redacted_and_a_gated_one_not_at_all(tmp_path, emb
     config = parse_config({"store": {"path": str(tmp_path)}, "extraction": {"workers": 0}})
     runtime = SelfModel(config.memory, embedder=embedder)
     _record(runtime, 1, "What is the capital of France?")
-    _record(runtime, 2, "I'm vegetarian, so no meat please.")
+    _record(runtime, 2, f"I'm vegetarian, so no meat please. My key is {KEY}")
     rows = runtime.db.conn.execute("SELECT payload FROM outbox").fetchall()
     assert len(rows) == 1 and runtime.stats["gate_skipped"] == 1
     stored = json.loads(rows[0][0])
-    assert stored["messages"][-1]["content"] == "I'm vegetarian, so no meat please."
-    assert KEY not in rows[0][0] and "[REDACTED:openai_key]" in rows[0][0]
+    # The user's words after the last answer, redacted; the earlier answer is not kept.
+    assert [m["role"] for m in stored["messages"]] == ["user"]
+    said = stored["messages"][0]["content"]
+    assert said == "I'm vegetarian, so no meat please. My key is [REDACTED:openai_key]"
+    assert KEY not in rows[0][0] and "revoked" not in rows[0][0]
     runtime.db.close()
 
 
