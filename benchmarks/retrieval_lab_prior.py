@@ -14,6 +14,10 @@ belief alone (write time), from the one query embedding, or as a cheap product o
   words      the statement's length in words (a knapsack-like nudge towards short lines).
   zstmt,zsit the statement and situation cosines z-scored over the user's beliefs.
   top1, top3 the belief is indexed under the query's best (best three) situation(s).
+  own_sit    the best cosine with the belief's own (nearest) situations; link_sit: with those
+             it reached through a BEARS_ON link (a constraint carried into the areas it bears
+             on); link_top1/3: such a link is the query's best (best three) situation(s).
+  sitxstmt   statement x situation cosine.
   qs_*       the same cosines with the question less its asking words ("Can you recommend
              some ... for me?"), as the one text embedded instead.
 Every set of columns is fitted as in retrieval_lab_linear.py (listwise softmax, nested: held
@@ -21,7 +25,9 @@ topic T measured with the table less T, weights fitted on the nine others with e
 case's table less T and less its own topic) and reported in-sample (weights fitted on all ten,
 full table), LOTO table (same weights, table less T) and nested. `--variants`: an MMR-style
 diverse cut (the score less lam x the cosine with the closest belief kept) and weights fitted
-to a smooth recall@15 instead of the softmax.
+to a smooth recall@15 instead of the softmax. `--forced`: a fixed lift (0-0.3) for one column
+added to the shipped score (a constraint prior by hand, rather than the softmax's small weight),
+the lift chosen on the nine other topics.
 
 Measured (compact block, cut 3.0 wide capped at 15; recall (median tokens)): base in 0.956
 (235) LOTO 0.951 (232.5) nested 0.951 (234). No column lifted nested recall: neg 0.951,
@@ -30,11 +36,20 @@ neg_sit 0.949, neg+neg_sit 0.949, object 0.945, obj_max 0.947, t1 0.951 (229), t
 Crowded (users hold 25 beliefs of the gold's topic): base nested 0.828; neg+neg_sit 0.830,
 object 0.830, t1 0.816, qs_sit 0.826. MMR: 0.951 -> 0.951/0.945/0.943/0.941 LOTO at lam 0.05/
 0.1/0.2/0.3 (x 3 spreads); it pushes out the paraphrase a crowded topic holds of the gold.
+own/link: link_top1 0.949, link_top3 0.947, link_sit 0.951, own_sit+link_sit 0.951, sitxstmt
+0.949, link_top1+link_top3 0.953. Forced lifts only lose (LOTO table at 0.05/0.1/0.2/0.3):
+link_top1 0.951/0.947/0.936/0.888, link_top3 0.947/0.938/0.903/0.837, neg_sit 0.947/0.947/
+0.941/0.939; chosen on nine: 0.945-0.951. Lifting the constraints linked into an area brings
+every such constraint of the user in and pushes out the tastes that are the gold as often.
+Token target (`--token-target`, shipped weights, LOTO table): the cap of 15 beliefs 0.951 (232.5);
+no cap and at most 250 tokens 0.955 (242), 240: 0.949 (231.5), 260: 0.956 (250); cap 16 and 250
+tokens 0.951 (237); crowded: no cap and 250 tokens 0.814 (242) against the cap's 0.820 (239).
+A hard token stop truncates the wordy blocks where the gold sits late: +0.4 at most, dropped.
 Smooth recall@15 fit: in 0.958, nested 0.939 (it overfits the nine topics). 80% of the dev
 preferences are negated, so polarity does not single out the constraints that are missed.
 
 Run:  python benchmarks/retrieval_lab_prior.py [--crowded] [--cap N] [--sets a,b;c]
-      [--variants]   (~3-5 min)
+      [--variants | --forced | --token-target]   (~3-5 min)
 """
 
 from __future__ import annotations
@@ -48,6 +63,7 @@ import numpy as np
 import retrieval_lab_linear as L
 from retrieval_lab_data import CACHE, _embedder
 
+from memory.index import views
 from memory.learn.polarity import _NEGATIVE_VERBS, _STOP, polarity
 
 d = L.d
@@ -113,6 +129,11 @@ EXTRA = (
     "qs_stmt",
     "qs_sit",
     "qs_max",
+    "own_sit",
+    "link_sit",
+    "link_top1",
+    "link_top3",
+    "sitxstmt",
 )
 
 
@@ -136,6 +157,18 @@ def features(i: int, dropped: tuple[str, ...]) -> np.ndarray:
     qtab = d.smat @ qs
     qsit = np.array([max((qtab[s] for s in lists[b]), default=qstmt[j]) for j, b in enumerate(u)])
     cols += [qstmt, qsit, np.maximum(qstmt, x[:, 0])]
+    # A belief's own situations (the nearest SITUATIONS_PER_BELIEF) and those it reached
+    # through a BEARS_ON link (a constraint carried into the areas it bears on).
+    own_n = views.SITUATIONS_PER_BELIEF
+    own = np.array(
+        [max((table[s] for s in lists[b][:own_n]), default=x[j, 0]) for j, b in enumerate(u)]
+    )
+    link = np.array([max((table[s] for s in lists[b][own_n:]), default=0.0) for b in u])
+    cols += [own, link]
+    cols += [
+        np.array([float(any(s in ranked[:k] for s in lists[b][own_n:])) for b in u]) for k in (1, 3)
+    ]
+    cols += [x[:, 0] * x[:, 1]]
     return np.concatenate([x, np.stack(cols, 1)], 1)
 
 
@@ -178,7 +211,7 @@ def main() -> None:
     run(sets)
 
 
-if __name__ == "__main__" and "--variants" not in sys.argv:
+if __name__ == "__main__" and not {"--variants", "--forced", "--token-target"} & set(sys.argv):
     main()
 
 
@@ -243,5 +276,56 @@ def features_base(i: int, t: str) -> np.ndarray:
     return L.features(i, (t, d.topics[i]))
 
 
+def run_forced() -> None:
+    block = L.BLOCKS["compact"]
+    cut = ("std", L.SHIPPED.cut_stds)
+    w0 = L.shipped_vector()
+    loto = {i: features(i, (d.topics[i],)) for i in range(N)}
+    ins = {i: features(i, ()) for i in range(N)}
+    for col in ("link_top1", "link_top3", "link_sit", "neg_sit"):
+        c = NAMES.index(col)
+        res = {}
+        for lift in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+            res[lift] = [
+                [
+                    L.measure(i, L.order(x[i][:, :6] @ w0 + lift * x[i][:, c], cut), block)
+                    for i in range(N)
+                ]
+                for x in (ins, loto)
+            ]
+            print(f"{col} {lift}: in {L._cell(res[lift][0])} loto {L._cell(res[lift][1])}")
+        rows = []
+        for t in L.NAMES:
+            train = [i for i in range(N) if d.topics[i] != t]
+            best = max(res, key=lambda k: L.objective([res[k][1][i] for i in train]))
+            rows += [res[best][1][i] for i in range(N) if d.topics[i] == t]
+        print(f"{col}: lift chosen on nine {L._cell(rows)}", flush=True)
+
+
+def run_token_target() -> None:
+    """The cut stopped by the block's tokens (a target below the rule's 400) instead of, or
+    beside, the cap on beliefs."""
+    block = L.BLOCKS["compact"]
+    w0 = L.shipped_vector()
+    xs = {
+        "in": {i: L.features(i, ()) for i in range(N)},
+        "loto": {i: L.features(i, (d.topics[i],)) for i in range(N)},
+    }
+    for cap in (15, 16, 18, None):
+        for target in (400, 240, 250, 260):
+            cells = []
+            for name, x in xs.items():
+                rows = [
+                    block.measure(L.USERS[i], L.order(x[i] @ w0, ("std", 3.0, cap)), target)
+                    for i in range(N)
+                ]
+                cells.append(f"{name} {L._cell(rows)}")
+            print(f"cap {cap} tokens {target}: " + "  ".join(cells), flush=True)
+
+
+if __name__ == "__main__" and "--token-target" in sys.argv:
+    run_token_target()
 if __name__ == "__main__" and "--variants" in sys.argv:
     run_variants()
+if __name__ == "__main__" and "--forced" in sys.argv:
+    run_forced()
