@@ -214,7 +214,9 @@ async def handle(
 ) -> Response:
     state.in_pipeline += 1
     try:
-        return await _handle(adapter, request, state, caller, request_id)
+        # In-process learning waits while a request is handled, except for its provider.
+        with state.memory.foreground.busy():
+            return await _handle(adapter, request, state, caller, request_id)
     finally:
         state.in_pipeline -= 1
 
@@ -246,14 +248,15 @@ async def _handle(
     stream = body.get("stream") is True
     client_headers = adapter.client_headers(request.headers)
     try:
-        if stream:
-            raw = await state.upstream.open_stream(
-                entry, forward, caller.client_key, adapter.api, client_headers
-            )
-        else:
-            answer = await state.upstream.complete(
-                entry, forward, caller.client_key, adapter.api, client_headers
-            )
+        with state.memory.foreground.idle():
+            if stream:
+                raw = await state.upstream.open_stream(
+                    entry, forward, caller.client_key, adapter.api, client_headers
+                )
+            else:
+                answer = await state.upstream.complete(
+                    entry, forward, caller.client_key, adapter.api, client_headers
+                )
     except ProviderError as exc:
         # The provider's own error, as it sent it (status, body, retry-after, ...).
         await call.finish(exc.status, error=exc.message, stream=stream)

@@ -1,10 +1,11 @@
-"""Requests first: in-process learning steps wait for a moment when no request is planned or
-recorded.
+"""Requests first: in-process learning steps wait for a moment when no request is being
+handled, other than waiting for its provider.
 
 Learning in the proxy's own process shares its interpreter with the requests: a learning step
 that holds the GIL while a request is planned adds its time to that request's latency. So
-between its steps the in-process worker waits until no request is in such a phase, for at
-most `patience` seconds, so that under steady load learning still goes on, just later.
+between its steps the in-process worker waits until no request is being handled (a request
+waiting for its provider does not count), for at most `patience` seconds, so that under
+steady load learning still goes on, just later.
 Used on the event loop only (no lock needed)."""
 
 from __future__ import annotations
@@ -30,14 +31,30 @@ class Foreground:
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
         """A request's phase that learning should not compete with."""
-        self._busy += 1
-        self._quiet.clear()
+        self._enter()
         try:
             yield
         finally:
-            self._busy -= 1
-            if not self._busy:
-                self._quiet.set()
+            self._leave()
+
+    @contextlib.contextmanager
+    def idle(self) -> Iterator[None]:
+        """Inside `busy`: a wait on something outside the process (the provider's answer),
+        which learning may use."""
+        self._leave()
+        try:
+            yield
+        finally:
+            self._enter()
+
+    def _enter(self) -> None:
+        self._busy += 1
+        self._quiet.clear()
+
+    def _leave(self) -> None:
+        self._busy -= 1
+        if not self._busy:
+            self._quiet.set()
 
     async def quiet(self) -> None:
         """Return once no request is busy, or after `patience` seconds."""

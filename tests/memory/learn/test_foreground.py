@@ -56,3 +56,19 @@ def test_a_busy_proxy_keeps_learning_after_the_patience() -> None:
 
 def test_a_failing_phase_still_ends_busy() -> None:
     asyncio.run(_a_failing_phase_still_ends_busy())
+
+
+async def _a_request_waiting_for_its_provider_lets_learning_run() -> None:
+    foreground = Foreground(patience=60)
+    with foreground.busy():
+        with foreground.idle():
+            await asyncio.wait_for(foreground.quiet(), 5)
+        waiting = asyncio.ensure_future(foreground.quiet())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not waiting.done()  # the answer came: the request is busy again
+    await asyncio.wait_for(waiting, 5)
+
+
+def test_a_request_waiting_for_its_provider_lets_learning_run() -> None:
+    asyncio.run(_a_request_waiting_for_its_provider_lets_learning_run())
