@@ -195,3 +195,23 @@ def test_a_forget_with_a_new_clause_stores_what_replaced_it(runtime):
     say(runtime, "Forget the Strava thing, I track my runs with a Garmin watch now.")
     assert runtime.beliefs.get(T, U, old.id).status != "active"
     assert any("Garmin" in s for s in active(runtime))
+
+
+def test_an_event_far_from_its_belief_in_words_links_when_nothing_else_comes_close():
+    from memory.learn.change import EVENT, Signal, changed_belief
+    from memory.learn.revise import Match
+
+    signal = Signal(EVENT, "i got married")
+    alone = [Match("a", "I'm single.", 0.32, False), Match("b", "I dislike jazz.", 0.15, False)]
+    assert changed_belief("I got married in June.", alone, signal) == alone[0]
+    # A runner-up near the winner: no belief stands out, nothing is revised.
+    crowded = [alone[0], Match("c", "I avoid weddings.", 0.27, False)]
+    assert changed_belief("I got married in June.", crowded, signal) is None
+
+
+def test_a_wedding_ends_being_single_though_they_share_no_word(runtime):
+    say(runtime, "I'm single.")
+    say(runtime, "I got married in June.")
+    now = active(runtime)
+    assert "I'm single." not in now and "I got married in June." in now
+    assert len(now) == len(OTHERS) + 1  # nothing else ended
