@@ -29,6 +29,11 @@ TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
 TOPIC_FLOOR = 0.4  # or, less close, when it stands far out from the runner-up
 TOPIC_FAR_MARGIN = 0.1
 KEEP_SHARE = 0.5  # a rewording keeps at least this share of the old wording's content words
+# Or a belief less close that stands alone among those of the statement's polarity: "My
+# roommates moved out, so I live alone now" is 0.37 from "I split rent with two roommates" and
+# no other liking or habit of the user's comes within two thirds of that.
+TOPIC_ALONE = 0.3
+TOPIC_ALONE_RATIO = 0.65
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ def topic_of(statement: str, found: list[Match]) -> Match | None:
         (best.similarity >= TOPIC and lead >= TOPIC_MARGIN)
         or (best.similarity >= TOPIC_FLOOR and lead >= TOPIC_FAR_MARGIN)
         or (best.shares_words and best.similarity >= TOPIC_WITH_WORDS)
+        or (best.similarity >= TOPIC_ALONE and runner <= TOPIC_ALONE_RATIO * best.similarity)
     ):
         return best
     return None

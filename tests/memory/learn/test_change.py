@@ -215,3 +215,12 @@ def test_a_wedding_ends_being_single_though_they_share_no_word(runtime):
     now = active(runtime)
     assert "I'm single." not in now and "I got married in June." in now
     assert len(now) == len(OTHERS) + 1  # nothing else ended
+
+
+def test_a_new_state_replaces_the_one_belief_of_its_polarity_that_stands_alone_near_it(runtime):
+    say(runtime, "I split rent with two roommates.")
+    say(runtime, "My roommates moved out, so I live alone now.")
+    now = active(runtime)
+    assert "I split rent with two roommates." not in now
+    assert "I live alone now." in now
+    assert len(now) == len(OTHERS) + 1
