@@ -238,7 +238,7 @@ class Applier:
             # sentence is about is found as for a change with no target.
         if verdict is not None:
             return verdict
-        match = revise.topic_of(statement, found)
+        match = revise.topic_of(statement, found, contrasts_past(op.quote or statement))
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):
             # The old state unnamed: the belief about the same kind of thing, by the object.

@@ -145,6 +145,7 @@ MIN_COSINE = {CONTRAST: 0.3, EVENT: 0.35}  # ... and its cosine alone
 # share of the winner's score says how alone it stands, whatever the scale of the cosines.
 ALONE_FLOOR = 0.3
 ALONE_RATIO = 0.6
+ALONE_AMONG = 5
 
 
 def _share(sentence: set[str], belief: str) -> float:
@@ -173,7 +174,16 @@ def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match 
         and best.similarity >= MIN_COSINE[signal.strength]
     ):
         return best
-    if best.similarity >= ALONE_FLOOR and runner <= ALONE_RATIO * best_score:
+    # "I have been using Excel for years": a perfect of a state says what went on, not that
+    # anything ended; being close to nothing else is no reason to end the one near belief.
+    state = signal.strength == EVENT and re.search(r"\b(?:been|had|done|did)$", signal.mark)
+    among = len(scored) >= ALONE_AMONG  # standing alone among two beliefs means little
+    if (
+        not state
+        and among
+        and best.similarity >= ALONE_FLOOR
+        and runner <= ALONE_RATIO * best_score
+    ):
         return best
     return None
 

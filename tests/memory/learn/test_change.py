@@ -202,11 +202,14 @@ def test_an_event_far_from_its_belief_in_words_links_when_nothing_else_comes_clo
     from memory.learn.revise import Match
 
     signal = Signal(EVENT, "i got married")
-    alone = [Match("a", "I'm single.", 0.32, False), Match("b", "I dislike jazz.", 0.15, False)]
-    assert changed_belief("I got married in June.", alone, signal) == alone[0]
+    single = Match("a", "I'm single.", 0.32, False)
+    rest = [Match(f"r{i}", f"I dislike genre {i}.", 0.15 - 0.01 * i, False) for i in range(5)]
+    assert changed_belief("I got married in June.", [single, *rest], signal) == single
     # A runner-up near the winner: no belief stands out, nothing is revised.
-    crowded = [alone[0], Match("c", "I avoid weddings.", 0.27, False)]
+    crowded = [single, Match("c", "I avoid weddings.", 0.27, False), *rest]
     assert changed_belief("I got married in June.", crowded, signal) is None
+    # Alone among two beliefs means little.
+    assert changed_belief("I got married in June.", [single, rest[0]], signal) is None
 
 
 def test_a_wedding_ends_being_single_though_they_share_no_word(runtime):
@@ -224,3 +227,14 @@ def test_a_new_state_replaces_the_one_belief_of_its_polarity_that_stands_alone_n
     assert "I split rent with two roommates." not in now
     assert "I live alone now." in now
     assert len(now) == len(OTHERS) + 1
+
+
+def test_a_perfect_of_a_state_ends_no_belief_it_stands_near():
+    from memory.learn.change import changed_belief
+    from memory.learn.revise import Match
+
+    signal = change_signal("I have been using Excel for years.")
+    assert signal is not None
+    alone = [Match("a", "I am learning Go programming.", 0.33, False)]
+    alone.append(Match("b", "I live in Hanoi.", 0.1, False))
+    assert changed_belief("I have been using Excel for years.", alone, signal) is None
