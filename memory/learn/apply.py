@@ -227,14 +227,18 @@ class Applier:
                 match = changed_belief(statement, found, signal)
             return ("revises", match) if match else None
         if op.target:
-            found = self._candidates(tenant, user, op.target)
-            match = revise.target_of(op.target, found, _old_sign(op, op.target))
+            named = self._candidates(tenant, user, op.target)
+            match = revise.target_of(op.target, named, _old_sign(op, op.target))
             # The old state it names is what changes, even when the sentence, which names
             # it too, reads as a restatement of it.
-            return ("revises", match) if match else same
+            if match is not None or same is not None:
+                return ("revises", match) if match else same
+            # The words read as the old state name none ("My Fitbit died and I replaced it
+            # with an Oura ring": "it"): the change is still said, so the belief the whole
+            # sentence is about is found as for a change with no target.
         if verdict is not None:
             return verdict
-        match = revise.topic_of(statement, found)
+        match = revise.topic_of(statement, found, contrasts_past(op.quote or statement))
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):
             # The old state unnamed: the belief about the same kind of thing, by the object.

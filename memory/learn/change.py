@@ -140,6 +140,12 @@ WORD_WEIGHT = 0.25  # how much the share of a belief's content words in the sent
 FLOOR = {CONTRAST: 0.35, EVENT: 0.42}  # the winner's score, by the signal's strength
 MARGIN = {CONTRAST: 0.12, EVENT: 0.15}  # ... and its lead over the runner-up
 MIN_COSINE = {CONTRAST: 0.3, EVENT: 0.35}  # ... and its cosine alone
+# Or a winner less close that stands alone: "I got married in June" is far from "I'm single"
+# in words (0.32), yet nothing else the user holds comes within half of that. The runner-up's
+# share of the winner's score says how alone it stands, whatever the scale of the cosines.
+ALONE_FLOOR = 0.3
+ALONE_RATIO = 0.6
+ALONE_AMONG = 5
 
 
 def _share(sentence: set[str], belief: str) -> float:
@@ -166,6 +172,17 @@ def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match 
         best_score >= FLOOR[signal.strength]
         and best_score - runner >= MARGIN[signal.strength]
         and best.similarity >= MIN_COSINE[signal.strength]
+    ):
+        return best
+    # "I have been using Excel for years": a perfect of a state says what went on, not that
+    # anything ended; being close to nothing else is no reason to end the one near belief.
+    state = signal.strength == EVENT and re.search(r"\b(?:been|had|done|did)$", signal.mark)
+    among = len(scored) >= ALONE_AMONG  # standing alone among two beliefs means little
+    if (
+        not state
+        and among
+        and best.similarity >= ALONE_FLOOR
+        and runner <= ALONE_RATIO * best_score
     ):
         return best
     return None

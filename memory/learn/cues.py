@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from memory.learn.frames import compared_away, faded_topic, favoured_topic, parse_frame
 from memory.learn.polarity import APOSTROPHES, is_cessation, polarity
+from memory.learn.times import LEADING_TIME, without_time
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ _USED_TO = re.compile(
 )
 _MOVED = re.compile(
     _LEAD + r"(?:(?:i|we)(?:'ve| have| just| recently| finally| now)*\s+(?:moved|relocated|"
-    r"emigrated|immigrated|settled(?: down)?)\s+(?:back\s+)?(?:to|into|in)\s+"
+    r"emigrated|immigrated|settled(?: down)?)\s+(?:(?:back|out|away)\s+)?(?:to|into|in)\s+"
     # A place is named ("Berlin") or determined ("a village", "our new flat"): "moved to
     # day shifts" or "moved to working from home" is no change of home.
     r"(?=(?-i:[A-Z])|(?:a|an|the|my|our|this|that)\s)"
@@ -339,9 +340,11 @@ def parse_change(sentence: str) -> Change | None:
             return Change("revise", cue, _clean(m["target"]), _sentence(text))
     if m := _USED_TO.match(text):
         return Change("revise", "used to", _sentence(m["target"]), _sentence(m["new"]))
-    if m := _MOVED.match(text):
-        place = re.sub(
-            r"\s+(?:now|these days|nowadays|for good)$", "", _clean(m["new"]), flags=re.I
+    if m := _MOVED.match(LEADING_TIME.sub("", text)):
+        # When the move happened dates the new home (valid_from, from the quote); it is no
+        # part of where the user lives.
+        place = without_time(
+            re.sub(r"\s+(?:now|these days|nowadays|for good)$", "", _clean(m["new"]), flags=re.I)
         )
         return Change("revise", "moved", f"I live in {place}", f"I live in {place}.")
     if states_home(text):

@@ -168,6 +168,15 @@ _POSSESSION = re.compile(
     r"deadline|few|lot|bit|look|chance|go|try)s?\b)\w",
     re.I,
 )
+# "We use Slack at work", "We keep chickens at home": a "we" set in the user's own workplace or
+# home is the user's team or household, whatever the verb; a "we" of a task has no such place.
+_WE_SETTING = re.compile(
+    r"\b(?:at|in|on)\s+(?:work|home|the office|(?:my|our)\s+(?:[\w-]+\s+)?(?:team|company|"
+    r"office|job|workplace|house|home|flat|apartment|household|family|department|lab|firm))"
+    # ... the place closes the clause: "in my lab report" is a document, not a workplace.
+    r"(?=\s*(?:$|[.,;!?]|(?:now|too|nowadays|these days|every|each|daily)\b))",
+    re.I,
+)
 _WE_MAX_WORDS = 10  # a "we" that owns something in a short sentence: a household's, not a paper's
 # "Aisle seats are my preference now": the user's choice as a predicate noun.
 _MY_CHOICE = re.compile(
@@ -343,6 +352,10 @@ def self_cue(sentence: str) -> str | None:
         if pronoun == "we":
             short = len(sentence.split()) <= _WE_MAX_WORDS
             found = _WE_PREDICATE.search(window) or (owns if short else None)
+            if not found and short and not verb and _WE_SETTING.search(sentence):
+                head = words[0].lower() if words else ""
+                if re.fullmatch(r"[a-z]{3,}", head) and head not in _NOT_PLAIN:
+                    return f"we {head}"
         elif owns:
             return f"{pronoun} has"
         elif words and _HEAD_ADVERB.match(words[0]):

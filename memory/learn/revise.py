@@ -29,6 +29,14 @@ TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
 TOPIC_FLOOR = 0.4  # or, less close, when it stands far out from the runner-up
 TOPIC_FAR_MARGIN = 0.1
 KEEP_SHARE = 0.5  # a rewording keeps at least this share of the old wording's content words
+# Or a belief less close that stands alone among those of the statement's polarity: "My
+# roommates moved out, so I live alone now" is 0.37 from "I split rent with two roommates" and
+# no other liking or habit of the user's comes within two thirds of that.
+# Only for a sentence that sets the present against the past ("... now"), and only among enough
+# beliefs for standing alone to mean something.
+TOPIC_ALONE = 0.3
+TOPIC_ALONE_RATIO = 0.65
+ALONE_AMONG = 5
 
 
 @dataclass(frozen=True)
@@ -126,13 +134,14 @@ def target_of(target: str, found: list[Match], sign: int | None = None) -> Match
     return None
 
 
-def topic_of(statement: str, found: list[Match]) -> Match | None:
+def topic_of(statement: str, found: list[Match], contrasted: bool = False) -> Match | None:
     """The belief a new state marked as current replaces, when one clearly stands out.
 
     Only beliefs of the statement's polarity compete: "I now enjoy Y much more" replaces a
     liking, not "I avoid Z" however close Z is to Y (a negation of the same thing is a
     contradiction, found by `same_or_contradicting` first)."""
     mine = polarity(statement)
+    among = len(found)
     found = _with_words([m for m in found if polarity(m.statement) == mine], statement)
     if not found:
         return None
@@ -145,6 +154,12 @@ def topic_of(statement: str, found: list[Match]) -> Match | None:
         (best.similarity >= TOPIC and lead >= TOPIC_MARGIN)
         or (best.similarity >= TOPIC_FLOOR and lead >= TOPIC_FAR_MARGIN)
         or (best.shares_words and best.similarity >= TOPIC_WITH_WORDS)
+        or (
+            contrasted
+            and among >= ALONE_AMONG
+            and best.similarity >= TOPIC_ALONE
+            and runner <= TOPIC_ALONE_RATIO * best.similarity
+        )
     ):
         return best
     return None

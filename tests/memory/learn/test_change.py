@@ -195,3 +195,46 @@ def test_a_forget_with_a_new_clause_stores_what_replaced_it(runtime):
     say(runtime, "Forget the Strava thing, I track my runs with a Garmin watch now.")
     assert runtime.beliefs.get(T, U, old.id).status != "active"
     assert any("Garmin" in s for s in active(runtime))
+
+
+def test_an_event_far_from_its_belief_in_words_links_when_nothing_else_comes_close():
+    from memory.learn.change import EVENT, Signal, changed_belief
+    from memory.learn.revise import Match
+
+    signal = Signal(EVENT, "i got married")
+    single = Match("a", "I'm single.", 0.32, False)
+    rest = [Match(f"r{i}", f"I dislike genre {i}.", 0.15 - 0.01 * i, False) for i in range(5)]
+    assert changed_belief("I got married in June.", [single, *rest], signal) == single
+    # A runner-up near the winner: no belief stands out, nothing is revised.
+    crowded = [single, Match("c", "I avoid weddings.", 0.27, False), *rest]
+    assert changed_belief("I got married in June.", crowded, signal) is None
+    # Alone among two beliefs means little.
+    assert changed_belief("I got married in June.", [single, rest[0]], signal) is None
+
+
+def test_a_wedding_ends_being_single_though_they_share_no_word(runtime):
+    say(runtime, "I'm single.")
+    say(runtime, "I got married in June.")
+    now = active(runtime)
+    assert "I'm single." not in now and "I got married in June." in now
+    assert len(now) == len(OTHERS) + 1  # nothing else ended
+
+
+def test_a_new_state_replaces_the_one_belief_of_its_polarity_that_stands_alone_near_it(runtime):
+    say(runtime, "I split rent with two roommates.")
+    say(runtime, "My roommates moved out, so I live alone now.")
+    now = active(runtime)
+    assert "I split rent with two roommates." not in now
+    assert "I live alone now." in now
+    assert len(now) == len(OTHERS) + 1
+
+
+def test_a_perfect_of_a_state_ends_no_belief_it_stands_near():
+    from memory.learn.change import changed_belief
+    from memory.learn.revise import Match
+
+    signal = change_signal("I have been using Excel for years.")
+    assert signal is not None
+    alone = [Match("a", "I am learning Go programming.", 0.33, False)]
+    alone.append(Match("b", "I live in Hanoi.", 0.1, False))
+    assert changed_belief("I have been using Excel for years.", alone, signal) is None

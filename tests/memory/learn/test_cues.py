@@ -88,8 +88,35 @@ def test_a_drop_followed_by_a_reaction_or_another_drop_is_still_a_retraction():
 
 
 def test_moving_to_a_shift_or_a_way_of_working_is_no_change_of_home():
-    assert parse_change("I moved to Lisbon in May.").target == "I live in Lisbon in May"
+    assert parse_change("I moved to Lisbon in May.").target == "I live in Lisbon"
     assert parse_change("We moved into a bigger flat.").statement == "I live in a bigger flat."
     for sentence in ("I moved to night shifts at the depot.", "I moved to working from home."):
         change = parse_change(sentence)
         assert change is None or "live in" not in (change.statement or ""), sentence
+
+
+@pytest.mark.parametrize(
+    ("sentence", "home"),
+    [
+        ("I moved to Berlin last month.", "I live in Berlin."),
+        ("Two years ago we moved back to Leeds.", "I live in Leeds."),
+        ("We moved out to a village by the sea.", "I live in a village by the sea."),
+        ("I relocated to Oslo back in 2021.", "I live in Oslo."),
+    ],
+)
+def test_a_move_states_the_new_home_without_the_time_that_dates_it(sentence, home):
+    change = parse_change(sentence)
+    assert change is not None and change.cue == "moved"
+    assert change.statement == home
+
+
+def test_moving_over_to_a_tool_is_a_switch_not_a_move():
+    change = parse_change("I've moved over to Calm for my daily meditation.")
+    assert change is None or "live in" not in (change.statement or "")
+
+
+def test_a_named_month_dates_the_latest_such_month_and_a_plan_dates_nothing():
+    at = datetime(2026, 3, 15, tzinfo=UTC)
+    assert resolve_time("I got married in June.", at) == datetime(2025, 6, 1, tzinfo=UTC)
+    assert resolve_time("I moved here in March.", at) == datetime(2026, 3, 1, tzinfo=UTC)
+    assert resolve_time("I'm going to Paris in May.", at) is None

@@ -132,3 +132,23 @@ def test_statements_of_the_users_life_are_kept(text):
 )
 def test_what_is_at_hand_or_secret_is_not_a_statement(text):
     assert not extract_statements(text, CONTEXTS)
+
+
+@pytest.mark.parametrize(
+    "text", ["We use Slack at work.", "We speak Spanish at home.", "We use Teams at work now."]
+)
+def test_a_we_set_in_the_users_workplace_or_home_is_their_team_or_household(text: str) -> None:
+    assert self_cue(text) is not None
+    assert [s.statement for s in extract_statements(text, CONTEXTS)] == [text]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We use the formula in my lab report.",  # a document, not a workplace
+        "We need to fix this at work.",  # a task
+        "So we use a loop here and then return the list at the end of the function call.",
+    ],
+)
+def test_a_we_of_a_task_is_not_a_household(text: str) -> None:
+    assert extract_statements(text, CONTEXTS) == []

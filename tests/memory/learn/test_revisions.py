@@ -102,6 +102,26 @@ def test_a_move_with_a_relative_time_sets_valid_from(runtime):
     assert (at - madrid.valid_from).days == 30
 
 
+def test_a_move_out_of_town_supersedes_the_home_and_the_month_sets_valid_from(runtime):
+    say(runtime, "My partner and I live in the city centre.")
+    at = datetime(2026, 9, 10, tzinfo=UTC)
+    say(runtime, "Last month we moved out to a village in the countryside.", at=at)
+    now = active(runtime)
+    assert "My partner and I live in the city centre." not in now
+    home = now["I live in a village in the countryside."]
+    assert (at - home.valid_from).days == 30
+
+
+def test_a_change_whose_named_old_state_matches_nothing_is_linked_by_the_whole_sentence(runtime):
+    # "replaced it with ...": the words read as the old state are a pronoun, yet the sentence
+    # names the device it replaced.
+    say(runtime, "I use a Fitbit to track my sleep.")
+    say(runtime, "My Fitbit died and I replaced it with an Oura ring.")
+    now = active(runtime)
+    assert "I use a Fitbit to track my sleep." not in now
+    assert any("Oura" in s for s in now)
+
+
 def test_an_llm_add_that_negates_an_active_belief_becomes_a_revision(runtime):
     seed(runtime, ["I like horror films."])
     applier = Applier(runtime.beliefs)
