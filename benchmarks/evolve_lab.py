@@ -57,6 +57,9 @@ class Lab:
     def active(self, user: str) -> dict[str, str]:
         return {b.id: b.statement for b in self.rt.beliefs.find(T, user, status="active")}
 
+    def versions(self, user: str) -> dict[str, int]:
+        return {b.id: b.version for b in self.rt.beliefs.find(T, user, status="active")}
+
     def describe(self, user: str, belief_id: str) -> str:
         b = self.rt.beliefs.get(T, user, belief_id)
         return f"{b.statement!r} [{b.context}, {b.confidence:.2f}, {b.status}]"
@@ -152,13 +155,17 @@ async def run(path: Path, only: str, verbose: bool) -> dict[str, int]:
 async def _steady(
     lab: Lab, scenarios: list[dict[str, Any]], pool: list[str], rng: random.Random
 ) -> tuple[int, int]:
-    """Restatements and distinct statements: nothing changed, so nothing may end."""
+    """Restatements and distinct statements: nothing changed, so nothing may end; a
+    restatement touches one belief (as benchmarks/evolve.py counts it), a distinct statement
+    leaves the first one as it was."""
     ended = 0
     for n, s in enumerate(scenarios):
         user = f"s{n}"
         await lab.background(user, _background(pool, rng))
+        versions = lab.versions(user)
         for text in s["setup"]:
             await lab.say(user, text)
+        first = {i: v for i, v in lab.versions(user).items() if versions.get(i, 0) < v}
         standing = set(lab.active(user))
         await lab.say(user, s["turn"])
         gone = standing - set(lab.active(user))
@@ -167,6 +174,13 @@ async def _steady(
             print(f"{s['id']}: ENDED  {s['setup'][0]!r} -> {s['turn']!r}")
             for i in gone:
                 print(f"    wrongly ended: {lab.rt.beliefs.get(T, user, i).statement!r}")
+        now = lab.versions(user)
+        touched = [i for i, v in now.items() if versions.get(i, 0) < v]
+        if s["kind"] == "restatement" and len(touched) != 1:
+            shown = [lab.describe(user, i) for i in touched]
+            print(f"{s['id']}: {len(touched)} BELIEFS  {s['turn']!r}: {shown}")
+        if s["kind"] == "distinct" and any(now.get(i, 0) > v for i, v in first.items()):
+            print(f"{s['id']}: MERGED  {s['turn']!r} into {s['setup'][0]!r}")
     return len(scenarios), ended
 
 

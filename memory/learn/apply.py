@@ -29,7 +29,7 @@ from memory.learn.change import (
 from memory.learn.cues import states_residence
 from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
-from memory.learn.polarity import is_cessation, polarity
+from memory.learn.polarity import cessation_clause, is_cessation, polarity
 from memory.learn.times import resolve_time
 
 
@@ -371,7 +371,7 @@ def _old_sign(op: Op, target: str) -> int | None:
     if op.cue in ("no longer", "not anymore") and op.quote:
         # A cessation negates the state it ends: "I can't bear X anymore" ends a state of
         # the opposite polarity, whatever negation its target kept ("I can't bear X").
-        return -polarity(re.split(r"(?<=[.!?])\s+", op.quote.strip())[0])
+        return -polarity(cessation_clause(re.split(r"(?<=[.!?])\s+", op.quote.strip())[0]))
     if op.cue == "faded":
         return 1  # "X bores me now" ends a liking of X, never a dislike of it
     return polarity(target) if op.cue in _HELD_STATE_CUES else None

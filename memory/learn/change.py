@@ -48,7 +48,9 @@ _IRREGULAR_PAST = (
 # or a name; then the verb, after an adverb or two.
 _CLAUSE_SUBJECT = (
     r"(?:^\W*|[,;:]\s*|\b(?:and|so|but|since|once|after|when|because)\s+)"
-    r"(?:i|we|(?:my|our|the)\s+(?:[\w-]+\s+){0,2}?[\w-]+|(?-i:[A-Z][a-z]+))"
+    r"(?:i|we|(?:my|our|the)\s+(?:[\w-]+\s+){0,2}?[\w-]+|"
+    # a name, not a capitalised determiner ("My left ear ..." is no "My" who left)
+    r"(?-i:(?!(?:My|Our|The|This|That|These|Those|His|Her|Their|Its|Your|A|An)\b)[A-Z][a-z]+))"
 )
 _ADVERBS = r"(?:\s+(?:just|recently|finally|also|already|eventually|then|actually|even))*"
 _VERB_PAST = rf"(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed)"

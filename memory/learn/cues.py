@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from memory.learn.frames import compared_away, faded_topic, favoured_topic, parse_frame
-from memory.learn.polarity import APOSTROPHES, is_cessation, polarity
+from memory.learn.polarity import APOSTROPHES, CESSATION_VERBS, is_cessation, polarity
 from memory.learn.times import LEADING_TIME, without_time
 
 
@@ -133,7 +133,8 @@ _CESSATION_SELF = re.compile(
     r"\b(?:i|we)(?:'m| am|'re| are)?\s+(?:no longer|not\b.*?\b(?:any ?more|any longer))", re.I
 )
 _STOPPED = re.compile(
-    r"\b(?:i|we)(?:'ve| have)?\s+(?:stopped|quit|given up|gave up|ceased)\s+(?P<target>[^.;!?,]+)",
+    rf"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|finally\s+)?(?:{CESSATION_VERBS})\s+"
+    r"(?P<target>[^.;!?,]+)",
     re.I,
 )
 
@@ -170,7 +171,7 @@ def affirmed(text: str) -> str:
     # "isn't", "aren't", "wasn't", "haven't": the verb without its negation.
     out = re.sub(r"\b(is|are|was|were|has|have|had)n't\b", r"\1", out, flags=re.I)
     out = re.sub(r"\b(?:don'?t|doesn'?t|didn'?t|not)\s+", "", out, flags=re.I)
-    out = re.sub(r"\b(?:stopped|quit|gave up|given up|ceased)\s+(?:being\s+)?", "", out, flags=re.I)
+    out = re.sub(rf"\b(?:{CESSATION_VERBS})\s+(?:being\s+)?", "", out, flags=re.I)
     return " ".join(out.split())
 
 
@@ -259,6 +260,8 @@ def _faded(text: str, topic: str) -> Change:
     return Change("retract", "faded", topic, _sentence(text))
 
 
+# "Cooking shows have become my favourite": the verb itself says the state is new.
+_BECAME = re.compile(r"\b(?:has|have|'s|'ve)\s+(?:\w+\s+)?become\b|\bbecame\b", re.I)
 _TIME_NOW = re.compile(
     r"\b(?:now|these days|nowadays|lately|at the moment|any ?more|any longer)\b", re.I
 )
@@ -319,11 +322,24 @@ def _anaphoric(text: str) -> Change | None:
     return None
 
 
+# "You can drop the council flat from your notes": the thing itself, named, to be removed
+# from what the assistant keeps about the user.
+_FORGET_FROM = re.compile(
+    _LEAD + r"(?:(?:please|you can|you may|feel free to|just|go ahead and)\s+)*(?:forget|"
+    r"drop|remove|delete|erase|scratch|strike|take|cross)\s+(?:the|that|my|our)\s+"
+    r"(?P<target>[^.;!?,]+?)\s+(?:off|from|out of)\s+(?:your|the|my)\s+(?:\w+\s+)?"
+    r"(?:notes|memory|list|records?|profile|files?)\b",
+    re.I,
+)
+
+
 def parse_change(sentence: str) -> Change | None:
     """The change of mind a sentence announces, if it announces one."""
     text = " ".join(sentence.translate(APOSTROPHES).split()).rstrip()
     if not text:
         return None
+    if m := _FORGET_FROM.match(text):
+        return Change("retract", "forget", _clean(m["target"]))
     if m := _FORGET.match(text) or _FORGET_THING.match(text):
         # "Scratch that X thing, I use Y now": a clause of the user's after the dropped words
         # is what replaced them.
@@ -370,7 +386,7 @@ def parse_change(sentence: str) -> Change | None:
     if (topic := _faded_later(text)) is not None:
         # "My back is fine now, so no more physio sessions": the reason, then the drop.
         return Change("retract", "faded", topic)
-    if (topic := favoured_topic(text)) is not None and _NOW.search(text):
+    if (topic := favoured_topic(text)) is not None and (_NOW.search(text) or _BECAME.search(text)):
         # "Crosswords are what I enjoy now": the new state, the old one left to be found.
         return Change("revise", "favoured", None, _sentence(text))
     if m := _NEGATED_NOT.match(text):

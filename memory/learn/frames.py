@@ -242,7 +242,10 @@ _FAVOURED = re.compile(
     r"|(?:is|are|'s|has become|have become|became|has been|have been)\s+(?:now\s+|really\s+)?"
     r"(?:my|our)\s+(?:new\s+)?(?:\w+\s+){0,3}?(?:of choice|favou?rite\w*|go-to|thing|preference|"
     r"passion|choice|pick|obsession|jam|staple|routine|habit)\b"
-    r"|(?:is|are)\s+(?:now\s+)?(?:how|what|where|when)\s+(?:i|we)\b)",
+    r"|(?:is|are)\s+(?:now\s+)?(?:how|what|where|when)\s+(?:i|we|(?:all\s+)?(?:my|our)\s+\w+)\b"
+    # "Firefox is my browser now": the user's own thing, named as the current one
+    r"|(?:is|are|'s)\s+(?:now\s+)?(?:my|our)\s+(?:[\w-]+\s+){0,2}?[\w-]+"
+    r"(?=\s+(?:now|these days|nowadays)\b))",
     re.I,
 )
 _PRONOUN_TOPIC = re.compile(r"^(?:my|our|the)?\s*(?:one|ones|it|them|that|this)$", re.I)

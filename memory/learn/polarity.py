@@ -23,9 +23,13 @@ _NEGATIVE_VERBS = re.compile(
     r"(?:bores?|annoys?|irritates?|disgusts?|repels?|bothers?|frustrates?) (?:me|us))\b",
     re.I,
 )
+# Verbs that end a habit or a treatment: "I quit X", "I've come off the medication".
+CESSATION_VERBS = (
+    r"stopped|quit|given up|gave up|giving up|ceased|c[oa]me off|coming off|"
+    r"weaned (?:myself )?off|ditched"
+)
 _CESSATION = re.compile(
-    r"\b(?:no longer|any ?more|stopped|quit|gave up|given up|giving up|ceased|not \w+ing "
-    r"(?:these days|nowadays))\b",
+    rf"\b(?:no longer|any ?more|{CESSATION_VERBS}|not \w+ing (?:these days|nowadays))\b",
     re.I,
 )
 
@@ -35,7 +39,7 @@ def polarity(text: str) -> int:
     "I'm no longer X"); double negation cancels ("I don't dislike X")."""
     text = text.translate(APOSTROPHES)
     flips = len(_NEGATORS.findall(text)) + len(_NEGATIVE_VERBS.findall(text))
-    flips += len(re.findall(r"\bno longer\b|\bstopped\b|\bquit\b|\bgave up\b", text, re.I))
+    flips += len(re.findall(rf"\bno longer\b|\b(?:{CESSATION_VERBS})\b", text, re.I))
     # "no longer" matched "no" as well; "not ... anymore" is one negation; "can't stand" is
     # one negative verb, not a negated one.
     flips -= len(re.findall(r"\bno longer\b|\b(?:can'?t|cannot) stand\b", text, re.I))
@@ -44,6 +48,16 @@ def polarity(text: str) -> int:
 
 def is_cessation(text: str) -> bool:
     return bool(_CESSATION.search(text.translate(APOSTROPHES)))
+
+
+def cessation_clause(text: str) -> str:
+    """The clause of a sentence that ends a state ("I've come off the melatonin" in "I've come
+    off the melatonin, I sleep fine without it"), or the whole sentence when none does alone:
+    what follows it is a reason or a new state, whose negations are not the cessation's."""
+    text = text.translate(APOSTROPHES)
+    parts = [p for p in re.split(r"\s*[;:]\s*|,\s+|\s+-\s+", text) if p.strip()]
+    ending = [p for p in parts if _CESSATION.search(p)]
+    return ending[0] if len(parts) > 1 and len(ending) == 1 else text
 
 
 _STOP = frozenset(

@@ -19,10 +19,16 @@ from memory.learn.polarity import content_stems, polarity
 SAME = 0.9  # at least this close, same polarity: the same belief said again
 SAME_WITH_WORDS = 0.8  # ... or this close and half the shorter one's content words shared
 SHARED_SHARE = 0.5  # content words shared, over the shorter statement's, for a restatement
+# ... or, less close, when the longer one keeps every content word of the shorter (two at the
+# least): "I prefer window seats" / "I always pick the window seat when I fly" (0.65). Two
+# different facts on one topic each have words of their own ("I play tennis on Mondays" /
+# "I play chess on Mondays").
+SAME_CONTAINED = 0.6
 CONTRADICTS = 0.72  # at least this close, opposite polarity, shared topic: a contradiction
 CONTRADICTION_SHARE = 0.5  # ... and at least half of their content words in common
 TARGET = 0.5  # a named old state ("switched from X") and a belief about X
 TARGET_WITH_WORDS = 0.4  # ... when they also share a content word
+TARGET_NAMED = 0.2  # ... or one belief alone holds every word the old state was named by
 TOPIC = 0.5  # a new state marked as current ("I now ...") and the belief it replaces
 TOPIC_WITH_WORDS = 0.42
 TOPIC_MARGIN = 0.04  # ... and it must stand out from the runner-up
@@ -71,7 +77,13 @@ def is_same(a: str, b: str, similarity: float) -> bool:
     """b says a again (in other words): close in meaning, same polarity."""
     if polarity(a) != polarity(b):
         return False
-    return similarity >= SAME or (similarity >= SAME_WITH_WORDS and _shared(a, b) >= SHARED_SHARE)
+    if similarity >= SAME:
+        return True
+    shared = _shared(a, b)
+    if similarity >= SAME_WITH_WORDS and shared >= SHARED_SHARE:
+        return True
+    shorter = min(len(content_stems(a)), len(content_stems(b)))
+    return similarity >= SAME_CONTAINED and shared == 1.0 and shorter >= 2
 
 
 def says_more(new: str, old: str) -> bool:
@@ -131,6 +143,12 @@ def target_of(target: str, found: list[Match], sign: int | None = None) -> Match
         backed = m.shares_words and not _each_has_own(target, m.statement)
         if m.similarity >= TARGET or (backed and m.similarity >= TARGET_WITH_WORDS):
             return m
+    # "Drop the allotment from your notes": a short name is far in cosine from the sentence
+    # it stands in, but when one belief alone holds all its words, it is the one named.
+    words = content_stems(target)
+    holding = [m for m in found if words and words <= content_stems(m.statement)]
+    if len(holding) == 1 and holding[0].similarity >= TARGET_NAMED:
+        return holding[0]
     return None
 
 

@@ -48,6 +48,7 @@ def test_a_change_is_signalled_by_its_grammar(text, strength):
         "Should I switch to a standing desk now?",  # a question
         "I'm thinking about moving to Porto next year.",  # a plan
         "The weather turned cold yesterday.",  # nothing of the speaker's
+        "My left knee aches when it rains.",  # "My" is no name, "left" no verb
     ],
 )
 def test_no_change_is_signalled_without_one(text):

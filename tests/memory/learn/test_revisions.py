@@ -197,6 +197,12 @@ def test_a_new_liking_replaces_a_liking_never_an_aversion(runtime):
             "I prefer printed textbooks over screens.",
         ),
         ("I live in Lisbon.", "I'm living in Lisbon.", "I live in Lisbon."),
+        # Every word of the first kept, less close in meaning (0.6 and more).
+        (
+            "I prefer aisle tables.",
+            "I always ask for an aisle table when we eat out.",
+            "I always ask for an aisle table when we eat out.",
+        ),
     ],
 )
 def test_a_restatement_with_other_or_extra_words_reinforces(runtime, first, again, kept):
@@ -325,3 +331,45 @@ def test_a_clause_leaning_on_a_report_about_others_is_never_stored_alone(runtime
     say(runtime, "My colleagues switched to Kotlin, so that's what I write now.")
     assert not any(s.startswith("That") for s in active(runtime))
     assert set(active(runtime)) == {"I love sailing.", "I read science fiction."}
+
+
+@pytest.mark.parametrize(
+    ("first", "change", "new"),
+    [
+        # a possessive predicate marked as current names the user's new choice
+        ("I edit my photos in Lightroom.", "Darktable is my photo editor now.", "Darktable"),
+        (
+            "I keep my recipes in a paper binder.",
+            "Paprika is where all my recipes live now.",
+            "Paprika",
+        ),
+        # a verb of becoming says the state is new
+        (
+            "I'm hooked on cycling races.",
+            "Snooker has become my favourite sport to watch.",
+            "Snooker",
+        ),
+    ],
+)
+def test_a_new_choice_named_as_the_subject_supersedes(runtime, first, change, new):
+    say(runtime, first)
+    say(runtime, change)
+    now = active(runtime)
+    assert first not in now
+    assert any(new in statement for statement in now)
+
+
+@pytest.mark.parametrize(
+    ("first", "change"),
+    [
+        ("I take melatonin to sleep.", "I've come off the melatonin, I sleep fine without it."),
+        (
+            "I'm on the waiting list for an allotment.",
+            "Please drop the allotment from your notes, we gave up on it.",
+        ),
+    ],
+)
+def test_coming_off_a_treatment_or_dropping_a_note_retracts(runtime, first, change):
+    say(runtime, first)
+    say(runtime, change)
+    assert first not in active(runtime)
