@@ -82,6 +82,16 @@ _WE_PREDICATE = re.compile(
     r"only eat|eat|follow)",
     re.I,
 )
+# What the user works on in the chat: the object or topic of a task, not of their life.
+_MATERIAL = (
+    r"question|problem|issue|error|bug|query|request|task|assignment|file|code|list|dataset|"
+    r"data|table|function|script|string|array|program|project|text|document|sentence|"
+    r"paragraph|essay|draft|image|csv|spreadsheet|column|row|variable|class|method|prompt|"
+    r"example|sample|answer|reply|response|output|input|result|message|command|test|commit|"
+    r"warning|exception|page|app|line|loop|model|link|point|version|slide|post|article|"
+    r"poem|translation|summary|website|server|build|config\w*|layout|component|widget|"
+    r"repo\w*|branch|formula|chart|graph|query|option|step|section|chapter|idea|explanation"
+)
 # Subject-verb pairs that talk about the task or the conversation, not the user.
 _META = re.compile(
     r"^(?:am |)(?:not sure|wondering|confused|curious|getting (?:an? |the )?(?:error|issue)|"
@@ -91,7 +101,17 @@ _META = re.compile(
     r"to ask)\b|(?:don'?t|dont|didn'?t|do not|did not) (?:\w+ly )?(?:understand|know|get|see|"
     r"think)|think\b|guess\b|mean\b|meant\b|said\b|asked\b|see\b|hope (?:you|this|that|it)|"
     r"just\b|also need|am (?:using|trying to (?:run|fix|get|make|write|use|install|compile|"
-    r"understand))|will need|must add|can (?:change|create|do|see|try))",
+    r"understand))|will need|must add|can (?:change|create|do|see|try)|"
+    # An intention whose object is the chat's material or the assistant: "I'm going to paste
+    # the code now", "I'll send you the rest".
+    r"(?:am going to|am about to|am gonna|will|gonna)\s+\w+\s+(?:(?:you|u|it|this|that|these|"
+    rf"those)\b|(?:the|my|a|an|another|some)\s+(?:[\w-]+\s+)?(?:{_MATERIAL})s?\b)|"
+    # A reaction with no lasting content: "I can't wait", "I love it!", "I'm so excited".
+    r"(?:can'?t|cannot) (?:wait|believe)\b|(?:(?:really|just|so|absolutely|totally)\s+)?(?:love|"
+    r"like|hate|enjoy|appreciate|get|see|agree with|understand)\s+(?:it|this|that|them|these|"
+    r"those)\W*$|am\s+(?:(?:so|really|very|just|super|all|totally|now)\s+)*(?:excited|happy|"
+    r"glad|thrilled|sorry|back|done|ready|here|stuck|confused|curious|impressed|grateful|"
+    r"thankful)(?:\s+(?:about|with|for|to see|to hear)\s+(?:it|this|that))?\W*$)",
     re.I,
 )
 
@@ -128,7 +148,16 @@ _POSSESSION = re.compile(
     r"idea|file|code|list|dataset|data|table|function|script|string|array|program|project|"
     r"text|document|sentence|paragraph|essay|image|csv|spreadsheet|column|variable|class|"
     r"method|query|prompt|example|sample|scenario|situation|suggestion|favou?r|meeting|"
-    r"deadline|few|lot|bit|look|chance|go|try)s?\b)\w",
+    r"deadline|few|lot|bit|look|chance|go|try)s?\b)\w"
+    # A bare noun: "I have asthma", "I have car insurance with Allianz". Not a perfect ("I
+    # have tried", "I have been"), a quantity or negation ("I have no idea", "I have to"), a
+    # pronoun, or the chat's material ("I have questions", "I have code that fails").
+    r"|^(?:have|have got|own)\s+(?!(?:no|not|to|been|got|had|done|seen|never|just|already|only|"
+    r"always|also|still|ever|some|any|enough|more|less|much|many|all|both|the|this|that|these|"
+    r"those|it|them|you|your|his|her|their|one|nothing|something|anything|lots?|plenty|"
+    r"several|each|every|such|so|quite|made|taken|given|written|gone|come|heard|found|left|"
+    r"lost|put|read|run|said|told|kept|become|begun|known)\b)(?![a-z]+ed\b)"
+    rf"(?!(?:[\w-]+\s+)?(?:{_MATERIAL})s?\b)[a-z]",
     re.I,
 )
 # "We use Slack at work", "We keep chickens at home": a "we" set in the user's own workplace or
@@ -150,6 +179,40 @@ _MY_CHOICE = re.compile(
 )
 # "As a nurse, I ..." states an identity; "As a result, ..." does not.
 _AS_IDENTITY = re.compile(r"^\W*as an? [\w -]{2,40}, (?:i|we|my)\b", re.I)
+
+# "My skin is very oily", "Our flat is tiny": a noun of the speaker's described by an
+# adjective is an attribute of the user (their body, skills, home, things), unless the noun
+# is the chat's material ("my code is very slow", "my question is simple").
+_DEGREE = (
+    r"(?:very|really|quite|rather|pretty|so|too|super|extremely|incredibly|fairly|slightly|"
+    r"somewhat|naturally|always|still|never|not|a bit|a little|kind of|sort of|way|more|less)"
+)
+_NOT_ADJECTIVE = (
+    r"(?:a|an|the|my|your|his|her|their|our|its|this|that|these|those|in|at|on|to|from|with|"
+    r"for|of|by|about|over|under|like|as|going|being|here|there|now|all|also|just|what|how|"
+    r"who|where|which|no|one|some|any|because|and|but|or|ok|okay|fine|done|gone|up|out|off)"
+)
+_ADJECTIVE = rf"(?:{_DEGREE}\s+)*(?!{_NOT_ADJECTIVE}\b)[a-z][a-z-]+(?<!ing)(?<!ed)"
+_ATTRIBUTE = re.compile(
+    r"^\W*(?:(?:and|but|also|so|honestly|actually)\s+)?(?:my|our)\s+"
+    r"(?P<noun>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are|'s|'re|gets?|feels?|looks?|tends? to be|"
+    rf"ha(?:s|ve) (?:always )?been)\s+{_ADJECTIVE}(?:,?\s+(?:and|but|or)\s+{_ADJECTIVE})?"
+    r"(?=\s*(?:$|[.!,;]|(?:in|during|when|after|at|by|around|on|most|every|all|from)\b))",
+    re.I,
+)
+_IS_MATERIAL = re.compile(rf"\b(?:{_MATERIAL})s?\b", re.I)
+_ATTRIBUTE_MAX_WORDS = 12  # past this the sentence is usually a task's description
+
+
+def _attribute(sentence: str) -> bool:
+    m = _ATTRIBUTE.match(sentence)
+    return bool(
+        m
+        and not _IS_MATERIAL.search(m["noun"])
+        and len(sentence.split()) <= _ATTRIBUTE_MAX_WORDS
+        and not sentence.rstrip().endswith("?")
+    )
+
 
 # Requests about how to answer are communication-style facts about the user.
 # One-off task shapes ("step by step", "in 100 words") are deliberately absent.
@@ -173,19 +236,29 @@ _HYPOTHETICAL = re.compile(
 )
 _ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
 # A frequency adverbial marks a habit of the speaker's, whatever the verb: "I ski every
-# winter", "we do pottery on Thursdays", "I swim twice a week".
+# winter", "we do pottery on Thursdays", "I swim twice a week", "I get a trim every six weeks".
 _DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_UNIT = (
+    r"(?:hour|day|night|morning|evening|afternoon|week|weekend|month|year|winter|summer|"
+    rf"spring|autumn|fall|{_DAY})"
+)
+_COUNT = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few|couple of|several)"
 _HABIT = re.compile(
-    rf"\b(?:every|each)\s+(?:single\s+|other\s+|second\s+)?(?:day|night|morning|evening|week|weekend|month|"
-    rf"year|winter|summer|spring|autumn|fall|afternoon|{_DAY})\b|\b(?:on|at|most|many)\s+"
-    rf"(?:{_DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
-    r"|\b(?:once|twice|three times|\d+ times)\s+a\s+(?:day|week|month|year)\b"
-    r"|\b(?:daily|weekly|nightly)\b",
+    rf"\b(?:every|each)\s+(?:single\s+|other\s+|second\s+|third\s+)?{_UNIT}\b"
+    rf"|\bevery\s+(?:other\s+)?{_COUNT}\s+{_UNIT}s\b"
+    rf"|\b(?:on|at|most|many)\s+(?:{_DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
+    rf"|\b(?:once|twice|(?:a\s+)?{_COUNT}\s+times|once or twice|a couple of times)\s+"
+    rf"(?:a|per|each|every)\s+{_UNIT}\b"
+    r"|\b(?:daily|weekly|nightly)\b"
+    # As adverbs closing the clause; before a noun they name a thing ("the monthly report").
+    r"|\b(?:monthly|fortnightly|biweekly|yearly|annually)(?=\s*(?:$|[.,;!?]|and\b|or\b))",
     re.I,
 )
-# "I fence épée", "I grow tomatoes": a verb in the simple present right after "I" states
-# what the user does, whatever the verb. Past tenses (a one-off event), modals, verbs of
-# thinking and wanting (about the conversation) and hedges are not such verbs.
+# "I fence épée", "I grow tomatoes", "I run marathons": a verb in the simple present right
+# after "I" states what the user does, whatever the verb. Past tenses (a one-off event),
+# modals, verbs of thinking and wanting (about the conversation) and hedges are not such
+# verbs; nor is a verb whose object is the task's material or the assistant's words ("I run
+# the script", "I read your answer", "I get an error").
 _NOT_PLAIN = frozenset(
     re.findall(
         r"\S+",
@@ -193,11 +266,31 @@ _NOT_PLAIN = frozenset(
         "knew left put set heard felt kept began brought bought sent built spent lost meant "
         "paid sat stood understood won forgot did am have has need want think know guess "
         "mean wonder hope see understand believe feel would could should will can may might "
-        "must shall just also really still recently already then so actually get keep try "
+        "must shall just also really still recently already then so actually try "
         "am was ask asked agree disagree doubt suppose assume expect wish wonder tried "
         "remember recall forget forgot apologize apologise promise swear bet reckon gotta "
-        "hear heard noticed notice read ran run",
+        "hear heard noticed notice",
     )
+)
+_TASK_OBJECT = re.compile(
+    # A pronoun object that ends the clause: "I run it", not "I find it hard to ...".
+    r"^(?:(?:it|them|this|that|these|those)(?=\s*(?:$|[.,;!?]|(?:and|but|so|too|now|again|once|"
+    r"twice|every|a lot|very much|in|on|with|for|from)\b))|(?:there|here|your|yours)\b|"
+    rf"(?:an?|the|this|that|these|those|some|another)\s+(?:[\w-]+\s+)?(?:{_MATERIAL})s?\b)",
+    re.I,
+)
+# "I tried that and it did not work": a predicate past a new clause with another subject
+# belongs to that subject.
+_OTHER_CLAUSE = re.compile(
+    r"\s(?:and|but|or|so|because|since|though|although|when|while|if|then|until|after|before)"
+    r"\s+(?:it|this|that|they|he|she|you|there|the|these|those)\b",
+    re.I,
+)
+# A subject inside a clause of time or condition ("... when I import pandas", "every time I
+# push a commit") tells the circumstance of something else, not a habit of its own.
+_CIRCUMSTANCE = re.compile(
+    r"\b(?:when|whenever|every time|each time|after|before|until|once|as soon as|while|if)\s*$",
+    re.I,
 )
 _PLAIN_MAX_WORDS = 16  # a long sentence after "I <verb>" is usually about a task
 
@@ -216,7 +309,12 @@ def _plain_verb(sentence: str, words: list[str]) -> str | None:
         return None  # "I go there": where to, and how often, is unsaid
     if not re.fullmatch(r"[a-z]{3,}|go", verb) or verb in _NOT_PLAIN or verb.endswith("ed"):
         return None
-    return verb if len(words) >= 2 and not _ADDRESSEE.match(" ".join(words[1:])) else None
+    rest = " ".join(words[1:])
+    if verb == "keep" and rest.split(maxsplit=1)[0].lower().endswith("ing"):
+        return None  # "I keep getting errors": a repetition of the moment, not a habit
+    if len(words) < 2 or _ADDRESSEE.match(rest) or _TASK_OBJECT.match(rest):
+        return None
+    return verb
 
 
 _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
@@ -254,12 +352,15 @@ def self_cue(sentence: str) -> str | None:
         or _RELATION.search(sentence)
     ):
         return "self-noun"
+    if _attribute(sentence):
+        return "attribute"
     for subject in _SUBJECT.finditer(sentence):
         if _INVERTED.search(sentence[: subject.start()]):
             continue
         pronoun, verb = _split_subject(subject.group(0))
         words = sentence[subject.end() :].split()[:_WINDOW]
         window = " ".join(([verb] if verb else []) + words)
+        window = window[: m.start()] if (m := _OTHER_CLAUSE.search(window)) else window
         # Talking to the assistant ("I want you to", "I was hoping you could") is a
         # request, whatever verb follows.
         # A verb of perceiving or thinking with a habit adverbial is a habit ("I see a
@@ -281,7 +382,15 @@ def self_cue(sentence: str) -> str | None:
             return f"{pronoun} {words[0].lower()}"
         else:
             found = _PREDICATE.search(window) or _HABIT.search(window)
-            plain = None if found or pronoun != "i" or verb else _plain_verb(sentence, words)
+            # The verb's object is the chat's material: "I read your answer", "I like the
+            # second option", "I use this function".
+            if found and not (found.start() or verb or _HABIT.search(window)):
+                found = None if _TASK_OBJECT.match(window[found.end() :].lstrip()) else found
+            plain = None
+            if not (
+                found or pronoun != "i" or verb or _CIRCUMSTANCE.search(sentence[: subject.start()])
+            ):
+                plain = _plain_verb(sentence, words)
             if plain:
                 return f"i {plain}"
         if found:
