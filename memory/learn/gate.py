@@ -11,7 +11,9 @@ The rule, in order:
 2. Keep when a sentence has the speaker as subject ("I", "we", "my wife and I")
    followed closely by a self-descriptive predicate (likes, identity, work,
    goals, constraints, health, family...), when it starts with a self-noun
-   ("my budget is", "our kids are"), or when it asks for an answering style.
+   ("my budget is", "our kids are"), when it has a plain shape of a statement about the
+   speaker (memory/learn/shapes.py: "I run marathons", "My skin is very oily", "I get my
+   nails done every two weeks", "Spiders scare me"), or when it asks for an answering style.
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ from memory.learn.cues import parse_change
 from memory.learn.prose import normalize_apostrophes as normalize_apostrophes
 from memory.learn.prose import prose_of as prose_of
 from memory.learn.prose import sentences_of as sentences_of
+from memory.learn.shapes import (
+    ADDRESSEE,
+    CIRCUMSTANCE,
+    HABIT,
+    MATERIAL,
+    NOT_PLAIN,
+    OTHER_CLAUSE,
+    TASK_OBJECT,
+    is_attribute,
+    is_experiencer,
+    plain_verb,
+)
 
 # Speaker as grammatical subject. An auxiliary right before it ("can I",
 # "how do I") marks a question, not a statement; handled by _INVERTED.
@@ -82,16 +96,6 @@ _WE_PREDICATE = re.compile(
     r"only eat|eat|follow)",
     re.I,
 )
-# What the user works on in the chat: the object or topic of a task, not of their life.
-_MATERIAL = (
-    r"question|problem|issue|error|bug|query|request|task|assignment|file|code|list|dataset|"
-    r"data|table|function|script|string|array|program|project|text|document|sentence|"
-    r"paragraph|essay|draft|image|csv|spreadsheet|column|row|variable|class|method|prompt|"
-    r"example|sample|answer|reply|response|output|input|result|message|command|test|commit|"
-    r"warning|exception|page|app|line|loop|model|link|point|version|slide|post|article|"
-    r"poem|translation|summary|website|server|build|config\w*|layout|component|widget|"
-    r"repo\w*|branch|formula|chart|graph|query|option|step|section|chapter|idea|explanation"
-)
 # Subject-verb pairs that talk about the task or the conversation, not the user.
 _META = re.compile(
     r"^(?:am |)(?:not sure|wondering|confused|curious|getting (?:an? |the )?(?:error|issue)|"
@@ -105,7 +109,7 @@ _META = re.compile(
     # An intention whose object is the chat's material or the assistant: "I'm going to paste
     # the code now", "I'll send you the rest".
     r"(?:am going to|am about to|am gonna|will|gonna)\s+\w+\s+(?:(?:you|u|it|this|that|these|"
-    rf"those)\b|(?:the|my|a|an|another|some)\s+(?:[\w-]+\s+)?(?:{_MATERIAL})s?\b)|"
+    rf"those)\b|(?:the|my|a|an|another|some)\s+(?:[\w-]+\s+)?(?:{MATERIAL})s?\b)|"
     # A reaction with no lasting content: "I can't wait", "I love it!", "I'm so excited".
     r"(?:can'?t|cannot) (?:wait|believe)\b|(?:(?:really|just|so|absolutely|totally)\s+)?(?:love|"
     r"like|hate|enjoy|appreciate|get|see|agree with|understand)\s+(?:it|this|that|them|these|"
@@ -157,7 +161,7 @@ _POSSESSION = re.compile(
     r"those|it|them|you|your|his|her|their|one|nothing|something|anything|lots?|plenty|"
     r"several|each|every|such|so|quite|made|taken|given|written|gone|come|heard|found|left|"
     r"lost|put|read|run|said|told|kept|become|begun|known)\b)(?![a-z]+ed\b)"
-    rf"(?!(?:[\w-]+\s+)?(?:{_MATERIAL})s?\b)[a-z]",
+    rf"(?!(?:[\w-]+\s+)?(?:{MATERIAL})s?\b)[a-z]",
     re.I,
 )
 # "We use Slack at work", "We keep chickens at home": a "we" set in the user's own workplace or
@@ -180,40 +184,6 @@ _MY_CHOICE = re.compile(
 # "As a nurse, I ..." states an identity; "As a result, ..." does not.
 _AS_IDENTITY = re.compile(r"^\W*as an? [\w -]{2,40}, (?:i|we|my)\b", re.I)
 
-# "My skin is very oily", "Our flat is tiny": a noun of the speaker's described by an
-# adjective is an attribute of the user (their body, skills, home, things), unless the noun
-# is the chat's material ("my code is very slow", "my question is simple").
-_DEGREE = (
-    r"(?:very|really|quite|rather|pretty|so|too|super|extremely|incredibly|fairly|slightly|"
-    r"somewhat|naturally|always|still|never|not|a bit|a little|kind of|sort of|way|more|less)"
-)
-_NOT_ADJECTIVE = (
-    r"(?:a|an|the|my|your|his|her|their|our|its|this|that|these|those|in|at|on|to|from|with|"
-    r"for|of|by|about|over|under|like|as|going|being|here|there|now|all|also|just|what|how|"
-    r"who|where|which|no|one|some|any|because|and|but|or|ok|okay|fine|done|gone|up|out|off)"
-)
-_ADJECTIVE = rf"(?:{_DEGREE}\s+)*(?!{_NOT_ADJECTIVE}\b)[a-z][a-z-]+(?<!ing)(?<!ed)"
-_ATTRIBUTE = re.compile(
-    r"^\W*(?:(?:and|but|also|so|honestly|actually)\s+)?(?:my|our)\s+"
-    r"(?P<noun>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are|'s|'re|gets?|feels?|looks?|tends? to be|"
-    rf"ha(?:s|ve) (?:always )?been)\s+{_ADJECTIVE}(?:,?\s+(?:and|but|or)\s+{_ADJECTIVE})?"
-    r"(?=\s*(?:$|[.!,;]|(?:in|during|when|after|at|by|around|on|most|every|all|from)\b))",
-    re.I,
-)
-_IS_MATERIAL = re.compile(rf"\b(?:{_MATERIAL})s?\b", re.I)
-_ATTRIBUTE_MAX_WORDS = 12  # past this the sentence is usually a task's description
-
-
-def _attribute(sentence: str) -> bool:
-    m = _ATTRIBUTE.match(sentence)
-    return bool(
-        m
-        and not _IS_MATERIAL.search(m["noun"])
-        and len(sentence.split()) <= _ATTRIBUTE_MAX_WORDS
-        and not sentence.rstrip().endswith("?")
-    )
-
-
 # Requests about how to answer are communication-style facts about the user.
 # One-off task shapes ("step by step", "in 100 words") are deliberately absent.
 _STYLE = re.compile(
@@ -234,89 +204,6 @@ _HYPOTHETICAL = re.compile(
     r"could|would)\b|\bwere i\b|\bhypothetical|\bact as\b|\byou are an?\b|__",
     re.I,
 )
-_ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
-# A frequency adverbial marks a habit of the speaker's, whatever the verb: "I ski every
-# winter", "we do pottery on Thursdays", "I swim twice a week", "I get a trim every six weeks".
-_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-_UNIT = (
-    r"(?:hour|day|night|morning|evening|afternoon|week|weekend|month|year|winter|summer|"
-    rf"spring|autumn|fall|{_DAY})"
-)
-_COUNT = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few|couple of|several)"
-_HABIT = re.compile(
-    rf"\b(?:every|each)\s+(?:single\s+|other\s+|second\s+|third\s+)?{_UNIT}\b"
-    rf"|\bevery\s+(?:other\s+)?{_COUNT}\s+{_UNIT}s\b"
-    rf"|\b(?:on|at|most|many)\s+(?:{_DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
-    rf"|\b(?:once|twice|(?:a\s+)?{_COUNT}\s+times|once or twice|a couple of times)\s+"
-    rf"(?:a|per|each|every)\s+{_UNIT}\b"
-    r"|\b(?:daily|weekly|nightly)\b"
-    # As adverbs closing the clause; before a noun they name a thing ("the monthly report").
-    r"|\b(?:monthly|fortnightly|biweekly|yearly|annually)(?=\s*(?:$|[.,;!?]|and\b|or\b))",
-    re.I,
-)
-# "I fence épée", "I grow tomatoes", "I run marathons": a verb in the simple present right
-# after "I" states what the user does, whatever the verb. Past tenses (a one-off event),
-# modals, verbs of thinking and wanting (about the conversation) and hedges are not such
-# verbs; nor is a verb whose object is the task's material or the assistant's words ("I run
-# the script", "I read your answer", "I get an error").
-_NOT_PLAIN = frozenset(
-    re.findall(
-        r"\S+",
-        "went got had was were made wrote ran saw tried said told found thought took came gave "
-        "knew left put set heard felt kept began brought bought sent built spent lost meant "
-        "paid sat stood understood won forgot did am have has need want think know guess "
-        "mean wonder hope see understand believe feel would could should will can may might "
-        "must shall just also really still recently already then so actually try "
-        "am was ask asked agree disagree doubt suppose assume expect wish wonder tried "
-        "remember recall forget forgot apologize apologise promise swear bet reckon gotta "
-        "hear heard noticed notice",
-    )
-)
-_TASK_OBJECT = re.compile(
-    # A pronoun object that ends the clause: "I run it", not "I find it hard to ...".
-    r"^(?:(?:it|them|this|that|these|those)(?=\s*(?:$|[.,;!?]|(?:and|but|so|too|now|again|once|"
-    r"twice|every|a lot|very much|in|on|with|for|from)\b))|(?:there|here|your|yours)\b|"
-    rf"(?:an?|the|this|that|these|those|some|another)\s+(?:[\w-]+\s+)?(?:{_MATERIAL})s?\b)",
-    re.I,
-)
-# "I tried that and it did not work": a predicate past a new clause with another subject
-# belongs to that subject.
-_OTHER_CLAUSE = re.compile(
-    r"\s(?:and|but|or|so|because|since|though|although|when|while|if|then|until|after|before)"
-    r"\s+(?:it|this|that|they|he|she|you|there|the|these|those)\b",
-    re.I,
-)
-# A subject inside a clause of time or condition ("... when I import pandas", "every time I
-# push a commit") tells the circumstance of something else, not a habit of its own.
-_CIRCUMSTANCE = re.compile(
-    r"\b(?:when|whenever|every time|each time|after|before|until|once|as soon as|while|if)\s*$",
-    re.I,
-)
-_PLAIN_MAX_WORDS = 16  # a long sentence after "I <verb>" is usually about a task
-
-
-def _plain_verb(sentence: str, words: list[str]) -> str | None:
-    if not words or len(sentence.split()) > _PLAIN_MAX_WORDS or sentence.rstrip().endswith("?"):
-        return None
-    verb = words[0]
-    if verb == "do" and len(words) >= 2:
-        # "I do yoga", not the emphatic "I do think" / "I do not".
-        after = words[1].lower().strip(".,!")
-        emphatic = after in _NOT_PLAIN or after in ("not", "so", "it", "this", "that", "what")
-        return None if emphatic or after.endswith("ly") else verb
-    # "go" is the one two-letter verb of a habit ("I go to spin classes"); "do" is above.
-    if verb == "go" and len(words) < 3:
-        return None  # "I go there": where to, and how often, is unsaid
-    if not re.fullmatch(r"[a-z]{3,}|go", verb) or verb in _NOT_PLAIN or verb.endswith("ed"):
-        return None
-    rest = " ".join(words[1:])
-    if verb == "keep" and rest.split(maxsplit=1)[0].lower().endswith("ing"):
-        return None  # "I keep getting errors": a repetition of the moment, not a habit
-    if len(words) < 2 or _ADDRESSEE.match(rest) or _TASK_OBJECT.match(rest):
-        return None
-    return verb
-
-
 _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
 _WINDOW = 9  # words after the subject in which a predicate counts
 
@@ -352,21 +239,23 @@ def self_cue(sentence: str) -> str | None:
         or _RELATION.search(sentence)
     ):
         return "self-noun"
-    if _attribute(sentence):
+    if is_attribute(sentence):
         return "attribute"
+    if is_experiencer(sentence):
+        return "experiencer"
     for subject in _SUBJECT.finditer(sentence):
         if _INVERTED.search(sentence[: subject.start()]):
             continue
         pronoun, verb = _split_subject(subject.group(0))
         words = sentence[subject.end() :].split()[:_WINDOW]
         window = " ".join(([verb] if verb else []) + words)
-        window = window[: m.start()] if (m := _OTHER_CLAUSE.search(window)) else window
+        window = window[: m.start()] if (m := OTHER_CLAUSE.search(window)) else window
         # Talking to the assistant ("I want you to", "I was hoping you could") is a
         # request, whatever verb follows.
         # A verb of perceiving or thinking with a habit adverbial is a habit ("I see a
         # physiotherapist every Monday"), not talk about the conversation ("I see").
-        habit = _HABIT.search(window) and not _ADDRESSEE.match(window)
-        if (_META.match(window) and not habit) or _ADDRESSEE.match(window):
+        habit = HABIT.search(window) and not ADDRESSEE.match(window)
+        if (_META.match(window) and not habit) or ADDRESSEE.match(window):
             continue
         owns = _POSSESSION.match(window)
         if pronoun == "we":
@@ -374,23 +263,23 @@ def self_cue(sentence: str) -> str | None:
             found = _WE_PREDICATE.search(window) or (owns if short else None)
             if not found and short and not verb and _WE_SETTING.search(sentence):
                 head = words[0].lower() if words else ""
-                if re.fullmatch(r"[a-z]{3,}", head) and head not in _NOT_PLAIN:
+                if re.fullmatch(r"[a-z]{3,}", head) and head not in NOT_PLAIN:
                     return f"we {head}"
         elif owns:
             return f"{pronoun} has"
         elif words and _HEAD_ADVERB.match(words[0]):
             return f"{pronoun} {words[0].lower()}"
         else:
-            found = _PREDICATE.search(window) or _HABIT.search(window)
+            found = _PREDICATE.search(window) or HABIT.search(window)
             # The verb's object is the chat's material: "I read your answer", "I like the
             # second option", "I use this function".
-            if found and not (found.start() or verb or _HABIT.search(window)):
-                found = None if _TASK_OBJECT.match(window[found.end() :].lstrip()) else found
+            if found and not (found.start() or verb or HABIT.search(window)):
+                found = None if TASK_OBJECT.match(window[found.end() :].lstrip()) else found
             plain = None
             if not (
-                found or pronoun != "i" or verb or _CIRCUMSTANCE.search(sentence[: subject.start()])
+                found or pronoun != "i" or verb or CIRCUMSTANCE.search(sentence[: subject.start()])
             ):
-                plain = _plain_verb(sentence, words)
+                plain = plain_verb(sentence, words)
             if plain:
                 return f"i {plain}"
         if found:

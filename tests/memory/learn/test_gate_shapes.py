@@ -126,3 +126,25 @@ def test_possession_of_a_bare_noun_is_a_statement(text: str) -> None:
 )
 def test_material_a_negation_or_a_perfect_is_no_possession(text: str) -> None:
     assert self_cue(text) != "i has"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Thunderstorms frighten me.", "Decaf keeps me up at night.", "Onions give me heartburn."],
+)
+def test_a_thing_that_acts_on_the_speaker_is_kept(text: str) -> None:
+    assert self_cue(text) == "experiencer"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "That helps me.",  # a pronoun: a reaction
+        "Your list confuses me.",  # the assistant's words
+        "The test tells me nothing.",  # the chat's material
+        "Send the results to me.",  # a request
+        "Works for me.",
+    ],
+)
+def test_a_reaction_or_a_request_with_me_is_not(text: str) -> None:
+    assert self_cue(text) is None
