@@ -1,10 +1,17 @@
 """Measure the local gate and the offline extractor on the development eval data.
 
-    python benchmarks/gate_eval.py [--eval-dir ../shared/eval] [--examples 5]
+    python benchmarks/gate_eval.py [--eval-dir ../shared/eval] [--examples 5] [--probe FILE ...]
 
 Prints the gate's keep rate on PrefEval preference turns, its skip rate on the
 user turns of unrelated chats, and the local extractor's recall and false
 positives. Timing is printed for information only; it is not a bar here.
+
+The probes are small hand-written sets of single sentences, half plain statements about the
+speaker of many shapes and topics, half requests, questions, meta talk, reactions, filler and
+task sentences: benchmarks/data/gate_probe.jsonl (80) was written before the gate was run on
+it, benchmarks/data/gate_probe_holdout.jsonl (60) after the gate's last change. Their kept
+counts are printed for the gate and for the local extractor, with every sentence on the wrong
+side.
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ DEFAULT_CONTEXTS = {
     "constraints": "Hard limits: diet, allergies, health, budget, schedule, location, family.",
     "communication_style": "How the user wants to be answered: length, tone, format.",
 }
+# gate_probe was written before the gate was changed on it (and then looked at while changing
+# it); gate_probe_holdout was written after the changes and run once.
+PROBES = ("gate_probe", "gate_probe_holdout")
 RECALL_DEFINITION = (
     "main preference sentence = first sentence of the case's gold_preference; a case is a hit "
     "when some extracted quote contains >= 50% of that sentence's distinct content words "
@@ -60,10 +70,34 @@ def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
 
 
+def _probe(path: Path) -> None:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    print(f"\n-- probe {path.name}: n={len(rows)}")
+    for about in (True, False):
+        group = [r for r in rows if r["about_user"] is about]
+        gated = [gate([r["text"]]) for r in group]
+        extracted = [extract_statements(r["text"], DEFAULT_CONTEXTS) for r in group]
+        label = "statements about the user" if about else "non-statements"
+        print(
+            f"{label:27} n={len(group)} gate kept={sum(d.keep for d in gated)} "
+            f"extracted={sum(bool(e) for e in extracted)}"
+        )
+        for row, d, e in zip(group, gated, extracted, strict=True):
+            if d.keep != about or bool(e) != about:
+                marks = f"gate={'keep' if d.keep else 'skip'} extract={'yes' if e else 'no'}"
+                print(f"    [{row['shape']}; {marks}] {row['text']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--examples", type=int, default=5, help="example misses of each kind")
+    parser.add_argument(
+        "--probe",
+        type=Path,
+        nargs="*",
+        default=[REPO / "benchmarks" / "data" / f"{n}.jsonl" for n in PROBES],
+    )
     args = parser.parse_args(argv)
 
     cases = [
@@ -135,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             if shown < args.examples:
                 print(f"  [{e.context}, {e.polarity:+d}] {_short(e.statement)}")
                 shown += 1
+    for probe in args.probe:
+        _probe(probe)
     return 0
 
 

@@ -6,15 +6,14 @@ model). It errs towards keeping: a false keep costs one LLM call, a false skip
 loses a belief for good.
 
 The rule, in order:
-1. Remove text the user did not write about themselves: code blocks, inline code,
-   URLs, quoted or pasted passages, code-like lines, and the payload after a task
-   label ("Translate this: ...", "Text: ...").
-2. Very long remaining prose is a pasted document: only its framing (start and
-   end) is read.
-3. Keep when a sentence has the speaker as subject ("I", "we", "my wife and I")
+1. Read only the user's own prose (memory/learn/prose.py): no code, URLs, quoted or
+   pasted passages, no payload after a task label, only the framing of a long paste.
+2. Keep when a sentence has the speaker as subject ("I", "we", "my wife and I")
    followed closely by a self-descriptive predicate (likes, identity, work,
    goals, constraints, health, family...), when it starts with a self-noun
-   ("my budget is", "our kids are"), or when it asks for an answering style.
+   ("my budget is", "our kids are"), when it has a plain shape of a statement about the
+   speaker (memory/learn/shapes.py: "I run marathons", "My skin is very oily", "I get my
+   nails done every two weeks", "Spiders scare me"), or when it asks for an answering style.
 """
 
 from __future__ import annotations
@@ -25,43 +24,21 @@ from dataclasses import dataclass
 
 from memory.learn.change import change_signal
 from memory.learn.cues import parse_change
-
-# Typographic apostrophes are common in pasted and mobile text.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
-
-_FENCED = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)", re.S)
-_TRIPLE_QUOTED = re.compile(r'""".*?(?:"""|\Z)|\'\'\'.*?(?:\'\'\'|\Z)', re.S)
-_INLINE_CODE = re.compile(r"`[^`\n]*`")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
-_QUOTED = re.compile(r'"[^"\n]{1,600}"|\u201c[^\u201d]{1,600}\u201d|\u00ab[^\u00bb]{1,600}\u00bb')
-_BLOCKQUOTE_LINE = re.compile(r"^\s*>.*$", re.M)
-_CODE_START = re.compile(
-    r"^\s*(?:def |class |import |from \S+ import|#include|#!|function\b|return\b|const |let |"
-    r"var |public |private |static |package |using |SELECT |INSERT |CREATE |<\/?\w+[ >]|"
-    r"@\w+|[}\])];?$|\w+\s*\(.*\)\s*[{:;]?$|\w+(?:\.\w+)+\s*=|\$ )",
-    re.I,
+from memory.learn.prose import normalize_apostrophes as normalize_apostrophes
+from memory.learn.prose import prose_of as prose_of
+from memory.learn.prose import sentences_of as sentences_of
+from memory.learn.shapes import (
+    ADDRESSEE,
+    CIRCUMSTANCE,
+    HABIT,
+    MATERIAL,
+    NOT_PLAIN,
+    OTHER_CLAUSE,
+    TASK_OBJECT,
+    is_attribute,
+    is_experiencer,
+    plain_verb,
 )
-# A task verb or label followed by a colon introduces material to work on, not
-# words about the speaker: "Make this grammatically correct: I like your watch."
-_TASK_VERBS = (
-    r"translate|rewrite|re-write|rephrase|paraphrase|summari[sz]e|correct|proofread|fix|edit|"
-    r"convert|classify|analy[sz]e|explain|improve|complete|continue|check|make|format|review|"
-    r"polish|shorten|expand|reply to|respond to|answer|grade|evaluate|critique|simplify|"
-    r"extract|detect|identify|label|tag|categori[sz]e|in [a-z]+|write|create|generate|"
-    r"compose|draft|describe|solve|read|consider|given|based on"
-)
-_PAYLOAD_LABEL = re.compile(
-    rf"(?im)^[ \t]*(?:(?:please[ \t]+)?(?:{_TASK_VERBS})\b[^:\n]{{0,120}}|"
-    r"(?:text|input|sentence|passage|article|document|context|email|message|transcript|"
-    r"paragraph|essay|story|review|poem|lyrics|data|output|prompt|question|query)\s*\d*|"
-    r".*\b(?:this|these|the following|below|follows)\b[^:\n.]{0,40})"
-    r"\s*:"
-)
-
-_LONG_PROSE = 2500  # chars; past this the middle is a pasted document
-_FRAME = 700  # chars of framing read at each end of a long paste
-
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 # Speaker as grammatical subject. An auxiliary right before it ("can I",
 # "how do I") marks a question, not a statement; handled by _INVERTED.
@@ -128,7 +105,17 @@ _META = re.compile(
     r"to ask)\b|(?:don'?t|dont|didn'?t|do not|did not) (?:\w+ly )?(?:understand|know|get|see|"
     r"think)|think\b|guess\b|mean\b|meant\b|said\b|asked\b|see\b|hope (?:you|this|that|it)|"
     r"just\b|also need|am (?:using|trying to (?:run|fix|get|make|write|use|install|compile|"
-    r"understand))|will need|must add|can (?:change|create|do|see|try))",
+    r"understand))|will need|must add|can (?:change|create|do|see|try)|"
+    # An intention whose object is the chat's material or the assistant: "I'm going to paste
+    # the code now", "I'll send you the rest".
+    r"(?:am going to|am about to|am gonna|will|gonna)\s+\w+\s+(?:(?:you|u|it|this|that|these|"
+    rf"those)\b|(?:the|my|a|an|another|some)\s+(?:[\w-]+\s+)?(?:{MATERIAL})s?\b)|"
+    # A reaction with no lasting content: "I can't wait", "I love it!", "I'm so excited".
+    r"(?:can'?t|cannot) (?:wait|believe)\b|(?:(?:really|just|so|absolutely|totally)\s+)?(?:love|"
+    r"like|hate|enjoy|appreciate|get|see|agree with|understand)\s+(?:it|this|that|them|these|"
+    r"those)\W*$|am\s+(?:(?:so|really|very|just|super|all|totally|now)\s+)*(?:excited|happy|"
+    r"glad|thrilled|sorry|back|done|ready|here|stuck|confused|curious|impressed|grateful|"
+    r"thankful)(?:\s+(?:about|with|for|to see|to hear)\s+(?:it|this|that))?\W*$)",
     re.I,
 )
 
@@ -165,7 +152,16 @@ _POSSESSION = re.compile(
     r"idea|file|code|list|dataset|data|table|function|script|string|array|program|project|"
     r"text|document|sentence|paragraph|essay|image|csv|spreadsheet|column|variable|class|"
     r"method|query|prompt|example|sample|scenario|situation|suggestion|favou?r|meeting|"
-    r"deadline|few|lot|bit|look|chance|go|try)s?\b)\w",
+    r"deadline|few|lot|bit|look|chance|go|try)s?\b)\w"
+    # A bare noun: "I have asthma", "I have car insurance with Allianz". Not a perfect ("I
+    # have tried", "I have been"), a quantity or negation ("I have no idea", "I have to"), a
+    # pronoun, or the chat's material ("I have questions", "I have code that fails").
+    r"|^(?:have|have got|own)\s+(?!(?:no|not|to|been|got|had|done|seen|never|just|already|only|"
+    r"always|also|still|ever|some|any|enough|more|less|much|many|all|both|the|this|that|these|"
+    r"those|it|them|you|your|his|her|their|one|nothing|something|anything|lots?|plenty|"
+    r"several|each|every|such|so|quite|made|taken|given|written|gone|come|heard|found|left|"
+    r"lost|put|read|run|said|told|kept|become|begun|known)\b)(?![a-z]+ed\b)"
+    rf"(?!(?:[\w-]+\s+)?(?:{MATERIAL})s?\b)[a-z]",
     re.I,
 )
 # "We use Slack at work", "We keep chickens at home": a "we" set in the user's own workplace or
@@ -208,54 +204,6 @@ _HYPOTHETICAL = re.compile(
     r"could|would)\b|\bwere i\b|\bhypothetical|\bact as\b|\byou are an?\b|__",
     re.I,
 )
-_ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
-# A frequency adverbial marks a habit of the speaker's, whatever the verb: "I ski every
-# winter", "we do pottery on Thursdays", "I swim twice a week".
-_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-_HABIT = re.compile(
-    rf"\b(?:every|each)\s+(?:single\s+|other\s+|second\s+)?(?:day|night|morning|evening|week|weekend|month|"
-    rf"year|winter|summer|spring|autumn|fall|afternoon|{_DAY})\b|\b(?:on|at|most|many)\s+"
-    rf"(?:{_DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
-    r"|\b(?:once|twice|three times|\d+ times)\s+a\s+(?:day|week|month|year)\b"
-    r"|\b(?:daily|weekly|nightly)\b",
-    re.I,
-)
-# "I fence épée", "I grow tomatoes": a verb in the simple present right after "I" states
-# what the user does, whatever the verb. Past tenses (a one-off event), modals, verbs of
-# thinking and wanting (about the conversation) and hedges are not such verbs.
-_NOT_PLAIN = frozenset(
-    re.findall(
-        r"\S+",
-        "went got had was were made wrote ran saw tried said told found thought took came gave "
-        "knew left put set heard felt kept began brought bought sent built spent lost meant "
-        "paid sat stood understood won forgot did am have has need want think know guess "
-        "mean wonder hope see understand believe feel would could should will can may might "
-        "must shall just also really still recently already then so actually get keep try "
-        "am was ask asked agree disagree doubt suppose assume expect wish wonder tried "
-        "remember recall forget forgot apologize apologise promise swear bet reckon gotta "
-        "hear heard noticed notice read ran run",
-    )
-)
-_PLAIN_MAX_WORDS = 16  # a long sentence after "I <verb>" is usually about a task
-
-
-def _plain_verb(sentence: str, words: list[str]) -> str | None:
-    if not words or len(sentence.split()) > _PLAIN_MAX_WORDS or sentence.rstrip().endswith("?"):
-        return None
-    verb = words[0]
-    if verb == "do" and len(words) >= 2:
-        # "I do yoga", not the emphatic "I do think" / "I do not".
-        after = words[1].lower().strip(".,!")
-        emphatic = after in _NOT_PLAIN or after in ("not", "so", "it", "this", "that", "what")
-        return None if emphatic or after.endswith("ly") else verb
-    # "go" is the one two-letter verb of a habit ("I go to spin classes"); "do" is above.
-    if verb == "go" and len(words) < 3:
-        return None  # "I go there": where to, and how often, is unsaid
-    if not re.fullmatch(r"[a-z]{3,}|go", verb) or verb in _NOT_PLAIN or verb.endswith("ed"):
-        return None
-    return verb if len(words) >= 2 and not _ADDRESSEE.match(" ".join(words[1:])) else None
-
-
 _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
 _WINDOW = 9  # words after the subject in which a predicate counts
 
@@ -264,50 +212,6 @@ _WINDOW = 9  # words after the subject in which a predicate counts
 class GateDecision:
     keep: bool
     reason: str
-
-
-def _drop_quotes(text: str) -> str:
-    # A message that is one quoted string is the user's own words in quotes;
-    # a quote inside other prose is someone else's text being discussed.
-    stripped = text.strip()
-    whole = _QUOTED.fullmatch(stripped)
-    if whole:
-        return stripped[1:-1]
-    return _QUOTED.sub(" ", text)
-
-
-def _is_code_line(line: str) -> bool:
-    s = line.strip()
-    if not s:
-        return False
-    letters = sum(c.isalpha() or c.isspace() for c in s)
-    if letters / len(s) < 0.7:
-        return True
-    return bool(_CODE_START.match(s)) and not re.search(r"\b[Ii]\b|\b(?:my|we)\b", s[:3])
-
-
-def normalize_apostrophes(text: str) -> str:
-    """Same length as the input, so offsets found in the result hold in the original."""
-    return text.translate(_APOSTROPHES)
-
-
-def prose_of(text: str) -> str:
-    """The parts of a user message that the user wrote as their own prose."""
-    text = normalize_apostrophes(text)
-    for pattern in (_FENCED, _TRIPLE_QUOTED, _INLINE_CODE, _URL, _BLOCKQUOTE_LINE):
-        text = pattern.sub(" ", text)
-    text = _drop_quotes(text)
-    label = _PAYLOAD_LABEL.search(text)
-    if label:
-        text = text[: label.end()]
-    text = "\n".join(line for line in text.splitlines() if not _is_code_line(line))
-    if len(text) > _LONG_PROSE:
-        text = text[:_FRAME] + "\n" + text[-_FRAME:]
-    return text
-
-
-def sentences_of(prose: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_SPLIT.split(prose) if s and s.strip()]
 
 
 def _split_subject(token: str) -> tuple[str, str]:
@@ -335,18 +239,23 @@ def self_cue(sentence: str) -> str | None:
         or _RELATION.search(sentence)
     ):
         return "self-noun"
+    if is_attribute(sentence):
+        return "attribute"
+    if is_experiencer(sentence):
+        return "experiencer"
     for subject in _SUBJECT.finditer(sentence):
         if _INVERTED.search(sentence[: subject.start()]):
             continue
         pronoun, verb = _split_subject(subject.group(0))
         words = sentence[subject.end() :].split()[:_WINDOW]
         window = " ".join(([verb] if verb else []) + words)
+        window = window[: m.start()] if (m := OTHER_CLAUSE.search(window)) else window
         # Talking to the assistant ("I want you to", "I was hoping you could") is a
         # request, whatever verb follows.
         # A verb of perceiving or thinking with a habit adverbial is a habit ("I see a
         # physiotherapist every Monday"), not talk about the conversation ("I see").
-        habit = _HABIT.search(window) and not _ADDRESSEE.match(window)
-        if (_META.match(window) and not habit) or _ADDRESSEE.match(window):
+        habit = HABIT.search(window) and not ADDRESSEE.match(window)
+        if (_META.match(window) and not habit) or ADDRESSEE.match(window):
             continue
         owns = _POSSESSION.match(window)
         if pronoun == "we":
@@ -354,15 +263,23 @@ def self_cue(sentence: str) -> str | None:
             found = _WE_PREDICATE.search(window) or (owns if short else None)
             if not found and short and not verb and _WE_SETTING.search(sentence):
                 head = words[0].lower() if words else ""
-                if re.fullmatch(r"[a-z]{3,}", head) and head not in _NOT_PLAIN:
+                if re.fullmatch(r"[a-z]{3,}", head) and head not in NOT_PLAIN:
                     return f"we {head}"
         elif owns:
             return f"{pronoun} has"
         elif words and _HEAD_ADVERB.match(words[0]):
             return f"{pronoun} {words[0].lower()}"
         else:
-            found = _PREDICATE.search(window) or _HABIT.search(window)
-            plain = None if found or pronoun != "i" or verb else _plain_verb(sentence, words)
+            found = _PREDICATE.search(window) or HABIT.search(window)
+            # The verb's object is the chat's material: "I read your answer", "I like the
+            # second option", "I use this function".
+            if found and not (found.start() or verb or HABIT.search(window)):
+                found = None if TASK_OBJECT.match(window[found.end() :].lstrip()) else found
+            plain = None
+            if not (
+                found or pronoun != "i" or verb or CIRCUMSTANCE.search(sentence[: subject.start()])
+            ):
+                plain = plain_verb(sentence, words)
             if plain:
                 return f"i {plain}"
         if found:
