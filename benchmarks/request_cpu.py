@@ -52,7 +52,6 @@ from proxy.cli import GIL_SWITCH_SECONDS  # noqa: E402
 from proxy.config import load_config  # noqa: E402
 
 T = TypeVar("T")
-REPLY = "Here are a few ideas that fit what you asked for, with a short note on each."
 WARM_REQUESTS = 60
 
 
@@ -81,17 +80,34 @@ class Steps:
         return "\n".join(lines)
 
 
+def reply_of(body: dict[str, Any]) -> str:
+    """A realistic reply: the earlier exchange's answer (~1,300 characters), which a kept turn
+    redacts when it is queued (unless its extractor never reads it)."""
+    answers = [m["content"] for m in body["messages"] if m.get("role") == "assistant"]
+    return answers[-1] if answers else "Here are a few ideas, with a short note on each."
+
+
 async def one_request(
-    memory: SelfModel, body: dict[str, Any], learns: bool, steps: Steps | None
+    memory: SelfModel,
+    body: dict[str, Any],
+    learns: bool,
+    steps: Steps | None,
+    inline: bool = False,
 ) -> None:
-    """A request's memory steps in the pipeline's order (prepare then plan, then record)."""
+    """A request's memory steps in the pipeline's order (prepare then plan, then record);
+    `inline` as the pipeline runs a request alone in the process."""
     measured = steps or Steps()
     messages, user = body["messages"], body["user"]
     prepared = await measured.timed("prepare", lambda: memory.prepare(messages, learns))
     injection = await measured.timed(
         "plan",
         lambda: memory.plan(
-            tenant=overhead.TENANT, user=user, model=overhead.MODEL, messages=messages, headers={}
+            tenant=overhead.TENANT,
+            user=user,
+            model=overhead.MODEL,
+            messages=messages,
+            headers={},
+            inline=inline,
         ),
     )
     request_id = uuid.uuid4().hex
@@ -106,7 +122,7 @@ async def one_request(
         upstream_ms=1.0,
         stream=False,
         user_message=last_user_text(messages),
-        reply=REPLY,
+        reply=reply_of(body),
     )
     turn = None
     if learns:
@@ -116,10 +132,10 @@ async def one_request(
             user=user,
             model=overhead.MODEL,
             messages=messages,
-            reply=REPLY,
+            reply=reply_of(body),
             injected_ids=[b.id for b in injection.beliefs],
         )
-    await measured.timed("record", lambda: memory.record(record, turn, prepared))
+    await measured.timed("record", lambda: memory.record(record, turn, prepared, inline=inline))
 
 
 def embed_alone(bodies: Sequence[dict[str, Any]]) -> tuple[float, float]:
