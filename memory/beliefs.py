@@ -40,6 +40,7 @@ class Beliefs:
         # filled before a transaction, and the user's write lock for several writes as one.
         self.similar = core.similarities
         self.statement_vectors = core.statement_vectors
+        self.embed_text = core.embed_text
         self.from_row = core.to_belief
         self.warm = core.warm
         self.lock = core.lock

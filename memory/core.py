@@ -335,6 +335,9 @@ class Core:
         """The ids of a user's active beliefs with vectors, and their statement vectors."""
         return vectors.load_statements(self._db.conn, tenant, user, contexts)
 
+    def embed_text(self, text: str) -> np.ndarray:
+        return self._embedder.embed([text])[0]
+
     def similarities(
         self, tenant: str, user: str, text: str, contexts: Sequence[str] | None = None
     ) -> tuple[list[str], np.ndarray]:
@@ -343,7 +346,7 @@ class Core:
         found, matrix = self.statement_vectors(tenant, user, contexts)
         if not found:
             return [], np.zeros(0, dtype=np.float32)
-        return found, matrix @ self._embedder.embed([text])[0]
+        return found, matrix @ self.embed_text(text)
 
 
 def reindex(config: MemoryConfig) -> dict[str, Any]:

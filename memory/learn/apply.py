@@ -10,9 +10,13 @@ about X") is linked to the belief it is about (memory/learn/revise.py).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+import numpy as np
 
 from memory import secrets
 from memory.beliefs import Beliefs, EvidenceIn
@@ -62,6 +66,26 @@ class Applier:
 
     def __init__(self, beliefs: Beliefs) -> None:
         self.beliefs = beliefs
+        # The user's active beliefs and their vectors, read once for the ops between two
+        # writes: an op compares several texts with them (~100 rows and vectors from SQLite
+        # each time was most of a learned turn's CPU). Kept per thread, filled and dropped
+        # under the user's lock, which every write to the user's beliefs takes.
+        self._reads = threading.local()
+
+    def _forget_reads(self) -> None:
+        self._reads.rows = self._reads.vectors = None
+
+    def _active_rows(self, tenant: str, user: str) -> list[dict[str, Any]]:
+        if getattr(self._reads, "rows", None) is None:
+            self._reads.rows = self.beliefs.active_rows(tenant, user)
+        rows: list[dict[str, Any]] = self._reads.rows
+        return rows
+
+    def _statement_vectors(self, tenant: str, user: str) -> tuple[list[str], np.ndarray]:
+        if getattr(self._reads, "vectors", None) is None:
+            self._reads.vectors = self.beliefs.statement_vectors(tenant, user)
+        found: tuple[list[str], np.ndarray] = self._reads.vectors
+        return found
 
     def _candidates(
         self, tenant: str, user: str, text: str, limit: int | None = 10
@@ -69,16 +93,17 @@ class Applier:
         """The active beliefs closest to a text, in every context."""
         if not text.strip():
             return []
-        found, sims = self.beliefs.similar(tenant, user, text)
+        found, matrix = self._statement_vectors(tenant, user)
         if not found:
             return []
-        statements = {r["id"]: r["statement"] for r in self.beliefs.active_rows(tenant, user)}
+        sims = matrix @ self.beliefs.embed_text(text)
+        statements = {r["id"]: r["statement"] for r in self._active_rows(tenant, user)}
         ranked = revise.ranked(sims, found, statements, limit)
         return [m for m in ranked if m.statement]
 
     def _exact(self, tenant: str, user: str, statement: str) -> str | None:
         key = _key(statement)
-        for row in self.beliefs.active_rows(tenant, user):
+        for row in self._active_rows(tenant, user):
             if _key(row["statement"]) == key:
                 return str(row["id"])
         return None
@@ -98,6 +123,7 @@ class Applier:
         # One user's ops apply one turn at a time (the lock is re-entrant for the writes
         # below), so 50 identical concurrent turns find each other and make one belief.
         with self.beliefs.lock(tenant, user):
+            self._forget_reads()
             for index, op in enumerate(ops):
                 problem = _check_text(op)
                 if problem is None and op.id is not None and op.id not in known_ids:
@@ -108,8 +134,11 @@ class Applier:
                 try:
                     kind, outcome = self._apply_one(tenant, user, op, request_id, actor, at)
                 except MemoryFault as exc:
+                    self._forget_reads()
                     result.rejected.append(Rejected(index, str(exc), op))
                     continue
+                if kind != "rejected":
+                    self._forget_reads()
                 if kind == "rejected":
                     result.rejected.append(Rejected(index, outcome, op))
                 else:
@@ -315,7 +344,7 @@ class Applier:
             verdict = ("same", revise.Match(exact, statement, 1.0, True))
         if verdict is not None and verdict[0] == "contradicts":
             match = verdict[1]
-            old = self.beliefs.active_rows(tenant, user)
+            old = self._active_rows(tenant, user)
             old_source = next((r["source"] for r in old if r["id"] == match.id), "stated")
             if op.source == "inferred" and old_source in _EXPLICIT:
                 return "rejected", (

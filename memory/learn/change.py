@@ -150,7 +150,7 @@ ALONE_RATIO = 0.6
 ALONE_AMONG = 5
 
 
-def _share(sentence: set[str], belief: str) -> float:
+def _share(sentence: frozenset[str] | set[str], belief: str) -> float:
     words = content_stems(belief)
     return len(words & sentence) / len(words) if words else 0.0
 

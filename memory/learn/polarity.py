@@ -3,6 +3,7 @@ about (general patterns of English, shared by the cues, the linker and feedback)
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Curly and modifier apostrophes read as the plain one.
@@ -34,6 +35,7 @@ _CESSATION = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def polarity(text: str) -> int:
     """+1 for an affirmed state, -1 for a negated one ("I don't like X", "I dislike X",
     "I'm no longer X"); double negation cancels ("I don't dislike X")."""
@@ -83,9 +85,12 @@ def _stem(word: str) -> str:
     return (cut if len(cut) >= 3 else word)[:5]
 
 
-def content_stems(text: str) -> set[str]:
+# The linker compares each statement with a user's ~100 beliefs, op after op: the same
+# texts' words are asked for again and again.
+@functools.lru_cache(maxsize=4096)
+def content_stems(text: str) -> frozenset[str]:
     """Content words, crudely stemmed ("living" and "live" meet), numbers as words, for
     checking that two sentences share a topic."""
     text = re.sub(r"\b[1-9]\b", lambda m: _DIGITS[m.group(0)], text.translate(APOSTROPHES).lower())
     words = re.findall(r"[a-z][a-z'-]+", text)
-    return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
+    return frozenset(_stem(w) for w in words if w not in _STOP and len(w) > 2)
