@@ -105,3 +105,15 @@ def test_conversational_openers_are_not_part_of_the_belief():
     )
     assert [e.statement for e in found] == ["I prefer short answers."]
     assert found[0].quote.startswith("Hey, so I prefer")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Italian is basically my mother tongue, I'm fluent in it.",
+        "Lentils are cheap, I eat them most days.",
+    ],
+)
+def test_a_clause_whose_object_is_a_pronoun_is_stored_with_what_it_stands_for(sentence):
+    found = extract_statements(sentence, {"preferences": "likes and dislikes"})
+    assert [f.statement for f in found] == [sentence]
