@@ -225,7 +225,7 @@ def _candidates(sentence: str) -> list[str]:
     if len(parts) < 2:
         return []
     chosen = [p for p in parts if _is_self_statement(p)]
-    if len(chosen) == 1 and _ENDS_ON_PRONOUN.search(chosen[0]) and not _is_question(sentence):
+    if len(chosen) == 1 and _PRONOUN_OBJECT.search(chosen[0]) and not _is_question(sentence):
         # "French is basically my second language, I'm fluent in it": alone, the clause says
         # nothing ("I'm fluent in it."); the sentence names what "it" is.
         return [sentence]
@@ -233,7 +233,7 @@ def _candidates(sentence: str) -> list[str]:
 
 
 # The speaker's clause whose object is a pronoun: "I'm fluent in it", "I eat them daily".
-_ENDS_ON_PRONOUN = re.compile(
+_PRONOUN_OBJECT = re.compile(
     r"^\W*(?:i|we)(?:'m|'re|'ve| am| are| have)?\s+(?:[\w-]+\s+){0,3}?(?:it|them)\b(?!')", re.I
 )
 
