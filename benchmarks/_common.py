@@ -166,21 +166,39 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its descendants, all threads included."""
+def learner_of(pid: int) -> int | None:
+    """The learning process `selfmodel serve` started (`extraction.learner: process`)."""
+    for each in _descendants(pid)[1:]:
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{each}/cmdline").read_bytes().split(b"\0")
+            if b"worker" in argv and b"--parent" in argv:
+                return each
+    return None
+
+
+def cpu_seconds(pid: int, without: int | None = None) -> float:
+    """User + system CPU time of a process and its descendants, all threads included, but
+    for the descendant `without` and its own."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
+    skipped = set(_descendants(without)) if without is not None else set()
     for each in _descendants(pid):
+        if each in skipped:
+            continue
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
 
 
-def rss_mb(pid: int) -> float | None:
-    """VmRSS of a process plus its descendants (a CLI may run the server in a child)."""
+def rss_mb(pid: int, without: int | None = None) -> float | None:
+    """VmRSS of a process plus its descendants (a CLI may run the server in a child), but for
+    the descendant `without` and its own."""
     total_kb = 0
+    skipped = set(_descendants(without)) if without is not None else set()
     for each in _descendants(pid):
+        if each in skipped:
+            continue
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

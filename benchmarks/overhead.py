@@ -14,15 +14,17 @@ distractor chats) before the latest question, every question and earlier turn un
 (no query-cache hit), 30 users x 100 beliefs, learning on. `--shape short` is the earlier
 figure: a one-line system prompt and the question alone, 1000 users.
 
-Learning runs as the config says (`--learning`): `in-process` (the one-box default: the proxy
-gates, enqueues and learns), `off`, or `worker` (the proxy only enqueues, `extraction.workers: 0`,
-and a `selfmodel worker` process learns, issue #15); `--learning all` measures the three side
-by side, each on its own copy of the store, with the proxy's CPU per request (and the worker's)
-beside the latencies: CPU is the figure a shared machine does not blur.
+Learning runs as the config says (`--learning`): `process` (the one-box default: the proxy
+gates and enqueues, and the learning process `selfmodel serve` starts beside it learns),
+`in-process` (`extraction.learner: threads`: the proxy's own threads learn), `off`, or
+`worker` (the proxy only enqueues, `extraction.workers: 0`, and a `selfmodel worker` process
+started apart learns, issue #15); `--learning all` measures them side by side, each on its own
+copy of the store, with the proxy's CPU per request (and the learning process's) beside the
+latencies: CPU is the figure a shared machine does not blur.
 
 Run from the repo root:
     python benchmarks/overhead.py                 # 300 requests per level, realistic bodies
-    python benchmarks/overhead.py --learning all --skip-litellm   # learning off / in / worker
+    python benchmarks/overhead.py --learning all --skip-litellm   # every learning mode
     python benchmarks/overhead.py --quick         # 60 per level, 100 users x 100
     python benchmarks/overhead.py --requests 500 --users 10000 --beliefs 100
 
@@ -64,6 +66,7 @@ from benchmarks._common import (  # noqa: E402
     begin,
     cpu_seconds,
     free_port,
+    learner_of,
     load_note,
     rss_mb,
     run_load,
@@ -421,11 +424,14 @@ def model_entry(upstream: str) -> dict[str, Any]:
 
 
 def selfmodel_config(path: Path, store: Path, upstream: str, learning: str) -> Path:
-    """The proxy's config for a learning mode: `off`, `in-process` (the one-box default) or
-    `worker` (the proxy only enqueues, `extraction.workers: 0`; a `selfmodel worker` learns)."""
+    """The proxy's config for a learning mode: `off`, `process` (the one-box default: a
+    learning process `serve` starts), `in-process` (its own threads) or `worker` (the proxy
+    only enqueues, `extraction.workers: 0`; a `selfmodel worker` started apart learns)."""
     extraction: dict[str, Any] = {"enabled": learning != "off"}
     if learning == "worker":
         extraction["workers"] = 0
+    if learning == "in-process":
+        extraction["learner"] = "threads"
     raw = {
         "server": {"host": HOST, "log_level": "warning", "upstream_timeout_seconds": 30},
         "model_list": [model_entry(upstream)],
@@ -543,6 +549,8 @@ class Target:
     pid: int | None = None
     cpu_ms: float | None = None  # server CPU per request at c=1: robust to a noisy machine
     worker_pid: int | None = None  # a `selfmodel worker` learning for this proxy
+    learner_pid: int | None = None  # the learning process this proxy started (a descendant)
+    learner_rss: float | None = None
     worker_cpu_ms: float | None = None  # its CPU per request at c=1
     # c=1 latencies taken in alternating rounds with direct calls: (direct, this target).
     paired: tuple[Stats, Stats] | None = None
@@ -563,7 +571,7 @@ class Run:
     async def load(
         self, target: Target, shape: Shape, n: int, concurrency: int, label: str
     ) -> Stats:
-        before = cpu_seconds(target.pid) if target.pid else None
+        before = cpu_seconds(target.pid, target.learner_pid) if target.pid else None
         worker_before = cpu_seconds(target.worker_pid) if target.worker_pid else None
         stats = await run_load(
             label,
@@ -578,7 +586,7 @@ class Run:
         if before is not None and concurrency == 1 and not shape.stream and target.pid:
             # Let work that runs after the response (extraction, audit) land in the count.
             await asyncio.sleep(1.0)
-            target.cpu_ms = (cpu_seconds(target.pid) - before) * 1000 / n
+            target.cpu_ms = (cpu_seconds(target.pid, target.learner_pid) - before) * 1000 / n
             if worker_before is not None and target.worker_pid:
                 target.worker_cpu_ms = (cpu_seconds(target.worker_pid) - worker_before) * 1000 / n
         if not self.quiet:
@@ -658,11 +666,12 @@ async def _injection(run: Run, target: Target, pool: Pool, warm: list[str]) -> N
     await run.measure(target, pool.shape(users=warm), pool.shape(users=warm, stream=True))
 
 
-LEARNING_MODES = ("off", "in-process", "worker")
+LEARNING_MODES = ("off", "process", "in-process", "worker")
 # Column names of the injection targets, per learning mode.
 INJECT_NAMES = {
     "off": "inject, no learning",
-    "in-process": "inject+learning",
+    "process": "inject+learning",
+    "in-process": "inject+learn threads",
     "worker": "inject+worker proc",
 }
 WORKER_READY = "selfmodel worker ready"
@@ -680,6 +689,15 @@ def _start_worker(kids: Children, config: Path, workdir: Path, timeout: float = 
             raise RuntimeError(f"the worker is not ready after {timeout:.0f} s:\n{child.tail()}")
         time.sleep(0.1)
     return child
+
+
+def _learner(child: Child, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while (found := learner_of(child.proc.pid)) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no learning process after {timeout:.0f} s:\n{child.tail()}")
+        time.sleep(0.1)
+    return found
 
 
 def bench_selfmodel(
@@ -706,6 +724,8 @@ def bench_selfmodel(
     inject.worker_pid = worker.proc.pid if worker else None
     with timed(f"starting selfmodel (learning {learning})"):
         plain.startup_s = inject.startup_s = wait_ready(child, f"{url}/healthz", 300)
+    if learning == "process":
+        inject.worker_pid = plain.learner_pid = inject.learner_pid = _learner(child)
     if pass_through:
         with timed("selfmodel, no user (pass-through)"):
             asyncio.run(run.measure(plain, pool.shape(), pool.shape(stream=True)))
@@ -714,7 +734,9 @@ def bench_selfmodel(
         asyncio.run(_injection(run, inject, pool, warm))
     with timed(f"injection (learning {learning}) and direct calls, alternating (c=1)"):
         asyncio.run(_paired(run, inject, f"{upstream}/chat/completions", pool.shape(users=warm)))
-    plain.rss = inject.rss = rss_mb(child.proc.pid)
+    plain.rss = inject.rss = rss_mb(child.proc.pid, without=inject.learner_pid)
+    if inject.learner_pid is not None:
+        inject.learner_rss = rss_mb(inject.learner_pid)
     kids.stop(child)
     if worker is not None:
         kids.stop(worker)
@@ -819,6 +841,10 @@ def _rows(targets: list[Target], direct: Target) -> list[tuple[str, list[str]]]:
             [f"{t.worker_cpu_ms:.2f}" if t.worker_cpu_ms is not None else "-" for t in targets],
         ),
         ("RSS MB (after run)", [f"{t.rss:.0f}" if t.rss else "-" for t in targets]),
+        (
+            "learning process RSS MB",
+            [f"{t.learner_rss:.0f}" if t.learner_rss else "-" for t in targets],
+        ),
         ("startup s", [f"{t.startup_s:.1f}" if t.startup_s else "-" for t in targets]),
     ]
     return rows
@@ -954,10 +980,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-litellm", action="store_true", help="do not run LiteLLM")
     parser.add_argument(
         "--learning",
-        default="in-process",
-        help="learning modes to measure, comma-separated, side by side: off, in-process (the "
-        "one-box default), worker (the proxy only enqueues, extraction.workers: 0, and a "
-        "`selfmodel worker` process learns); `all` for the three",
+        default="process",
+        help="learning modes to measure, comma-separated, side by side: off, process (the "
+        "one-box default: a learning process `serve` starts), in-process (the proxy's own "
+        "threads), worker (the proxy only enqueues, extraction.workers: 0, and a `selfmodel "
+        "worker` process started apart learns); `all` for the four",
     )
     parser.add_argument(
         "--no-extraction",

@@ -145,6 +145,9 @@ class ExtractionConfig(Strict):
     # Extraction jobs this process runs at once; 0: it only enqueues turns, and
     # `selfmodel worker` processes learn from them (and own an embedded Chroma index).
     workers: int = Field(default=2, ge=0, le=32)
+    # Where `selfmodel serve` runs those jobs: `process`, a `selfmodel worker` child it
+    # starts and restarts (learning off the requests' interpreter); `threads`, its own.
+    learner: Literal["process", "threads"] = "process"
     # A claimed job is the claimant's for this long, renewed while it runs; a crashed
     # process's jobs go back to the queue when their lease runs out.
     lease_seconds: float = Field(default=30.0, ge=1, le=3600)

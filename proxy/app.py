@@ -16,6 +16,7 @@ from proxy import serverlock, startup, tracing
 from proxy.accesslog import AccessLog
 from proxy.config import Config
 from proxy.errors import install_error_handlers
+from proxy.learner import Learner
 from proxy.metrics import Metrics
 from proxy.middleware import RequestContext
 from proxy.routes import (
@@ -43,10 +44,12 @@ def create_app(
     embedder: Any = None,
     span_exporter: Any = None,
     settle_heap: bool = False,
+    learner: Learner | None = None,
 ) -> FastAPI:
     """The proxy's app. `settle_heap`: the app is its process's whole purpose (`selfmodel
     serve`), so what start-up leaves is frozen out of the garbage collector's full passes
-    (`startup.settle_heap`); an app embedded in another program leaves its heap alone."""
+    (`startup.settle_heap`); an app embedded in another program leaves its heap alone.
+    `learner`: the learning process to start with the app and stop with it."""
     configure_offline()
     # numpy's OpenBLAS keeps a thread per core that spins after every call. On our small
     # matrices it did no useful work and burned ~3 ms of CPU per request, a core the
@@ -68,7 +71,10 @@ def create_app(
             config=config, metrics=metrics, upstream=upstream, memory=memory
         )
         pid_file = serverlock.claim(config.store.path)
-        await startup.banner(config, memory, await startup.warm_up(config, memory, app))
+        if learner is not None:
+            await learner.start()
+        warm_ms = await startup.warm_up(config, memory, app)
+        await startup.banner(config, memory, warm_ms, None if learner is None else learner.pid)
         if settle_heap:
             startup.settle_heap()
         setattr(app.state, ops.READY_FLAG, True)
@@ -76,6 +82,8 @@ def create_app(
             yield
         finally:
             setattr(app.state, ops.READY_FLAG, False)
+            if learner is not None:
+                await learner.stop()
             await memory.stop()
             await upstream.aclose()
             serverlock.release(pid_file)

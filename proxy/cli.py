@@ -108,13 +108,26 @@ def serve(
             logging.getLogger("selfmodel").warning(line)
             click.echo(line, err=True)
     uvicorn.run(
-        create_app(config, settle_heap=True),
+        create_app(config, settle_heap=True, learner=_learner(config)),
         host=bind_host,
         port=config.server.port,
         log_level=config.server.log_level,
         log_config=None,  # our handler (text or JSON lines) formats uvicorn's records too
         access_log=False,  # ours (proxy.accesslog) has the request id, tenant and latency split
     )
+
+
+def _learner(config: Any) -> Any:
+    """The learning process to run beside this proxy (`extraction.learner: process`), which
+    then only enqueues; None when this process learns itself, or `selfmodel worker`s do."""
+    from proxy.learner import Learner
+
+    extraction = config.extraction
+    if not (extraction.enabled and extraction.workers and extraction.learner == "process"):
+        return None
+    learner = Learner(config.source, extraction.workers)
+    extraction.workers = 0
+    return learner
 
 
 def is_loopback(host: str) -> bool:
@@ -144,24 +157,28 @@ def is_loopback(host: str) -> bool:
     show_default=True,
     help="Extraction jobs this worker runs at once.",
 )
-def worker(config_path: str | None, concurrency: int) -> None:
+@click.option(
+    "--parent",
+    type=int,
+    default=None,
+    hidden=True,  # set by `selfmodel serve` for the learning process it starts
+    help="Stop when the process with this id is gone.",
+)
+def worker(config_path: str | None, concurrency: int, parent: int | None) -> None:
     """Learn from the proxies' turns in a process of its own (no HTTP server).
 
     Run any number of them; proxies with `extraction.workers: 0` then only enqueue."""
     import asyncio
-    import logging
 
+    from proxy import logsetup
     from proxy.worker import run
 
     _limit_malloc_arenas()
     config = _load(config_path)
-    logging.basicConfig(
-        level=config.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logsetup.configure(config.server.log_level, config.server.log_format)
     if not config.extraction.enabled:
         _fail("extraction.enabled is false in the config: a worker would have nothing to do")
-    asyncio.run(run(config, concurrency, settle_heap=True))
+    asyncio.run(run(config, concurrency, settle_heap=True, parent=parent))
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:

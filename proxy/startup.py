@@ -110,7 +110,20 @@ async def _tenant_note(config: Config, memory: SelfModel) -> str | None:
     )
 
 
-async def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
+def learning_line(config: Config, learner_pid: int | None) -> str:
+    extraction = config.extraction
+    if not extraction.enabled:
+        return "off"
+    if learner_pid is not None:
+        return f"{extraction.mode}, in learning process {learner_pid} (restarted if it dies)"
+    if extraction.workers:
+        return f"{extraction.mode}, in this process ({extraction.workers} consumer(s))"
+    return f"{extraction.mode}, by `selfmodel worker` processes (this proxy only enqueues)"
+
+
+async def banner(
+    config: Config, memory: SelfModel, warm_ms: float, learner_pid: int | None = None
+) -> None:
     host = config.server.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     base = f"http://{'[' + shown + ']' if ':' in shown else shown}:{config.server.port}"
@@ -140,6 +153,7 @@ async def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
         "auth": bool(keys),
         "tracing": config.tracing.otlp_endpoint,
         "warm_up_ms": round(warm_ms, 1),
+        "learning": learning_line(config, learner_pid),
     }
     source = (
         config.source or "embedded defaults (no --config, no $SELFMODEL_CONFIG, no ./config.yaml)"
@@ -149,6 +163,7 @@ async def banner(config: Config, memory: SelfModel, warm_ms: float) -> None:
         f"  config:    {source}",
         f"  store:     {ledger} (index: {memory.store_location})",
         f"  embedding: {memory.embedder.name}",
+        f"  learning:  {fields['learning']}",
         f"  models:    {models}",
         f"  API:       {base}/v1  (OpenAI base_url)",
         f"  inspector: {base}/ui",

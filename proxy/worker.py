@@ -19,6 +19,7 @@ import signal
 from memory.offline import configure_offline
 from proxy import startup
 from proxy.config import Config
+from proxy.learner import watch_parent
 from proxy.upstream import Upstream
 
 log = logging.getLogger("selfmodel.worker")
@@ -31,9 +32,10 @@ async def run(
     concurrency: int,
     stop: asyncio.Event | None = None,
     settle_heap: bool = False,
+    parent: int | None = None,
 ) -> None:
-    """Until SIGTERM/SIGINT (or `stop` is set): learn from the outbox, keep the index.
-    `settle_heap` as for `proxy.app.create_app`."""
+    """Until SIGTERM/SIGINT (or `stop` is set, or the process `parent` is gone): learn from
+    the outbox, keep the index. `settle_heap` as for `proxy.app.create_app`."""
     from memory.selfmodel import SelfModel
 
     configure_offline()
@@ -42,6 +44,7 @@ async def run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    watching = None if parent is None else watch_parent(parent, stop)
     upstream = Upstream(
         config.model_list,
         config.server.upstream_timeout_seconds,
@@ -70,5 +73,7 @@ async def run(
             done = {k: v for k, v in memory.stats.items() if k.startswith("jobs_")}
             log.info("worker stats: %s", done)
     finally:
+        if watching is not None:
+            watching.cancel()
         await memory.stop()
         await upstream.aclose()

@@ -323,6 +323,7 @@ def test_kill_9_with_pending_jobs_loses_nothing(
                 "model": "dead-model",
                 "max_attempts": 100,
                 "backoff_seconds": 0.2,
+                "learner": "threads",  # the process killed is the one that learns
             }
         },
     )
