@@ -25,6 +25,8 @@ from typing import cast
 import detect_secrets.plugins as plugins
 from detect_secrets.plugins.base import RegexBasedDetector
 
+from memory.regex_gate import Gated
+
 
 @dataclass(frozen=True)
 class SecretMatch:
@@ -65,75 +67,96 @@ _TOKEN_END = r"(?![A-Za-z0-9_-])"
 _TOKEN_START = r"(?<![A-Za-z0-9_-])"
 _SEP = r"[^\S\n]*(?:(?:\bis\b|\bwas\b|:=|=>|->|[:=#])[^\S\n]*)?"
 
-_SIMPLE: list[tuple[str, re.Pattern[str]]] = [
+# Every pattern here runs only on a text holding what each of its matches holds (a keyword, a
+# prefix, a digit): most of them never scan a reply of plain prose (memory/regex_gate.py).
+_SIMPLE: list[tuple[str, Gated]] = [
     (
         "private_key",
-        re.compile(
-            r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
-            # A truncated paste without its END line is still a key: take the rest of the text.
-            r"(?:.*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
-            re.DOTALL,
+        Gated(
+            re.compile(
+                r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+                # A truncated paste without its END line is still a key: take the rest of the text.
+                r"(?:.*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
+                re.DOTALL,
+            )
         ),
     ),
     (
         "jwt",
-        re.compile(_TOKEN_START + r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+        Gated(
+            re.compile(_TOKEN_START + r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+        ),
     ),
     # sk-, sk-proj-, sk-svcacct-, also Anthropic's sk-ant-: all share the prefix.
-    ("openai_key", re.compile(_TOKEN_START + r"sk-[A-Za-z0-9_-]{20,}" + _TOKEN_END)),
-    ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b")),
+    ("openai_key", Gated(re.compile(_TOKEN_START + r"sk-[A-Za-z0-9_-]{20,}" + _TOKEN_END))),
+    ("aws_access_key", Gated(re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"))),
     (
         "github_token",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})" + _TOKEN_END),
+        Gated(
+            re.compile(
+                r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})" + _TOKEN_END
+            )
+        ),
     ),
-    ("slack_token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}" + _TOKEN_END)),
-    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}" + _TOKEN_END)),
+    ("slack_token", Gated(re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}" + _TOKEN_END))),
+    ("google_api_key", Gated(re.compile(r"\bAIza[0-9A-Za-z_-]{35}" + _TOKEN_END))),
     # Only the token is redacted, so the text still reads "Bearer [REDACTED:...]".
-    ("bearer_token", re.compile(r"\bBearer[^\S\n]+(?P<s>[A-Za-z0-9._~+/=-]{20,})", re.I)),
+    ("bearer_token", Gated(re.compile(r"\bBearer[^\S\n]+(?P<s>[A-Za-z0-9._~+/=-]{20,})", re.I))),
     (
         # 078-05-1120 and friends aside, the SSA never issues area 000, 666 or 9xx, group 00 or
         # serial 0000; the same separator on both sides keeps "123-45 6789" style noise out.
         "ssn",
-        re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])"),
+        Gated(
+            re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
+        ),
     ),
     (
         # HMRC: first letter not D F I Q U V, second not D F I O Q U V, some prefixes unused.
         "uk_ni_number",
-        re.compile(
-            r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
-            r" ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
-            re.I,
+        Gated(
+            re.compile(
+                r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+                r" ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
+                re.I,
+            )
         ),
     ),
     (
         "national_id",
-        re.compile(
-            r"\b(?:social[ -]security(?:[ -]number|[ -]no\.?|[ -]#)?|ssn|"
-            r"social[ -]insurance[ -]number|national[ -](?:id|identity|identification|insurance)"
-            r"(?:[ -](?:card[ -])?(?:number|no\.?))?|passport[ -](?:number|no\.?|#)|"
-            r"tax[ -](?:id|identification|file)(?:[ -]number)?|"
-            r"(?:personal|citizen)[ -]id(?:entification)?[ -](?:number|code)|"
-            r"id[ -]card[ -]number|driver'?s[ -]licen[cs]e[ -](?:number|no\.?)|aadhaar"
-            r"(?:[ -]number)?)"
-            # "my SSN number is ...", "social security no. on file: ...": a few words between.
-            + r"(?:[^\S\n]+[A-Za-z.']{1,12}){0,3}?"
-            + _SEP
-            # Every space- or dash-separated group holds a digit, so no trailing words are taken.
-            + r"(?P<s>[A-Z0-9]*\d[A-Z0-9]*(?:[ -][A-Z0-9]*\d[A-Z0-9]*)*)",
-            re.I,
+        Gated(
+            re.compile(
+                r"\b(?:social[ -]security(?:[ -]number|[ -]no\.?|[ -]#)?|ssn|"
+                r"social[ -]insurance[ -]number|"
+                r"national[ -](?:id|identity|identification|insurance)"
+                r"(?:[ -](?:card[ -])?(?:number|no\.?))?|passport[ -](?:number|no\.?|#)|"
+                r"tax[ -](?:id|identification|file)(?:[ -]number)?|"
+                r"(?:personal|citizen)[ -]id(?:entification)?[ -](?:number|code)|"
+                r"id[ -]card[ -]number|driver'?s[ -]licen[cs]e[ -](?:number|no\.?)|aadhaar"
+                r"(?:[ -]number)?)"
+                # "my SSN number is ...", "social security no. on file: ...": a few words between.
+                + r"(?:[^\S\n]+[A-Za-z.']{1,12}){0,3}?"
+                + _SEP
+                # Every space- or dash-separated group holds a digit: no trailing words taken.
+                + r"(?P<s>[A-Z0-9]*\d[A-Z0-9]*(?:[ -][A-Z0-9]*\d[A-Z0-9]*)*)",
+                re.I,
+            )
         ),
     ),
 ]
 
-_CARD = re.compile(r"(?<![\d+.])\d(?:[ ./_-]?\d){12,18}(?![\d])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b")
-_PASSWORD = re.compile(
-    r"\b(?:pass(?:word|wd|code|phrase)s?|pwd)"
-    # "password for my bank is X", "the wifi password: X"
-    r"(?:[^\S\n]+(?:for|to|on|of|at)[^\S\n]+(?:my[^\S\n]+|the[^\S\n]+)?[\w.@-]+)?"
-    r"[^\S\n]*(?:\bis\b|\bwas\b|:=|[:=])[^\S\n]*"
-    r"(?:\"(?P<dq>[^\"\n]{1,100})\"|'(?P<sq>[^'\n]{1,100})'|(?P<s>\S+))",
-    re.I,
+_CARD = Gated(re.compile(r"(?<![\d+.])\d(?:[ ./_-]?\d){12,18}(?![\d])"))
+_IBAN = Gated(
+    re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b")
+)
+_PASSWORD = Gated(
+    re.compile(
+        r"\b(?:pass(?:word|wd|code|phrase)s?|pwd)"
+        # "password for my bank is X", "the wifi password: X"
+        r"(?:[^\S\n]+(?:for|to|on|of|at)[^\S\n]+(?:my[^\S\n]+|the[^\S\n]+)?[\w.@-]+)?"
+        r"[^\S\n]*(?:\bis\b|\bwas\b|:=|[:=])[^\S\n]*"
+        r"(?:\"(?P<dq>[^\"\n]{1,100})\"|'(?P<sq>[^'\n]{1,100})'|(?P<s>\S+))",
+        re.I,
+    )
 )
 # Words that follow "password is" in ordinary talk about passwords rather than a password.
 _NOT_A_PASSWORD_WORDS = """
@@ -145,32 +168,40 @@ where something managed used shown hidden sent
 """
 _NOT_A_PASSWORD = frozenset(_NOT_A_PASSWORD_WORDS.split())
 # A PIN is only digits, which keeps "the pin is located under the lid" out.
-_PIN = re.compile(r"\bpin(?:[ -]?code)?(?:[ -]number)?" + _SEP + r"(?P<s>\d{4,8})\b", re.I)
-_GENERIC = re.compile(
-    r"\b(?:api[_ -]?key|access[_ -]?key|secret(?:[_ -]?key)?|client[_ -]?secret|"
-    r"auth[_ -]?token|access[_ -]?token|refresh[_ -]?token|token|credentials?|private[_ -]?key)"
-    # (?![A-Za-z]) keeps "tokenization" or "keyboard" from counting as the keyword.
-    r"s?(?![A-Za-z])[\"']?(?:[^\S\n]+[A-Za-z]{1,12}){0,3}?"
-    + _SEP
-    + r"[\"'`]?(?P<s>[A-Za-z0-9_\-./+=~]{16,})",
-    re.I,
+_PIN = Gated(re.compile(r"\bpin(?:[ -]?code)?(?:[ -]number)?" + _SEP + r"(?P<s>\d{4,8})\b", re.I))
+_GENERIC = Gated(
+    re.compile(
+        r"\b(?:api[_ -]?key|access[_ -]?key|secret(?:[_ -]?key)?|client[_ -]?secret|"
+        r"auth[_ -]?token|access[_ -]?token|refresh[_ -]?token|token|credentials?|private[_ -]?key)"
+        # (?![A-Za-z]) keeps "tokenization" or "keyboard" from counting as the keyword.
+        r"s?(?![A-Za-z])[\"']?(?:[^\S\n]+[A-Za-z]{1,12}){0,3}?"
+        + _SEP
+        + r"[\"'`]?(?P<s>[A-Za-z0-9_\-./+=~]{16,})",
+        re.I,
+    )
 )
 
-_SHORT_PASSWORD = re.compile(r"\b(?:pw|pwd|passwd|pword|pass)[^\S\n]*[:=][^\S\n]*(?P<s>\S+)", re.I)
+_SHORT_PASSWORD = Gated(
+    re.compile(r"\b(?:pw|pwd|passwd|pword|pass)[^\S\n]*[:=][^\S\n]*(?P<s>\S+)", re.I)
+)
 # "my password hunter2", "the password for the wifi Xk9mm2": no separator, so the value must
 # look like a password (see _password_like).
-_BARE_PASSWORD = re.compile(
-    r"\bpass(?:word|wd|code|phrase)s?"
-    r"(?:[^\S\n]+(?:for|to|on|of|at)[^\S\n]+(?:my[^\S\n]+|the[^\S\n]+)?[\w.@-]+)?"
-    r"[^\S\n]+(?P<s>[^\s\"']{4,100})",
-    re.I,
+_BARE_PASSWORD = Gated(
+    re.compile(
+        r"\bpass(?:word|wd|code|phrase)s?"
+        r"(?:[^\S\n]+(?:for|to|on|of|at)[^\S\n]+(?:my[^\S\n]+|the[^\S\n]+)?[\w.@-]+)?"
+        r"[^\S\n]+(?P<s>[^\s\"']{4,100})",
+        re.I,
+    )
 )
 # "login: bob / hunter2", "log in with alice@example.com and S3cret!", "credentials admin:admin1"
-_LOGIN = re.compile(
-    r"\b(?:log[ -]?in|sign[ -]?in|username|user[ -]?name|user|account|credentials?|creds)\b"
-    r"[^\n]{0,30}?(?P<u>[\w.@+-]{2,64})[^\S\n]*(?:[:/|,]|\band\b|\bwith\b)[^\S\n]*"
-    r"(?:(?:pass(?:word)?|pw|pwd)[^\S\n]*[:=]?[^\S\n]*)?(?P<s>[^\s\"',]{4,100})",
-    re.I,
+_LOGIN = Gated(
+    re.compile(
+        r"\b(?:log[ -]?in|sign[ -]?in|username|user[ -]?name|user|account|credentials?|creds)\b"
+        r"[^\n]{0,30}?(?P<u>[\w.@+-]{2,64})[^\S\n]*(?:[:/|,]|\band\b|\bwith\b)[^\S\n]*"
+        r"(?:(?:pass(?:word)?|pw|pwd)[^\S\n]*[:=]?[^\S\n]*)?(?P<s>[^\s\"',]{4,100})",
+        re.I,
+    )
 )
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/_=-])")
 # Base64 credentials: after "Basic"/"base64", or any base64 that decodes to "a:b".
@@ -178,7 +209,9 @@ _BASE64 = re.compile(
     r"(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}){2,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
     r"(?![A-Za-z0-9+/=])"
 )
-_BASIC = re.compile(r"\b(?:Basic|base64)[^\S\n]*[:=]?[^\S\n]*(?P<s>[A-Za-z0-9+/]{8,}={0,2})", re.I)
+_BASIC = Gated(
+    re.compile(r"\b(?:Basic|base64)[^\S\n]*[:=]?[^\S\n]*(?P<s>[A-Za-z0-9+/]{8,}={0,2})", re.I)
+)
 _PLACEHOLDER = re.compile(r"\[REDACTED:[a-z_]+\]")  # not a secret: redact() is idempotent
 _NON_SECRET_PLUGINS = frozenset({"IPPublicDetector"})
 
@@ -200,7 +233,7 @@ def _library_patterns() -> tuple[re.Pattern[str], ...]:
     return tuple(found)
 
 
-_LIBRARY = _library_patterns()
+_LIBRARY = tuple(Gated(pattern) for pattern in _library_patterns())
 
 
 def find_secrets(text: str) -> list[SecretMatch]:
