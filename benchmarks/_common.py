@@ -136,21 +136,25 @@ def wait_ready(
 # -- the fake upstream --------------------------------------------------------------------------
 
 
-def serve_fake(port: int) -> None:
-    """tests/fake_upstream.py on loopback: the child a benchmark starts as `--serve-fake PORT`."""
+def serve_fake(port: int, answers: Sequence[str] = ()) -> None:
+    """tests/fake_upstream.py on loopback: the child a benchmark starts as `--serve-fake PORT`;
+    `answers`, when given, are its replies in turn (each made unique)."""
     import uvicorn
 
     from tests.fake_upstream import FakeUpstream, build_app
 
-    uvicorn.run(
-        build_app(FakeUpstream()), host=HOST, port=port, log_level="warning", access_log=False
-    )
+    fake = FakeUpstream(answers=list(answers))
+    uvicorn.run(build_app(fake), host=HOST, port=port, log_level="warning", access_log=False)
 
 
-def start_fake_upstream(kids: Children, script: str, name: str, timeout: float) -> str:
-    """`script --serve-fake PORT` as a child named `name`; its base URL once it answers."""
+def start_fake_upstream(
+    kids: Children, script: str, name: str, timeout: float, extra: Sequence[str] = ()
+) -> str:
+    """`script --serve-fake PORT [extra...]` as a child named `name`; its base URL once it
+    answers."""
     port = free_port()
-    fake = kids.start(name, [sys.executable, script, "--serve-fake", str(port)], cwd=REPO)
+    argv = [sys.executable, script, "--serve-fake", str(port), *extra]
+    fake = kids.start(name, argv, cwd=REPO)
     wait_ready(fake, f"http://{HOST}:{port}/v1/models", timeout)
     return f"http://{HOST}:{port}/v1"
 

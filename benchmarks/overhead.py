@@ -11,8 +11,10 @@ server shares an interpreter (or a GIL) with the client measuring it.
 Request bodies are, by default, shaped as deployed (`--shape realistic`, issue #12): a system
 prompt and one earlier exchange (a real user turn and the assistant's answer, from the eval's
 distractor chats) before the latest question, every question and earlier turn unseen before
-(no query-cache hit), 30 users x 100 beliefs, learning on. `--shape short` is the earlier
-figure: a one-line system prompt and the question alone, 1000 users.
+(no query-cache hit), 30 users x 100 beliefs, learning on, and the fake provider answering
+as long as real answers are (the earlier exchanges' answers in turn, ~1,300 characters, each
+made unique). `--shape short` is the earlier figure: a one-line system prompt and the
+question alone, a one-line answer, 1000 users.
 
 Learning runs as the config says (`--learning`): `process` (the one-box default: the proxy
 gates and enqueues, and the learning process `selfmodel serve` starts beside it learns),
@@ -993,6 +995,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     # Child-process entry points (the same file, so the benchmark stays one script).
     parser.add_argument("--serve-fake", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--fake-answers", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--populate-into", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.requests = args.requests or (60 if args.quick else 300)
@@ -1023,7 +1026,10 @@ def run_all(
     injects: list[Target] = []
     plain: Target | None = None
     with Children(workdir) as kids:
-        upstream = start_fake_upstream(kids, __file__, "fake-upstream", 120)
+        # As deployed, the provider answers as long as real answers are (~1,300 characters),
+        # which the audit redacts and keeps: the earlier exchanges' answers, in turn.
+        extra = ["--fake-answers", "history"] if args.shape == "realistic" else []
+        upstream = start_fake_upstream(kids, __file__, "fake-upstream", 120, extra)
         direct = bench_direct(run, upstream, pool)
         for learning in args.learning:
             # Each mode on a fresh copy: no mode sees another's audit rows or learned beliefs.
@@ -1044,7 +1050,8 @@ def run_all(
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.serve_fake is not None:
-        serve_fake(args.serve_fake)
+        answers = [answer for _, answer in _history()] if args.fake_answers == "history" else []
+        serve_fake(args.serve_fake, answers)
         return
     if args.populate_into is not None:
         populate(args.populate_into, args.users, args.beliefs)

@@ -60,6 +60,17 @@ class FakeUpstream:
     stream_chunks: int = 3
     cancelled: int = 0
     stream_closed_early: int = 0
+    # Answers given in turn when no reply is queued (benchmarks: replies as long as real
+    # ones, each different, so that nothing downstream caches them); empty: Reply()'s.
+    answers: list[str] = field(default_factory=list)
+    answered: int = 0
+
+    def default_reply(self) -> Reply:
+        if not self.answers:
+            return Reply()
+        self.answered += 1
+        text = self.answers[self.answered % len(self.answers)]
+        return Reply(content=f"{text}\n\n(Answer {self.answered}.)")
 
     def reset(self) -> None:
         self.requests.clear()
@@ -337,7 +348,7 @@ def build_app(fake: FakeUpstream) -> Starlette:
         if path.endswith("/chat/completions") and _is_extraction(body):
             text = fake.extraction_replies.popleft() if fake.extraction_replies else '{"ops": []}'
             return JSONResponse(_completion(body, Reply(content=text)))
-        reply = fake.replies.popleft() if fake.replies else Reply()
+        reply = fake.replies.popleft() if fake.replies else fake.default_reply()
         if reply.delay:
             await asyncio.sleep(reply.delay)
         anthropic = path.endswith("/messages")
