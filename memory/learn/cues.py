@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memory.learn.frames import compared_away, faded_topic, favoured_topic, parse_frame
+from memory.learn.frames import compared_away, fading, favoured_topic, parse_frame
 from memory.learn.polarity import APOSTROPHES, CESSATION_VERBS, is_cessation, polarity
 from memory.learn.times import LEADING_TIME, without_time
 
@@ -292,7 +292,7 @@ def _faded_later(text: str) -> str | None:
     parts = _clauses(text)
     for part in parts[1:]:
         part = re.sub(r"^\W*(?:so|and|but|which is why|hence)\s+", "", part, flags=re.I)
-        if (topic := faded_topic(part)) is not None:
+        if (topic := fading(part)) is not None:
             return topic
     return None
 
@@ -381,7 +381,7 @@ def parse_change(sentence: str) -> Change | None:
         return Change("revise", frame.cue, frame.target, _sentence(text))
     if (split := _dropped_then_new(text)) is not None:
         return split
-    if (topic := faded_topic(text)) is not None:
+    if (topic := fading(text)) is not None:
         return _faded(text, topic)
     if (topic := _faded_later(text)) is not None:
         # "My back is fine now, so no more physio sessions": the reason, then the drop.

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from memory.learn.change import change_signal
 from memory.learn.cues import parse_change
+from memory.learn.frames import faded_topic
 from memory.learn.prose import normalize_apostrophes as normalize_apostrophes
 from memory.learn.prose import prose_of as prose_of
 from memory.learn.prose import sentences_of as sentences_of
@@ -243,6 +244,10 @@ def self_cue(sentence: str) -> str | None:
         return "attribute"
     if is_experiencer(sentence):
         return "experiencer"
+    if faded_topic(sentence):
+        # "Dairy doesn't agree with me", "Jazz leaves me cold": a thing as the subject of a
+        # predicate of the user's feeling about it.
+        return "feeling"
     for subject in _SUBJECT.finditer(sentence):
         if _INVERTED.search(sentence[: subject.start()]):
             continue
