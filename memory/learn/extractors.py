@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from memory.errors import ExtractionFailed, ParseError
@@ -27,6 +27,7 @@ from memory.learn.local import (
     of_my_people,
 )
 from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
+from memory.learn.voice import in_user_voice
 from memory.prompts import PromptLibrary
 
 # (model, messages, response_format or None) -> the reply's text
@@ -91,6 +92,14 @@ class LocalExtractor:
 
 
 def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> list[Op]:
+    """One sentence's ops, read with the user as its subject ("They've moved me to nights" ->
+    "I've been moved to nights"); the quote keeps the user's own words."""
+    voiced = in_user_voice(sentence)
+    ops = _local_voiced(voiced, contexts, classify)
+    return ops if voiced == sentence else [replace(op, quote=sentence) for op in ops]
+
+
+def _local_voiced(sentence: str, contexts: Mapping[str, str], classify: Classify) -> list[Op]:
     """One sentence's ops: a change of mind (revise/retract, linked later), else statements."""
     found = extract_statements(sentence, contexts, classify)
     if continues(sentence):

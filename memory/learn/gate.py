@@ -40,6 +40,7 @@ from memory.learn.shapes import (
     is_experiencer,
     plain_verb,
 )
+from memory.learn.voice import in_user_voice
 
 # Speaker as grammatical subject. An auxiliary right before it ("can I",
 # "how do I") marks a question, not a statement; handled by _INVERTED.
@@ -300,6 +301,7 @@ def gate(user_texts: Sequence[str]) -> GateDecision:
             continue
         saw_text = True
         for sentence in sentences_of(prose_of(text)):
+            sentence = in_user_voice(sentence)
             cue = self_cue(sentence)
             if cue:
                 return GateDecision(True, f"self-statement ({cue})")
