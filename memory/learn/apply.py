@@ -24,6 +24,7 @@ from memory.errors import MemoryFault
 from memory.guard import looks_like_instruction
 from memory.learn import revise
 from memory.learn.change import (
+    CONSEQUENCE,
     abstention_of,
     change_signal,
     changed_belief,
@@ -271,6 +272,10 @@ class Applier:
             # sentence is about is found as for a change with no target.
         if verdict is not None:
             return verdict
+        signal = change_signal(said)
+        if signal is not None and (op.cue or "").startswith(CONSEQUENCE):
+            match = changed_belief(said, self._candidates(tenant, user, said), signal)
+            return ("revises", match) if match else None
         match = revise.topic_of(statement, found, contrasts_past(said))
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):
@@ -278,7 +283,6 @@ class Applier:
             by_object = self._candidates(tenant, user, obj)
             whole = self._candidates(tenant, user, statement, limit=None)
             match = revise.slot_of(statement, by_object, whole)
-        signal = change_signal(said)
         if match is None and signal is not None:
             # A change in no known frame: the one belief the sentence is clearly about.
             match = changed_belief(statement, found, signal)
