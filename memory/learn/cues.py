@@ -322,6 +322,31 @@ def _anaphoric(text: str) -> Change | None:
     return None
 
 
+# A clause giving the reason for a change by what went wrong with the old thing: its subject
+# is that thing ("the Garmin strap kept breaking", "my old bank's fees were too high").
+_REASON_SUBJECT = re.compile(
+    r"^\W*(?:(?:because|since|as|cause)\s+)?(?:the|my|our|that|this)\s+"
+    r"(?P<thing>(?:[\w'-]+\s+){0,3}?[\w'-]+)\s+(?:(?:just|really|simply)\s+)?(?:was|were|is|"
+    r"are|got|had|has|kept|became|cost|costs|went|stopped|broke|died)\b",
+    re.I,
+)
+_NAME = re.compile(r"\b(?-i:[A-Z][\w-]*[A-Za-z])\b")
+
+
+def _reason_of(text: str) -> str | None:
+    """ "I've moved over to Linux, the Windows updates were driving me mad": the old thing,
+    named as the subject of the reason after the user's own clause. A name in it ("Windows")
+    is the thing; the rest says what of it was wrong ("updates")."""
+    parts = _clauses(text)
+    if len(parts) < 2 or not _SELF_CLAUSE.match(parts[0]):
+        return None
+    for part in parts[1:]:
+        if m := _REASON_SUBJECT.match(part):
+            names = [n for n in _NAME.findall(m["thing"]) if n != "I"]
+            return " ".join(names) if names else _clean(m["thing"])
+    return None
+
+
 # "You can drop the council flat from your notes": the thing itself, named, to be removed
 # from what the assistant keeps about the user.
 _FORGET_FROM = re.compile(
@@ -406,7 +431,7 @@ def parse_change(sentence: str) -> Change | None:
         return back
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
-        named = _clean(str(than["target"])) if than else compared_away(text)
+        named = _clean(str(than["target"])) if than else compared_away(text) or _reason_of(text)
         statement = text
         if than:
             statement = text[: than.start()] if than.re is _NOT_TAIL else text

@@ -8,6 +8,7 @@ import pytest
 
 from memory.beliefs import EvidenceIn
 from memory.learn.apply import Applier
+from memory.learn.cues import parse_change
 from memory.learn.extractors import LocalExtractor
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
@@ -63,3 +64,23 @@ def test_the_consequence_is_kept_when_it_changed_nothing_held(runtime):
     say(runtime, "They opened a climbing wall near my office, so I'm bouldering twice a week.")
     assert any("bouldering" in s for s in active(runtime))
     assert len(active(runtime)) == len(BACKGROUND) + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("I've switched to Kobo now, the Kindle screen kept freezing.", "Kindle"),
+        ("I drink oat milk these days, the dairy was upsetting my stomach.", "dairy"),
+    ],
+)
+def test_a_reason_names_the_old_thing_by_its_subject(text, target):
+    change = parse_change(text)
+    assert change is not None and change.target == target
+
+
+def test_a_new_tool_with_the_old_one_only_in_the_reason_supersedes_it(runtime):
+    seed(runtime, BACKGROUND)
+    say(runtime, "I track my runs with Strava.")
+    old = active(runtime)["I track my runs with Strava."]
+    say(runtime, "I've moved over to Garmin Connect, the Strava subscription got too pricey.")
+    assert runtime.beliefs.get(T, U, old.id).status == "superseded"
