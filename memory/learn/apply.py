@@ -24,6 +24,7 @@ from memory.errors import MemoryFault
 from memory.guard import looks_like_instruction
 from memory.learn import revise
 from memory.learn.change import (
+    CONSEQUENCE,
     abstention_of,
     change_signal,
     changed_belief,
@@ -35,6 +36,7 @@ from memory.learn.local import is_about_third_party
 from memory.learn.ops import Op, Rejected
 from memory.learn.polarity import cessation_clause, is_cessation, polarity
 from memory.learn.times import resolve_time
+from memory.learn.voice import in_user_voice
 
 
 @dataclass
@@ -223,6 +225,9 @@ class Applier:
 
     def _link_revision(self, tenant: str, user: str, op: Op) -> tuple[str, revise.Match] | None:
         statement = op.statement or ""
+        # The user's words, read with the user as their subject ("Sold my bike" -> "I sold my
+        # bike"), as the extractor read them.
+        said = in_user_voice(op.quote) if op.quote else statement
         found = self._candidates(tenant, user, statement)
         verdict = revise.same_or_contradicting(statement, found)
         first = _first_clause(statement)
@@ -233,7 +238,7 @@ class Applier:
             verdict = clause if clause is not None and clause[0] == "contradicts" else None
         same = verdict if verdict is not None and verdict[0] == "same" else None
         if same is not None and op.target is None:
-            if contrasts_past(op.quote or statement) and (
+            if contrasts_past(said) and (
                 revise.changed_value(statement, same[1].statement)
                 or revise.says_more(statement, same[1].statement)
             ):
@@ -250,7 +255,7 @@ class Applier:
                 if states_residence(m.statement)
             ]
             match = revise.residence_of(statement, homes)
-            if match is None and (signal := change_signal(op.quote or statement)) is not None:
+            if match is None and (signal := change_signal(said)) is not None:
                 # No home said before: what the move changed, if it clearly changed one
                 # ("We bought the house, so the deposit savings are done").
                 match = changed_belief(statement, found, signal)
@@ -267,14 +272,17 @@ class Applier:
             # sentence is about is found as for a change with no target.
         if verdict is not None:
             return verdict
-        match = revise.topic_of(statement, found, contrasts_past(op.quote or statement))
+        signal = change_signal(said)
+        if signal is not None and (op.cue or "").startswith(CONSEQUENCE):
+            match = changed_belief(said, self._candidates(tenant, user, said), signal)
+            return ("revises", match) if match else None
+        match = revise.topic_of(statement, found, contrasts_past(said))
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):
             # The old state unnamed: the belief about the same kind of thing, by the object.
             by_object = self._candidates(tenant, user, obj)
             whole = self._candidates(tenant, user, statement, limit=None)
             match = revise.slot_of(statement, by_object, whole)
-        signal = change_signal(op.quote or statement)
         if match is None and signal is not None:
             # A change in no known frame: the one belief the sentence is clearly about.
             match = changed_belief(statement, found, signal)

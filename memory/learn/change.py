@@ -79,6 +79,11 @@ _NOT_A_REPORT = re.compile(
     re.I,
 )
 
+# The cue of a change told as someone else's act and its consequence for the user ("They shut
+# the pool, so I swim in the lake now"): the user's clause is the new state, and the whole
+# sentence, which names the old one, is what finds the belief it changed.
+CONSEQUENCE = "consequence"
+
 # A change the user reports is said in a short sentence; a long one is a task or a story (and
 # the gate, on the request path, should not spend time reading it).
 MAX_WORDS = 25

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from memory.learn.frames import compared_away, faded_topic, favoured_topic, parse_frame
+from memory.learn.frames import compared_away, fading, favoured_topic, parse_frame
 from memory.learn.polarity import APOSTROPHES, CESSATION_VERBS, is_cessation, polarity
 from memory.learn.times import LEADING_TIME, without_time
 
@@ -292,7 +292,7 @@ def _faded_later(text: str) -> str | None:
     parts = _clauses(text)
     for part in parts[1:]:
         part = re.sub(r"^\W*(?:so|and|but|which is why|hence)\s+", "", part, flags=re.I)
-        if (topic := faded_topic(part)) is not None:
+        if (topic := fading(part)) is not None:
             return topic
     return None
 
@@ -319,6 +319,31 @@ def _anaphoric(text: str) -> Change | None:
         change = parse_change(part)
         if change is not None and change.target and _PRONOUN.fullmatch(change.target):
             return Change(change.kind, change.cue, _clean(parts[0]), change.statement)
+    return None
+
+
+# A clause giving the reason for a change by what went wrong with the old thing: its subject
+# is that thing ("the Garmin strap kept breaking", "my old bank's fees were too high").
+_REASON_SUBJECT = re.compile(
+    r"^\W*(?:(?:because|since|as|cause)\s+)?(?:the|my|our|that|this)\s+"
+    r"(?P<thing>(?:[\w'-]+\s+){0,3}?[\w'-]+)\s+(?:(?:just|really|simply)\s+)?(?:was|were|is|"
+    r"are|got|had|has|kept|became|cost|costs|went|stopped|broke|died)\b",
+    re.I,
+)
+_NAME = re.compile(r"\b(?-i:[A-Z][\w-]*[A-Za-z])\b")
+
+
+def _reason_of(text: str) -> str | None:
+    """ "I've moved over to Linux, the Windows updates were driving me mad": the old thing,
+    named as the subject of the reason after the user's own clause. A name in it ("Windows")
+    is the thing; the rest says what of it was wrong ("updates")."""
+    parts = _clauses(text)
+    if len(parts) < 2 or not _SELF_CLAUSE.match(parts[0]):
+        return None
+    for part in parts[1:]:
+        if m := _REASON_SUBJECT.match(part):
+            names = [n for n in _NAME.findall(m["thing"]) if n != "I"]
+            return " ".join(names) if names else _clean(m["thing"])
     return None
 
 
@@ -381,7 +406,7 @@ def parse_change(sentence: str) -> Change | None:
         return Change("revise", frame.cue, frame.target, _sentence(text))
     if (split := _dropped_then_new(text)) is not None:
         return split
-    if (topic := faded_topic(text)) is not None:
+    if (topic := fading(text)) is not None:
         return _faded(text, topic)
     if (topic := _faded_later(text)) is not None:
         # "My back is fine now, so no more physio sessions": the reason, then the drop.
@@ -406,7 +431,7 @@ def parse_change(sentence: str) -> Change | None:
         return back
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
-        named = _clean(str(than["target"])) if than else compared_away(text)
+        named = _clean(str(than["target"])) if than else compared_away(text) or _reason_of(text)
         statement = text
         if than:
             statement = text[: than.start()] if than.re is _NOT_TAIL else text

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from memory.errors import ExtractionFailed, ParseError
 from memory.inject.render import strip_injected
-from memory.learn.change import change_signal, continues
+from memory.learn.change import CONSEQUENCE, change_signal, continues
 from memory.learn.contexts import ContextClassifier
 from memory.learn.cues import parse_change
 from memory.learn.gate import prose_of, sentences_of
@@ -27,6 +27,7 @@ from memory.learn.local import (
     of_my_people,
 )
 from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
+from memory.learn.voice import in_user_voice
 from memory.prompts import PromptLibrary
 
 # (model, messages, response_format or None) -> the reply's text
@@ -91,6 +92,14 @@ class LocalExtractor:
 
 
 def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> list[Op]:
+    """One sentence's ops, read with the user as its subject ("They've moved me to nights" ->
+    "I've been moved to nights"); the quote keeps the user's own words."""
+    voiced = in_user_voice(sentence)
+    ops = _local_voiced(voiced, contexts, classify)
+    return ops if voiced == sentence else [replace(op, quote=sentence) for op in ops]
+
+
+def _local_voiced(sentence: str, contexts: Mapping[str, str], classify: Classify) -> list[Op]:
     """One sentence's ops: a change of mind (revise/retract, linked later), else statements."""
     found = extract_statements(sentence, contexts, classify)
     if continues(sentence):
@@ -107,7 +116,21 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
     named = change is not None and change.target is not None
     if change is None or (change.cue == "now" and not found and not named):
         signal = change_signal(sentence) if len(found) <= 1 else None
-        if signal is not None and (not is_about_third_party(sentence) or of_my_people(sentence)):
+        told = is_about_third_party(sentence)
+        if signal is not None and told and len(found) == 1 and _CONSEQUENCE.search(sentence):
+            # "They shut the pool, so I swim in the lake now": someone else's act, and what it
+            # made of the user in their own clause. The clause is the new state; the act names
+            # the old one, so the whole sentence finds the belief it changed.
+            return [
+                Op(
+                    op="revise",
+                    context=found[0].context,
+                    quote=sentence,
+                    statement=found[0].statement,
+                    cue=f"{CONSEQUENCE} ({signal.mark})",
+                )
+            ]
+        if signal is not None and (not told or of_my_people(sentence)):
             # A change in no frame the cues know ("Our address changed in June: we're renting
             # in Glasgow now"): a revision of the belief it is about, if one stands out; a
             # statement about the user is stored as new when none does, anything else is not.
@@ -166,6 +189,13 @@ def _local(sentence: str, contexts: Mapping[str, str], classify: Classify) -> li
         )
     ]
 
+
+# A clause of the user's that says what follows from the one before it.
+_CONSEQUENCE = re.compile(
+    r"(?:,\s*|\s+)(?:and\s+)?(?:so|which means|meaning|now)\s+(?:now\s+)?(?:i|we)"
+    r"(?:'m|'re|'ve|'ll| am| are| have| will)?\s",
+    re.I,
+)
 
 # A clause whose subject points back at the one before it.
 _LEANS_BACK = re.compile(r"^\W*(?:that|this|it|those|these|they|there)(?:'s|'re| is| are)?\b", re.I)

@@ -265,6 +265,31 @@ def faded_topic(text: str) -> str | None:
     return _topic(_NO_MORE.match(text)) or _topic(_FADED.match(text))
 
 
+# A predicate negated in the present ("X doesn't agree with me", "X never appeals to me") says
+# how the user stands with X; only set against an earlier time ("... anymore", "... the way it
+# used to") does it say a liking ended.
+_NEGATED_PRESENT = re.compile(
+    r"\b(?:does not|doesn't|do not|don't|never|hardly|barely)\s+(?:\w+\s+)?(?:interests?|"
+    r"excites?|appeals?|thrills?|grabs?|moves?|do(?:es)?|suits?|works?|agrees?|speaks?)\b",
+    re.I,
+)
+_EARLIER = re.compile(
+    r"\b(?:any ?more|any longer|now|nowadays|these days|lately|used to|since|again|no longer)\b",
+    re.I,
+)
+
+
+def fading(text: str) -> str | None:
+    """The topic of a sentence that ends a liking of it: `faded_topic`, except for a standing
+    aversion, a present negation with no earlier time to set it against ("Dairy doesn't agree
+    with me": a constraint, said again or anew, not a change)."""
+    topic = faded_topic(text)
+    if topic is None or _NO_MORE.match(text):
+        return topic
+    standing = _NEGATED_PRESENT.search(text) and not _EARLIER.search(text)
+    return None if standing else topic
+
+
 def favoured_topic(text: str) -> str | None:
     """The thing a sentence makes the user's choice, when the thing is its subject
     ("Spotify suits me better", "Chrome is my browser of choice", "Crosswords are what I

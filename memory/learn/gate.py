@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from memory.learn.change import change_signal
 from memory.learn.cues import parse_change
+from memory.learn.frames import faded_topic
 from memory.learn.prose import normalize_apostrophes as normalize_apostrophes
 from memory.learn.prose import prose_of as prose_of
 from memory.learn.prose import sentences_of as sentences_of
@@ -39,6 +40,7 @@ from memory.learn.shapes import (
     is_experiencer,
     plain_verb,
 )
+from memory.learn.voice import in_user_voice
 
 # Speaker as grammatical subject. An auxiliary right before it ("can I",
 # "how do I") marks a question, not a statement; handled by _INVERTED.
@@ -243,6 +245,10 @@ def self_cue(sentence: str) -> str | None:
         return "attribute"
     if is_experiencer(sentence):
         return "experiencer"
+    if faded_topic(sentence):
+        # "Dairy doesn't agree with me", "Jazz leaves me cold": a thing as the subject of a
+        # predicate of the user's feeling about it.
+        return "feeling"
     for subject in _SUBJECT.finditer(sentence):
         if _INVERTED.search(sentence[: subject.start()]):
             continue
@@ -295,6 +301,7 @@ def gate(user_texts: Sequence[str]) -> GateDecision:
             continue
         saw_text = True
         for sentence in sentences_of(prose_of(text)):
+            sentence = in_user_voice(sentence)
             cue = self_cue(sentence)
             if cue:
                 return GateDecision(True, f"self-statement ({cue})")

@@ -213,7 +213,8 @@ def _is_self_statement(clause: str) -> bool:
         return False
     if _not_about_user(clause):
         return False
-    return bool(_SPEAKER_START.match(_main_clause(clause)))
+    head = _main_clause(clause)
+    return bool(_SPEAKER_START.match(head) or faded_topic(head))
 
 
 def _candidates(sentence: str) -> list[str]:
@@ -229,7 +230,25 @@ def _candidates(sentence: str) -> list[str]:
         # "French is basically my second language, I'm fluent in it": alone, the clause says
         # nothing ("I'm fluent in it."); the sentence names what "it" is.
         return [sentence]
+    if len(chosen) == 1 and _BARE_ADJECTIVE.match(chosen[0]) and _all_told(parts, sentence):
+        # "Cats still make me sneeze, I'm allergic": an adjective that takes an object ("to
+        # cats") said without it; the sentence names what it is about.
+        return [sentence]
     return chosen
+
+
+def _all_told(parts: list[str], sentence: str) -> bool:
+    """No part of the sentence asks or requests anything."""
+    return not _is_question(sentence) and not any(_REQUEST_START.match(p) for p in parts)
+
+
+# The speaker's copula and a lone adjective of the kinds that take an object ("allergic to",
+# "sensitive to", "hooked on", "fluent in"): the clause stops where its object would be.
+_BARE_ADJECTIVE = re.compile(
+    r"^\W*(?:i|we)(?:'m|'re| am| are)\s+(?:(?:so|very|really|quite|badly|severely|seriously|"
+    r"mildly|also|too|still|a bit|kind of)\s+)*[a-z]+(?:ic|ant|ent|ive|ous|ible|able)\W*$",
+    re.I,
+)
 
 
 # The speaker's clause whose object is a pronoun: "I'm fluent in it", "I eat them daily".

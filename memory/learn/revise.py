@@ -70,7 +70,23 @@ def _shared(a: str, b: str) -> float:
     """The share of the shorter statement's content words that the other one has too: a
     restatement adds words ("... over screens", "... at home") but keeps the old ones."""
     x, y = content_stems(a), content_stems(b)
-    return len(x & y) / min(len(x), len(y)) if x and y else 0.0
+    if not x or not y:
+        return 0.0
+    paired = _negated_pairs(a, b) + _negated_pairs(b, a)
+    return min(1.0, (len(x & y) + paired) / min(len(x), len(y)))
+
+
+# A negative prefix before a word of five letters or more ("intolerant", "unhealthy").
+_NEGATIVE_PREFIX = re.compile(r"\b(?:in|un|im|il|ir|dis|non)-?([a-z]{5,})", re.I)
+
+
+def _negated_pairs(a: str, b: str) -> int:
+    """How many words of a are a word of b negated by a prefix: the same topic, one
+    constraint said by a prefix ("I'm gluten intolerant") and by a negation ("I can't
+    tolerate gluten"). Words meet on their first five letters, as content stems do."""
+    bases = {m[1].lower()[:5] for m in _NEGATIVE_PREFIX.finditer(a)}
+    words = {w[:5] for w in re.findall(r"[a-z]{5,}", b.lower())}
+    return len(bases & words)
 
 
 def is_same(a: str, b: str, similarity: float) -> bool:

@@ -1,0 +1,71 @@
+"""A sentence about the user, put with the user as its subject.
+
+Two shapes of English tell of the user without naming them as the subject:
+- a diary sentence that drops the subject before a past verb ("Made the last payment on the
+  van", "Finally sold my old bike"): the speaker did it;
+- an act done to the user ("They've moved me to nights", "The school put us on the waiting
+  list"): the passive says the same with the user as the subject ("I've been moved to
+  nights"), which is how the rest of the learner reads a statement about the user.
+The original words stay the quote; only the reading changes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from memory.learn.polarity import APOSTROPHES
+
+# Past tenses of irregular verbs (a closed class of the grammar), or a regular "-ed"; not one
+# that is also the base form ("put", "quit", "cut"), which opens a request as often.
+_IRREGULAR_PAST = (
+    r"went|got|took|left|bought|sold|began|became|broke|came|gave|grew|made|met|ran|won|lost|"
+    r"found|kept|paid|told|wrote|drove|flew|chose|ate|drank|sent|built|brought|caught|taught|"
+    r"held|led|rode|swam|wore|threw|spent|did|had"
+)
+# Verbs whose subject is no person: "Turned out fine", "Seemed a good idea".
+_IMPERSONAL = r"turned|seemed|looked|sounded|happened|appeared|needed|used|based|called|named"
+_ELIDED = re.compile(
+    r"^(?P<lead>\W*)(?P<verb>(?:(?:just|finally|recently|also|then)\s+)*"
+    rf"(?!(?:{_IMPERSONAL})\b)(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed))\s+"
+    r"(?=(?:(?:in|off|up|out|back|down|away|over)\s+)?(?:the|my|our|a|an)\s)",
+    re.I,
+)
+
+# Verbs of placing a person somewhere (a shift, a ward, a list, a team) or changing their
+# standing, whose past tense is the participle; an outing ("took me to the zoo", "sent me to
+# the shop") is a story, not a new state of the user's.
+_PLACING = (
+    r"put|moved|switched|transferred|assigned|placed|shifted|posted|signed|enrolled|promoted|"
+    r"demoted|made|laid|kicked|booted|dropped|bumped|upgraded|downgraded|relocated|rotated|"
+    r"swapped|discharged"
+)
+# Someone other than the user, as the subject: a pronoun, "the ...", "my ...", a name.
+_AGENT = (
+    r"(?:they|he|she|someone|(?:the|my|our)\s+(?:[\w-]+\s+){0,2}?[\w-]+|"
+    r"(?-i:(?!(?:I|My|Our|The|This|That|These|Those|It|We|You)\b)[A-Z][a-z]+))"
+)
+_DONE_TO = re.compile(
+    rf"^(?P<lead>\W*){_AGENT}(?P<perfect>'ve|'s|\s+have|\s+has)?"
+    r"(?:\s+(?:just|finally|recently|now|also|officially))*"
+    rf"\s+(?P<verb>{_PLACING})\s+(?P<who>me|us)\s+"
+    r"(?=(?:on|onto|to|into|off|from|back|redundant|permanent)\b)",
+    re.I,
+)
+
+
+def in_user_voice(sentence: str) -> str:
+    """The sentence with the user as its subject, when it tells of them without it; else the
+    sentence itself."""
+    text = sentence.translate(APOSTROPHES)
+    if text.rstrip().endswith("?"):
+        return sentence
+    # A diary sentence opens with a capital; a lower-case verb opens a line of a pasted list
+    # ("organised weekly meetings with the team"), about someone or no one.
+    if (m := _ELIDED.match(text)) and m["verb"][:1].isupper():
+        verb = m["verb"]
+        return f"{m['lead']}I {verb[:1].lower()}{verb[1:]} {text[m.end() :]}"
+    if m := _DONE_TO.match(text):
+        who = "I" if m["who"].lower() == "me" else "We"
+        aux = "'ve been" if m["perfect"] else " was" if who == "I" else " were"
+        return f"{m['lead']}{who}{aux} {m['verb'].lower()} {text[m.end() :]}"
+    return sentence

@@ -1,0 +1,95 @@
+"""Sentences that tell of the user without the user as subject: a dropped subject, an act done
+to the user (memory/learn/voice.py), on a real store."""
+
+import asyncio
+
+import pytest
+
+from memory.beliefs import EvidenceIn
+from memory.learn.apply import Applier
+from memory.learn.extractors import LocalExtractor
+from memory.learn.gate import gate
+from memory.learn.voice import in_user_voice
+from memory.selfmodel import SelfModel
+from proxy.config import parse_config
+
+T, U = "default", "di"
+
+
+@pytest.fixture
+def runtime(tmp_path, embedder):
+    rt = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    yield rt
+    rt.db.close()
+
+
+def say(runtime, text):
+    extraction = asyncio.run(
+        LocalExtractor(runtime.classifier).extract(
+            [text], "", [], runtime.context_descriptions, "m"
+        )
+    )
+    return Applier(runtime.beliefs).apply(T, U, extraction.ops, request_id=None, known_ids=set())
+
+
+def active(runtime):
+    return {b.statement: b for b in runtime.beliefs.find(T, U, status="active")}
+
+
+def seed(runtime, statements):
+    for text in statements:
+        runtime.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
+
+
+@pytest.mark.parametrize(
+    ("text", "voiced"),
+    [
+        ("Finally sold my old motorbike.", "I finally sold my old motorbike."),
+        ("Handed in the keys to the flat today.", "I handed in the keys to the flat today."),
+        ("The hospital has moved me to nights.", "I've been moved to nights."),
+        ("My boss switched us onto the Leeds account.", "We were switched onto the Leeds account."),
+        ("They made me redundant in May.", "I was made redundant in May."),
+    ],
+)
+def test_the_user_becomes_the_subject(text, voiced):
+    assert in_user_voice(text) == voiced
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Put the kettle on.",  # a request: "put" is also the base form
+        "Turned out the shop was shut.",
+        "Based in Cardiff, I teach maths.",
+        "Did they move me to nights?",
+        "Grandma took me to the zoo.",  # an outing, not a new state
+        "They cancelled the bus.",
+        "organised a weekly meeting with the team",  # a line of a pasted list
+    ],
+)
+def test_other_sentences_are_left_as_they_are(text):
+    assert in_user_voice(text) == text
+
+
+def test_a_diary_sentence_passes_the_gate():
+    assert gate(["Cleared the last of the overdraft this morning!"]).keep
+
+
+def test_an_assignment_done_to_the_user_replaces_what_they_did(runtime):
+    seed(runtime, ["I love sailing.", "I read science fiction.", "I play chess on Sundays."])
+    say(runtime, "I work in the accounts team.")
+    old = active(runtime)["I work in the accounts team."]
+    say(runtime, "They've moved me to the payroll team now.")
+    assert runtime.beliefs.get(T, U, old.id).status == "superseded"
+    new = [b for s, b in active(runtime).items() if "payroll" in s]
+    assert len(new) == 1
+    quote = runtime.beliefs.get(T, U, new[0].id).evidence[-1].quote
+    assert quote == "They've moved me to the payroll team now."
+
+
+def test_a_dropped_subject_event_ends_the_state_it_completes(runtime):
+    seed(runtime, ["I love sailing.", "I read science fiction.", "I play chess on Sundays."])
+    say(runtime, "I'm paying back a student loan.")
+    old = active(runtime)["I'm paying back a student loan."]
+    say(runtime, "Made the final repayment on the student loan yesterday.")
+    assert runtime.beliefs.get(T, U, old.id).status != "active"
