@@ -401,7 +401,16 @@ class Applier:
 
 # Cues whose target is the old state as it was held ("I don't like X anymore" -> "I like X"),
 # so its polarity is the old belief's; other targets are a bare topic ("switched from X").
-_HELD_STATE_CUES = ("no longer", "not anymore", "used to", "dropped", "dropped for", "out, in")
+_HELD_STATE_CUES = (
+    "no longer",
+    "not anymore",
+    "used to",
+    "dropped",
+    "dropped for",
+    "out, in",
+    "off",
+    "ended",
+)
 
 
 def _old_sign(op: Op, target: str) -> int | None:

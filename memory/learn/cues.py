@@ -138,6 +138,25 @@ _STOPPED = re.compile(
     re.I,
 )
 
+# "I'm off the waiting list": the particle "off" negates the state "on" named ("I'm on the
+# waiting list"). Only a determined noun phrase: "I'm off to Leeds", "I'm off work today"
+# place the user, they end nothing.
+_OFF = re.compile(
+    r"\b(?:i|we)(?:'m|'re| am| are)\s+(?:(?:now|finally|officially|also|just)\s+)*off\s+"
+    r"(?P<target>(?:the|my|our)\s+[^.;!?,]+?)"
+    r"(?:\s+(?:for good|now|permanently|at last|altogether|for now))*\s*(?:[.;!?,]|$)",
+    re.I,
+)
+# "The tutoring's finished": an activity, named by its gerund as the subject, has ended; what
+# ended is the user doing it ("I tutor ..."). The gerund stripped of "-ing" is the verb.
+_ACTIVITY_ENDED = re.compile(
+    r"^\W*(?:(?:so|well|and|but|anyway|sadly)\W+)*(?:the|my|our)\s+(?:[\w-]+\s+)?"
+    r"(?P<verb>[a-z]{3,})ing(?:'s|\s+(?:is|has|was|have|are))\s+(?:(?:now|finally|all|"
+    r"officially|well and truly)\s+)*(?:finished|over|ended|done|stopped|come to an end|"
+    r"wrapped up)\b",
+    re.I,
+)
+
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|we|my|our|me|us)\b", re.I)
 
@@ -419,6 +438,10 @@ def parse_change(sentence: str) -> Change | None:
         new = _sentence(rest) if rest and len(rest.split()) >= 2 else None
         target = _sentence(m["target"])
         return Change("revise" if new else "retract", "not anymore", target, new)
+    if m := _OFF.search(text):
+        return Change("retract", "off", f"I'm on {_clean(m['target'])}")
+    if (m := _ACTIVITY_ENDED.match(text)) and not text.endswith("?"):
+        return Change("retract", "ended", f"I {m['verb'].lower()}")
     if (
         _CESSATION_SELF.search(text)
         or _STOPPED.search(text)

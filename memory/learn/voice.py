@@ -27,7 +27,8 @@ _IMPERSONAL = r"turned|seemed|looked|sounded|happened|appeared|needed|used|based
 _ELIDED = re.compile(
     r"^(?P<lead>\W*)(?P<verb>(?:(?:just|finally|recently|also|then)\s+)*"
     rf"(?!(?:{_IMPERSONAL})\b)(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed))\s+"
-    r"(?=(?:(?:in|off|up|out|back|down|away|over)\s+)?(?:the|my|our|a|an)\s)",
+    # "Got rid of the landline": "rid of" is the verb's, as a particle is.
+    r"(?=(?:(?:in|off|up|out|back|down|away|over|rid of)\s+)?(?:the|my|our|a|an)\s)",
     re.I,
 )
 

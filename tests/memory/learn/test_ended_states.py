@@ -1,0 +1,97 @@
+"""States ended by grammar the other cues miss: the particle "off" negating "on", a gerund's
+activity that is over, a diary sentence without its subject (a real store)."""
+
+import asyncio
+
+import pytest
+
+from memory.beliefs import EvidenceIn
+from memory.learn.apply import Applier
+from memory.learn.cues import parse_change
+from memory.learn.extractors import LocalExtractor
+from memory.selfmodel import SelfModel
+from proxy.config import parse_config
+
+T, U = "default", "bo"
+
+
+@pytest.fixture
+def runtime(tmp_path, embedder):
+    rt = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    yield rt
+    rt.db.close()
+
+
+def say(runtime, text):
+    extraction = asyncio.run(
+        LocalExtractor(runtime.classifier).extract(
+            [text], "", [], runtime.context_descriptions, "m"
+        )
+    )
+    Applier(runtime.beliefs).apply(T, U, extraction.ops, request_id=None, known_ids=set())
+
+
+def active(runtime):
+    return {b.statement for b in runtime.beliefs.find(T, U, status="active")}
+
+
+def seed(runtime, statements):
+    for text in statements:
+        runtime.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
+
+
+OTHERS = ["I love sailing.", "I read science fiction.", "I cook Thai food most weekends."]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "target"),
+    [
+        ("I'm off the blood thinners now, the clot has cleared.", "I'm on the blood thinners"),
+        ("We're finally off the council housing list.", "I'm on the council housing list"),
+        ("The babysitting is over, they moved away.", "I babysitt"),
+        ("My coaching's finished for good.", "I coach"),
+    ],
+)
+def test_an_off_state_or_an_ended_activity_is_a_retraction(sentence, target):
+    change = parse_change(sentence)
+    assert change is not None and change.kind == "retract"
+    assert change.target == target
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I'm off to Leeds tomorrow.",
+        "I'm off work today.",
+        "The meeting's over, can you summarise it?",
+        "The evening was lovely.",
+    ],
+)
+def test_going_off_somewhere_or_a_question_ends_nothing(sentence):
+    change = parse_change(sentence)
+    assert change is None or change.cue not in ("off", "ended")
+
+
+@pytest.mark.parametrize(
+    ("first", "change"),
+    [
+        ("I'm on the night-shift rota at the depot.", "I'm off the night-shift rota now."),
+        ("I'm on the committee of the tenants' association.", "I'm off the committee at last."),
+        ("I coach my niece's netball team on Thursdays.", "The coaching has ended, she quit."),
+        ("I have a season ticket for the train.", "Finally got rid of the season ticket."),
+    ],
+)
+def test_the_state_ended_is_retracted(runtime, first, change):
+    seed(runtime, OTHERS)
+    say(runtime, first)
+    assert first in active(runtime)
+    say(runtime, change)
+    assert first not in active(runtime)
+    assert set(OTHERS) <= active(runtime)
+
+
+def test_off_to_a_place_keeps_an_on_state(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "I'm on the committee of the tenants' association.")
+    say(runtime, "I'm off to Leeds tomorrow for a conference.")
+    assert "I'm on the committee of the tenants' association." in active(runtime)
