@@ -38,6 +38,7 @@ from memory.learn.shapes import (
     TASK_OBJECT,
     is_attribute,
     is_experiencer,
+    is_possessed_habit,
     plain_verb,
 )
 from memory.learn.voice import in_user_voice
@@ -243,6 +244,8 @@ def self_cue(sentence: str) -> str | None:
         return "self-noun"
     if is_attribute(sentence):
         return "attribute"
+    if is_possessed_habit(sentence):
+        return "arrangement"
     if is_experiencer(sentence):
         return "experiencer"
     if faded_topic(sentence):

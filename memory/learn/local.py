@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from memory.learn.cues import states_home
 from memory.learn.frames import faded_topic, favoured_topic
 from memory.learn.gate import normalize_apostrophes, prose_of, self_cue, sentences_of
+from memory.learn.shapes import is_possessed_habit
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ def is_about_third_party(sentence: str) -> bool:
     if favoured_topic(head) or faded_topic(head) or states_home(head):
         return False  # "Chrome is my browser of choice": a thing, felt about by the user
     if _PEOPLE_SUBJECT.match(head):
-        return not (_WITH_SPEAKER.match(head) or _RELATION.match(head))
+        # "My mum picks the kids up on Wednesdays": a lasting arrangement of the user's life.
+        arranged = is_possessed_habit(head)
+        return not (_WITH_SPEAKER.match(head) or _RELATION.match(head) or arranged)
     return bool(_OTHER_SUBJECT.match(head) or _NAMED_SUBJECT.match(head))
 
 

@@ -164,3 +164,41 @@ def is_experiencer(sentence: str) -> bool:
         and len(sentence.split()) <= _EXPERIENCER_MAX_WORDS
         and not sentence.rstrip().endswith("?")
     )
+
+
+# "My son goes to a childminder three days a week", "My salary gets paid into my account",
+# "Our gas and electricity are with Octopus": a person or thing of the user's as the subject of
+# a habitual present is an arrangement of the user's life, when the clause says it lasts (a
+# frequency), ties it back to the user (an object of theirs: "looks after my rabbit") or names
+# who provides it ("are with Octopus", "on Bitbucket"). Verbs of saying, thinking and wanting
+# report the other person's mind ("My boss wants the report"), not an arrangement.
+_NOT_HABITUAL = (
+    r"(?:says|thinks|wants|needs|asks|tells|believes|knows|feels|seems|sounds|means|"
+    r"hopes|wonders|expects|is(?!\s+with)|was|has|uses|includes|contains|keeps\s+\w+ing)\b|looks\b(?!\s+after)"
+)
+_POSSESSED_HABIT = re.compile(
+    r"^\W*(?:(?:and|but|also|so|honestly|actually)\s+)?(?:my|our)\s+"
+    r"(?P<subject>(?:[\w-]+\s+){0,2}?[\w-]+(?:\s+(?-i:[A-Z][a-z]+))?"
+    r"(?:\s+and\s+(?:my\s+)?[\w-]+)?)\s+"
+    rf"(?:(?:always|usually|normally|still)\s+)?(?!{_NOT_HABITUAL})"
+    r"(?P<verb>[a-z]{2,}s|are with|is with)\b(?P<rest>[^?]*)$",
+    re.I,
+)
+_TIED_TO_USER = re.compile(r"\b(?:my|our|me|us)\b", re.I)
+_PROVIDER = re.compile(r"\b(?:with|on|at|through|via)\s+(?-i:[A-Z][a-z]+)")
+_NAME_FIRST = re.compile(r"\s+(?-i:[A-Z][a-z]+)")
+# "three days a week": a count of units per unit, a frequency too.
+_PER = re.compile(rf"\b{_COUNT}\s+{_UNIT}s\s+(?:a|per|each|every)\s+{_UNIT}\b", re.I)
+_POSSESSED_MAX_WORDS = 14
+
+
+def is_possessed_habit(sentence: str) -> bool:
+    m = _POSSESSED_HABIT.match(sentence.strip())
+    if m is None or len(sentence.split()) > _POSSESSED_MAX_WORDS:
+        return False
+    rest = m["rest"]
+    # "are with Octopus": the verb's preposition names the provider itself.
+    provider = _PROVIDER.search(rest) or (m["verb"].endswith("with") and _NAME_FIRST.match(rest))
+    if _IS_MATERIAL.search(m["subject"]) or (_IS_MATERIAL.search(rest) and not provider):
+        return False
+    return bool(provider or HABIT.search(rest) or _PER.search(rest) or _TIED_TO_USER.search(rest))
