@@ -7,7 +7,7 @@ from memory.learn.change import CONTRAST, EVENT, abstention_of, change_signal, c
 from memory.learn.gate import gate
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
-from tests.memory.learn.test_topic_frames import T, U, active, say
+from tests.memory.learn.talk import T, U, active, say
 
 # Beliefs of other kinds that every test user holds, so that a link has to stand out.
 OTHERS = [

@@ -2,44 +2,10 @@
 reason that names the old thing (memory/learn/extractors.py, cues.py, apply.py), on a real
 store."""
 
-import asyncio
-
 import pytest
 
-from memory.beliefs import EvidenceIn
-from memory.learn.apply import Applier
 from memory.learn.cues import parse_change
-from memory.learn.extractors import LocalExtractor
-from memory.selfmodel import SelfModel
-from proxy.config import parse_config
-
-T, U = "default", "ed"
-
-
-@pytest.fixture
-def runtime(tmp_path, embedder):
-    rt = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
-    yield rt
-    rt.db.close()
-
-
-def say(runtime, text):
-    extraction = asyncio.run(
-        LocalExtractor(runtime.classifier).extract(
-            [text], "", [], runtime.context_descriptions, "m"
-        )
-    )
-    return Applier(runtime.beliefs).apply(T, U, extraction.ops, request_id=None, known_ids=set())
-
-
-def active(runtime):
-    return {b.statement: b for b in runtime.beliefs.find(T, U, status="active")}
-
-
-def seed(runtime, statements):
-    for text in statements:
-        runtime.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
-
+from tests.memory.learn.talk import T, U, active, say, seed
 
 BACKGROUND = [
     "I love sailing.",

@@ -1,46 +1,14 @@
 """The topic as the subject, a household's home, a pronoun's antecedent, and old states found
 by their object (memory/learn/frames.py, cues.py, revise.py, apply.py), on a real store."""
 
-import asyncio
-
 import pytest
 
-from memory.beliefs import EvidenceIn
-from memory.learn.apply import Applier
 from memory.learn.cues import parse_change
-from memory.learn.extractors import LocalExtractor
 from memory.learn.frames import faded_topic, favoured_topic
 from memory.learn.local import extract_statements
-from memory.selfmodel import SelfModel
-from proxy.config import parse_config
+from tests.memory.learn.talk import active, say, seed
 
-T, U = "default", "bo"
 CONTEXTS = {"preferences": "what the user likes", "constraints": "limits"}
-
-
-@pytest.fixture
-def runtime(tmp_path, embedder):
-    rt = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
-    yield rt
-    rt.db.close()
-
-
-def say(runtime, text):
-    extraction = asyncio.run(
-        LocalExtractor(runtime.classifier).extract(
-            [text], "", [], runtime.context_descriptions, "m"
-        )
-    )
-    return Applier(runtime.beliefs).apply(T, U, extraction.ops, request_id=None, known_ids=set())
-
-
-def active(runtime):
-    return {b.statement: b for b in runtime.beliefs.find(T, U, status="active")}
-
-
-def seed(runtime, statements):
-    for text in statements:
-        runtime.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
 
 
 @pytest.mark.parametrize(

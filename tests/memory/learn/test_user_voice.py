@@ -1,44 +1,11 @@
 """Sentences that tell of the user without the user as subject: a dropped subject, an act done
 to the user (memory/learn/voice.py), on a real store."""
 
-import asyncio
-
 import pytest
 
-from memory.beliefs import EvidenceIn
-from memory.learn.apply import Applier
-from memory.learn.extractors import LocalExtractor
 from memory.learn.gate import gate
 from memory.learn.voice import in_user_voice
-from memory.selfmodel import SelfModel
-from proxy.config import parse_config
-
-T, U = "default", "di"
-
-
-@pytest.fixture
-def runtime(tmp_path, embedder):
-    rt = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
-    yield rt
-    rt.db.close()
-
-
-def say(runtime, text):
-    extraction = asyncio.run(
-        LocalExtractor(runtime.classifier).extract(
-            [text], "", [], runtime.context_descriptions, "m"
-        )
-    )
-    return Applier(runtime.beliefs).apply(T, U, extraction.ops, request_id=None, known_ids=set())
-
-
-def active(runtime):
-    return {b.statement: b for b in runtime.beliefs.find(T, U, status="active")}
-
-
-def seed(runtime, statements):
-    for text in statements:
-        runtime.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
+from tests.memory.learn.talk import T, U, active, say, seed
 
 
 @pytest.mark.parametrize(
