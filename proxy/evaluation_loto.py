@@ -6,9 +6,12 @@ cases as if it had never been seen: the situation table loses every entry writte
 (`memory.index.views.DERIVED_FROM`; those cases' users are written again under the reduced
 table), and the scoring weights (`memory.inject.ranking.Weights`: situation weight, cut width
 and the cut's cap) are chosen on the other nine topics from a small grid (best recall with
-median tokens <= BAR_TOKENS there). The weights are chosen on the in-sample runs of the nine
-topics (their own table entries kept), which is what a deployment fitted on nine topics would
-have.
+median tokens <= BAR_TOKENS there). The weights are chosen on the nine topics' own unseen-topic
+runs (each under the table less its own entries), nested: choosing them on in-sample runs,
+where every topic's entries help, favours a heavy situation weight that the held-out topic,
+without its entries, then pays for. On the dev topics (cut capped at 245 tokens) the
+weights chosen in-sample gave 0.938 and those chosen nested 0.941, against 0.953 for the
+default weights: a nine-topic grid fit is noise at this size; the defaults stay.
 """
 
 from __future__ import annotations
@@ -81,53 +84,52 @@ async def loto(
         grid.append(DEFAULT_WEIGHTS)
     topic_of = [cases[members[0]]["topic"] for members in users]
     queries = [cases[members[0]]["query"] for members in users]
-    echo(f"leave-one-topic-out: {len(grid)} weight settings x {len(users)} cases in-sample")
-    insample: dict[Weights, list[tuple[bool, int, int]]] = {}
-    for weights in grid:
-        runtime.set_weights(weights)
-        insample[weights] = [
-            await probe(runtime, f"case-{n}", queries[n], golds[n]) for n in range(len(users))
-        ]
+    echo(f"leave-one-topic-out: {len(grid)} weight settings x {len(users)} unseen-topic cases")
+    runtime.set_weights(DEFAULT_WEIGHTS)
+    insample = [await probe(runtime, f"case-{n}", queries[n], golds[n]) for n in range(len(users))]
     topics = sorted(set(topic_of))
-    per_topic: dict[str, Any] = {}
-    table_only: list[tuple[bool, int, int]] = []
-    both: list[tuple[bool, int, int]] = []
+    # unseen[w][n]: case n under weights w, its topic's table entries removed.
+    unseen: dict[Weights, dict[int, tuple[bool, int, int]]] = {w: {} for w in grid}
     try:
         for topic in topics:
-            held = [n for n in range(len(users)) if topic_of[n] == topic]
-            train = [n for n in range(len(users)) if topic_of[n] != topic]
-            chosen = (
-                max(grid, key=lambda w: _bar_objective([insample[w][n] for n in train]))
-                if train
-                else DEFAULT_WEIGHTS
-            )
             runtime.use_situations(DEFAULT_TABLE.without(topic))
-            fixed, fitted = [], []
-            for n in held:
+            for n in (n for n in range(len(users)) if topic_of[n] == topic):
                 user = f"loto-{n}"
                 gold = await write_user(runtime, user, preferences, users[n])
-                runtime.set_weights(DEFAULT_WEIGHTS)
-                fixed.append(await probe(runtime, user, queries[n], gold))
-                runtime.set_weights(chosen)
-                fitted.append(await probe(runtime, user, queries[n], gold))
-            table_only.extend(fixed)
-            both.extend(fitted)
-            per_topic[topic] = {
-                "in_sample": _figures([insample[DEFAULT_WEIGHTS][n] for n in held]),
-                "loto_table": _figures(fixed),
-                "loto": _figures(fitted),
-                "weights": {
-                    "situation": chosen.situation,
-                    "feedback": chosen.feedback,
-                    "cut_stds": chosen.cut_stds,
-                    "cut_max": chosen.cut_max,
-                },
-            }
+                for weights in grid:
+                    runtime.set_weights(weights)
+                    unseen[weights][n] = await probe(runtime, user, queries[n], gold)
     finally:
         runtime.use_situations(DEFAULT_TABLE)
         runtime.set_weights(DEFAULT_WEIGHTS)
+    per_topic: dict[str, Any] = {}
+    table_only: list[tuple[bool, int, int]] = []
+    both: list[tuple[bool, int, int]] = []
+    for topic in topics:
+        held = [n for n in range(len(users)) if topic_of[n] == topic]
+        train = [n for n in range(len(users)) if topic_of[n] != topic]
+        chosen = (
+            max(grid, key=lambda w: _bar_objective([unseen[w][n] for n in train]))
+            if train
+            else DEFAULT_WEIGHTS
+        )
+        fixed = [unseen[DEFAULT_WEIGHTS][n] for n in held]
+        fitted = [unseen[chosen][n] for n in held]
+        table_only.extend(fixed)
+        both.extend(fitted)
+        per_topic[topic] = {
+            "in_sample": _figures([insample[n] for n in held]),
+            "loto_table": _figures(fixed),
+            "loto": _figures(fitted),
+            "weights": {
+                "situation": chosen.situation,
+                "feedback": chosen.feedback,
+                "cut_stds": chosen.cut_stds,
+                "cut_max": chosen.cut_max,
+            },
+        }
     return {
-        "in_sample": _figures(insample[DEFAULT_WEIGHTS]),
+        "in_sample": _figures(insample),
         "loto_table": _figures(table_only),
         "loto": _figures(both),
         "topics": per_topic,

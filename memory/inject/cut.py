@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CUT_MAX", "CUT_STDS", "MIN_KEEP", "CutInfo", "cut", "cut_explained"]
+__all__ = ["CUT_MAX", "CUT_STDS", "CUT_TOKENS", "MIN_KEEP", "CutInfo", "cut", "cut_explained"]
 
 # Adaptive cut: keep beliefs within this many standard deviations (of the user's scores for
 # this query) of the best one. Scale-free, so it does not depend on the score's weights. A query
@@ -32,8 +32,18 @@ __all__ = ["CUT_MAX", "CUT_STDS", "MIN_KEEP", "CutInfo", "cut", "cut_explained"]
 # (another CPU, another build of the int8 model) `selfmodel eval` went 0.949 at 233 -> 0.958
 # at 236.5 in-sample, 0.951 at 228 -> 0.964 at 237.5 leave-one-topic-out; learned from a chat
 # 0.960 at 240 -> 0.960 at 244.
+# The cap counted beliefs, so what it spends follows the length of a topic's statements: on the
+# dev topics 16 beliefs took from 206 to 272 tokens (topic medians), 4 of 10 above the bar's
+# 250. CUT_TOKENS caps the block itself: the cut fills the block best first up to this many
+# tokens (below the rule's max_tokens, which stays the ceiling), whatever a topic's wording
+# costs. Set from the bar (median <= 250 injected tokens), five under it so another tokenizer's
+# count does not cross it; not fitted. With it the count cap matters little, and 18 (the next
+# value of `selfmodel eval`'s grid) spends the room a topic of short statements leaves: on the
+# dev topics, `CUT_MAX` 16 uncapped 0.964 at 238.5 (topic medians up to 271.5), 18 with 240 /
+# 250 tokens 0.956 at 231 / 0.960 at 240 (every topic median under 245).
 CUT_STDS = 3.0
-CUT_MAX: int | None = 16
+CUT_MAX: int | None = 18
+CUT_TOKENS: int | None = 245
 MIN_KEEP = 3
 
 
@@ -46,6 +56,8 @@ class CutInfo:
     threshold: float  # scores below this were cut (best - CUT_STDS x spread)
     passed: int  # beliefs at or above the threshold (at least MIN_KEEP)
     kept: int  # after the caps (the rule's top_k, and Weights.cut_max when set)
+    # (The token fit comes after the cut: `memory.inject.plan` adds its account, and
+    # "cut_tokens" or "max_tokens" to stopped_by when it dropped beliefs.)
     # "score" (the threshold), "top_k" (the rule's cap), "cut_max" (the cut's own cap, when set
     # and below top_k), or "all" (every eligible belief kept)
     stopped_by: str

@@ -217,17 +217,24 @@ class Injector:
             raise _RetrievalFailed from exc
         retrieved = time.perf_counter()
         limit = self._token_limit(rule, model, messages, model_info)
+        # The cut's own token target (`memory.inject.cut.CUT_TOKENS`) below the rule's ceiling.
+        target = self.weights.cut_tokens
+        fit_to = limit if target is None else min(limit, target)
         fitted = render.fit(
-            template, chosen, limit, model, shown, self.tokens.count, same_as, self.folder
+            template, chosen, fit_to, model, shown, self.tokens.count, same_as, self.folder
         )
         done = time.perf_counter()
         return _Selected(
             chosen, fitted, limit, (retrieved - started) * 1000, (done - retrieved) * 1000
         )
 
-    @staticmethod
     def _explain(
-        info: dict[str, Any], fitted: list[ScoredBelief], chosen: int, limit: int, lines: int = 0
+        self,
+        info: dict[str, Any],
+        fitted: list[ScoredBelief],
+        chosen: int,
+        limit: int,
+        lines: int = 0,
     ) -> list[ScoredBelief]:
         """Complete the cut's account with the token fit; the last belief carries it."""
         if not info:
@@ -238,8 +245,11 @@ class Injector:
         info["injected"] = len(fitted)
         info["lines"] = lines
         info["max_tokens"] = limit
+        target = self.weights.cut_tokens
+        if target is not None and target < limit:
+            info["cut_tokens"] = target
         if len(fitted) < chosen:
-            info["stopped_by"] = "max_tokens"
+            info["stopped_by"] = "cut_tokens" if "cut_tokens" in info else "max_tokens"
         if not fitted:
             return fitted
         last = fitted[-1]

@@ -35,11 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from memory.inject.cut import CUT_MAX, CUT_STDS, MIN_KEEP, CutInfo, cut, cut_explained
+from memory.inject.cut import CUT_MAX, CUT_STDS, CUT_TOKENS, MIN_KEEP, CutInfo, cut, cut_explained
 
 __all__ = [
     "CUT_MAX",
     "CUT_STDS",
+    "CUT_TOKENS",
     "DEFAULT_WEIGHTS",
     "MIN_KEEP",
     "CutInfo",
@@ -97,6 +98,7 @@ class Weights:
     feedback: float = FEEDBACK_WEIGHT
     cut_stds: float = CUT_STDS
     cut_max: int | None = CUT_MAX
+    cut_tokens: int | None = CUT_TOKENS
     breadth: float = BREADTH_WEIGHT
     crowding: float = CROWDING_WEIGHT
     concavity: float = CONCAVITY_WEIGHT

@@ -76,7 +76,7 @@ def test_relevant_beliefs_are_injected_and_audited(proxy, http, upstream):
         parts = belief["why"]
         assert {"statement", "situation", "neighbourhood", "prior", "turn"} <= set(parts)
     cut = record["injected"][-1]["why"]["cut"]
-    assert cut["stopped_by"] in {"score", "cut_max", "top_k", "all", "max_tokens"}
+    assert cut["stopped_by"] in {"score", "cut_max", "top_k", "all", "max_tokens", "cut_tokens"}
     assert cut["injected"] == len(record["injected"])
     assert cut["passed"] >= cut["kept"] >= 1 and cut["eligible"] >= cut["passed"]
 

@@ -88,3 +88,34 @@ def test_a_plan_made_on_the_event_loop_is_the_plan_made_in_a_thread(tmp_path, em
     assert plan(inline=True) == plan(inline=False)
     assert plan(inline=True)[0]
     runtime.db.close()
+
+
+def test_a_crowded_topic_of_long_statements_is_cut_to_the_token_target(tmp_path, embedder):
+    """The cut caps what a block costs, not how many beliefs it holds: long statements of one
+    area fill it to CUT_TOKENS, under the rule's own max_tokens."""
+    from memory.inject.cut import CUT_TOKENS
+
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    dishes = ["Thai green curry", "seafood paella", "miso ramen", "fish tacos", "mushroom risotto"]
+    ways = [
+        "slow-cooked for hours on a Sunday afternoon with the children helping",
+        "made in one pan after a long shift when nobody wants to wash up",
+        "prepared the night before and reheated for a packed lunch at the office",
+        "served for guests with homemade bread and a salad from the allotment",
+    ]
+    for dish in dishes:
+        for way in ways:
+            statement = f"My favourite dinner to cook is {dish}, {way}, never with coriander."
+            runtime.beliefs.create("t", "u", statement, "preferences", _said(statement))
+    messages = [{"role": "user", "content": "What should I cook for dinner this evening?"}]
+    injection = asyncio.run(
+        runtime.plan(tenant="t", user="u", model="gpt-4o", messages=messages, headers={})
+    )
+    rule = runtime.injector.config.injection.rules[0]
+    assert CUT_TOKENS is not None and rule.max_tokens > CUT_TOKENS
+    assert 0 < injection.tokens <= CUT_TOKENS
+    assert injection.cut is not None
+    assert injection.cut["stopped_by"] == "cut_tokens"
+    assert injection.cut["cut_tokens"] == CUT_TOKENS
+    assert injection.cut["injected"] < injection.cut["after_duplicates"]
+    runtime.db.close()
