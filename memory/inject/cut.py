@@ -39,8 +39,9 @@ __all__ = ["CUT_MAX", "CUT_STDS", "CUT_TOKENS", "MIN_KEEP", "CutInfo", "cut", "c
 # costs. Set from the bar (median <= 250 injected tokens), five under it so another tokenizer's
 # count does not cross it; not fitted. With it the count cap matters little, and 18 (the next
 # value of `selfmodel eval`'s grid) spends the room a topic of short statements leaves: on the
-# dev topics, `CUT_MAX` 16 uncapped 0.964 at 238.5 (topic medians up to 271.5), 18 with 240 /
-# 250 tokens 0.956 at 231 / 0.960 at 240 (every topic median under 245).
+# dev topics (benchmarks/retrieval_lab_tokens.py), `CUT_MAX` 16 uncapped 0.964 at 238.5 (topic
+# medians up to 271.5), 18 with 240 / 245 / 250 tokens 0.956 at 231 / 0.958 at 235 / 0.960 at
+# 240 (every topic median under 245).
 CUT_STDS = 3.0
 CUT_MAX: int | None = 18
 CUT_TOKENS: int | None = 245
