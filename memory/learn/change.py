@@ -47,10 +47,13 @@ _IRREGULAR_PAST = (
 # The subject of a clause: the speaker, a noun phrase of theirs or a definite one ("the trio"),
 # or a name; then the verb, after an adverb or two.
 _CLAUSE_SUBJECT = (
-    r"(?:^\W*|[,;:]\s*|\b(?:and|so|but|since|once|after|when|because)\s+)"
+    r"(?:(?:^\W*|[,;:]\s*|\b(?:and|so|but|since|once|after|when|because)\s+)"
     r"(?:i|we|(?:my|our|the)\s+(?:[\w-]+\s+){0,2}?[\w-]+|"
     # a name, not a capitalised determiner ("My left ear ..." is no "My" who left)
     r"(?-i:(?!(?:My|Our|The|This|That|These|Those|His|Her|Their|Its|Your|A|An)\b)[A-Z][a-z]+))"
+    # "I" and "we" are nominative: a subject wherever they stand, whatever clause went before
+    # ("After the bank froze my card I moved my salary").
+    r"|(?<![\w'-])(?:i|we)(?![\w-]))"
 )
 _ADVERBS = r"(?:\s+(?:just|recently|finally|also|already|eventually|then|actually|even))*"
 _VERB_PAST = rf"(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed)"
@@ -76,6 +79,14 @@ _NOT_A_REPORT = re.compile(
     r"which|where|who)\b|\b(?:i|we)(?:'d| would| will|'ll| might| may)\s+(?:like|love|want|"
     r"prefer|be|need)\b(?!.*\b(?:from now on|now on)\b)|\b(?:going to|plan to|planning to|"
     r"want to|hope to|thinking (?:of|about))\b",
+    re.I,
+)
+# An event that adds to what was, not replaces it: "My partner bought one for her side too",
+# "I've also joined a choir". The speaker's own birth ("My twin and I were born ten minutes
+# apart") is a fact of their whole life, never a change of it.
+_ADDITIVE = re.compile(
+    r"\b(?:too|as well|also|either)\W*$|\b(?:i|we)(?:'ve| have)?\s+also\b"
+    r"|\b(?:i|we)\s+(?:was|were)\s+born\b",
     re.I,
 )
 
@@ -107,7 +118,7 @@ def change_signal(text: str) -> Signal | None:
         return None
     if m := _CONTRAST.search(text):
         signal = Signal(CONTRAST, m.group(0).lower())
-    elif m := _EVENT.search(text):
+    elif (m := _EVENT.search(text)) and not _ADDITIVE.search(text):
         signal = Signal(EVENT, m.group(0).strip(" ,;:").lower())
     else:
         return None

@@ -239,3 +239,30 @@ def test_a_perfect_of_a_state_ends_no_belief_it_stands_near():
     alone = [Match("a", "I am learning Go programming.", 0.33, False)]
     alone.append(Match("b", "I live in Hanoi.", 0.1, False))
     assert changed_belief("I have been using Excel for years.", alone, signal) is None
+
+
+def test_the_speakers_pronoun_is_a_subject_after_any_clause():
+    # "I" and "we" are nominative: an event of theirs after an unpunctuated clause.
+    signal = change_signal("After the gym raised its fees we cancelled the membership.")
+    assert signal is not None and signal.strength == EVENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My sister bought the same blender for her flat too.",  # adds to what was
+        "I've also joined a pottery class.",
+        "My cousin and I were born in the same hospital.",  # one's own birth
+    ],
+)
+def test_an_event_that_adds_or_is_lifelong_signals_no_change(text):
+    assert change_signal(text) is None
+
+
+def test_an_event_after_a_reason_clause_supersedes_the_belief_it_is_about(runtime):
+    say(runtime, "I keep my savings in a Nationwide account.")
+    say(runtime, "After Nationwide cut the interest rate I moved my savings over to Chase.")
+    now = active(runtime)
+    assert "I keep my savings in a Nationwide account." not in now
+    assert any("Chase" in s for s in now)
+    assert set(OTHERS) <= set(now)
