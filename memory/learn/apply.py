@@ -172,6 +172,9 @@ class Applier:
             target = op.target or op.quote
             found = self._candidates(tenant, user, target)
             match = revise.target_of(target, found, _old_sign(op, target))
+            if match is None and op.quote and op.quote != target:
+                whole = self._candidates(tenant, user, op.quote)
+                match = revise.partly_named(target, whole, _old_sign(op, target))
             if match is None and op.statement:
                 # Nothing said before to drop: the cessation itself is about the user.
                 as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
@@ -263,6 +266,9 @@ class Applier:
         if op.target:
             named = self._candidates(tenant, user, op.target)
             match = revise.target_of(op.target, named, _old_sign(op, op.target))
+            if match is None and same is None:
+                whole = self._candidates(tenant, user, said)
+                match = revise.partly_named(op.target, whole, _old_sign(op, op.target))
             # The old state it names is what changes, even when the sentence, which names
             # it too, reads as a restatement of it.
             if match is not None or same is not None:
@@ -272,6 +278,12 @@ class Applier:
             # sentence is about is found as for a change with no target.
         if verdict is not None:
             return verdict
+        sign = _old_sign(op, op.target) if op.target else None
+        if sign is not None and sign != polarity(statement):
+            # "I buy second-hand these days, fast fashion bothers me": the old state was a
+            # liking, and nothing the user liked was found; the beliefs near the new words
+            # share their polarity, the new state's, not the old one's.
+            return None
         signal = change_signal(said)
         if signal is not None and (op.cue or "").startswith(CONSEQUENCE):
             match = changed_belief(said, self._candidates(tenant, user, said), signal)

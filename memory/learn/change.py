@@ -56,7 +56,7 @@ _CLAUSE_SUBJECT = (
     r"|(?<![\w'-])(?:i|we)(?![\w-]))"
 )
 _ADVERBS = r"(?:\s+(?:just|recently|finally|also|already|eventually|then|actually|even))*"
-_VERB_PAST = rf"(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed)"
+VERB_PAST = rf"(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed)"
 # The event's verb right after its subject: simple past ("I passed", "the trio broke up"), the
 # passive of an event ("our son was born", "I got promoted"), or the perfect ("I've raised",
 # "we have been renting"). An "-ed" word elsewhere is an adjective ("kosher-certified",
@@ -67,7 +67,17 @@ _EVENT = re.compile(
     + _ADVERBS
     # "I've got two cats", "we have got a car": possession in the present, not an event.
     + r"\s+(?!got\b(?!\s+(?:rid|into|promoted|married|engaged|divorced|hired|fired)\b))"
-    + rf"{_VERB_PAST}\b",
+    + rf"{VERB_PAST}\b",
+    re.I,
+)
+# A reason in the past and what the user does since, joined by "so": "The queues at the
+# chemist were ridiculous, so I've got my prescriptions posted". The past cause says the
+# consequence is new.
+_PAST_REASON = re.compile(
+    r"^[^,;]*?\b"
+    # after a determiner a participle is an adjective ("My left ear", "the closed road")
+    + "".join(rf"(?<!\b{d}\s)" for d in ("my", "our", "the", "a", "an", "his", "her", "their"))
+    + rf"(?:was|were|had|kept|{VERB_PAST})\b[^;]*?,?\s+so\s+(?:now\s+)?(?:i|we)\b",
     re.I,
 )
 # The subject of the event is the speaker or theirs: a story about someone else changes
@@ -120,6 +130,8 @@ def change_signal(text: str) -> Signal | None:
         signal = Signal(CONTRAST, m.group(0).lower())
     elif (m := _EVENT.search(text)) and not _ADDITIVE.search(text):
         signal = Signal(EVENT, m.group(0).strip(" ,;:").lower())
+    elif _PAST_REASON.search(text) and not _ADDITIVE.search(text):
+        signal = Signal(EVENT, "a past reason, so")
     else:
         return None
     return None if _NOT_A_REPORT.search(text) else signal
@@ -171,6 +183,28 @@ def _share(sentence: frozenset[str] | set[str], belief: str) -> float:
     return len(words & sentence) / len(words) if words else 0.0
 
 
+# A name: a capitalised word inside the sentence (not its first word, not "I").
+_NAME = re.compile(r"(?<=\S\s)(?-i:[A-Z][a-z]+(?:[A-Z][a-z]+)*)\b")
+NAMED_FLOOR = 0.2  # the cosine of a belief that alone names what the change names
+
+
+def names_of(text: str) -> set[str]:
+    """The names a sentence uses, lowercased ("... after Octopus hiked ..." -> {"octopus"})."""
+    return {n.lower() for n in _NAME.findall(text.replace("\u2019", "'"))} - {"i"}
+
+
+def _named_alone(statement: str, best: Match, found: list[Match]) -> bool:
+    """The best belief holds a name of the sentence's, and no other close belief does."""
+    names = names_of(statement)
+    if not names or best.similarity < NAMED_FLOOR:
+        return False
+
+    def holds(m: Match) -> bool:
+        return bool(names & set(re.findall(r"[a-z]+", m.statement.lower())))
+
+    return holds(best) and not any(holds(m) for m in found if m.id != best.id)
+
+
 def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match | None:
     """The one belief a change reported by `statement` is about, when one stands out."""
     if not found:
@@ -191,6 +225,11 @@ def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match 
         and best_score - runner >= MARGIN[signal.strength]
         and best.similarity >= MIN_COSINE[signal.strength]
     ):
+        return best
+    if signal.strength == CONTRAST and _named_alone(statement, best, found):
+        # "We switched supplier to EDF after Octopus hiked the bill again": the old provider
+        # only in a reason clause, far in meaning (0.28) from "My gas is with Octopus Energy",
+        # yet the one belief that names what the sentence names.
         return best
     # "I have been using Excel for years": a perfect of a state says what went on, not that
     # anything ended; being close to nothing else is no reason to end the one near belief.

@@ -10,8 +10,9 @@ evidence can say why a belief changed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from memory.learn.change import VERB_PAST
 from memory.learn.frames import compared_away, fading, favoured_topic, parse_frame
 from memory.learn.polarity import APOSTROPHES, CESSATION_VERBS, is_cessation, polarity
 from memory.learn.times import LEADING_TIME, without_time
@@ -242,12 +243,16 @@ def _dropped_then_new(text: str) -> Change | None:
     return Change("revise", first.cue, first.target, _sentence(statement))
 
 
+# An event done to the user: "Work's given me a permit", "The council offered us a flat".
+_TO_USER = re.compile(rf"\b{VERB_PAST}\s+(?:me|us)\b", re.I)
+
+
 def _replacing(clause: str) -> bool:
-    """A clause that can state what replaced a dropped state: the user's own, affirmed, and
-    more than a reaction ("I feel great" is one; "I do" is not)."""
+    """A clause that can state what replaced a dropped state: the user's own, or an event done
+    to them, affirmed, and more than a reaction ("I feel great" is one; "I do" is not)."""
     clause = re.sub(r"^\W*(?:so|and|but|instead|now)\W+", "", clause, flags=re.I)
     return bool(
-        _SELF_CLAUSE.match(clause)
+        (_SELF_CLAUSE.match(clause) or _TO_USER.search(clause))
         and polarity(clause) > 0
         and len(clause.split()) >= 3
         and not is_cessation(clause)
@@ -428,8 +433,12 @@ def parse_change(sentence: str) -> Change | None:
     if (topic := fading(text)) is not None:
         return _faded(text, topic)
     if (topic := _faded_later(text)) is not None:
-        # "My back is fine now, so no more physio sessions": the reason, then the drop.
-        return Change("retract", "faded", topic)
+        # "My back is fine now, so no more physio sessions": the reason, then the drop; an
+        # event of the user's before it ("I got a season ticket, so no more paying per
+        # match") is what replaced the dropped state.
+        dropped = Change("retract", "faded", topic)
+        after = _after_event(text, dropped)
+        return replace(after, target=topic) if after is not dropped else dropped
     if (topic := favoured_topic(text)) is not None and (_NOW.search(text) or _BECAME.search(text)):
         # "Crosswords are what I enjoy now": the new state, the old one left to be found.
         return Change("revise", "favoured", None, _sentence(text))

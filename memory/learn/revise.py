@@ -168,6 +168,29 @@ def target_of(target: str, found: list[Match], sign: int | None = None) -> Match
     return None
 
 
+PART_NAMED = 0.45  # the whole sentence and the belief holding a word of the old state named
+PART_NAMED_MARGIN = 0.15  # ... standing out from every other belief
+
+
+def partly_named(target: str, found: list[Match], sign: int | None = None) -> Match | None:
+    """The belief a change names in part ("so no more paying for the multi-storey" after "I
+    park in the multi-storey by work"): far from the few words that name it, but the belief
+    closest to the whole sentence, standing well out, and holding a word of those. With
+    `sign`, the old state had that polarity."""
+    words = content_stems(target)
+    if not found or not words or (sign is not None and polarity(found[0].statement) != sign):
+        return None
+    best = found[0]
+    runner = found[1].similarity if len(found) > 1 else 0.0
+    if (
+        words & content_stems(best.statement)
+        and best.similarity >= PART_NAMED
+        and best.similarity - runner >= PART_NAMED_MARGIN
+    ):
+        return best
+    return None
+
+
 def topic_of(statement: str, found: list[Match], contrasted: bool = False) -> Match | None:
     """The belief a new state marked as current replaces, when one clearly stands out.
 

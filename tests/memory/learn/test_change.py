@@ -266,3 +266,32 @@ def test_an_event_after_a_reason_clause_supersedes_the_belief_it_is_about(runtim
     assert "I keep my savings in a Nationwide account." not in now
     assert any("Chase" in s for s in now)
     assert set(OTHERS) <= set(now)
+
+
+def test_a_past_reason_joined_by_so_signals_the_users_new_arrangement():
+    signal = change_signal("The bus was always late, so I cycle in now that it's spring.")
+    assert signal is not None
+    signal = change_signal("The waiting list was two years long, so I've got a private tutor.")
+    assert signal is not None and signal.strength == EVENT
+
+
+def test_a_participle_after_a_determiner_is_no_past_reason():
+    # "my broken wrist" is an adjective, not an event.
+    assert change_signal("My broken wrist aches in the cold, so I wear gloves.") is None
+
+
+def test_a_change_that_names_the_old_provider_only_in_its_reason_supersedes_it(runtime):
+    say(runtime, "My phone contract is with Vodafone.")
+    say(runtime, "We moved everyone to Three now after Vodafone doubled the price.")
+    now = active(runtime)
+    assert "My phone contract is with Vodafone." not in now
+    assert set(OTHERS) <= set(now)
+
+
+def test_a_drop_after_an_event_done_to_the_user_ends_the_state_it_names_in_part(runtime):
+    say(runtime, "I take the train to the office in Reading every day.")
+    say(runtime, "The firm has finally given me a home-working contract, so no more trains.")
+    now = active(runtime)
+    assert "I take the train to the office in Reading every day." not in now
+    assert any("home-working" in s for s in now)
+    assert set(OTHERS) <= set(now)
