@@ -241,9 +241,12 @@ class Applier:
             verdict = clause if clause is not None and clause[0] == "contradicts" else None
         same = verdict if verdict is not None and verdict[0] == "same" else None
         if same is not None and op.target is None:
-            if contrasts_past(said) and (
-                revise.changed_value(statement, same[1].statement)
-                or revise.says_more(statement, same[1].statement)
+            if _new_number(said, statement, same[1]) or (
+                contrasts_past(said)
+                and (
+                    revise.changed_value(statement, same[1].statement)
+                    or revise.says_more(statement, same[1].statement)
+                )
             ):
                 # The same topic set against its past with new words: a new state of it
                 # ("Google Photos got too pricey, so I back up to a hard drive now"), kept
@@ -271,6 +274,8 @@ class Applier:
                 match = revise.partly_named(op.target, whole, _old_sign(op, op.target))
             # The old state it names is what changes, even when the sentence, which names
             # it too, reads as a restatement of it.
+            if match is None and same is not None and _new_number(said, statement, same[1]):
+                return "revises", same[1]
             if match is not None or same is not None:
                 return ("revises", match) if match else same
             # The words read as the old state name none ("My Fitbit died and I replaced it
@@ -433,6 +438,11 @@ def _old_sign(op: Op, target: str) -> int | None:
     if op.cue == "faded":
         return 1  # "X bores me now" ends a liking of X, never a dislike of it
     return polarity(target) if op.cue in _HELD_STATE_CUES else None
+
+
+def _new_number(said: str, statement: str, same: revise.Match) -> bool:
+    """A restatement set against the past with another number: the slot's new value."""
+    return contrasts_past(said) and revise.changed_number(statement, same.statement)
 
 
 def _reports_on_report(op: Op, match: revise.Match) -> bool:

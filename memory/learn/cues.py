@@ -119,6 +119,10 @@ _THAN = re.compile(r"\b(?:rather|more|better)\b.*?\bthan\s+(?P<target>[^.;!?,]+)
 _NOT_TAIL = re.compile(
     r",?\s*(?:and\s+)?\b(?:not|instead of|rather than)\s+(?P<target>[^.;!?,]+)\W*$", re.I
 )
+_INSTEAD_OF = re.compile(
+    r"\b(?:instead of|in place of)\s+(?P<target>(?:the|my|our|a|an|his|her|their)\s+[^.;!?,]+)",
+    re.I,
+)
 # A new state marked as current: "Actually, I ...", "I now ...", "I'm X now", "these days I ...".
 _NOW = re.compile(
     r"^\W*(?:actually|correction|update|change of plans?|in fact|turns out)\b"
@@ -461,6 +465,12 @@ def parse_change(sentence: str) -> Change | None:
         return _after_event(text, negated)
     if (back := _anaphoric(text)) is not None:
         return back
+    if (m := _INSTEAD_OF.search(text)) and not text.endswith("?"):
+        # "Since May she's been at the new school instead of the old one": "instead of" names
+        # the state the new one took the place of, with or without a time marker.
+        told = _clean(text)  # as told: "She's at ..." is no "I She's at ..."
+        told = told[:1].upper() + told[1:] + ("" if told.endswith(".") else ".")
+        return Change("revise", "instead of", _clean(m["target"]), told)
     if _NOW.search(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
         named = _clean(str(than["target"])) if than else compared_away(text) or _reason_of(text)

@@ -127,6 +127,27 @@ def changed_value(new: str, old: str) -> bool:
     return bool(x - y) and bool(y - x)
 
 
+_NUMBER_WORDS = re.findall(
+    r"\S+",
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty",
+)
+_NUMBER = re.compile(r"\b(?:\d+(?:[.,:]\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+_NUMBER_VALUE = {w: str(n) for n, w in enumerate(_NUMBER_WORDS)}
+
+
+def numbers_of(text: str) -> set[str]:
+    """The numbers a statement says, words as digits ("ten instalments" -> {"10"})."""
+    return {_NUMBER_VALUE.get(n.lower(), n) for n in _NUMBER.findall(text)}
+
+
+def changed_number(new: str, old: str) -> bool:
+    """Both statements give a number and share none: the same slot with a new value ("I pay
+    in ten instalments" / "I've spread it over twelve now")."""
+    x, y = numbers_of(old), numbers_of(new)
+    return bool(x) and bool(y) and not x & y
+
+
 def _with_words(found: list[Match], text: str) -> list[Match]:
     words = content_stems(text)
     return [

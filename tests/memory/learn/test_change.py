@@ -295,3 +295,37 @@ def test_a_drop_after_an_event_done_to_the_user_ends_the_state_it_names_in_part(
     assert "I take the train to the office in Reading every day." not in now
     assert any("home-working" in s for s in now)
     assert set(OTHERS) <= set(now)
+
+
+def test_a_restatement_with_another_number_set_against_the_past_supersedes(runtime):
+    say(runtime, "I swim twenty lengths at the leisure centre.")
+    old = active(runtime)["I swim twenty lengths at the leisure centre."]
+    say(runtime, "I swim 40 lengths at the leisure centre now that I'm fitter.")
+    now = active(runtime)
+    assert "I swim twenty lengths at the leisure centre." not in now
+    new = next(b for s, b in now.items() if "40" in s)
+    assert new.supersedes == old.id
+
+
+def test_a_restatement_with_the_same_number_reinforces():
+    from memory.learn.revise import changed_number
+
+    assert changed_number("I walk 3 miles now.", "I walk three miles a day.") is False
+    assert changed_number("I walk five miles now.", "I walk three miles a day.") is True
+    assert changed_number("I walk further now.", "I walk three miles a day.") is False
+
+
+def test_instead_of_names_the_state_a_change_told_of_someone_replaced(runtime):
+    say(runtime, "My daughter goes to ballet lessons every Tuesday.")
+    assert "My daughter goes to ballet lessons every Tuesday." in active(runtime)
+    say(runtime, "Since the spring she's been going to judo instead of the ballet lessons.")
+    now = active(runtime)
+    assert "My daughter goes to ballet lessons every Tuesday." not in now
+    assert any("judo" in s for s in now)
+    assert set(OTHERS) <= set(now)
+
+
+def test_instead_of_with_nothing_it_names_stores_no_report_of_someone_else(runtime):
+    before = set(active(runtime))
+    say(runtime, "He's been taking the bus instead of the tram.")
+    assert set(active(runtime)) == before
