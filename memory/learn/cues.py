@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from memory.learn.change import VERB_PAST
 from memory.learn.frames import compared_away, fading, favoured_topic, parse_frame
 from memory.learn.polarity import APOSTROPHES, CESSATION_VERBS, is_cessation, polarity
+from memory.learn.shapes import is_possessed_habit
 from memory.learn.times import LEADING_TIME, without_time
 
 
@@ -252,11 +253,15 @@ _TO_USER = re.compile(rf"\b{VERB_PAST}\s+(?:me|us)\b", re.I)
 
 
 def _replacing(clause: str) -> bool:
-    """A clause that can state what replaced a dropped state: the user's own, or an event done
-    to them, affirmed, and more than a reaction ("I feel great" is one; "I do" is not)."""
+    """A clause that can state what replaced a dropped state: the user's own (or one joined
+    into it by "and": "the GP suggested X and I've been on it since"), an event done to them,
+    or a lasting arrangement of one of their people ("my partner collects them on Fridays");
+    affirmed, and more than a reaction ("I feel great" is one; "I do" is not)."""
     clause = re.sub(r"^\W*(?:so|and|but|instead|now)\W+", "", clause, flags=re.I)
+    joined = re.split(r"\s+and\s+(?=(?:i|we)\b)", clause, flags=re.I)
+    own = any(_SELF_CLAUSE.match(p) and len(p.split()) >= 3 for p in joined)
     return bool(
-        (_SELF_CLAUSE.match(clause) or _TO_USER.search(clause))
+        (own or _TO_USER.search(clause) or is_possessed_habit(clause))
         and polarity(clause) > 0
         and len(clause.split()) >= 3
         and not is_cessation(clause)
@@ -271,7 +276,11 @@ def _after_event(text: str, change: Change) -> Change:
     if change.kind != "retract" or len(parts) < 2:
         return change
     dropping = [n for n, p in enumerate(parts) if polarity(p) < 0 or is_cessation(p)]
-    if not dropping or not any(_replacing(p) for p in parts[: dropping[0]]):
+    if not dropping:
+        return change
+    # What replaced it, before the drop or after it ("X stopped working, so I'm on Y now").
+    others = parts[: dropping[0]] + parts[dropping[0] + 1 :]
+    if not any(_replacing(p) for p in others):
         return change
     return Change(
         "revise", change.cue, _held_state(parts[dropping[0]]) or change.target, _sentence(text)

@@ -329,3 +329,25 @@ def test_instead_of_with_nothing_it_names_stores_no_report_of_someone_else(runti
     before = set(active(runtime))
     say(runtime, "He's been taking the bus instead of the tram.")
     assert set(active(runtime)) == before
+
+
+def test_what_replaced_a_dropped_state_may_follow_the_drop(runtime):
+    say(runtime, "I use an inhaler from the chemist for my asthma.")
+    old = active(runtime)["I use an inhaler from the chemist for my asthma."]
+    say(
+        runtime,
+        "The inhaler stopped helping, so the nurse prescribed a new one and I've used it since.",
+    )
+    now = active(runtime)
+    assert "I use an inhaler from the chemist for my asthma." not in now
+    new = next(b for s, b in now.items() if "nurse" in s)
+    assert new.supersedes == old.id
+
+
+def test_an_arrangement_of_the_users_people_replaces_the_one_that_ended(runtime):
+    say(runtime, "My dad walks the dog on Mondays.")
+    assert "My dad walks the dog on Mondays." in active(runtime)
+    say(runtime, "Dad can't manage the walks anymore, so my neighbour takes the dog on Mondays.")
+    now = active(runtime)
+    assert "My dad walks the dog on Mondays." not in now
+    assert any("neighbour" in s for s in now)
