@@ -290,7 +290,11 @@ class Applier:
             # share their polarity, the new state's, not the old one's.
             return None
         signal = change_signal(said)
-        if signal is not None and (op.cue or "").startswith(CONSEQUENCE):
+        told = signal is not None and signal.thing is not None
+        if signal is not None and (told or (op.cue or "").startswith(CONSEQUENCE)):
+            # Someone else's act and its consequence for the user, or a thing rearranged with
+            # no first person ("the stand-up got pushed to 11"): the belief the whole sentence
+            # is about, and for a thing, one that names it.
             match = changed_belief(said, self._candidates(tenant, user, said), signal)
             return ("revises", match) if match else None
         match = revise.topic_of(statement, found, contrasts_past(said))

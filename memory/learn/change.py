@@ -116,6 +116,19 @@ EVENT = 1  # a past or perfect event of the speaker's
 class Signal:
     strength: int  # CONTRAST or EVENT
     mark: str  # the words that carried it, for the evidence's note
+    thing: str | None = None  # a rearranged thing the belief it changed must name
+
+
+# A thing of the user's arranged anew, in the passive: "the stand-up got pushed to 11",
+# "the class has been moved to Thursdays". No first person is said, but a definite thing that
+# someone rearranged is the user's when one of their beliefs holds it.
+_REARRANGED = re.compile(
+    r"\bthe\s+(?P<thing>(?:[\w-]+\s+){0,2}?[\w-]+)\s+"
+    r"(?:got|gets|was|were|has been|have been|'s been)\s+"
+    r"(?:just\s+|finally\s+)?(?:moved|pushed|pulled|brought|put|shifted|changed|switched|"
+    r"rescheduled|cancelled|canceled|replaced|cut|reduced|raised|dropped)\b",
+    re.I,
+)
 
 
 def change_signal(text: str) -> Signal | None:
@@ -125,7 +138,10 @@ def change_signal(text: str) -> Signal | None:
         return None
     text = " ".join(words)
     if not _FIRST_PERSON.search(text):
-        return None
+        m = _REARRANGED.search(text)
+        if m is None or _NOT_A_REPORT.search(text):
+            return None
+        return Signal(EVENT, m.group(0).lower(), thing=m["thing"])
     if m := _CONTRAST.search(text):
         signal = Signal(CONTRAST, m.group(0).lower())
     elif (m := _EVENT.search(text)) and not _ADDITIVE.search(text):
@@ -216,6 +232,8 @@ def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match 
     )
     best_score, best = scored[0]
     runner = scored[1][0] if len(scored) > 1 else 0.0
+    if signal.thing and not content_stems(signal.thing) & content_stems(best.statement):
+        return None  # "the meeting got moved", and the belief names no meeting
     if signal.strength == EVENT and polarity(best.statement) != polarity(statement):
         # An event alone ("I've started having wine with dinner") does not say it negates an
         # aversion it is close to ("I avoid places known for their wine lists").

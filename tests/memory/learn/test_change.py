@@ -351,3 +351,22 @@ def test_an_arrangement_of_the_users_people_replaces_the_one_that_ended(runtime)
     now = active(runtime)
     assert "My dad walks the dog on Mondays." not in now
     assert any("neighbour" in s for s in now)
+
+
+def test_a_thing_rearranged_in_the_passive_signals_a_change_without_a_first_person():
+    signal = change_signal("The choir practice has been moved to Thursdays.")
+    assert signal is not None and signal.strength == EVENT
+    assert change_signal("The bridge was built in 1890.") is None  # no rearrangement
+    assert change_signal("Has the match been moved to Sunday?") is None
+
+
+def test_a_rearranged_thing_of_the_users_supersedes_the_belief_that_holds_it(runtime):
+    say(runtime, "I have my piano lesson at 4pm every Monday.")
+    assert "I have my piano lesson at 4pm every Monday." in active(runtime)
+    say(runtime, "My teacher started a new job, so the piano lesson got moved to 6pm.")
+    now = active(runtime)
+    assert "I have my piano lesson at 4pm every Monday." not in now
+    assert any("6pm" in s for s in now)
+    before = set(now)
+    say(runtime, "The town hall meeting got moved to the library.")  # nothing of the user's
+    assert set(active(runtime)) == before
