@@ -32,7 +32,7 @@ from memory.learn.change import (
     returned_belief,
 )
 from memory.learn.cues import states_residence
-from memory.learn.local import is_about_third_party
+from memory.learn.local import is_about_third_party, named_subject
 from memory.learn.ops import Op, Rejected
 from memory.learn.polarity import cessation_clause, is_cessation, polarity
 from memory.learn.times import resolve_time
@@ -349,7 +349,7 @@ class Applier:
             tenant,
             user,
             match.id,
-            op.statement or "",
+            named_subject(op.statement or "", match.statement),
             self._evidence(op, request_id, note=note),
             actor=actor,
             context=None,

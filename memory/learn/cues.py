@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from memory.learn.change import VERB_PAST
-from memory.learn.frames import compared_away, fading, favoured_topic, parse_frame
+from memory.learn.frames import Frame, compared_away, fading, favoured_topic, parse_frame
 from memory.learn.polarity import APOSTROPHES, CESSATION_VERBS, is_cessation, polarity
 from memory.learn.shapes import is_possessed_habit
 from memory.learn.times import LEADING_TIME, without_time
@@ -171,6 +171,10 @@ def _clean(part: str) -> str:
     return " ".join(part.strip(" ,;:-\"'").split())
 
 
+# A clause told of someone a pronoun names: its subject is theirs, never the user's.
+_TOLD_OF = re.compile(r"(?:he|she|they)\b", re.I)
+
+
 def _sentence(part: str) -> str:
     text = re.sub(_LEAD, "", _clean(part), flags=re.I)
     text = re.sub(
@@ -180,7 +184,7 @@ def _sentence(part: str) -> str:
         text,
         flags=re.I,
     )
-    if not _FIRST_PERSON.search(text):
+    if not _FIRST_PERSON.search(text) and not _TOLD_OF.match(text):
         text = f"I {text}"
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
@@ -395,6 +399,17 @@ _FORGET_FROM = re.compile(
 )
 
 
+def _later_frame(text: str) -> Frame | None:
+    """A frame of change in a clause after the first ("The cat kept eating the pieces, so I
+    gave up jigsaws and took up knitting"): the reason first, then the change. Only a frame
+    that names what replaced the old state; a bare drop after a reason is read elsewhere."""
+    for part in _clauses(text)[1:]:
+        frame = parse_frame(part)
+        if frame is not None and frame.new is not None:
+            return frame
+    return None
+
+
 def parse_change(sentence: str) -> Change | None:
     """The change of mind a sentence announces, if it announces one."""
     text = " ".join(sentence.translate(APOSTROPHES).split()).rstrip()
@@ -427,7 +442,7 @@ def parse_change(sentence: str) -> Change | None:
         return Change("revise", "moved", f"I live in {place}", f"I live in {place}.")
     if states_home(text):
         return Change("revise", "moved", None, _sentence(text))
-    if frame := parse_frame(text):
+    if frame := parse_frame(text) or _later_frame(text):
         if frame.new is None:
             return Change("retract", frame.cue, frame.target)
         if frame.cue in ("out, in", "replaced by") and not _FIRST_PERSON.match(

@@ -175,10 +175,11 @@ def _local_voiced(sentence: str, contexts: Mapping[str, str], classify: Classify
             anchored = True
         else:
             statement = found[0].statement
-    if change.cue == "instead of" and not found:
-        # "Since May he's at the nursery instead of the childminder": a change told of someone
-        # (a pronoun's, the sentence's own subject) revises the state it names, and is never
-        # a statement about the user alone.
+    told = statement is not None and is_about_third_party(statement)
+    if change.target and not found and (change.cue == "instead of" or told):
+        # "Since May he's at the nursery instead of the childminder", "He's given up rugby
+        # for climbing": a change told of someone revises the state it names, and is never a
+        # statement about the user alone.
         anchored = True
     if not statement or (is_about_third_party(statement) and not anchored):
         return []

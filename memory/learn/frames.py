@@ -36,8 +36,11 @@ _DISCARD = (
 )
 # "I'm done with X", "I'm over X": an adjective of having finished with something.
 _DONE = r"(?:done with|finished with|through with|over|want(?:s|ed)? nothing (?:more )?to do with)"
+# The speaker, or someone a pronoun names ("He's given up rugby and joined a climbing club"):
+# a change told of one of the user's people is linked only to a belief that names it.
 _SUBJECT = (
-    r"(?:i|we)(?:'ve| have|'d| had|'m| am|'re| are)?(?:\s+(?:just|finally|recently|"
+    r"(?:i|we|he|she|they)(?:'ve| have|'d| had|'m| am|'re| are|'s| has| is)?"
+    r"(?:\s+(?:just|finally|recently|"
     r"already|kind of|kinda|pretty much|totally|completely|officially|so|now|also))*"
 )
 _LEAD = (

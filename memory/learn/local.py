@@ -138,6 +138,24 @@ def is_about_third_party(sentence: str) -> bool:
     return bool(_OTHER_SUBJECT.match(head) or _NAMED_SUBJECT.match(head))
 
 
+# A nominative pronoun of the third person: always a subject ("Since May he's been ...").
+_THIRD_PRONOUN = re.compile(r"\b(?:he|she|they)\b(?!-)", re.I)
+
+
+def named_subject(statement: str, old: str) -> str:
+    """A change told of someone by a pronoun ("He's given up rugby") with the person the
+    belief it revises named ("My son plays rugby ..." -> "My son's given up rugby"): the new
+    statement stands alone, and is found by what named them."""
+    person = _PEOPLE_SUBJECT.match(_main_clause(normalize_apostrophes(old)))
+    pronoun = _THIRD_PRONOUN.search(statement)
+    if person is None or pronoun is None:
+        return statement
+    name = person.group(0)
+    if pronoun.start() > 0:
+        name = name[:1].lower() + name[1:]
+    return statement[: pronoun.start()] + name + statement[pronoun.end() :]
+
+
 def of_my_people(sentence: str) -> bool:
     """The sentence's subject is one of the user's people ("My mom moved ...", "Our son was
     born ..."): what happens to them may change what the user said about their own life."""

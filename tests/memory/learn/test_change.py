@@ -370,3 +370,37 @@ def test_a_rearranged_thing_of_the_users_supersedes_the_belief_that_holds_it(run
     before = set(now)
     say(runtime, "The town hall meeting got moved to the library.")  # nothing of the user's
     assert set(active(runtime)) == before
+
+
+def test_a_frame_after_a_reason_clause_names_the_old_and_the_new_state():
+    from memory.learn.cues import parse_change
+
+    change = parse_change("The strings kept snapping, so I gave up the violin and took up cello.")
+    assert change is not None and change.kind == "revise"
+    assert change.target == "violin"
+
+
+def test_a_change_told_by_a_pronoun_names_the_person_of_the_belief_it_revises(runtime):
+    say(runtime, "My daughter plays netball every Thursday evening.")
+    assert "My daughter plays netball every Thursday evening." in active(runtime)
+    say(runtime, "She's given up netball and joined a swimming squad instead.")
+    now = active(runtime)
+    assert "My daughter plays netball every Thursday evening." not in now
+    assert "My daughter's given up netball and joined a swimming squad instead." in now
+
+
+def test_a_pronouns_change_with_nothing_it_names_stores_nothing(runtime):
+    before = set(active(runtime))
+    say(runtime, "She's given up netball and joined a swimming squad instead.")
+    assert set(active(runtime)) == before
+
+
+def test_the_person_named_replaces_the_first_nominative_pronoun_only():
+    from memory.learn.local import named_subject
+
+    old = "My brother lives in Cork."
+    assert named_subject("Since June he's lived in Galway.", old) == (
+        "Since June my brother's lived in Galway."
+    )
+    assert named_subject("I visit him there.", old) == "I visit him there."
+    assert named_subject("He moved.", "I live in Cork.") == "He moved."
