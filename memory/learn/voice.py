@@ -27,8 +27,10 @@ _IMPERSONAL = r"turned|seemed|looked|sounded|happened|appeared|needed|used|based
 _ELIDED = re.compile(
     r"^(?P<lead>\W*)(?P<verb>(?:(?:just|finally|recently|also|then)\s+)*"
     rf"(?!(?:{_IMPERSONAL})\b)(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed))\s+"
-    # "Got rid of the landline": "rid of" is the verb's, as a particle is.
-    r"(?=(?:(?:in|off|up|out|back|down|away|over|rid of)\s+)?(?:the|my|our|a|an)\s)",
+    # "Got rid of the landline": "rid of" is the verb's, as a particle is. The object is
+    # determined or a name ("Swapped Google Calendar for ...").
+    r"(?=(?:(?:in|off|up|out|back|down|away|over|rid of)\s+)?(?:(?:the|my|our|a|an)\s|"
+    r"(?-i:[A-Z])))",
     re.I,
 )
 

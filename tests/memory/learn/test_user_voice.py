@@ -60,3 +60,12 @@ def test_a_dropped_subject_event_ends_the_state_it_completes(runtime):
     old = active(runtime)["I'm paying back a student loan."]
     say(runtime, "Made the final repayment on the student loan yesterday.")
     assert runtime.beliefs.get(T, U, old.id).status != "active"
+
+
+def test_a_diary_sentence_may_open_on_a_named_object():
+    from memory.learn.voice import in_user_voice
+
+    assert in_user_voice("Traded Netflix for Disney Plus in June.") == (
+        "I traded Netflix for Disney Plus in June."
+    )
+    assert in_user_voice("Turned Monday into a rest day.") == "Turned Monday into a rest day."
