@@ -120,6 +120,21 @@ _THAN = re.compile(r"\b(?:rather|more|better)\b.*?\bthan\s+(?P<target>[^.;!?,]+)
 _NOT_TAIL = re.compile(
     r",?\s*(?:and\s+)?\b(?:not|instead of|rather than)\s+(?P<target>[^.;!?,]+)\W*$", re.I
 )
+# Before "instead of", a subject that says what is so: the user or theirs, or someone a
+# pronoun names; not a request ("Write it in Go instead of the Java") nor a wish or a plan
+# ("I'd like tea instead of the coffee").
+_TOLD_SUBJECT = re.compile(r"\b(?:i|we|he|she|they|my|our)\b", re.I)
+_MODAL = re.compile(
+    r"\b(?:i|we|you|he|she|they)(?:'d|'ll| would| will| could| should| can| might| may)\b"
+    r"|\b(?:please|want to|plan to|thinking of)\b",
+    re.I,
+)
+
+
+def _told_state(head: str) -> bool:
+    return bool(_TOLD_SUBJECT.search(head)) and not _MODAL.search(head)
+
+
 _INSTEAD_OF = re.compile(
     r"\b(?:instead of|in place of)\s+(?P<target>(?:the|my|our|a|an|his|her|their)\s+[^.;!?,]+)",
     re.I,
@@ -489,7 +504,7 @@ def parse_change(sentence: str) -> Change | None:
         return _after_event(text, negated)
     if (back := _anaphoric(text)) is not None:
         return back
-    if (m := _INSTEAD_OF.search(text)) and not text.endswith("?"):
+    if (m := _INSTEAD_OF.search(text)) and _told_state(text[: m.start()]) and text[-1:] != "?":
         # "Since May she's been at the new school instead of the old one": "instead of" names
         # the state the new one took the place of, with or without a time marker.
         told = _clean(text)  # as told: "She's at ..." is no "I She's at ..."

@@ -404,3 +404,17 @@ def test_the_person_named_replaces_the_first_nominative_pronoun_only():
     )
     assert named_subject("I visit him there.", old) == "I visit him there."
     assert named_subject("He moved.", "I live in Cork.") == "He moved."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please write it in Python instead of the JavaScript version.",  # a request
+        "I'd like the salad instead of the chips.",  # a wish
+    ],
+)
+def test_instead_of_in_a_request_or_a_wish_names_no_old_state(text):
+    from memory.learn.cues import parse_change
+
+    change = parse_change(text)
+    assert change is None or change.cue != "instead of"
