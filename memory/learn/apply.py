@@ -175,6 +175,14 @@ class Applier:
             if match is None and op.quote and op.quote != target:
                 whole = self._candidates(tenant, user, op.quote)
                 match = revise.partly_named(target, whole, _old_sign(op, target))
+                said = in_user_voice(op.quote)
+                if match is None and op.cue == "parted" and change_signal(said) is not None:
+                    # "Cancelled the paper delivery": the thing's few words are far from
+                    # "I get the Guardian delivered", but the change, read whole as a
+                    # revision, stands on it; with no new state told, it ends that belief.
+                    whole_op = Op(op="revise", context=op.context, quote=op.quote, statement=said)
+                    linked = self._link_revision(tenant, user, whole_op)
+                    match = linked[1] if linked is not None and linked[0] != "same" else None
             if match is None and op.statement:
                 # Nothing said before to drop: the cessation itself is about the user.
                 as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)

@@ -95,7 +95,9 @@ _NOT_A_REPORT = re.compile(
 # "I've also joined a choir". The speaker's own birth ("My twin and I were born ten minutes
 # apart") is a fact of their whole life, never a change of it.
 _ADDITIVE = re.compile(
-    r"\b(?:too|as well|also|either)\W*$|\b(?:i|we)(?:'ve| have)?\s+also\b"
+    # "too" as an additive adverb closes its clause ("... too, at his work"); before an
+    # adjective it is a degree ("too windy").
+    r"\b(?:too|as well|also|either)(?:\s+now)?\W*(?:$|[,;:]|\s-)|\b(?:i|we)(?:'ve| have)?\s+also\b"
     r"|\b(?:i|we)\s+(?:was|were)\s+born\b",
     re.I,
 )
@@ -131,6 +133,27 @@ _REARRANGED = re.compile(
 )
 
 
+# One occasion in the past: "last Saturday", "yesterday", "on Tuesday". What the user did
+# "instead" on it is an anecdote of that day, not a new state ("It rained last Sunday so I
+# went bowling instead").
+_ONE_OCCASION = re.compile(
+    r"\b(?:yesterday|last night|(?:last|on|this past)\s+(?:mon|tues|wednes|thurs|fri|satur|sun)"
+    r"day|this (?:morning|afternoon|evening))\b",
+    re.I,
+)
+
+
+def is_additive(text: str) -> bool:
+    """ "We've put one in the shed as well now": added to what was, replacing nothing."""
+    return bool(_ADDITIVE.search(text.replace("\u2019", "'")))
+
+
+def one_occasion_instead(text: str) -> bool:
+    """What the user did instead on one past occasion ("... last Saturday, so I went ...
+    instead"): an anecdote, no change of state."""
+    return bool(re.search(r"\binstead\b", text, re.I) and _ONE_OCCASION.search(text))
+
+
 def change_signal(text: str) -> Signal | None:
     """The grammatical mark that a sentence reports a change of the speaker's state, if any."""
     words = text.replace("\u2019", "'").split()
@@ -142,7 +165,11 @@ def change_signal(text: str) -> Signal | None:
         if m is None or _NOT_A_REPORT.search(text):
             return None
         return Signal(EVENT, m.group(0).lower(), thing=m["thing"])
+    if one_occasion_instead(text):
+        return None
     if m := _CONTRAST.search(text):
+        if is_additive(text):
+            return None
         signal = Signal(CONTRAST, m.group(0).lower())
     elif (m := _EVENT.search(text)) and not _ADDITIVE.search(text):
         signal = Signal(EVENT, m.group(0).strip(" ,;:").lower())
@@ -234,9 +261,11 @@ def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match 
     runner = scored[1][0] if len(scored) > 1 else 0.0
     if signal.thing and not content_stems(signal.thing) & content_stems(best.statement):
         return None  # "the meeting got moved", and the belief names no meeting
-    if signal.strength == EVENT and polarity(best.statement) != polarity(statement):
+    if signal.strength == EVENT and polarity(best.statement) < 0 < polarity(statement):
         # An event alone ("I've started having wine with dinner") does not say it negates an
-        # aversion it is close to ("I avoid places known for their wine lists").
+        # aversion it is close to ("I avoid places known for their wine lists"). A negative
+        # event against a held state is how its end is told ("Lost the cover when I went
+        # freelance" after "I have health insurance"), so that way round the event may link.
         return None
     if (
         best_score >= FLOOR[signal.strength]

@@ -12,9 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from memory.learn.change import VERB_PAST
+from memory.learn.change import VERB_PAST, is_additive, one_occasion_instead
 from memory.learn.frames import Frame, compared_away, fading, favoured_topic, parse_frame
-from memory.learn.polarity import APOSTROPHES, CESSATION_VERBS, is_cessation, polarity
+from memory.learn.polarity import (
+    APOSTROPHES,
+    CESSATION_VERBS,
+    content_stems,
+    is_cessation,
+    polarity,
+)
 from memory.learn.shapes import is_possessed_habit
 from memory.learn.times import LEADING_TIME, without_time
 
@@ -177,6 +183,48 @@ _ACTIVITY_ENDED = re.compile(
     r"wrapped up)\b",
     re.I,
 )
+
+
+# The user parting with a thing of theirs: a verb of ending, cancelling, selling or leaving
+# (a closed class of the grammar) with the thing as its object ("We cancelled the gym
+# membership", "I sold the campervan", "I finally got out of the lease", "I didn't renew the
+# subscription"), or the thing as the subject of an ending ("The allotment's gone", "my book
+# club fizzled out"). The thing named is the old state.
+_PARTED = (
+    r"cancell?ed|sold|flogged|scrapped|got rid of|gotten rid of|got out of|gave away|"
+    r"given away|packed in|let go of|"
+    r"(?:didn't|did not|haven't|have not|won't be|am not|'m not) renew(?:ed|ing)?"
+)
+_PARTED_WITH = re.compile(
+    r"\b(?:i|we)(?:'ve| have)?\s+(?:(?:just|finally|also|eventually|actually)\s+)*"
+    rf"(?:{_PARTED})\s+(?P<target>(?:the|my|our)\s+[^.;!?,]+?|(?-i:[A-Z])[^.;!?,]*?)"
+    r"(?=\s+(?:when|after|because|as|since|so|and|but|last|in|on|this|at)\b|\s+-|[.;!?,]|$)",
+    re.I,
+)
+_THING_ENDED = re.compile(
+    r"(?:^|[,;:]\s*|\b(?:and|so|but)\s+)(?P<target>(?:the|my|our)\s+(?:[\w-]+\s+){0,2}?[\w-]+)"
+    r"(?:'s|\s+(?:is|has|was|have|are))?\s+(?:(?:now|finally|all|officially|just)\s+)*"
+    r"(?:gone|fizzled out|packed in|packed up|wound up|been (?:sold|cancelled|scrapped))\b",
+    re.I,
+)
+# "No more X": said at the head of the sentence, the thing is what ended.
+_NO_MORE = re.compile(r"^\W*no more\s+(?P<target>[^.;!?,]+?)(?=\s+-|[.;!?,]|$)", re.I)
+
+
+def _parted(text: str) -> Change | None:
+    """A thing the user parted with, or that ended, as the old state to retract."""
+    if text.endswith("?"):
+        return None
+    m = _PARTED_WITH.search(text) or _THING_ENDED.search(text) or _NO_MORE.match(text)
+    if m is None or not content_stems(m["target"]):
+        return None
+    target = _clean(m["target"])
+    rest = text[m.end() :]
+    if re.match(r"\s*,?\s*(?:and|so)\s+", rest, re.I) and polarity(rest) > 0:
+        # "I sold the van and bought bikes", "I cancelled X, so Y is all I pay for": what
+        # follows is what took its place; the whole sentence is the new state.
+        return Change("revise", "parted", target, _sentence(text))
+    return _after_event(text, Change("retract", "parted", target))
 
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|we|my|our|me|us)\b", re.I)
@@ -494,6 +542,8 @@ def parse_change(sentence: str) -> Change | None:
         return Change("retract", "off", f"I'm on {_clean(m['target'])}")
     if (m := _ACTIVITY_ENDED.match(text)) and not text.endswith("?"):
         return Change("retract", "ended", f"I {m['verb'].lower()}")
+    if (parted := _parted(text)) is not None:
+        return parted
     if (
         _CESSATION_SELF.search(text)
         or _STOPPED.search(text)
@@ -510,7 +560,7 @@ def parse_change(sentence: str) -> Change | None:
         told = _clean(text)  # as told: "She's at ..." is no "I She's at ..."
         told = told[:1].upper() + told[1:] + ("" if told.endswith(".") else ".")
         return Change("revise", "instead of", _clean(m["target"]), told)
-    if _NOW.search(text):
+    if _NOW.search(text) and not is_additive(text) and not one_occasion_instead(text):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
         named = _clean(str(than["target"])) if than else compared_away(text) or _reason_of(text)
         statement = text

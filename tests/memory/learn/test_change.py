@@ -418,3 +418,34 @@ def test_instead_of_in_a_request_or_a_wish_names_no_old_state(text):
 
     change = parse_change(text)
     assert change is None or change.cue != "instead of"
+
+
+def test_a_negative_event_may_end_a_held_state_an_inception_may_not_end_an_aversion():
+    from memory.learn.change import Signal, changed_belief
+    from memory.learn.revise import Match
+
+    signal = Signal(EVENT, "lost")
+    rest = [Match(f"r{i}", f"I collect stamps from country {i}.", 0.1, False) for i in range(5)]
+    held = Match("h", "I have a gym membership through my employer.", 0.6, True)
+    ended = "I lost the gym membership when I changed jobs and haven't replaced it."
+    assert changed_belief(ended, [held, *rest], signal) == held
+    aversion = Match("a", "I avoid gyms with loud music.", 0.6, True)
+    assert changed_belief("I've started going to a gym.", [aversion, *rest], signal) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My sister just started doing pottery too, near her office.",
+        "We've fitted a smoke alarm in the loft as well now.",
+        "It poured last Sunday so I took the kids bowling instead.",
+        "The pitch was flooded yesterday so we played indoors instead.",
+    ],
+)
+def test_an_addition_or_one_days_alternative_signals_no_change(text):
+    assert change_signal(text) is None
+
+
+def test_a_lasting_alternative_still_signals_a_change():
+    assert change_signal("I take the train to work instead these days.") is not None
+    assert change_signal("I'm a vegetarian now.") is not None

@@ -61,3 +61,44 @@ def test_off_to_a_place_keeps_an_on_state(runtime):
     say(runtime, "I'm on the committee of the tenants' association.")
     say(runtime, "I'm off to Leeds tomorrow for a conference.")
     assert "I'm on the committee of the tenants' association." in active(runtime)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "target"),
+    [
+        ("We cancelled the cleaner last month.", "the cleaner"),
+        ("I sold my kayak on Gumtree.", "my kayak"),
+        ("I finally got out of the gym contract - the fees were silly.", "the gym contract"),
+        ("I didn't renew the magazine subscription when it lapsed.", "the magazine subscription"),
+        ("The sauna's gone.", "The sauna"),
+        ("Our quiz team fizzled out over the summer.", "Our quiz team"),
+        ("No more pottery classes, the studio shut.", "pottery classes"),
+    ],
+)
+def test_a_thing_parted_with_or_ended_is_a_retraction(sentence, target):
+    change = parse_change(sentence)
+    assert change is not None and change.kind == "retract" and change.cue in ("parted", "faded")
+    assert change.target == target
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Should I cancel the cleaner?", "Did you sell the car?", "No more than two, please."],
+)
+def test_asking_about_parting_or_a_limit_ends_nothing(sentence):
+    change = parse_change(sentence)
+    assert change is None or change.cue != "parted"
+
+
+def test_a_cancelled_membership_is_retracted(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "I'm a member of the climbing wall in town.")
+    say(runtime, "We cancelled the climbing wall membership when the prices went up.")
+    assert "I'm a member of the climbing wall in town." not in active(runtime)
+    assert set(OTHERS) <= active(runtime).keys()
+
+
+def test_what_follows_a_thing_parted_with_is_what_replaced_it():
+    change = parse_change("We cancelled the veg box, so the market is where we shop.")
+    assert change is not None and change.kind == "revise" and change.target == "the veg box"
+    assert change.statement == "We cancelled the veg box, so the market is where we shop."
