@@ -94,7 +94,8 @@ def load_compact(
     """
     sql = (
         "SELECT b.id, b.statement, b.context, b.version, b.updated_at, v.model, "
-        "v.vector AS vector_blob, v.situations AS situation_list, p.vector AS previous_blob "
+        "v.vector AS vector_blob, v.situations AS situation_list, p.vector AS previous_blob, "
+        "p.situations AS previous_situations "
         "FROM beliefs b JOIN belief_vectors v ON v.belief_id = b.id "
         "LEFT JOIN belief_vectors p ON p.belief_id = b.supersedes "
         "WHERE b.tenant = ? AND b.user_id = ? AND b.status = 'active'"
@@ -110,7 +111,16 @@ def load_compact(
         blob = row["previous_blob"]
         if blob is not None and len(blob) == statements.shape[1] * 4:
             previous[index] = np.frombuffer(blob, dtype=np.float32)
-    return found, statements, [json.loads(row["situation_list"]) for row in found], previous
+    return found, statements, [_situations_of(row) for row in found], previous
+
+
+def _situations_of(row: Any) -> list[int]:
+    """A belief's situations, then those of the belief it revised that it lacks: the new state
+    answers what the old one answered, as its statement match does (`memory.inject.ranking`)."""
+    own: list[int] = json.loads(row["situation_list"])
+    if row["previous_situations"] is None:
+        return own
+    return own + [s for s in json.loads(row["previous_situations"]) if s not in own]
 
 
 def pending_sync(conn: Connection, limit: int) -> list[dict[str, Any]]:

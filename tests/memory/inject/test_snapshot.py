@@ -146,3 +146,25 @@ def test_a_snapshot_built_from_the_changed_rows_equals_a_full_reload(tmp_path, e
         e.id: e for e in first.entries
     }[untouched]
     runtime.db.close()
+
+
+def test_a_revision_is_indexed_under_its_old_states_situations_too(tmp_path, embedder):
+    runtime = SelfModel(parse_config({"store": {"path": str(tmp_path)}}).memory, embedder=embedder)
+    old = runtime.beliefs.create(
+        "t",
+        "u",
+        "I do jigsaw puzzles at the dining table in the evenings",
+        "preferences",
+        _said("jigsaws"),
+    )
+    before = runtime.snapshots.get("t", "u")
+    old_situations = {int(s) for s in before.situations[0] if s >= 0}
+    revised = runtime.beliefs.revise(
+        "t", "u", old.id, "I took up cross-stitch", _said("cross-stitch"), actor="test"
+    )
+    snapshot = runtime.snapshots.get("t", "u")
+    index = next(n for n, e in enumerate(snapshot.entries) if e.id == revised.id)
+    situations = [int(s) for s in snapshot.situations[index] if s >= 0]
+    assert old_situations and old_situations <= set(situations)
+    assert len(situations) == len(set(situations))
+    runtime.db.close()
