@@ -154,6 +154,13 @@ def one_occasion_instead(text: str) -> bool:
     return bool(re.search(r"\binstead\b", text, re.I) and _ONE_OCCASION.search(text))
 
 
+# An event's mark whose subject is someone else ("my sister just cancelled", "he sold"), with
+# no "I"/"we" in it.
+_OTHERS_EVENT = re.compile(
+    r"^\W*(?:(?:my|our|his|her|their)\s+[\w-]+|he|she|they)\b(?!.*\b(?:i|we)\b)", re.I
+)
+
+
 def change_signal(text: str) -> Signal | None:
     """The grammatical mark that a sentence reports a change of the speaker's state, if any."""
     words = text.replace("\u2019", "'").split()
@@ -266,6 +273,14 @@ def changed_belief(statement: str, found: list[Match], signal: Signal) -> Match 
         # aversion it is close to ("I avoid places known for their wine lists"). A negative
         # event against a held state is how its end is told ("Lost the cover when I went
         # freelance" after "I have health insurance"), so that way round the event may link.
+        return None
+    if (
+        signal.strength == EVENT
+        and polarity(statement) < 0 < polarity(best.statement)
+        and _OTHERS_EVENT.match(signal.mark)
+    ):
+        # ... when the speaker is the one it happened to: "My sister cancelled her card, it's
+        # not worth it" ends nothing of the user's membership.
         return None
     if (
         best_score >= FLOOR[signal.strength]

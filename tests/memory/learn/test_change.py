@@ -429,6 +429,10 @@ def test_a_negative_event_may_end_a_held_state_an_inception_may_not_end_an_avers
     held = Match("h", "I have a gym membership through my employer.", 0.6, True)
     ended = "I lost the gym membership when I changed jobs and haven't replaced it."
     assert changed_belief(ended, [held, *rest], signal) == held
+    # ... when it happened to the speaker, not to someone of theirs.
+    theirs = Signal(EVENT, "my sister just cancelled")
+    sister = "My sister just cancelled her gym membership, it wasn't worth it."
+    assert changed_belief(sister, [held, *rest], theirs) is None
     aversion = Match("a", "I avoid gyms with loud music.", 0.6, True)
     assert changed_belief("I've started going to a gym.", [aversion, *rest], signal) is None
 
