@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from memory.learn.polarity import content_stems, polarity
 from memory.learn.revise import Match
+from memory.learn.shapes import DAY
 
 # -- the grammar of a change -------------------------------------------------------------------
 
@@ -137,8 +138,8 @@ _REARRANGED = re.compile(
 # "instead" on it is an anecdote of that day, not a new state ("It rained last Sunday so I
 # went bowling instead").
 _ONE_OCCASION = re.compile(
-    r"\b(?:yesterday|last night|(?:last|on|this past)\s+(?:mon|tues|wednes|thurs|fri|satur|sun)"
-    r"day|this (?:morning|afternoon|evening))\b",
+    rf"\b(?:yesterday|last night|(?:last|on|this past)\s+{DAY}|"
+    r"this (?:morning|afternoon|evening))\b",
     re.I,
 )
 
@@ -172,15 +173,13 @@ def change_signal(text: str) -> Signal | None:
         if m is None or _NOT_A_REPORT.search(text):
             return None
         return Signal(EVENT, m.group(0).lower(), thing=m["thing"])
-    if one_occasion_instead(text):
+    if one_occasion_instead(text) or is_additive(text):
         return None
     if m := _CONTRAST.search(text):
-        if is_additive(text):
-            return None
         signal = Signal(CONTRAST, m.group(0).lower())
-    elif (m := _EVENT.search(text)) and not _ADDITIVE.search(text):
+    elif m := _EVENT.search(text):
         signal = Signal(EVENT, m.group(0).strip(" ,;:").lower())
-    elif _PAST_REASON.search(text) and not _ADDITIVE.search(text):
+    elif _PAST_REASON.search(text):
         signal = Signal(EVENT, "a past reason, so")
     else:
         return None

@@ -27,16 +27,16 @@ MATERIAL = (
 ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
 # A frequency adverbial marks a habit of the speaker's, whatever the verb: "I ski every
 # winter", "we do pottery on Thursdays", "I swim twice a week", "I get a trim every six weeks".
-_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _UNIT = (
     r"(?:hour|day|night|morning|evening|afternoon|week|weekend|month|year|winter|summer|"
-    rf"spring|autumn|fall|{_DAY})"
+    rf"spring|autumn|fall|{DAY})"
 )
 _COUNT = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few|couple of|several)"
 HABIT = re.compile(
     rf"\b(?:every|each)\s+(?:single\s+|other\s+|second\s+|third\s+)?{_UNIT}\b"
     rf"|\bevery\s+(?:other\s+)?{_COUNT}\s+{_UNIT}s\b"
-    rf"|\b(?:on|at|most|many)\s+(?:{_DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
+    rf"|\b(?:on|at|most|many)\s+(?:{DAY}s|weekends|mornings|evenings|nights|afternoons|days)\b"
     rf"|\b(?:once|twice|(?:a\s+)?{_COUNT}\s+times|once or twice|a couple of times)\s+"
     rf"(?:a|per|each|every)\s+{_UNIT}\b"
     r"|\b(?:daily|weekly|nightly)\b"
