@@ -183,6 +183,12 @@ class Applier:
                     whole_op = Op(op="revise", context=op.context, quote=op.quote, statement=said)
                     linked = self._link_revision(tenant, user, whole_op)
                     match = linked[1] if linked is not None and linked[0] != "same" else None
+            if match is None and op.quote:
+                # The cue named the wrong words as the old state ("I'm honestly not religious
+                # any more, haven't kept Shabbat in a year"): the belief the whole sentence is
+                # about, when it alone is close.
+                said = in_user_voice(op.quote)
+                match = _standing_out(said, said, self._candidates(tenant, user, op.quote))
             if match is None and op.statement:
                 # Nothing said before to drop: the cessation itself is about the user.
                 as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
@@ -295,8 +301,10 @@ class Applier:
         if sign is not None and sign != polarity(statement):
             # "I buy second-hand these days, fast fashion bothers me": the old state was a
             # liking, and nothing the user liked was found; the beliefs near the new words
-            # share their polarity, the new state's, not the old one's.
-            return None
+            # share their polarity, the new state's, not the old one's. Unless one belief
+            # alone is close to it: the target then named the wrong clause.
+            match = _standing_out(said, statement, found)
+            return ("revises", match) if match else None
         signal = change_signal(said)
         told = signal is not None and signal.thing is not None
         if signal is not None and (told or (op.cue or "").startswith(CONSEQUENCE)):
@@ -318,6 +326,8 @@ class Applier:
         if match is None and (absent := abstention_of(statement)) is not None:
             # A return or an inception ended the state's absence, said as an abstention.
             match = returned_belief(self._candidates(tenant, user, absent))
+        if match is None:
+            match = _standing_out(said, statement, found)
         return ("revises", match) if match else None
 
     def _revise_linked(
@@ -462,6 +472,16 @@ def _reports_on_report(op: Op, match: revise.Match) -> bool:
     ("My mother lives with us"), never another such report ("My dad moved ...")."""
     told = op.anchored and is_about_third_party(op.statement or "")
     return told and is_about_third_party(match.statement)
+
+
+def _standing_out(said: str, statement: str, found: list[revise.Match]) -> revise.Match | None:
+    """The belief alone close to a change, unless the change befell someone else and the
+    belief is the user's own ("My sister cancelled her Costco card" ends no membership of the
+    user's)."""
+    match = revise.standing_out(statement, found)
+    if match is None or (is_about_third_party(said) and not is_about_third_party(match.statement)):
+        return None
+    return match
 
 
 def _first_clause(statement: str) -> str | None:

@@ -326,3 +326,25 @@ def conflicts(
             if a and b and contradicts(a["statement"], b["statement"], float(sims[i, k])):
                 out.append((ids[i], ids[k], float(sims[i, k])))
     return sorted(out, key=lambda t: -t[2])
+
+
+# A change the cues read but no frame linked ("We finished breastfeeding this month - she just
+# wasn't interested any more", whose "any more" names the wrong clause as the old state): the
+# user's beliefs are mostly about other things, so the one the change is about is usually far
+# closer to it than any other. Closer, and alone, by more than any shared topic makes two
+# beliefs of one user: the runner-up within this share of the winner is a crowd, not a
+# standout.
+STANDOUT = 0.45
+STANDOUT_RATIO = 0.6
+
+
+def standing_out(statement: str, found: list[Match]) -> Match | None:
+    """The one belief a change said as `statement` is about, when it alone is close to it."""
+    if len(found) < ALONE_AMONG:
+        return None  # standing alone among a handful of beliefs means little
+    best, runner = found[0], found[1].similarity
+    if best.similarity < STANDOUT or runner > STANDOUT_RATIO * best.similarity:
+        return None
+    if is_same(statement, best.statement, best.similarity):
+        return None  # said again, not changed
+    return best
