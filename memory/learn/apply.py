@@ -34,7 +34,7 @@ from memory.learn.change import (
 from memory.learn.cues import states_residence
 from memory.learn.local import is_about_third_party, named_subject
 from memory.learn.ops import Op, Rejected
-from memory.learn.polarity import cessation_clause, is_cessation, polarity
+from memory.learn.polarity import cessation_clause, content_stems, is_cessation, polarity
 from memory.learn.times import resolve_time
 from memory.learn.voice import in_user_voice
 
@@ -168,6 +168,8 @@ class Applier:
         actor: str,
         at: datetime | None,
     ) -> tuple[str, str]:
+        if op.id is None and op.op == "retract" and op.cue == "lapsed":
+            return self._lapsed(tenant, user, op, request_id, actor, at)
         if op.id is None and op.op == "retract":
             target = op.target or op.quote
             found = self._candidates(tenant, user, target)
@@ -202,6 +204,10 @@ class Applier:
         if op.id is None and op.op == "revise":
             linked = self._link_revision(tenant, user, op)
             if linked is not None and _reports_on_report(op, linked[1]):
+                linked = None
+            if linked is not None and op.cue == "lapsed" and not _names_habit(op, linked[1]):
+                # "Haven't been to a barber in years, I just buzz it myself" restates "I cut
+                # my own hair": only a habit that names what lapsed is what it ended.
                 linked = None
             if linked is not None:
                 return self._revise_linked(tenant, user, op, linked, request_id, actor, at)
@@ -239,6 +245,30 @@ class Applier:
                 valid_from=_since(op, at),
             ).id
         return "retract", self._retract(tenant, user, op.id, op, request_id, actor, op.cue)
+
+    def _lapsed(
+        self,
+        tenant: str,
+        user: str,
+        op: Op,
+        request_id: str | None,
+        actor: str,
+        at: datetime | None,
+    ) -> tuple[str, str]:
+        """ "I haven't played squash since Easter" ends a habit that names what lapsed, in
+        the positive; a lapse of what the user holds off ("I haven't had a drink since 2019"
+        after "I don't drink", "... a cigarette in years" after "I quit smoking") says the
+        abstention again, so it ends nothing."""
+        target = op.target or op.quote or ""
+        found = self._candidates(tenant, user, target)
+        match = revise.target_of(target, found, sign=1)
+        if match is None or not _names_habit(op, match):
+            if op.statement:
+                as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
+                return self._add(tenant, user, as_add, request_id, actor, at)
+            return "rejected", f"no active belief names the habit {target!r} that lapsed"
+        note = f"lapsed: retracts {match.statement!r} ({match.similarity:.2f})"
+        return "retract", self._retract(tenant, user, match.id, op, request_id, actor, note)
 
     def _link_revision(self, tenant: str, user: str, op: Op) -> tuple[str, revise.Match] | None:
         statement = op.statement or ""
@@ -472,6 +502,13 @@ def _reports_on_report(op: Op, match: revise.Match) -> bool:
     ("My mother lives with us"), never another such report ("My dad moved ...")."""
     told = op.anchored and is_about_third_party(op.statement or "")
     return told and is_about_third_party(match.statement)
+
+
+def _names_habit(op: Op, match: revise.Match) -> bool:
+    """A lapse's old state: a belief holding a word of the habit that lapsed, and no
+    abstention ("I quit smoking" is what "I haven't had a cigarette in years" says again)."""
+    words = content_stems(op.target or "")
+    return bool(words & content_stems(match.statement)) and not is_cessation(match.statement)
 
 
 def _standing_out(said: str, statement: str, found: list[revise.Match]) -> revise.Match | None:

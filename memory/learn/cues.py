@@ -207,6 +207,24 @@ _THING_ENDED = re.compile(
     r"(?:gone|fizzled out|packed in|packed up|wound up|been (?:sold|cancelled|scrapped))\b",
     re.I,
 )
+# A lapse: the negated perfect over a stretch of time that runs up to now ("I haven't played
+# squash since Easter", "we haven't been to the cinema in over a year") says a habit stopped,
+# the way "not anymore" does. What lapsed is the habit in the positive.
+_SPAN = (
+    r"(?:since\s+(?!(?:i|we|you|he|she|they|it)\b)\S+(?:\s+(?:last|this)\s+\w+)?|"
+    r"(?:in|for)\s+(?:(?:over|more than|nearly|almost|about|at least|well over)\s+)?"
+    r"(?:(?:a|an|two|three|four|five|six|several|many|\d+)\s+(?:years?|months?|weeks?)|"
+    r"decades|years|months|weeks|ages|forever|a (?:long )?(?:while|time)))"
+)
+_LAPSED = re.compile(
+    r"(?:^\W*|\b(?:i|we)\s+)(?:haven't|have not|hasn't)\s+"
+    r"(?:(?:really|actually|even|properly)\s+)?"
+    rf"(?P<habit>[a-z]+\s+[^.;!?,]*?)\s+{_SPAN}"
+    r"(?=\s*(?:$|[.;!?,]|-\s|(?:now|because|as|since|so|and|but)\b))",
+    re.I,
+)
+
+
 # "No more X": said at the head of the sentence, the thing is what ended.
 _NO_MORE = re.compile(r"^\W*no more\s+(?P<target>[^.;!?,]+?)(?=\s+-|[.;!?,]|$)", re.I)
 
@@ -544,6 +562,8 @@ def parse_change(sentence: str) -> Change | None:
         return Change("retract", "ended", f"I {m['verb'].lower()}")
     if (parted := _parted(text)) is not None:
         return parted
+    if (m := _LAPSED.search(text.translate(APOSTROPHES))) and not text.endswith("?"):
+        return Change("retract", "lapsed", _sentence(f"I've {m['habit']}"))
     if (
         _CESSATION_SELF.search(text)
         or _STOPPED.search(text)

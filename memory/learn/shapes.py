@@ -64,7 +64,7 @@ NOT_PLAIN = frozenset(
 )
 TASK_OBJECT = re.compile(
     # A pronoun object that ends the clause: "I run it", not "I find it hard to ...".
-    r"^(?:(?:it|them|this|that|these|those)(?=\s*(?:$|[.,;!?]|(?:and|but|so|too|now|again|once|"
+    r"^(?:(?:it|them|this|that|these|those)(?=\s*(?:$|[.,;:!?]|(?:and|but|so|too|now|again|once|"
     r"twice|every|a lot|very much|in|on|with|for|from)\b))|(?:there|here|your|yours)\b|"
     rf"(?:an?|the|this|that|these|those|some|another)\s+(?:[\w-]+\s+)?(?:{MATERIAL})s?\b)",
     re.I,
@@ -97,7 +97,12 @@ def plain_verb(sentence: str, words: list[str]) -> str | None:
     # "go" is the one two-letter verb of a habit ("I go to spin classes"); "do" is above.
     if verb == "go" and len(words) < 3:
         return None  # "I go there": where to, and how often, is unsaid
-    if not re.fullmatch(r"[a-z]{3,}|go", verb) or verb in NOT_PLAIN or verb.endswith("ed"):
+    # A compound verb is one verb: "I home-educate my boys", "I bulk-buy rice".
+    if (
+        not re.fullmatch(r"[a-z]{3,}(?:-[a-z]{3,})?|go", verb)
+        or verb in NOT_PLAIN
+        or verb.endswith("ed")
+    ):
         return None
     rest = " ".join(words[1:])
     if verb == "keep" and rest.split(maxsplit=1)[0].lower().endswith("ing"):

@@ -453,3 +453,11 @@ def test_an_addition_or_one_days_alternative_signals_no_change(text):
 def test_a_lasting_alternative_still_signals_a_change():
     assert change_signal("I take the train to work instead these days.") is not None
     assert change_signal("I'm a vegetarian now.") is not None
+
+
+def test_a_doubled_consonant_before_a_suffix_stems_with_the_verb() -> None:
+    from memory.learn.polarity import content_stems
+
+    assert content_stems("I've been running") & content_stems("I run 5k")
+    assert content_stems("swimming laps") & content_stems("I swim")
+    assert content_stems("I fell while dressing") >= {"dress"}

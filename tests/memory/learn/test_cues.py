@@ -120,3 +120,25 @@ def test_a_named_month_dates_the_latest_such_month_and_a_plan_dates_nothing():
     assert resolve_time("I got married in June.", at) == datetime(2025, 6, 1, tzinfo=UTC)
     assert resolve_time("I moved here in March.", at) == datetime(2026, 3, 1, tzinfo=UTC)
     assert resolve_time("I'm going to Paris in May.", at) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "habit_word"),
+    [
+        ("I haven't played squash since Easter.", "squash"),
+        ("Haven't touched my guitar in over a year.", "guitar"),
+        ("We haven't been to the cinema in months.", "cinema"),
+    ],
+)
+def test_a_negated_perfect_over_a_span_is_a_lapse(sentence, habit_word):
+    change = parse_change(sentence)
+    assert change is not None and (change.kind, change.cue) == ("retract", "lapsed")
+    assert habit_word in (change.target or "")
+
+
+@pytest.mark.parametrize(
+    "sentence", ["I haven't decided yet.", "I haven't tried it since you fixed it."]
+)
+def test_a_negated_perfect_without_a_span_to_now_is_no_lapse(sentence):
+    change = parse_change(sentence)
+    assert change is None or change.cue != "lapsed"

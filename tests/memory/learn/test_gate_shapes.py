@@ -18,6 +18,7 @@ CONTEXTS = {"preferences": "what the user likes", "constraints": "limits"}
         "I keep bees.",
         "I host my blog on a tiny VPS.",  # "my" + a thing of the chat's kind: the user's setup
         "I get cold sores.",
+        "I home-educate my two boys.",  # a compound verb is one verb
     ],
 )
 def test_the_habitual_present_of_an_activity_verb_is_a_statement(text: str) -> None:
@@ -148,3 +149,8 @@ def test_a_thing_that_acts_on_the_speaker_is_kept(text: str) -> None:
 )
 def test_a_reaction_or_a_request_with_me_is_not(text: str) -> None:
     assert self_cue(text) is None
+
+
+def test_a_pronoun_object_before_a_colon_is_the_chat_s_material() -> None:
+    # "... why we run this: for j in range(n)": the code that follows is what "this" is.
+    assert not extract_statements("I don't understand why I run this: for j in range(n):", CONTEXTS)

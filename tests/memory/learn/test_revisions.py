@@ -373,3 +373,23 @@ def test_coming_off_a_treatment_or_dropping_a_note_retracts(runtime, first, chan
     say(runtime, first)
     say(runtime, change)
     assert first not in active(runtime)
+
+
+def test_a_lapsed_habit_ends_the_habit_it_names(runtime):
+    seed(runtime, ["I love sailing.", "I read science fiction.", "I play squash every Tuesday."])
+    say(runtime, "I haven't played squash since Easter.")
+    assert "I play squash every Tuesday." not in active(runtime)
+    assert {"I love sailing.", "I read science fiction."} <= set(active(runtime))
+
+
+@pytest.mark.parametrize(
+    ("held", "said"),
+    [
+        ("I don't drink alcohol.", "I haven't had a drink since 2019."),
+        ("I quit smoking three years ago.", "I haven't had a cigarette in three years."),
+    ],
+)
+def test_a_lapse_of_what_the_user_holds_off_ends_nothing(runtime, held, said):
+    seed(runtime, ["I love sailing.", held])
+    say(runtime, said)
+    assert held in active(runtime)
