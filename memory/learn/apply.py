@@ -193,8 +193,7 @@ class Applier:
                 match = _standing_out(said, said, self._candidates(tenant, user, op.quote))
             if match is None and op.statement:
                 # Nothing said before to drop: the cessation itself is about the user.
-                as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
-                return self._add(tenant, user, as_add, request_id, actor, at)
+                return self._add_told(tenant, user, op, request_id, actor, at)
             if match is None:
                 return "rejected", f"no active belief matches {target!r} to retract"
             note = (
@@ -264,11 +263,23 @@ class Applier:
         match = revise.target_of(target, found, sign=1)
         if match is None or not _names_habit(op, match):
             if op.statement:
-                as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
-                return self._add(tenant, user, as_add, request_id, actor, at)
+                return self._add_told(tenant, user, op, request_id, actor, at)
             return "rejected", f"no active belief names the habit {target!r} that lapsed"
         note = f"lapsed: retracts {match.statement!r} ({match.similarity:.2f})"
         return "retract", self._retract(tenant, user, match.id, op, request_id, actor, note)
+
+    def _add_told(
+        self,
+        tenant: str,
+        user: str,
+        op: Op,
+        request_id: str | None,
+        actor: str,
+        at: datetime | None,
+    ) -> tuple[str, str]:
+        """A retraction that ended nothing said before, stored as what it tells of the user."""
+        as_add = Op(op="add", context=op.context, quote=op.quote, statement=op.statement)
+        return self._add(tenant, user, as_add, request_id, actor, at)
 
     def _link_revision(self, tenant: str, user: str, op: Op) -> tuple[str, revise.Match] | None:
         statement = op.statement or ""

@@ -82,9 +82,10 @@ _SUFFIX = re.compile(r"(?:ing|ed|es|s|e)$")
 
 def _stem(word: str) -> str:
     cut = _SUFFIX.sub("", word)
-    if cut != word and re.search(r"([b-df-hj-km-rtv-y])\1$", cut) and len(cut) >= 4:
+    if cut != word and re.search(r"([bdgkmnprtv])\1$", cut) and len(cut) >= 4:
         # A consonant doubled before "-ing"/"-ed" is the verb's ("running", "swimming",
-        # "stopped" meet "run", "swim", "stop"); "ll", "ss", "ff", "zz" are in the word itself.
+        # "stopped" meet "run", "swim", "stop"); "ll", "ss", "ff", "zz" and a doubled vowel
+        # ("cooking", "booked") are in the word itself.
         cut = cut[:-1]
     return (cut if len(cut) >= 3 else word)[:5]
 

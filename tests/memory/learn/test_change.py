@@ -461,3 +461,4 @@ def test_a_doubled_consonant_before_a_suffix_stems_with_the_verb() -> None:
     assert content_stems("I've been running") & content_stems("I run 5k")
     assert content_stems("swimming laps") & content_stems("I swim")
     assert content_stems("I fell while dressing") >= {"dress"}
+    assert content_stems("cooking") == content_stems("cook")  # a doubled vowel stays
