@@ -34,7 +34,17 @@ def count(text: str, model: str) -> int:
 # tokens of a text are the sum of those of its pieces cut there. So does a semicolon followed
 # by a space (punctuation runs end at whitespace and no pattern starts with punctuation and
 # goes on to a space), where a folded line (`memory.inject.compact`) joins its parts.
-_PIECES = re.compile(r"(?<=\n)(?=\S)|(?<=;)(?= )")
+# A cut is the end of such a line break or semicolon, captured so that `re.split` keeps it
+# (a zero-width split behind a lookbehind tried at every position took ~90 us a block).
+_CUTS = re.compile(r"(\n(?=\S)|;(?= ))")
+# A statement or folded line this short is also kept whole, so counting it again is one lookup.
+_WHOLE_CHARS = 512
+
+
+def pieces(text: str) -> list[str]:
+    """`text` cut where no token crosses, each cut ending the piece before it."""
+    parts = _CUTS.split(text)
+    return [*(a + b for a, b in zip(parts[::2], parts[1::2], strict=False)), parts[-1]]
 
 
 class BlockCounter:
@@ -52,17 +62,27 @@ class BlockCounter:
 
     def count(self, text: str, model: str) -> int:
         encoding = encoding_for(model)
+        name = encoding.name
         counts = self._counts
+        found = counts.get((name, text))
+        if found is not None:
+            return found
         total = 0
-        for piece in _PIECES.split(text):
-            key = (encoding.name, piece)
+        for piece in pieces(text):
+            key = (name, piece)
             found = counts.get(key)
             if found is None:
-                if len(counts) >= self.max_pieces:
-                    counts.clear()
-                found = counts[key] = len(encoding.encode(piece, disallowed_special=()))
+                found = self._put(key, len(encoding.encode(piece, disallowed_special=())))
             total += found
+        if len(text) <= _WHOLE_CHARS:
+            self._put((name, text), total)
         return total
+
+    def _put(self, key: tuple[str, str], tokens: int) -> int:
+        if len(self._counts) >= self.max_pieces:
+            self._counts.clear()
+        self._counts[key] = tokens
+        return tokens
 
 
 def message_text(message: dict[str, Any]) -> str:

@@ -76,11 +76,9 @@ def fit(
         raise ValueError("`shown` must hold one statement per belief")
     contexts = [b.context for b in beliefs]
     confidences = [b.confidence for b in beliefs]
-    size = len(beliefs)
     folder = folder or compact.Folder()
-    cumulative: list[int] | None = None  # statements' own tokens, summed: for the next try
-    framing = 0
-    while size:
+
+    def rendered(size: int) -> Rendered:
         folded = folder.lines(texts[:size], contexts[:size], confidences[:size], repeats)
         shown_lines = [
             _Shown(
@@ -91,15 +89,59 @@ def fit(
             for line in folded
         ]
         text = template.render(beliefs=shown_lines)
-        tokens = count(text, model)
-        if tokens <= max_tokens:
-            # The audit keeps the beliefs as stored; only the model's copy is cleaned.
-            return Rendered(text, list(beliefs[:size]), tokens, len(folded))
-        if cumulative is None:
-            cumulative = list(accumulate(count(t, model) + 1 for t in texts))
-            framing = _framing(template, model, count)
-        size = _shorter(cumulative, size, tokens, framing, max_tokens)
-    return Rendered("", [], 0)
+        # The audit keeps the beliefs as stored; only the model's copy is cleaned.
+        return Rendered(text, list(beliefs[:size]), count(text, model), len(folded))
+
+    # The statements' own tokens, summed (a line break each), guide every try; each try is
+    # then rendered and counted exactly.
+    cumulative = list(accumulate(count(t, model) + 1 for t in texts))
+    framing = _framing(template, model, count)
+    # The first try takes each line at its statement's tokens: where the cut's token target
+    # binds, rendering every candidate first to learn the block's overhead cost a second
+    # render on most requests (2.06 renders a request; 1.4 so).
+    size = max(1, _prefix(cumulative, 1.0, framing, max_tokens, len(beliefs)))
+    fitted: Rendered | None = None
+    too_long = len(beliefs) + 1  # the shortest prefix known not to fit
+    measured: tuple[int, int] | None = None  # the previous try: (prefix, tokens)
+    while size:
+        attempt = rendered(size)
+        if attempt.tokens > max_tokens:
+            if fitted is not None:
+                return fitted
+            too_long = size
+            measured = (size, attempt.tokens)
+            size = _shorter(cumulative, size, attempt.tokens, framing, max_tokens)
+            continue
+        fitted = attempt
+        # Lines cheaper than their statements (folded, short headings): more may fit. Two
+        # tries apart tell what one more line costs better than the block's average does.
+        grown = _grown(cumulative, size, attempt.tokens, framing, max_tokens, measured)
+        larger = min(too_long - 1, grown)
+        if larger <= size:
+            return fitted
+        measured = (size, attempt.tokens)
+        size = larger
+    return fitted or Rendered("", [], 0)
+
+
+def _grown(
+    cumulative: list[int],
+    size: int,
+    tokens: int,
+    framing: int,
+    limit: int,
+    measured: tuple[int, int] | None,
+) -> int:
+    """The longest prefix expected to fit, from a prefix of `size` that took `tokens`: at
+    the marginal cost per statement token between it and the `measured` try before, or at
+    the block's average."""
+    if measured is not None and measured[0] != size:
+        other, spent = measured
+        added = abs(cumulative[size - 1] - cumulative[other - 1])
+        per_token = max(1, abs(tokens - spent)) / max(1, added)
+        room = cumulative[size - 1] + (limit - tokens) / per_token
+        return bisect_right(cumulative, room)
+    return _prefix(cumulative, _per_token(cumulative, size, tokens, framing), framing, limit)
 
 
 _FRAMING: dict[tuple[str, str], int] = {}
@@ -116,16 +158,27 @@ def _framing(template: Template, model: str, count: Callable[[str, str], int]) -
     return found
 
 
-def _shorter(cumulative: list[int], size: int, tokens: int, framing: int, limit: int) -> int:
-    """The next prefix to try after `size` beliefs took `tokens`: the block's tokens beyond its
-    framing spread over its beliefs in proportion to their statements' own (headings and
-    folding included), so one more render usually lands on a prefix that fits. When the
-    cut's token target binds (18 beliefs against 245 tokens) that is two renders a request,
-    where a step proportional to the overflow took three (~0.1 ms each)."""
-    body = max(1, tokens - framing)
-    per_token = body / max(1, cumulative[size - 1])
+def _per_token(cumulative: list[int], size: int, tokens: int, framing: int) -> float:
+    """Block tokens per statement token in a rendered prefix of `size` beliefs: the block's
+    tokens beyond its framing spread over its beliefs in proportion to their statements' own
+    (headings and folding included)."""
+    return max(1, tokens - framing) / max(1, cumulative[size - 1])
+
+
+def _prefix(
+    cumulative: list[int], per_token: float, framing: int, limit: int, hi: int | None = None
+) -> int:
+    """The longest prefix (at most `hi`) expected to fit at `per_token`."""
     room = (limit - framing) / per_token
-    fits = bisect_right(cumulative, room, hi=size - 1)
+    return bisect_right(cumulative, room, hi=len(cumulative) if hi is None else hi)
+
+
+def _shorter(cumulative: list[int], size: int, tokens: int, framing: int, limit: int) -> int:
+    """The next prefix to try after `size` beliefs took `tokens`, over the limit: one more
+    render usually lands on a prefix that fits, where a step proportional to the overflow
+    took three (~0.1 ms each)."""
+    per_token = _per_token(cumulative, size, tokens, framing)
+    fits = _prefix(cumulative, per_token, framing, limit, hi=size - 1)
     # A single belief is always tried before giving up on the block.
     return max(min(1, size - 1), min(size - 1, fits))
 
