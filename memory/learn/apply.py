@@ -354,6 +354,10 @@ class Applier:
             # is about, and for a thing, one that names it.
             match = changed_belief(said, self._candidates(tenant, user, said), signal)
             return ("revises", match) if match else None
+        if signal is not None and signal.begins(said) and not contrasts_past(said):
+            # "Signed up for my first half marathon in April!": nothing said ended, however
+            # close it is to a habit ("I run 5k three times a week").
+            return None
         match = revise.topic_of(statement, found, contrasts_past(said))
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):

@@ -121,6 +121,13 @@ class Signal:
     mark: str  # the words that carried it, for the evidence's note
     thing: str | None = None  # a rearranged thing the belief it changed must name
 
+    def begins(self, text: str) -> bool:
+        """The sentence opens on an event of beginning ("I signed up ...", "I've joined
+        ..."): it adds a state, and by itself says that none ended. A beginning in a clause
+        after ("Meal prepping fell by the wayside once I started working weekends") may be
+        the reason for what ended."""
+        return self.strength == EVENT and _opens_with_beginning(text, self.mark)
+
 
 # A thing of the user's arranged anew, in the passive: "the stand-up got pushed to 11",
 # "the class has been moved to Thursdays". No first person is said, but a definite thing that
@@ -157,6 +164,20 @@ def one_occasion_instead(text: str) -> bool:
 
 # An event's mark whose subject is someone else ("my sister just cancelled", "he sold"), with
 # no "I"/"we" in it.
+_INCEPTION = re.compile(
+    r"\b(?:signed|started|began|begun|joined|enrolled|registered|applied|entered)$", re.I
+)
+
+
+def _opens_with_beginning(text: str, mark: str) -> bool:
+    opening = re.match(r"\W*(.*)", text.lower())
+    opens = opening is not None and opening.group(1).startswith(mark.strip().lower())
+    # The user's own beginning: another's ("My teacher started a new job, so ...") may be
+    # the reason something of the user's changed.
+    own = re.match(r"\W*(?:i|we)\b", mark, re.I) is not None
+    return opens and own and _INCEPTION.search(mark) is not None
+
+
 _OTHERS_EVENT = re.compile(
     r"^\W*(?:(?:my|our|his|her|their)\s+[\w-]+|he|she|they)\b(?!.*\b(?:i|we)\b)", re.I
 )
@@ -201,9 +222,11 @@ def contrasts_past(text: str) -> bool:
     if _CONTINUITY.search(text):
         return False
     event = _EVENT.search(text)
-    # "I've been studying X", "I had X": a state, not an event that changed it.
+    # "I've been studying X", "I had X": a state, not an event that changed it. "I signed up
+    # for my first half marathon": a beginning, which adds a state and says none ended.
     state = event is not None and re.search(r"\b(?:been|had|done|did)$", event.group(0), re.I)
-    happened = event is not None and not state
+    begun = event is not None and _opens_with_beginning(text, event.group(0))
+    happened = event is not None and not state and not begun
     return bool(_CONTRAST.search(_RECENT_ONLY.sub(" ", text))) or happened
 
 

@@ -24,15 +24,34 @@ _IRREGULAR_PAST = (
 )
 # Verbs whose subject is no person: "Turned out fine", "Seemed a good idea".
 _IMPERSONAL = r"turned|seemed|looked|sounded|happened|appeared|needed|used|based|called|named"
-_ELIDED = re.compile(
-    r"^(?P<lead>\W*)(?P<verb>(?:(?:just|finally|recently|also|then)\s+)*"
+_ELIDED_VERB = (
+    r"(?P<verb>(?:(?:just|finally|recently|also|then|eventually|officially)\s+)*"
     rf"(?!(?:{_IMPERSONAL})\b)(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed))\s+"
-    # "Got rid of the landline": "rid of" is the verb's, as a particle is. The object is
-    # determined or a name ("Swapped Google Calendar for ...").
-    r"(?=(?:(?:in|off|up|out|back|down|away|over|rid of)\s+)?(?:(?:the|my|our|a|an)\s|"
-    r"(?-i:[A-Z])))",
-    re.I,
 )
+# "Got rid of the landline": "rid of" is the verb's, as a particle is.
+_PARTICLES = r"(?:(?:in|off|up|out|back|down|away|over|rid of)\s+)?"
+# The object is determined, a name, or all of something ("Swapped Google Calendar for ...",
+# "Moved everything over to Notion"); or a place or role the verb leads to ("Switched to
+# Aldi", "Moved into a flatshare").
+_OBJECT = (
+    r"(?:(?:to|into|onto|from|as|for)\s+)?"
+    r"(?:(?:the|my|our|a|an|everything|all|both)\s|(?-i:[A-Z]))"
+)
+_ELIDED = re.compile(rf"^(?P<lead>\W*){_ELIDED_VERB}(?={_PARTICLES}{_OBJECT})", re.I)
+# A chat line, typed in lower case, names its objects in lower case too ("cancelled puregym,
+# i was paying 25 a month"): any word may be the object, save a person (an act done to
+# someone), a conjunction, or a complement of a feeling ("bored of", "excited about",
+# "excited to try it": "to" only before a determiner, as "switched to the night shift").
+_CHAT_OBJECT = (
+    r"(?!(?:me|us|you|him|her|them|it|that|this|so|and|but|or|of|with|about|by|like|"
+    r"when|if|because)\b)(?!to\s+(?!(?:the|my|our|a|an)\b))[a-z0-9]"
+)
+_ELIDED_CHAT = re.compile(rf"^(?P<lead>\W*){_ELIDED_VERB}(?={_PARTICLES}{_CHAT_OBJECT})")
+# What marks a lower-case line as the user's own chat rather than a line of a pasted list
+# ("organised a weekly meeting with the team"): the user in it, in the first person.
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|me|my|mine|we|we're|us|our)\b", re.I)
+# "Been going to the Anglican church since Easter": a perfect that dropped "I've".
+_ELIDED_PERFECT = re.compile(r"^(?P<lead>\W*)(?P<verb>been\s+[a-z]{2,}ing)\s+(?=[a-z])", re.I)
 
 # Verbs of placing a person somewhere (a shift, a ward, a list, a team) or changing their
 # standing, whose past tense is the participle; an outing ("took me to the zoo", "sent me to
@@ -63,12 +82,23 @@ def in_user_voice(sentence: str) -> str:
     if text.rstrip().endswith("?"):
         return sentence
     # A diary sentence opens with a capital; a lower-case verb opens a line of a pasted list
-    # ("organised weekly meetings with the team"), about someone or no one.
+    # ("organised weekly meetings with the team"), about someone or no one, unless the line
+    # speaks of the user too.
     if (m := _ELIDED.match(text)) and m["verb"][:1].isupper():
-        verb = m["verb"]
-        return f"{m['lead']}I {verb[:1].lower()}{verb[1:]} {text[m.end() :]}"
+        return _with_subject(m, text, "I")
+    chat = (m := _ELIDED_CHAT.match(text)) is not None and m["verb"][:1].islower()
+    if m is not None and chat and _FIRST_PERSON.search(text, m.end()):
+        return _with_subject(m, text, "I")
+    perfect = _ELIDED_PERFECT.match(text)
+    if perfect and (perfect["verb"][:1].isupper() or _FIRST_PERSON.search(text, perfect.end())):
+        return _with_subject(perfect, text, "I've")
     if m := _DONE_TO.match(text):
         who = "I" if m["who"].lower() == "me" else "We"
         aux = "'ve been" if m["perfect"] else " was" if who == "I" else " were"
         return f"{m['lead']}{who}{aux} {m['verb'].lower()} {text[m.end() :]}"
     return sentence
+
+
+def _with_subject(m: re.Match[str], text: str, subject: str) -> str:
+    verb = m["verb"]
+    return f"{m['lead']}{subject} {verb[:1].lower()}{verb[1:]} {text[m.end() :]}"

@@ -16,6 +16,26 @@ from tests.memory.learn.talk import T, U, active, say, seed
         ("The hospital has moved me to nights.", "I've been moved to nights."),
         ("My boss switched us onto the Leeds account.", "We were switched onto the Leeds account."),
         ("They made me redundant in May.", "I was made redundant in May."),
+        # A place or role the verb leads to, or all of something, as its object.
+        (
+            "Switched to Lidl after the prices went up.",
+            "I switched to Lidl after the prices went up.",
+        ),
+        (
+            "Moved everything over to Notion at the weekend.",
+            "I moved everything over to Notion at the weekend.",
+        ),
+        # A chat line in lower case, which speaks of the user later on.
+        (
+            "sold the car in june, i cycle everywhere now",
+            "I sold the car in june, i cycle everywhere now",
+        ),
+        (
+            "ditched spotify, we use youtube music now",
+            "I ditched spotify, we use youtube music now",
+        ),
+        # A perfect that dropped "I've".
+        ("Been swimming at the lido since May.", "I've been swimming at the lido since May."),
     ],
 )
 def test_the_user_becomes_the_subject(text, voiced):
@@ -32,6 +52,10 @@ def test_the_user_becomes_the_subject(text, voiced):
         "Grandma took me to the zoo.",  # an outing, not a new state
         "They cancelled the bus.",
         "organised a weekly meeting with the team",  # a line of a pasted list
+        "excited to try it with my kids",  # a feeling, whose "to" leads to no place
+        "bored of my job tbh",
+        "been thinking about you",
+        "asked me to cover his shift on friday",  # an act done to the user, by someone unsaid
     ],
 )
 def test_other_sentences_are_left_as_they_are(text):
@@ -69,3 +93,20 @@ def test_a_diary_sentence_may_open_on_a_named_object():
         "I traded Netflix for Disney Plus in June."
     )
     assert in_user_voice("Turned Monday into a rest day.") == "Turned Monday into a rest day."
+
+
+def test_a_beginning_ends_no_habit_it_is_close_to(runtime):
+    seed(
+        runtime,
+        [
+            "I love sailing.",
+            "I read science fiction.",
+            "I play chess on Sundays.",
+            "I grow tomatoes on the balcony.",
+            "I prefer window seats on trains.",
+            "I collect vinyl records.",
+        ],
+    )
+    say(runtime, "I jog 5k most mornings.")
+    say(runtime, "I signed up for a half marathon in the spring!")
+    assert "I jog 5k most mornings." in active(runtime)
