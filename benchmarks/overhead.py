@@ -222,6 +222,9 @@ def _synthetic_pool() -> Pool:
 def load_pool() -> Pool:
     """PrefEval's stated preferences and queries if the eval set is here, else synthetic."""
     if not EVAL_SET.is_file():
+        # Said aloud: a tree checked out beside another repo finds no ../shared/eval, and its
+        # figures would silently compare other inputs than the checkout's.
+        print(f"... no eval set at {EVAL_SET}: a synthetic pool (set SELFMODEL_EVAL_DIR)")
         return _synthetic_pool()
     statements: dict[str, None] = {}
     questions: dict[str, None] = {}
