@@ -354,11 +354,12 @@ class Applier:
             # is about, and for a thing, one that names it.
             match = changed_belief(said, self._candidates(tenant, user, said), signal)
             return ("revises", match) if match else None
-        if signal is not None and signal.begins(said) and not contrasts_past(said):
+        contrasted = contrasts_past(said)
+        if signal is not None and signal.begins(said) and not contrasted:
             # "Signed up for my first half marathon in April!": nothing said ended, however
             # close it is to a habit ("I run 5k three times a week").
             return None
-        match = revise.topic_of(statement, found, contrasts_past(said))
+        match = revise.topic_of(statement, found, contrasted)
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):
             # The old state unnamed: the belief about the same kind of thing, by the object.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from memory.learn.polarity import content_stems, polarity
 from memory.learn.revise import Match
-from memory.learn.shapes import DAY
+from memory.learn.shapes import DAY, FIRST_PERSON
 
 # -- the grammar of a change -------------------------------------------------------------------
 
@@ -81,9 +81,6 @@ _PAST_REASON = re.compile(
     + rf"(?:was|were|had|kept|{VERB_PAST})\b[^;]*?,?\s+so\s+(?:now\s+)?(?:i|we)\b",
     re.I,
 )
-# The subject of the event is the speaker or theirs: a story about someone else changes
-# nothing the user said about themselves (handled by the third-party check upstream).
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|mine|we|we're|we've|us|our)\b", re.I)
 # Not a report of the speaker's state: a question, a wish, a plan, a conditional.
 _NOT_A_REPORT = re.compile(
     r"\?\s*$|^\W*(?:if|when|whenever|should|could|would|can|do|does|did|is|are|what|how|why|"
@@ -162,8 +159,6 @@ def one_occasion_instead(text: str) -> bool:
     return bool(re.search(r"\binstead\b", text, re.I) and _ONE_OCCASION.search(text))
 
 
-# An event's mark whose subject is someone else ("my sister just cancelled", "he sold"), with
-# no "I"/"we" in it.
 _INCEPTION = re.compile(
     r"\b(?:signed|started|began|begun|joined|enrolled|registered|applied|entered)$", re.I
 )
@@ -178,6 +173,8 @@ def _opens_with_beginning(text: str, mark: str) -> bool:
     return opens and own and _INCEPTION.search(mark) is not None
 
 
+# An event's mark whose subject is someone else ("my sister just cancelled", "he sold"), with
+# no "I"/"we" in it.
 _OTHERS_EVENT = re.compile(
     r"^\W*(?:(?:my|our|his|her|their)\s+[\w-]+|he|she|they)\b(?!.*\b(?:i|we)\b)", re.I
 )
@@ -189,7 +186,9 @@ def change_signal(text: str) -> Signal | None:
     if len(words) > MAX_WORDS:
         return None
     text = " ".join(words)
-    if not _FIRST_PERSON.search(text):
+    # The subject of the event is the speaker or theirs: a story about someone else changes
+    # nothing the user said about themselves (handled by the third-party check upstream).
+    if not FIRST_PERSON.search(text):
         m = _REARRANGED.search(text)
         if m is None or _NOT_A_REPORT.search(text):
             return None

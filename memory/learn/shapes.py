@@ -27,6 +27,8 @@ MATERIAL = (
 ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
 # A frequency adverbial marks a habit of the speaker's, whatever the verb: "I ski every
 # winter", "we do pottery on Thursdays", "I swim twice a week", "I get a trim every six weeks".
+# The speaker, or what is theirs, anywhere in a sentence.
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|mine|we|we're|we've|us|our)\b", re.I)
 DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _UNIT = (
     r"(?:hour|day|night|morning|evening|afternoon|week|weekend|month|year|winter|summer|"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from memory.learn.polarity import APOSTROPHES
+from memory.learn.shapes import FIRST_PERSON
 
 # Past tenses of irregular verbs (a closed class of the grammar), or a regular "-ed"; not one
 # that is also the base form ("put", "quit", "cut"), which opens a request as often.
@@ -47,9 +48,6 @@ _CHAT_OBJECT = (
     r"when|if|because)\b)(?!to\s+(?!(?:the|my|our|a|an)\b))[a-z0-9]"
 )
 _ELIDED_CHAT = re.compile(rf"^(?P<lead>\W*){_ELIDED_VERB}(?={_PARTICLES}{_CHAT_OBJECT})")
-# What marks a lower-case line as the user's own chat rather than a line of a pasted list
-# ("organised a weekly meeting with the team"): the user in it, in the first person.
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|me|my|mine|we|we're|us|our)\b", re.I)
 # "Been going to the Anglican church since Easter": a perfect that dropped "I've".
 _ELIDED_PERFECT = re.compile(r"^(?P<lead>\W*)(?P<verb>been\s+[a-z]{2,}ing)\s+(?=[a-z])", re.I)
 
@@ -86,11 +84,12 @@ def in_user_voice(sentence: str) -> str:
     # speaks of the user too.
     if (m := _ELIDED.match(text)) and m["verb"][:1].isupper():
         return _with_subject(m, text, "I")
-    chat = (m := _ELIDED_CHAT.match(text)) is not None and m["verb"][:1].islower()
-    if m is not None and chat and _FIRST_PERSON.search(text, m.end()):
+    # What tells a lower-case line from a line of a pasted list: the user in it, in the first
+    # person ("cancelled puregym, i was paying 25 a month").
+    if (m := _ELIDED_CHAT.match(text)) and FIRST_PERSON.search(text, m.end()):
         return _with_subject(m, text, "I")
     perfect = _ELIDED_PERFECT.match(text)
-    if perfect and (perfect["verb"][:1].isupper() or _FIRST_PERSON.search(text, perfect.end())):
+    if perfect and (perfect["verb"][:1].isupper() or FIRST_PERSON.search(text, perfect.end())):
         return _with_subject(perfect, text, "I've")
     if m := _DONE_TO.match(text):
         who = "I" if m["who"].lower() == "me" else "We"
