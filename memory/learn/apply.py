@@ -32,9 +32,10 @@ from memory.learn.change import (
     returned_belief,
 )
 from memory.learn.cues import states_residence
-from memory.learn.local import is_about_third_party, named_subject
+from memory.learn.local import is_about_third_party, named_subject, person_of
 from memory.learn.ops import Op, Rejected
 from memory.learn.polarity import cessation_clause, content_stems, is_cessation, polarity
+from memory.learn.shapes import FIRST_PERSON, PEOPLE
 from memory.learn.times import resolve_time
 from memory.learn.voice import in_user_voice
 
@@ -202,7 +203,9 @@ class Applier:
             return "retract", self._retract(tenant, user, match.id, op, request_id, actor, note)
         if op.id is None and op.op == "revise":
             linked = self._link_revision(tenant, user, op)
-            if linked is not None and _reports_on_report(op, linked[1]):
+            if linked is not None and (
+                _reports_on_report(op, linked[1]) or _befell_another(op, linked[1])
+            ):
                 linked = None
             if linked is not None and op.cue == "lapsed" and not _names_habit(op, linked[1]):
                 # "Haven't been to a barber in years, I just buzz it myself" restates "I cut
@@ -518,6 +521,24 @@ def _reports_on_report(op: Op, match: revise.Match) -> bool:
     ("My mother lives with us"), never another such report ("My dad moved ...")."""
     told = op.anchored and is_about_third_party(op.statement or "")
     return told and is_about_third_party(match.statement)
+
+
+_NAMES_PERSON = re.compile(rf"\b(?:{PEOPLE})\b", re.I)
+
+
+def _befell_another(op: Op, match: revise.Match) -> bool:
+    """An event of one of the user's people that touches nothing else of the user's ("My
+    brother just bought a flat in Cardiff") changes only what the user said of their people
+    ("My mother lives with us"), never the user's own state alone ("We live in Bristol"). One
+    done to what is the user's ("My partner's been doing my hair since lockdown") or with a
+    consequence for it ("My teacher started a new job, so the piano lesson got moved") may."""
+    told = op.quote or op.statement or ""
+    person = person_of(told) if op.anchored else None
+    if person is None or re.search(r"\bso\b", told, re.I):
+        return False
+    after = told.lower().find(person) + len(person)
+    touches_user = FIRST_PERSON.search(told, after) is not None
+    return not touches_user and _NAMES_PERSON.search(match.statement) is None
 
 
 def _names_habit(op: Op, match: revise.Match) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from memory.learn.polarity import content_stems, polarity
 from memory.learn.revise import Match
-from memory.learn.shapes import DAY, FIRST_PERSON
+from memory.learn.shapes import DAY, FIRST_PERSON, PEOPLE
 
 # -- the grammar of a change -------------------------------------------------------------------
 
@@ -64,10 +64,14 @@ VERB_PAST = rf"(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed)"
 # "products tested on animals", "I'm interested").
 _EVENT = re.compile(
     _CLAUSE_SUBJECT
-    + r"(?:'ve|'d|\s+(?:have|has|had|was|were|got|get))?"
+    + r"(?:(?:'ve|\s+(?:have|has))"
     + _ADVERBS
-    # "I've got two cats", "we have got a car": possession in the present, not an event.
+    # "I've got two cats", "we have got a car": possession in the present, not an event;
+    # "I got the offer", "I've got rid of the car" are events.
     + r"\s+(?!got\b(?!\s+(?:rid|into|promoted|married|engaged|divorced|hired|fired)\b))"
+    + r"|(?:'d|\s+(?:had|was|were|got|get))?"
+    + _ADVERBS
+    + r"\s+)"
     + rf"{VERB_PAST}\b",
     re.I,
 )
@@ -148,6 +152,22 @@ _ONE_OCCASION = re.compile(
 )
 
 
+# A thing given to someone else: "Got my son a Sonos for his bedroom", "Bought my mum an iPhone
+# 15": the verb's first object is a person, so the thing is theirs, and nothing of the user's
+# own changed.
+_GIFT = re.compile(
+    r"\b(?:got|bought|gave|given|sent|ordered|gifted|made|brought|found)\s+"
+    rf"(?:(?:my|our)\s+(?:[\w-]+\s+)?(?:{PEOPLE})|him|her|them)\s+"
+    r"(?:an?|the|some|one|two|this|that|his|her|their|its|[\w-]+'s)\b",
+    re.I,
+)
+
+
+def is_gift(text: str) -> bool:
+    """ "Bought my mum an iPhone": a thing given to someone, not a change of the user's."""
+    return bool(_GIFT.search(text.replace("\u2019", "'")))
+
+
 def is_additive(text: str) -> bool:
     """ "We've put one in the shed as well now": added to what was, replacing nothing."""
     return bool(_ADDITIVE.search(text.replace("\u2019", "'")))
@@ -160,8 +180,11 @@ def one_occasion_instead(text: str) -> bool:
 
 
 _INCEPTION = re.compile(
-    r"\b(?:signed|started|began|begun|joined|enrolled|registered|applied|entered)$", re.I
+    r"\b(?:signed|started|began|begun|joined|enrolled|registered|applied|entered|opened)$", re.I
 )
+# A trial or a loan is over by the time it is told ("Tried a compound bow at a have-a-go day",
+# "Borrowed my wife's iPhone for the weekend"): it changed nothing the user holds.
+_TRIAL = re.compile(r"\b(?:tried|borrowed|tested|test-drove|sampled|trialled|trialed)$", re.I)
 
 
 def _opens_with_beginning(text: str, mark: str) -> bool:
@@ -193,12 +216,14 @@ def change_signal(text: str) -> Signal | None:
         if m is None or _NOT_A_REPORT.search(text):
             return None
         return Signal(EVENT, m.group(0).lower(), thing=m["thing"])
-    if one_occasion_instead(text) or is_additive(text):
+    if one_occasion_instead(text) or is_additive(text) or is_gift(text):
         return None
     if m := _CONTRAST.search(text):
         signal = Signal(CONTRAST, m.group(0).lower())
     elif m := _EVENT.search(text):
         signal = Signal(EVENT, m.group(0).strip(" ,;:").lower())
+        if _TRIAL.search(signal.mark):
+            return None
     elif _PAST_REASON.search(text):
         signal = Signal(EVENT, "a past reason, so")
     else:
@@ -211,7 +236,10 @@ def change_signal(text: str) -> Signal | None:
 # a sentence restates it ("I've been studying Korean lately" after "I'm learning Korean").
 _RECENT_ONLY = re.compile(r"\b(?:these days|nowadays|lately|recently|currently)\b", re.I)
 _CONTINUITY = re.compile(
-    r"\b(?:still|as always|as usual|as ever|same as (?:always|before|ever|usual))\b", re.I
+    r"\b(?:still|as always|as usual|as ever|same as (?:always|before|ever|usual)|"
+    # a restatement said as one: "as I think I mentioned", "like I said"
+    r"as (?:i (?:think i |may have |might have )?)?(?:mentioned|said|told you)|like i said)\b",
+    re.I,
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from memory.learn.change import VERB_PAST, is_additive, one_occasion_instead
+from memory.learn.change import VERB_PAST, is_additive, is_gift, one_occasion_instead
 from memory.learn.frames import Frame, compared_away, fading, favoured_topic, parse_frame
 from memory.learn.polarity import (
     APOSTROPHES,
@@ -580,7 +580,12 @@ def parse_change(sentence: str) -> Change | None:
         told = _clean(text)  # as told: "She's at ..." is no "I She's at ..."
         told = told[:1].upper() + told[1:] + ("" if told.endswith(".") else ".")
         return Change("revise", "instead of", _clean(m["target"]), told)
-    if _NOW.search(text) and not is_additive(text) and not one_occasion_instead(text):
+    if (
+        _NOW.search(text)
+        and not is_additive(text)
+        and not one_occasion_instead(text)
+        and not is_gift(text)
+    ):
         than = _THAN.search(text) or _NOT_TAIL.search(text)
         named = _clean(str(than["target"])) if than else compared_away(text) or _reason_of(text)
         statement = text

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from memory.learn.cues import states_home
 from memory.learn.frames import faded_topic, favoured_topic
 from memory.learn.gate import normalize_apostrophes, prose_of, self_cue, sentences_of
+from memory.learn.shapes import PEOPLE as _PEOPLE
 from memory.learn.shapes import is_possessed_habit
 
 
@@ -58,13 +59,6 @@ _SUBORDINATE = re.compile(
 )
 _SPEAKER_START = re.compile(
     r"^(?:\S+\s+){0,4}?(?:i|i'm|i've|i'd|i'll|im|ive|we|we're|we've|my|our|me and)\b", re.I
-)
-_PEOPLE = (
-    r"friends?|wife|husband|partner|spouse|fianc\w*|boyfriend|girlfriend|sons?|daughters?|"
-    r"kids?|child|children|mom|mother|dad|father|parents?|brothers?|sisters?|siblings?|boss|"
-    r"co-?workers?|colleagues?|roommates?|flatmates?|neighbou?rs?|team|family|cousins?|uncle|"
-    r"aunt|grand\w+|teachers?|students?|clients?|customers?|dogs?|cats?|pets?|baby|toddler|"
-    r"nephew|niece|in-laws?|relatives?|manager|landlord"
 )
 _PEOPLE_SUBJECT = re.compile(rf"^(?:my|our)\s+(?:\w+\s+){{0,2}}?(?:{_PEOPLE})\b", re.I)
 # The relation named ("my manager is Sarah") or sharing the speaker's home ("my mother lives
@@ -160,6 +154,13 @@ def of_my_people(sentence: str) -> bool:
     """The sentence's subject is one of the user's people ("My mom moved ...", "Our son was
     born ..."): what happens to them may change what the user said about their own life."""
     return bool(_PEOPLE_SUBJECT.match(_main_clause(normalize_apostrophes(sentence))))
+
+
+def person_of(sentence: str) -> str | None:
+    """The relation a sentence about one of the user's people names ("My brother just bought
+    a flat" -> "brother"), if its subject is one."""
+    m = _PEOPLE_SUBJECT.match(_main_clause(normalize_apostrophes(sentence)))
+    return m.group(0).split()[-1].lower() if m else None
 
 
 def _is_question(clause: str) -> bool:

@@ -45,6 +45,16 @@ _LONG_PROSE = 2500  # chars; past this the middle is a pasted document
 _FRAME = 700  # chars of framing read at each end of a long paste
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+# A period that closes an abbreviation, not a sentence: a title ("Dr. Patel", "St. Brigid's"),
+# "e.g.", "i.e.", "vs.", a number's "No. 5"; a time of day unless a new sentence follows ("up
+# at 1 a.m. and ..." / "... at 1 a.m. Then ...").
+_ABBREVIATION = re.compile(
+    r"(?:^|\s)(?:dr|mr|mrs|ms|mx|prof|st|mt|ft|jr|sr|rev|fr|sgt|capt|lt|col|gen|e\.g|i\.e|vs|"
+    r"approx)\.$",
+    re.I,
+)
+_NUMBER_SIGN = re.compile(r"(?:^|\s)no\.$", re.I)
+_TIME_OF_DAY = re.compile(r"\d\s*[ap]\.m\.$", re.I)
 
 
 def _drop_quotes(text: str) -> str:
@@ -87,5 +97,24 @@ def prose_of(text: str) -> str:
     return text
 
 
+def _closes_sentence(before: str, after: str) -> bool:
+    if _ABBREVIATION.search(before):
+        return False
+    if _NUMBER_SIGN.search(before):
+        return not after[:1].isdigit()
+    if _TIME_OF_DAY.search(before):
+        return after[:1].isupper()
+    return True
+
+
 def sentences_of(prose: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_SPLIT.split(prose) if s and s.strip()]
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_SPLIT.finditer(prose):
+        closes = _closes_sentence(prose[start : m.start()], prose[m.end() :])
+        if "\n" not in m.group(0) and not closes:
+            continue
+        out.append(prose[start : m.start()])
+        start = m.end()
+    out.append(prose[start:])
+    return [s.strip() for s in out if s and s.strip()]

@@ -29,6 +29,14 @@ ADDRESSEE = re.compile(r"^(?:\S+\s+){0,4}?(?:you|u)\b", re.I)
 # winter", "we do pottery on Thursdays", "I swim twice a week", "I get a trim every six weeks".
 # The speaker, or what is theirs, anywhere in a sentence.
 FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|mine|we|we're|we've|us|our)\b", re.I)
+# The people of a user's life, by their relation to the user (and their animals).
+PEOPLE = (
+    r"friends?|wife|husband|partner|spouse|fianc\w*|boyfriend|girlfriend|sons?|daughters?|"
+    r"kids?|child|children|mom|mum|mother|dad|father|parents?|brothers?|sisters?|siblings?|boss|"
+    r"co-?workers?|colleagues?|roommates?|flatmates?|neighbou?rs?|team|family|cousins?|uncle|"
+    r"aunt|grand\w+|teachers?|students?|clients?|customers?|dogs?|cats?|pets?|baby|toddler|"
+    r"nephew|niece|in-laws?|relatives?|manager|landlord|gran|nan|other half"
+)
 DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _UNIT = (
     r"(?:hour|day|night|morning|evening|afternoon|week|weekend|month|year|winter|summer|"

@@ -1,0 +1,101 @@
+"""Told things that end nothing: a gift, a trial, a loan, a restatement said as one, another
+person's event; and a sentence cut at an abbreviation's period, which loses half a statement."""
+
+import pytest
+
+from memory.learn.change import change_signal
+from memory.learn.prose import sentences_of
+from tests.memory.learn.talk import active, say, seed
+
+OTHERS = [
+    "I avoid restaurants with loud music.",
+    "I prefer aisle seats on long flights.",
+    "I love hiking in the mountains.",
+    "I dislike horror movies.",
+    "I'm allergic to shellfish.",
+    "I read mostly historical novels.",
+]
+
+
+@pytest.mark.parametrize(
+    ("prose", "sentences"),
+    [
+        ("I see Dr. Patel at the surgery. I like her.", 2),
+        ("We attend Mass at St. Brigid's every Sunday.", 1),
+        ("I usually go to bed around 1 a.m. and get up at 9.", 1),
+        ("I go to bed at 1 a.m. Then I read.", 2),
+        ("I like stone fruit, e.g. plums. I hate pears.", 2),
+        ("I live at No. 5 on the high street.", 1),
+        ("I said no. Then I left.", 2),
+    ],
+)
+def test_an_abbreviations_period_ends_no_sentence(prose, sentences):
+    assert len(sentences_of(prose)) == sentences
+
+
+def test_a_statement_with_a_title_in_it_is_learned_whole(runtime):
+    say(runtime, "I see Dr. Patel at the Riverside surgery every month.")
+    assert any("Dr. Patel at the Riverside surgery" in s for s in active(runtime))
+
+
+def test_a_simple_past_got_is_an_event_and_a_perfect_got_is_possession():
+    assert change_signal("I got the offer from Deloitte and started there on Monday.")
+    assert change_signal("I got rid of the car.")
+    assert change_signal("I've got two cats.") is None
+    assert change_signal("We have got a car.") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bought my mum an iPhone 15 for her birthday.",
+        "I got my son a Sonos for his bedroom.",
+        "Tried a compound bow at a have-a-go day last weekend.",
+        "I borrowed my wife's iPhone for the weekend.",
+    ],
+)
+def test_a_gift_a_trial_or_a_loan_signals_no_change(text):
+    from memory.learn.voice import in_user_voice
+
+    assert change_signal(in_user_voice(text)) is None
+
+
+@pytest.mark.parametrize(
+    ("held", "told"),
+    [
+        (
+            "I have an iPhone 13.",
+            "Bought my mum an iPhone 15 for her birthday, now I'm her tech support.",
+        ),
+        (
+            "I shoot a recurve bow at the archery club.",
+            "Tried a compound bow at a have-a-go day last weekend.",
+        ),
+        (
+            "We live in a semi-detached house in Bristol.",
+            "My brother just bought a flat in Cardiff.",
+        ),
+        (
+            "I use a MacBook Air for work.",
+            "My work laptop's a MacBook Air, as I think I mentioned.",
+        ),
+        ("I bank with Lloyds.", "I opened a Marcus savings account for the house deposit."),
+    ],
+)
+def test_what_changed_nothing_of_the_users_ends_no_belief(runtime, held, told):
+    seed(runtime, OTHERS)
+    say(runtime, held)
+    assert held in active(runtime)
+    say(runtime, told)
+    assert held in active(runtime)
+
+
+def test_another_persons_event_with_a_consequence_for_the_user_still_revises(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "I get my hair cut at a barber every three weeks.")
+    say(
+        runtime,
+        "My partner's been doing my hair at home with clippers since lockdown and we never "
+        "went back to the barber.",
+    )
+    assert "I get my hair cut at a barber every three weeks." not in active(runtime)
