@@ -256,6 +256,17 @@ def _clean(part: str) -> str:
 _TOLD_OF = re.compile(r"(?:he|she|they)\b", re.I)
 
 
+# A clause with a subject of its own that is no person of the user's: a determined noun ("New
+# job starts at 7 ...", "the gym shut"), an acronym ("MIL moved back"), a name and its verb
+# ("Octopus took over our supply"). "I" goes before a clause that dropped it, not before one.
+_OWN_SUBJECT = re.compile(
+    r"^\W*(?:(?:the|a|an|this|that|these|those|his|her|their|its|everyone|everybody|nobody|"
+    r"someone|somebody|all|both|each|every|some|no|new|old)\s|(?-i:[A-Z]{2,})\s|"
+    rf"(?!(?:{VERB_PAST})\b)(?-i:[A-Z][a-z]+)\s+(?:{VERB_PAST}|is|are|was|were|has)\b)",
+    re.I,
+)
+
+
 def _sentence(part: str) -> str:
     text = re.sub(_LEAD, "", _clean(part), flags=re.I)
     text = re.sub(
@@ -265,8 +276,10 @@ def _sentence(part: str) -> str:
         text,
         flags=re.I,
     )
-    if not _FIRST_PERSON.search(text) and not _TOLD_OF.match(text):
-        text = f"I {text}"
+    own = _FIRST_PERSON.search(text) or _TOLD_OF.match(text) or _OWN_SUBJECT.match(text)
+    if not own:
+        # "Got moved onshore ..." -> "I got moved onshore ..."; "MRI scans" keep their case.
+        text = f"I {text[:1].lower()}{text[1:]}" if re.match(r"[A-Z][a-z]", text) else f"I {text}"
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
 

@@ -130,6 +130,20 @@ def _local_voiced(sentence: str, contexts: Mapping[str, str], classify: Classify
                     cue=f"{CONSEQUENCE} ({signal.mark})",
                 )
             ]
+        if signal is None and change is not None and change.statement and not found:
+            # "New job starts at 7 so bedtime's 10 now": a present set against the past with a
+            # subject of its own, no "I" in it: the new state of a belief it stands out against,
+            # never a statement about the user alone.
+            return [
+                Op(
+                    op="revise",
+                    context=classify(change.statement, contexts, None),
+                    quote=sentence,
+                    statement=change.statement,
+                    cue=change.cue,
+                    anchored=True,
+                )
+            ]
         if signal is not None and (not told or of_my_people(sentence)):
             # A change in no frame the cues know ("Our address changed in June: we're renting
             # in Glasgow now"): a revision of the belief it is about, if one stands out; a

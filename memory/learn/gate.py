@@ -211,6 +211,11 @@ _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re":
 _WINDOW = 9  # words after the subject in which a predicate counts
 
 
+# "... now" closing a clause of the speaker's circumstances, after a consequence ("so ...
+# now"): not "now" opening a request ("Now write the tests").
+_CURRENT_STATE = re.compile(r"\bso\b[^.;!?]*\bnow\b", re.I)
+
+
 @dataclass(frozen=True)
 class GateDecision:
     keep: bool
@@ -311,6 +316,10 @@ def gate(user_texts: Sequence[str]) -> GateDecision:
             change = parse_change(sentence)
             if change is not None and change.cue != "now":
                 return GateDecision(True, f"change of mind ({change.cue})")
+            if change is not None and _CURRENT_STATE.search(sentence):
+                # "New job starts at 7 so bedtime's 10 now": a present set against the past,
+                # learned only as the revision of a belief it is clearly about.
+                return GateDecision(True, "change of state (now)")
             if (signal := change_signal(sentence)) is not None:
                 # Learned only as the revision of a belief it is clearly about.
                 return GateDecision(True, f"change of state ({signal.mark})")

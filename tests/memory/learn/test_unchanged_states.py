@@ -4,6 +4,7 @@ person's event; and a sentence cut at an abbreviation's period, which loses half
 import pytest
 
 from memory.learn.change import change_signal
+from memory.learn.gate import gate
 from memory.learn.prose import sentences_of
 from tests.memory.learn.talk import active, say, seed
 
@@ -99,3 +100,21 @@ def test_another_persons_event_with_a_consequence_for_the_user_still_revises(run
         "went back to the barber.",
     )
     assert "I get my hair cut at a barber every three weeks." not in active(runtime)
+
+
+def test_a_present_with_a_subject_of_its_own_revises_the_belief_it_stands_out_against(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "I usually go to bed around 1 a.m. and get up at 9.")
+    assert gate(["New job starts at 7 so bedtime's 10 now, up at 5:30, brutal."]).keep
+    say(runtime, "New job starts at 7 so bedtime's 10 now, up at 5:30, brutal.")
+    now = active(runtime)
+    assert "I usually go to bed around 1 a.m. and get up at 9." not in now
+    assert any(s.startswith("New job starts at 7") for s in now)  # no "I New job ..."
+
+
+def test_such_a_present_alone_is_no_statement_about_the_user(runtime):
+    seed(runtime, OTHERS)
+    before = set(active(runtime))
+    say(runtime, "The new office opens at 8 so the car park fills early now.")
+    assert set(active(runtime)) == before
+    assert not gate(["Now write the tests so they pass."]).keep
