@@ -29,6 +29,7 @@ from memory.learn.change import (
     change_signal,
     changed_belief,
     contrasts_past,
+    one_night_against_habit,
     returned_belief,
 )
 from memory.learn.cues import states_residence
@@ -204,7 +205,9 @@ class Applier:
         if op.id is None and op.op == "revise":
             linked = self._link_revision(tenant, user, op)
             if linked is not None and (
-                _reports_on_report(op, linked[1]) or _befell_another(op, linked[1])
+                _reports_on_report(op, linked[1])
+                or _befell_another(op, linked[1])
+                or one_night_against_habit(op.quote or "", linked[1].statement)
             ):
                 linked = None
             if linked is not None and op.cue == "lapsed" and not _names_habit(op, linked[1]):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from memory.learn.polarity import content_stems, polarity
 from memory.learn.revise import Match
-from memory.learn.shapes import DAY, FIRST_PERSON, PEOPLE
+from memory.learn.shapes import DAY, FIRST_PERSON, HABIT, PEOPLE
 
 # -- the grammar of a change -------------------------------------------------------------------
 
@@ -166,6 +166,24 @@ _GIFT = re.compile(
 def is_gift(text: str) -> bool:
     """ "Bought my mum an iPhone": a thing given to someone, not a change of the user's."""
     return bool(_GIFT.search(text.replace("\u2019", "'")))
+
+
+# One occasion, not a recurring one ("on Sunday nights"): "last night", "yesterday", "on Tuesday".
+_ONE_NIGHT = re.compile(
+    rf"\b(?:yesterday|last (?:night|nite)|(?:last|on|this past)\s+{DAY}"
+    r"(?!s\b|\s+(?:night|morning|evening|afternoon)s\b)|this (?:morning|afternoon|evening))\b",
+    re.I,
+)
+# What the user does as a rule: "I usually go to bed around 11", "I swim every Monday".
+_AS_A_RULE = re.compile(r"\b(?:usually|normally|typically|generally|always|mostly)\b", re.I)
+
+
+def one_night_against_habit(text: str, belief: str) -> bool:
+    """ "Stayed up till 3 last night finishing the quilt" against "I usually go to bed around
+    11": one occasion told as an event breaks no rule the user keeps, unless it sets the
+    present against it ("... so bedtime's 10 now")."""
+    occasion = _ONE_NIGHT.search(text) and not _CONTRAST.search(text)
+    return bool(occasion) and bool(_AS_A_RULE.search(belief) or HABIT.search(belief))
 
 
 def is_additive(text: str) -> bool:

@@ -45,6 +45,15 @@ _TRAILING_TIME = re.compile(rf"(?:,?\s+{_WHEN})+\s*(?=[.!?]*$)", re.I)
 LEADING_TIME = re.compile(rf"^\W*{_WHEN}\s*,?\s+", re.I)
 
 
+# A time in the past the clause happened at: "last month", "3 weeks ago", "in March", "last nite".
+_PAST_TIME = re.compile(rf"\b(?:{_WHEN}|last (?:night|nite))\b", re.I)
+
+
+def dates_past(clause: str) -> bool:
+    """The clause is dated in the past: what it tells happened then."""
+    return _PAST_TIME.search(clause) is not None
+
+
 def without_time(clause: str) -> str:
     """The clause with the time adjuncts that date it cut from its ends."""
     text = LEADING_TIME.sub("", clause)

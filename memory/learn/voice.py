@@ -15,6 +15,7 @@ import re
 
 from memory.learn.polarity import APOSTROPHES
 from memory.learn.shapes import FIRST_PERSON
+from memory.learn.times import dates_past
 
 # Past tenses of irregular verbs (a closed class of the grammar), or a regular "-ed"; not one
 # that is also the base form ("put", "quit", "cut"), which opens a request as often.
@@ -48,6 +49,20 @@ _CHAT_OBJECT = (
     r"when|if|because)\b)(?!to\s+(?!(?:the|my|our|a|an)\b))[a-z0-9]"
 )
 _ELIDED_CHAT = re.compile(rf"^(?P<lead>\W*){_ELIDED_VERB}(?={_PARTICLES}{_CHAT_OBJECT})")
+# Participles that are feelings ("excited to try it", "bored of it"), not acts.
+_FEELING = (
+    r"excited|thrilled|pleased|delighted|relieved|surprised|shocked|bored|tired|interested|"
+    r"scared|worried|amazed|annoyed|gutted|stoked|chuffed|stressed|obsessed|hooked|impressed"
+)
+# A lower-case line dated in the past ("switched to mullvad last month", "cut coffee right out
+# 3 weeks ago"): a list's line is not dated, a diary's is, so its verb is the speaker's, even
+# one whose past is its base form ("cut", "quit") and before any object but a person.
+_ELIDED_DATED = re.compile(
+    r"^(?P<lead>\W*)(?P<verb>(?:(?:just|finally|recently|also|then|eventually)\s+)*"
+    rf"(?!(?:{_IMPERSONAL}|{_FEELING})\b)(?:{_IRREGULAR_PAST}|cut|quit|put|shut|set|[a-z]{{2,}}ed))\s+"
+    r"(?=(?!(?:me|us|you|him|her|them|it|that|this|so|and|but|or|of|with|about|by|like)\b)"
+    r"[a-z0-9])"
+)
 # "Been going to the Anglican church since Easter": a perfect that dropped "I've".
 _ELIDED_PERFECT = re.compile(r"^(?P<lead>\W*)(?P<verb>been\s+[a-z]{2,}ing)\s+(?=[a-z])", re.I)
 
@@ -87,6 +102,8 @@ def in_user_voice(sentence: str) -> str:
     # What tells a lower-case line from a line of a pasted list: the user in it, in the first
     # person ("cancelled puregym, i was paying 25 a month").
     if (m := _ELIDED_CHAT.match(text)) and FIRST_PERSON.search(text, m.end()):
+        return _with_subject(m, text, "I")
+    if (m := _ELIDED_DATED.match(text)) and dates_past(text):
         return _with_subject(m, text, "I")
     perfect = _ELIDED_PERFECT.match(text)
     if perfect and (perfect["verb"][:1].isupper() or FIRST_PERSON.search(text, perfect.end())):

@@ -110,3 +110,58 @@ def test_a_beginning_ends_no_habit_it_is_close_to(runtime):
     say(runtime, "I jog 5k most mornings.")
     say(runtime, "I signed up for a half marathon in the spring!")
     assert "I jog 5k most mornings." in active(runtime)
+
+
+OTHERS = [
+    "I avoid restaurants with loud music.",
+    "I prefer aisle seats on long flights.",
+    "I love hiking in the mountains.",
+    "I dislike horror movies.",
+    "I'm allergic to shellfish.",
+    "I read mostly historical novels.",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "voiced"),
+    [
+        (
+            "switched to mullvad last month after nord auto-renewed me",
+            "I switched to mullvad last month after nord auto-renewed me",
+        ),
+        (
+            "cut coffee right out 3 weeks ago bc of palpitations",
+            "I cut coffee right out 3 weeks ago bc of palpitations",
+        ),
+        (
+            "stepped down as treasurer at the agm last nite",
+            "I stepped down as treasurer at the agm last nite",
+        ),
+    ],
+)
+def test_a_lower_case_line_dated_in_the_past_is_the_speakers_diary(text, voiced):
+    assert in_user_voice(text) == voiced
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["organised a weekly meeting with the team", "excited to try it last week"],
+)
+def test_an_undated_list_line_or_a_feeling_keeps_its_reading(text):
+    assert in_user_voice(text) == text
+
+
+def test_a_dated_diary_line_revises_the_belief_it_ends(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "I drink about four coffees a day.")
+    say(runtime, "cut coffee right out 3 weeks ago bc of palpitations, just green tea now.")
+    now = active(runtime)
+    assert "I drink about four coffees a day." not in now
+    assert any("green tea" in s for s in now)
+
+
+def test_one_night_breaks_no_rule_the_user_keeps(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "I usually go to bed around 11 p.m.")
+    say(runtime, "stayed up till 3 last night finishing the quilt lol")
+    assert "I usually go to bed around 11 p.m." in active(runtime)
