@@ -207,6 +207,10 @@ _HYPOTHETICAL = re.compile(
     r"could|would)\b|\bwere i\b|\bhypothetical|\bact as\b|\byou are an?\b|__",
     re.I,
 )
+_WORK_MATERIAL = re.compile(rf"\b(?:{MATERIAL})s?\b", re.I)
+# "I see Dr. Patel at the Riverside surgery": a practitioner the user sees, by title; not "I
+# see" of the conversation.
+_SEES_PRACTITIONER = re.compile(r"^see\s+(?:dr|prof|mr|mrs|ms)\b\.?\s+(?-i:[A-Z])", re.I)
 _CONTRACTIONS = {"'m": "am", "'ve": "have", "'d": "would", "'ll": "will", "'re": "are"}
 _WINDOW = 9  # words after the subject in which a predicate counts
 
@@ -269,12 +273,22 @@ def self_cue(sentence: str) -> str | None:
         # A verb of perceiving or thinking with a habit adverbial is a habit ("I see a
         # physiotherapist every Monday"), not talk about the conversation ("I see").
         habit = HABIT.search(window) and not ADDRESSEE.match(window)
+        if _SEES_PRACTITIONER.match(window):
+            return f"{pronoun} sees"
         if (_META.match(window) and not habit) or ADDRESSEE.match(window):
             continue
         owns = _POSSESSION.match(window)
         if pronoun == "we":
             short = len(sentence.split()) <= _WE_MAX_WORDS
-            found = _WE_PREDICATE.search(window) or (owns if short else None)
+            # "We attend Mass every Sunday", "We spend every summer in our caravan": a habit
+            # of days and seasons is a household's; a paper's "we" keeps none, and a team's
+            # is about its work ("We meet on Mondays to review the code").
+            household = habit and not _WORK_MATERIAL.search(sentence)
+            found = (
+                _WE_PREDICATE.search(window)
+                or (owns if short else None)
+                or (HABIT.search(window) if household else None)
+            )
             if not found and short and not verb and _WE_SETTING.search(sentence):
                 head = words[0].lower() if words else ""
                 if re.fullmatch(r"[a-z]{3,}", head) and head not in NOT_PLAIN:

@@ -247,7 +247,9 @@ def _candidates(sentence: str) -> list[str]:
     parts = [p.strip() for p in re.split(r"[,;:]\s+|\s+-\s+", sentence) if p.strip()]
     if len(parts) < 2:
         return []
-    chosen = [p for p in parts if _is_self_statement(p)]
+    # A clause of time or reason ("Ever since we moved across town, ...") only sets the scene
+    # for the clause it leads into; alone, it is no statement of the user's.
+    chosen = [p for p in parts if _is_self_statement(p) and not _ADVERBIAL_CLAUSE.match(p)]
     if len(chosen) == 1 and _PRONOUN_OBJECT.search(chosen[0]) and not _is_question(sentence):
         # "French is basically my second language, I'm fluent in it": alone, the clause says
         # nothing ("I'm fluent in it."); the sentence names what "it" is.
@@ -257,6 +259,13 @@ def _candidates(sentence: str) -> list[str]:
         # cats") said without it; the sentence names what it is about.
         return [sentence]
     return chosen
+
+
+_ADVERBIAL_CLAUSE = re.compile(
+    r"^\W*(?:ever since|since|after|before|when|whenever|once|because|although|though|while|"
+    r"until|if|as soon as)\b",
+    re.I,
+)
 
 
 def _all_told(parts: list[str], sentence: str) -> bool:

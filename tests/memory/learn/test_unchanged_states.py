@@ -118,3 +118,34 @@ def test_such_a_present_alone_is_no_statement_about_the_user(runtime):
     say(runtime, "The new office opens at 8 so the car park fills early now.")
     assert set(active(runtime)) == before
     assert not gate(["Now write the tests so they pass."]).keep
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We attend Mass at St. Brigid's every Sunday.",
+        "We spend every summer in our static caravan in Norfolk.",
+        "I see Dr. Patel at the Riverside surgery.",
+    ],
+)
+def test_a_households_habit_or_a_practitioner_seen_is_a_statement(runtime, text):
+    say(runtime, text)
+    assert text in active(runtime)
+
+
+def test_a_papers_we_or_the_conversations_see_is_not(runtime):
+    seed(runtime, OTHERS)
+    before = set(active(runtime))
+    say(runtime, "In this paper we evaluate every model on three datasets.")
+    say(runtime, "I see what you mean about the loop.")
+    assert set(active(runtime)) == before
+
+
+def test_a_clause_of_time_alone_is_not_the_new_state(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "We attend Mass at St. Brigid's every Sunday.")
+    say(runtime, "Ever since we moved across town, Sunday Mass for us has been at Holy Family.")
+    now = active(runtime)
+    assert "We attend Mass at St. Brigid's every Sunday." not in now
+    assert "Ever since we moved across town." not in now
+    assert any("Holy Family" in s for s in now)
