@@ -359,7 +359,10 @@ class Applier:
             # no first person ("the stand-up got pushed to 11"): the belief the whole sentence
             # is about, and for a thing, one that names it.
             match = changed_belief(said, self._candidates(tenant, user, said), signal)
-            return ("revises", match) if match else None
+            if match is not None or not signal.named:
+                return ("revises", match) if match else None
+            # A name no belief holds ("MIL moved back to Ireland, so ... now"): the change is
+            # still told, and found as one with no thing named.
         contrasted = contrasts_past(said)
         if signal is not None and signal.begins(said) and not contrasted:
             # "Signed up for my first half marathon in April!": nothing said ended, however

@@ -49,7 +49,7 @@ _IRREGULAR_PAST = (
 # or a name; then the verb, after an adverb or two.
 _CLAUSE_SUBJECT = (
     r"(?:(?:^\W*|[,;:]\s*|\b(?:and|so|but|since|once|after|when|because)\s+)"
-    r"(?:i|we|(?:my|our|the)\s+(?:[\w-]+\s+){0,2}?[\w-]+|"
+    r"(?:i|we|(?:(?:all|both|most|some|each)\s+(?:of\s+)?)?(?:my|our|the)\s+(?:[\w-]+\s+){0,2}?[\w-]+|"
     # a name, not a capitalised determiner ("My left ear ..." is no "My" who left)
     r"(?-i:(?!(?:My|Our|The|This|That|These|Those|His|Her|Their|Its|Your|A|An)\b)[A-Z][a-z]+))"
     # "I" and "we" are nominative: a subject wherever they stand, whatever clause went before
@@ -69,6 +69,8 @@ _EVENT = re.compile(
     # "I've got two cats", "we have got a car": possession in the present, not an event;
     # "I got the offer", "I've got rid of the car" are events.
     + r"\s+(?!got\b(?!\s+(?:rid|into|promoted|married|engaged|divorced|hired|fired)\b))"
+    # the perfect of a passive: "all my docs have been migrated"
+    + rf"(?:been\s+(?=(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed)\b))?"
     + r"|(?:'d|\s+(?:had|was|were|got|get))?"
     + _ADVERBS
     + r"\s+)"
@@ -121,6 +123,7 @@ class Signal:
     strength: int  # CONTRAST or EVENT
     mark: str  # the words that carried it, for the evidence's note
     thing: str | None = None  # a rearranged thing the belief it changed must name
+    named: bool = False  # ... the thing is a name ("Little Acorns shut down")
 
     def begins(self, text: str) -> bool:
         """The sentence opens on an event of beginning ("I signed up ...", "I've joined
@@ -138,6 +141,21 @@ _REARRANGED = re.compile(
     r"(?:got|gets|was|were|has been|have been|'s been)\s+"
     r"(?:just\s+|finally\s+)?(?:moved|pushed|pulled|brought|put|shifted|changed|switched|"
     r"rescheduled|cancelled|canceled|replaced|cut|reduced|raised|dropped)\b",
+    re.I,
+)
+
+
+# A named thing's event, told with no first person: "Little Acorns shut down over the summer".
+# The name is the user's when one of their beliefs holds it ("My daughter goes to Little
+# Acorns nursery").
+_NAMED_EVENT = re.compile(
+    r"^\W*(?P<thing>(?-i:(?!(?:The|This|That|These|Those|A|An|It|There|He|She|They|You|Your|His|Her|Their|Its|We|I)\b)"
+    r"[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,3}))"
+    r"\s+(?:(?:has|have|had|was|were|got)\s+)?(?:(?:just|finally|recently)\s+)?"
+    # a verb of ending or changing hands, what a place or provider does to the user's use of it
+    r"(?:shut|closed|moved|changed|switched|stopped|ended|cancell?ed|canceled|replaced|merged|"
+    r"folded|took over|left|quit|retired|sold|relocated|went (?:bust|under)|packed in|dropped|"
+    r"scrapped|axed|raised|cut|discontinued|upgraded)\b",
     re.I,
 )
 
@@ -231,9 +249,10 @@ def change_signal(text: str) -> Signal | None:
     # nothing the user said about themselves (handled by the third-party check upstream).
     if not FIRST_PERSON.search(text):
         m = _REARRANGED.search(text)
+        named = m is None and (m := _NAMED_EVENT.match(text)) is not None
         if m is None or _NOT_A_REPORT.search(text):
             return None
-        return Signal(EVENT, m.group(0).lower(), thing=m["thing"])
+        return Signal(EVENT, m.group(0).lower(), thing=m["thing"], named=named)
     if one_occasion_instead(text) or is_additive(text) or is_gift(text):
         return None
     if m := _CONTRAST.search(text):

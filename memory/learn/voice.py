@@ -58,8 +58,8 @@ _FEELING = (
 # 3 weeks ago"): a list's line is not dated, a diary's is, so its verb is the speaker's, even
 # one whose past is its base form ("cut", "quit") and before any object but a person.
 _ELIDED_DATED = re.compile(
-    r"^(?P<lead>\W*)(?P<verb>(?:(?:just|finally|recently|also|then|eventually)\s+)*"
-    rf"(?!(?:{_IMPERSONAL}|{_FEELING})\b)(?:{_IRREGULAR_PAST}|cut|quit|put|shut|set|[a-z]{{2,}}ed))\s+"
+    r"^(?P<lead>\W*)(?P<verb>(?i:(?:(?:just|finally|recently|also|then|eventually)\s+)*"
+    rf"(?!(?:{_IMPERSONAL}|{_FEELING})\b)(?:{_IRREGULAR_PAST}|cut|quit|put|shut|set|[a-z]{{2,}}ed)))\s+"
     r"(?=(?!(?:me|us|you|him|her|them|it|that|this|so|and|but|or|of|with|about|by|like)\b)"
     r"[a-z0-9])"
 )

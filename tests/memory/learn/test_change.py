@@ -462,3 +462,28 @@ def test_a_doubled_consonant_before_a_suffix_stems_with_the_verb() -> None:
     assert content_stems("swimming laps") & content_stems("I swim")
     assert content_stems("I fell while dressing") >= {"dress"}
     assert content_stems("cooking") == content_stems("cook")  # a doubled vowel stays
+
+
+def test_a_named_thing_of_the_users_that_ended_revises_the_belief_that_names_it(runtime):
+    for text in OTHERS:
+        runtime.beliefs.create(T, U, text, "preferences", EvidenceIn(source="stated", kind="x"))
+    say(runtime, "My daughter Maya goes to Little Acorns nursery three days a week.")
+    say(
+        runtime,
+        "Little Acorns shut down over the summer, so Maya's with a childminder called Janet.",
+    )
+    now = active(runtime)
+    assert "My daughter Maya goes to Little Acorns nursery three days a week." not in now
+    assert any("Janet" in s for s in now)
+    before = set(now)
+    say(runtime, "Octopus took over the old gasworks site in October.")  # no belief names it
+    assert set(active(runtime)) == before
+
+
+def test_a_passive_perfect_after_a_quantifier_is_an_event():
+    signal = change_signal(
+        "The company is consolidating on Notion, so all my docs have been migrated."
+    )
+    assert signal is not None and signal.mark.endswith("migrated")
+    assert change_signal("Nature themed usernames please") is None
+    assert change_signal("You messed up the logic.") is None

@@ -165,3 +165,10 @@ def test_one_night_breaks_no_rule_the_user_keeps(runtime):
     say(runtime, "I usually go to bed around 11 p.m.")
     say(runtime, "stayed up till 3 last night finishing the quilt lol")
     assert "I usually go to bed around 11 p.m." in active(runtime)
+
+
+def test_a_capitalised_diary_line_dated_in_the_past_is_the_speakers():
+    assert in_user_voice("Transferred last month, closer pitch.") == (
+        "I transferred last month, closer pitch."
+    )
+    assert in_user_voice("Tried it last week.") == "Tried it last week."
