@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memory.learn.change import change_signal
+from memory.learn.change import VERB_PAST, change_signal
 from memory.learn.cues import parse_change
 from memory.learn.frames import faded_topic
 from memory.learn.prose import normalize_apostrophes as normalize_apostrophes
@@ -38,6 +38,7 @@ from memory.learn.shapes import (
     TASK_OBJECT,
     is_attribute,
     is_experiencer,
+    is_named_possession,
     is_possessed_habit,
     plain_verb,
 )
@@ -207,6 +208,9 @@ _HYPOTHETICAL = re.compile(
     r"could|would)\b|\bwere i\b|\bhypothetical|\bact as\b|\byou are an?\b|__",
     re.I,
 )
+# "We bank with Standard Bank", "We rent a plot at Bramley Road allotments": a provider of
+# the household's, named.
+_PROVIDER = re.compile(r"\b(?:with|at|from|through)\s+(?-i:[A-Z][A-Za-z]+)")
 _WORK_MATERIAL = re.compile(rf"\b(?:{MATERIAL})s?\b", re.I)
 # "I see Dr. Patel at the Riverside surgery": a practitioner the user sees, by title; not "I
 # see" of the conversation.
@@ -253,7 +257,7 @@ def self_cue(sentence: str) -> str | None:
         return "self-noun"
     if is_attribute(sentence):
         return "attribute"
-    if is_possessed_habit(sentence):
+    if is_possessed_habit(sentence) or is_named_possession(sentence):
         return "arrangement"
     if is_experiencer(sentence):
         return "experiencer"
@@ -283,11 +287,17 @@ def self_cue(sentence: str) -> str | None:
             # "We attend Mass every Sunday", "We spend every summer in our caravan": a habit
             # of days and seasons is a household's; a paper's "we" keeps none, and a team's
             # is about its work ("We meet on Mondays to review the code").
-            household = habit and not _WORK_MATERIAL.search(sentence)
+            # So is a provider it names in a short sentence in the present ("We bank with
+            # Standard Bank"), where a past act is a story or a method ("We trained it with
+            # Adam").
+            rest = sentence[subject.end() :]
+            present = bool(words) and not re.fullmatch(VERB_PAST, words[0], re.I)
+            provider = _PROVIDER.search(window) if short and present else None
+            household = not verb and not _WORK_MATERIAL.search(sentence)
             found = (
                 _WE_PREDICATE.search(window)
                 or (owns if short else None)
-                or (HABIT.search(window) if household else None)
+                or ((HABIT.search(rest) or provider) if household else None)
             )
             if not found and short and not verb and _WE_SETTING.search(sentence):
                 head = words[0].lower() if words else ""

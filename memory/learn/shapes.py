@@ -217,3 +217,22 @@ def is_possessed_habit(sentence: str) -> bool:
     if _IS_MATERIAL.search(m["subject"]) or (_IS_MATERIAL.search(rest) and not provider):
         return False
     return bool(provider or HABIT.search(rest) or _PER.search(rest) or _TIED_TO_USER.search(rest))
+
+
+# "Our energy supplier is British Gas", "My GP is Dr Ni Bhriain", "Our washing machine is an old
+# Hotpoint that leaks": a thing of the user's named by its provider, maker or holder.
+_NAMED_POSSESSION = re.compile(
+    r"^\W*(?:my|our)\s+(?P<subject>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:is|are)\s+"
+    r"(?:(?:a|an|the)\s+)?(?:[a-z-]+\s+){0,2}?(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?"
+    r"(?-i:[A-Z][\w'-]+)",
+    re.I,
+)
+
+
+def is_named_possession(sentence: str) -> bool:
+    m = _NAMED_POSSESSION.match(sentence.strip())
+    if m is None or len(sentence.split()) > _POSSESSED_MAX_WORDS or sentence.rstrip()[-1:] == "?":
+        return False
+    return not _IS_MATERIAL.search(m["subject"]) and not re.search(
+        rf"\b(?:{PEOPLE})$", m["subject"], re.I
+    )

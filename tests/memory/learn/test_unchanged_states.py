@@ -4,7 +4,7 @@ person's event; and a sentence cut at an abbreviation's period, which loses half
 import pytest
 
 from memory.learn.change import change_signal
-from memory.learn.gate import gate
+from memory.learn.gate import gate, self_cue
 from memory.learn.prose import sentences_of
 from tests.memory.learn.talk import active, say, seed
 
@@ -149,3 +149,30 @@ def test_a_clause_of_time_alone_is_not_the_new_state(runtime):
     assert "We attend Mass at St. Brigid's every Sunday." not in now
     assert "Ever since we moved across town." not in now
     assert any("Holy Family" in s for s in now)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our energy supplier is British Gas.",
+        "Our washing machine is an old Hotpoint that leaks.",
+        "My phone contract is with EE, £32 a month for 100GB.",
+        "We bank with Standard Bank.",
+        "We go to the 10am service at Trinity Methodist most Sundays.",
+    ],
+)
+def test_a_thing_or_provider_of_the_household_named_is_a_statement(text):
+    assert self_cue(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We trained it with Adam.",  # a past act: a story or a method
+        "We're going to Paris on Sunday.",  # a plan
+        "My code is in Python.",  # the chat's material
+        "My friend is a Doctor.",  # someone else
+    ],
+)
+def test_a_method_a_plan_or_the_chats_material_is_not(text):
+    assert self_cue(text) is None
