@@ -19,7 +19,7 @@ _COUNT = (
     r"eleven|twelve"
 )
 _AGO = re.compile(
-    rf"\b(?P<n>{_COUNT})\s+(?P<unit>day|week|month|year|decade)s?\s+ago\b",
+    rf"\b(?P<n>{_COUNT})\s+(?P<unit>day|week|month|year|decade)s?\s+(?:ago|back)\b",
     re.I,
 )
 _LAST = re.compile(r"\b(?:last|past|previous)\s+(?P<unit>week|month|year|decade)\b", re.I)
@@ -35,7 +35,7 @@ _FUTURE = re.compile(r"\b(?:will|'ll|going to|gonna|plan(?:ning)? to|next|hope t
 # A time adjunct that dates a clause without being part of its state: a relative time, a
 # named month or season, a year. Cut from the end (or the start) of the clause it dates.
 _WHEN = (
-    rf"(?:(?:{_COUNT})\s+(?:day|week|month|year|decade)s?\s+ago|"
+    rf"(?:(?:{_COUNT})\s+(?:day|week|month|year|decade)s?\s+(?:ago|back)|"
     r"(?:last|this|past|previous)\s+(?:week|weekend|month|year|decade|spring|summer|autumn|"
     r"fall|winter|(?-i:[A-Z][a-z]+day))|yesterday|recently|a while (?:ago|back)|"
     r"(?:back\s+)?in\s+(?:(?-i:(?:January|February|March|April|May|June|July|August|September|"

@@ -176,3 +176,10 @@ def test_a_thing_or_provider_of_the_household_named_is_a_statement(text):
 )
 def test_a_method_a_plan_or_the_chats_material_is_not(text):
     assert self_cue(text) is None
+
+
+def test_a_line_of_a_pasted_document_is_no_statement_of_the_users(runtime):
+    seed(runtime, OTHERS)
+    before = set(active(runtime))
+    say(runtime, "Sydney and Melbourne and are now expanding to Geelong and Adelaide.")
+    assert set(active(runtime)) == before

@@ -172,3 +172,10 @@ def test_a_capitalised_diary_line_dated_in_the_past_is_the_speakers():
         "I transferred last month, closer pitch."
     )
     assert in_user_voice("Tried it last week.") == "Tried it last week."
+
+
+def test_back_dates_a_diary_line_as_ago_does():
+    assert in_user_voice("stopped the melatonin a few weeks back, sleeping fine") == (
+        "I stopped the melatonin a few weeks back, sleeping fine"
+    )
+    assert in_user_voice("went back to the office") == "went back to the office"
