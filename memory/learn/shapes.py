@@ -230,6 +230,8 @@ _NAMED_POSSESSION = re.compile(
 
 
 def is_named_possession(sentence: str) -> bool:
+    """ "Our energy supplier is British Gas": the user's thing, named; not the chat's material
+    ("My code is Python") nor one of the user's people."""
     m = _NAMED_POSSESSION.match(sentence.strip())
     if m is None or len(sentence.split()) > _POSSESSED_MAX_WORDS or sentence.rstrip()[-1:] == "?":
         return False

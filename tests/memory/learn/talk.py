@@ -12,6 +12,16 @@ from memory.selfmodel import SelfModel
 
 T, U = "default", "bo"
 
+# Beliefs of other kinds that a test user holds, so that a link has to stand out.
+OTHERS = [
+    "I avoid restaurants with loud music.",
+    "I prefer aisle seats on long flights.",
+    "I love hiking in the mountains.",
+    "I dislike horror movies.",
+    "I'm allergic to shellfish.",
+    "I read mostly historical novels.",
+]
+
 
 def say(runtime: SelfModel, text: str) -> Any:
     """One user turn, extracted locally and applied as the worker applies it."""

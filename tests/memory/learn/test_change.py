@@ -7,17 +7,7 @@ from memory.learn.change import CONTRAST, EVENT, abstention_of, change_signal, c
 from memory.learn.gate import gate
 from memory.selfmodel import SelfModel
 from proxy.config import parse_config
-from tests.memory.learn.talk import T, U, active, say
-
-# Beliefs of other kinds that every test user holds, so that a link has to stand out.
-OTHERS = [
-    "I avoid restaurants with loud music.",
-    "I prefer aisle seats on long flights.",
-    "I love hiking in the mountains.",
-    "I dislike horror movies.",
-    "I'm allergic to shellfish.",
-    "I read mostly historical novels.",
-]
+from tests.memory.learn.talk import OTHERS, T, U, active, say
 
 
 @pytest.mark.parametrize(

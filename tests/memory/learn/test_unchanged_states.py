@@ -6,16 +6,7 @@ import pytest
 from memory.learn.change import change_signal
 from memory.learn.gate import gate, self_cue
 from memory.learn.prose import sentences_of
-from tests.memory.learn.talk import active, say, seed
-
-OTHERS = [
-    "I avoid restaurants with loud music.",
-    "I prefer aisle seats on long flights.",
-    "I love hiking in the mountains.",
-    "I dislike horror movies.",
-    "I'm allergic to shellfish.",
-    "I read mostly historical novels.",
-]
+from tests.memory.learn.talk import OTHERS, active, say, seed
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import pytest
 
 from memory.learn.gate import gate
 from memory.learn.voice import in_user_voice
-from tests.memory.learn.talk import T, U, active, say, seed
+from tests.memory.learn.talk import OTHERS, T, U, active, say, seed
 
 
 @pytest.mark.parametrize(
@@ -110,16 +110,6 @@ def test_a_beginning_ends_no_habit_it_is_close_to(runtime):
     say(runtime, "I jog 5k most mornings.")
     say(runtime, "I signed up for a half marathon in the spring!")
     assert "I jog 5k most mornings." in active(runtime)
-
-
-OTHERS = [
-    "I avoid restaurants with loud music.",
-    "I prefer aisle seats on long flights.",
-    "I love hiking in the mountains.",
-    "I dislike horror movies.",
-    "I'm allergic to shellfish.",
-    "I read mostly historical novels.",
-]
 
 
 @pytest.mark.parametrize(
