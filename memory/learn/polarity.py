@@ -26,6 +26,8 @@ _NEGATIVE_VERBS = re.compile(
 )
 # Verbs that end a habit or a treatment: "I quit X", "I've come off the medication".
 CESSATION_VERBS = (
+    # "I've had to give up the soup run": an end the user did not choose is still an end
+    r"had to (?:give up|stop|quit|come off|ditch)|"
     r"stopped|quit|given up|gave up|giving up|ceased|c[oa]me off|coming off|"
     r"weaned (?:myself )?off|ditched"
 )

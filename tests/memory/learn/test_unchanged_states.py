@@ -174,3 +174,24 @@ def test_a_line_of_a_pasted_document_is_no_statement_of_the_users(runtime):
     before = set(active(runtime))
     say(runtime, "Sydney and Melbourne and are now expanding to Geelong and Adelaide.")
     assert set(active(runtime)) == before
+
+
+def test_an_end_the_user_had_to_accept_retracts_what_it_ended(runtime):
+    seed(runtime, OTHERS)
+    say(runtime, "I volunteer at the soup run in Cork on Thursday nights.")
+    say(
+        runtime,
+        "Because of the new shift pattern at work there's no way I can do Thursdays, so I've "
+        "had to give up the soup run altogether.",
+    )
+    assert "I volunteer at the soup run in Cork on Thursday nights." not in active(runtime)
+
+
+@pytest.mark.parametrize(
+    "text", ["I've had to give up the soup run.", "I had to stop driving after the accident."]
+)
+def test_an_end_the_user_had_to_accept_is_a_cessation(text):
+    from memory.learn.cues import parse_change
+
+    change = parse_change(text)
+    assert change is not None and change.kind == "retract"
