@@ -36,7 +36,7 @@ from memory.learn.cues import states_residence
 from memory.learn.local import is_about_third_party, named_subject, person_of
 from memory.learn.ops import Op, Rejected
 from memory.learn.polarity import cessation_clause, content_stems, is_cessation, polarity
-from memory.learn.shapes import FIRST_PERSON, PEOPLE
+from memory.learn.shapes import FIRST_PERSON, NAMES_PERSON
 from memory.learn.times import resolve_time
 from memory.learn.voice import in_user_voice
 
@@ -529,9 +529,6 @@ def _reports_on_report(op: Op, match: revise.Match) -> bool:
     return told and is_about_third_party(match.statement)
 
 
-_NAMES_PERSON = re.compile(rf"\b(?:{PEOPLE})\b", re.I)
-
-
 def _befell_another(op: Op, match: revise.Match) -> bool:
     """An event of one of the user's people that touches nothing else of the user's ("My
     brother just bought a flat in Cardiff") changes only what the user said of their people
@@ -544,7 +541,7 @@ def _befell_another(op: Op, match: revise.Match) -> bool:
         return False
     after = told.lower().find(person) + len(person)
     touches_user = FIRST_PERSON.search(told, after) is not None
-    return not touches_user and _NAMES_PERSON.search(match.statement) is None
+    return not touches_user and NAMES_PERSON.search(match.statement) is None
 
 
 def _names_habit(op: Op, match: revise.Match) -> bool:

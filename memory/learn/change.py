@@ -160,12 +160,12 @@ _NAMED_EVENT = re.compile(
 )
 
 
-# One occasion in the past: "last Saturday", "yesterday", "on Tuesday". What the user did
-# "instead" on it is an anecdote of that day, not a new state ("It rained last Sunday so I
-# went bowling instead").
+# One occasion in the past, not a recurring one ("on Sunday nights"): "last Saturday",
+# "yesterday", "on Tuesday". What the user did "instead" on it is an anecdote of that day, not a
+# new state ("It rained last Sunday so I went bowling instead").
 _ONE_OCCASION = re.compile(
-    rf"\b(?:yesterday|last night|(?:last|on|this past)\s+{DAY}|"
-    r"this (?:morning|afternoon|evening))\b",
+    rf"\b(?:yesterday|last (?:night|nite)|(?:last|on|this past)\s+{DAY}"
+    r"(?!s\b|\s+(?:night|morning|evening|afternoon)s\b)|this (?:morning|afternoon|evening))\b",
     re.I,
 )
 
@@ -186,12 +186,6 @@ def is_gift(text: str) -> bool:
     return bool(_GIFT.search(text.replace("\u2019", "'")))
 
 
-# One occasion, not a recurring one ("on Sunday nights"): "last night", "yesterday", "on Tuesday".
-_ONE_NIGHT = re.compile(
-    rf"\b(?:yesterday|last (?:night|nite)|(?:last|on|this past)\s+{DAY}"
-    r"(?!s\b|\s+(?:night|morning|evening|afternoon)s\b)|this (?:morning|afternoon|evening))\b",
-    re.I,
-)
 # What the user does as a rule: "I usually go to bed around 11", "I swim every Monday".
 _AS_A_RULE = re.compile(r"\b(?:usually|normally|typically|generally|always|mostly)\b", re.I)
 
@@ -200,7 +194,7 @@ def one_night_against_habit(text: str, belief: str) -> bool:
     """ "Stayed up till 3 last night finishing the quilt" against "I usually go to bed around
     11": one occasion told as an event breaks no rule the user keeps, unless it sets the
     present against it ("... so bedtime's 10 now")."""
-    occasion = _ONE_NIGHT.search(text) and not _CONTRAST.search(text)
+    occasion = _ONE_OCCASION.search(text) and not _CONTRAST.search(text)
     return bool(occasion) and bool(_AS_A_RULE.search(belief) or HABIT.search(belief))
 
 

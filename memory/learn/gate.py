@@ -32,9 +32,11 @@ from memory.learn.shapes import (
     ADDRESSEE,
     CIRCUMSTANCE,
     HABIT,
+    IS_MATERIAL,
     MATERIAL,
     NOT_PLAIN,
     OTHER_CLAUSE,
+    PROVIDER,
     TASK_OBJECT,
     is_attribute,
     is_experiencer,
@@ -208,10 +210,6 @@ _HYPOTHETICAL = re.compile(
     r"could|would)\b|\bwere i\b|\bhypothetical|\bact as\b|\byou are an?\b|__",
     re.I,
 )
-# "We bank with Standard Bank", "We rent a plot at Bramley Road allotments": a provider of
-# the household's, named.
-_PROVIDER = re.compile(r"\b(?:with|at|from|through)\s+(?-i:[A-Z][A-Za-z]+)")
-_WORK_MATERIAL = re.compile(rf"\b(?:{MATERIAL})s?\b", re.I)
 # "I see Dr. Patel at the Riverside surgery": a practitioner the user sees, by title; not "I
 # see" of the conversation.
 _SEES_PRACTITIONER = re.compile(r"^see\s+(?:dr|prof|mr|mrs|ms)\b\.?\s+(?-i:[A-Z])", re.I)
@@ -292,8 +290,8 @@ def self_cue(sentence: str) -> str | None:
             # Adam").
             rest = sentence[subject.end() :]
             present = bool(words) and not re.fullmatch(VERB_PAST, words[0], re.I)
-            provider = _PROVIDER.search(window) if short and present else None
-            household = not verb and not _WORK_MATERIAL.search(sentence)
+            provider = PROVIDER.search(window) if short and present else None
+            household = not verb and not IS_MATERIAL.search(sentence)
             found = (
                 _WE_PREDICATE.search(window)
                 or (owns if short else None)

@@ -37,6 +37,8 @@ PEOPLE = (
     r"aunt|grand\w+|teachers?|students?|clients?|customers?|dogs?|cats?|pets?|baby|toddler|"
     r"nephew|niece|in-laws?|relatives?|manager|landlord|gran|nan|other half"
 )
+# A word naming one of them.
+NAMES_PERSON = re.compile(rf"\b(?:{PEOPLE})\b", re.I)
 DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _UNIT = (
     r"(?:hour|day|night|morning|evening|afternoon|week|weekend|month|year|winter|summer|"
@@ -142,7 +144,7 @@ _ATTRIBUTE = re.compile(
     r"(?=\s*(?:$|[.!,;]|(?:in|during|when|after|at|by|around|on|most|every|all|from)\b))",
     re.I,
 )
-_IS_MATERIAL = re.compile(rf"\b(?:{MATERIAL})s?\b", re.I)
+IS_MATERIAL = re.compile(rf"\b(?:{MATERIAL})s?\b", re.I)
 _ATTRIBUTE_MAX_WORDS = 12  # past this the sentence is usually a task's description
 
 
@@ -150,7 +152,7 @@ def is_attribute(sentence: str) -> bool:
     m = _ATTRIBUTE.match(sentence)
     return bool(
         m
-        and not _IS_MATERIAL.search(m["noun"])
+        and not IS_MATERIAL.search(m["noun"])
         and len(sentence.split()) <= _ATTRIBUTE_MAX_WORDS
         and not sentence.rstrip().endswith("?")
     )
@@ -175,7 +177,7 @@ def is_experiencer(sentence: str) -> bool:
     m = _EXPERIENCER.match(sentence)
     return bool(
         m
-        and not _IS_MATERIAL.search(m["subject"])
+        and not IS_MATERIAL.search(m["subject"])
         and len(sentence.split()) <= _EXPERIENCER_MAX_WORDS
         and not sentence.rstrip().endswith("?")
     )
@@ -200,7 +202,7 @@ _POSSESSED_HABIT = re.compile(
     re.I,
 )
 _TIED_TO_USER = re.compile(r"\b(?:my|our|me|us)\b", re.I)
-_PROVIDER = re.compile(r"\b(?:with|on|at|through|via)\s+(?-i:[A-Z][a-z]+)")
+PROVIDER = re.compile(r"\b(?:with|on|at|through|via)\s+(?-i:[A-Z][a-z]+)")
 _NAME_FIRST = re.compile(r"\s+(?-i:[A-Z][a-z]+)")
 # "three days a week": a count of units per unit, a frequency too.
 _PER = re.compile(rf"\b{_COUNT}\s+{_UNIT}s\s+(?:a|per|each|every)\s+{_UNIT}\b", re.I)
@@ -213,8 +215,8 @@ def is_possessed_habit(sentence: str) -> bool:
         return False
     rest = m["rest"]
     # "are with Octopus": the verb's preposition names the provider itself.
-    provider = _PROVIDER.search(rest) or (m["verb"].endswith("with") and _NAME_FIRST.match(rest))
-    if _IS_MATERIAL.search(m["subject"]) or (_IS_MATERIAL.search(rest) and not provider):
+    provider = PROVIDER.search(rest) or (m["verb"].endswith("with") and _NAME_FIRST.match(rest))
+    if IS_MATERIAL.search(m["subject"]) or (IS_MATERIAL.search(rest) and not provider):
         return False
     return bool(provider or HABIT.search(rest) or _PER.search(rest) or _TIED_TO_USER.search(rest))
 
@@ -235,6 +237,5 @@ def is_named_possession(sentence: str) -> bool:
     m = _NAMED_POSSESSION.match(sentence.strip())
     if m is None or len(sentence.split()) > _POSSESSED_MAX_WORDS or sentence.rstrip()[-1:] == "?":
         return False
-    return not _IS_MATERIAL.search(m["subject"]) and not re.search(
-        rf"\b(?:{PEOPLE})$", m["subject"], re.I
-    )
+    head = m["subject"].split()[-1]
+    return not IS_MATERIAL.search(m["subject"]) and not NAMES_PERSON.fullmatch(head)

@@ -26,10 +26,15 @@ _IRREGULAR_PAST = (
 )
 # Verbs whose subject is no person: "Turned out fine", "Seemed a good idea".
 _IMPERSONAL = r"turned|seemed|looked|sounded|happened|appeared|needed|used|based|called|named"
-_ELIDED_VERB = (
-    r"(?P<verb>(?:(?:just|finally|recently|also|then|eventually|officially)\s+)*"
-    rf"(?!(?:{_IMPERSONAL})\b)(?:{_IRREGULAR_PAST}|[a-z]{{2,}}ed))\s+"
-)
+_ADVERBS = r"(?:(?:just|finally|recently|also|then|eventually|officially)\s+)*"
+
+
+def _elided_verb(past: str, excluded: str) -> str:
+    """The past verb of a sentence that dropped its subject, after an adverb or two."""
+    return rf"(?P<verb>{_ADVERBS}(?!(?:{excluded})\b)(?:{past}|[a-z]{{2,}}ed))\s+"
+
+
+_ELIDED_VERB = _elided_verb(_IRREGULAR_PAST, _IMPERSONAL)
 # "Got rid of the landline": "rid of" is the verb's, as a particle is.
 _PARTICLES = r"(?:(?:in|off|up|out|back|down|away|over|rid of)\s+)?"
 # The object is determined, a name, or all of something ("Swapped Google Calendar for ...",
@@ -44,10 +49,11 @@ _ELIDED = re.compile(rf"^(?P<lead>\W*){_ELIDED_VERB}(?={_PARTICLES}{_OBJECT})", 
 # i was paying 25 a month"): any word may be the object, save a person (an act done to
 # someone), a conjunction, or a complement of a feeling ("bored of", "excited about",
 # "excited to try it": "to" only before a determiner, as "switched to the night shift").
-_CHAT_OBJECT = (
+_NOT_OBJECT = (
     r"(?!(?:me|us|you|him|her|them|it|that|this|so|and|but|or|of|with|about|by|like|"
-    r"when|if|because)\b)(?!to\s+(?!(?:the|my|our|a|an)\b))[a-z0-9]"
+    r"when|if|because)\b)"
 )
+_CHAT_OBJECT = rf"{_NOT_OBJECT}(?!to\s+(?!(?:the|my|our|a|an)\b))[a-z0-9]"
 _ELIDED_CHAT = re.compile(rf"^(?P<lead>\W*){_ELIDED_VERB}(?={_PARTICLES}{_CHAT_OBJECT})")
 # Participles that are feelings ("excited to try it", "bored of it"), not acts.
 _FEELING = (
@@ -58,10 +64,9 @@ _FEELING = (
 # 3 weeks ago"): a list's line is not dated, a diary's is, so its verb is the speaker's, even
 # one whose past is its base form ("cut", "quit") and before any object but a person.
 _ELIDED_DATED = re.compile(
-    r"^(?P<lead>\W*)(?P<verb>(?i:(?:(?:just|finally|recently|also|then|eventually)\s+)*"
-    rf"(?!(?:{_IMPERSONAL}|{_FEELING})\b)(?:{_IRREGULAR_PAST}|cut|quit|put|shut|set|[a-z]{{2,}}ed)))\s+"
-    r"(?=(?!(?:me|us|you|him|her|them|it|that|this|so|and|but|or|of|with|about|by|like)\b)"
-    r"[a-z0-9])"
+    r"^(?P<lead>\W*)(?i:"
+    + _elided_verb(rf"{_IRREGULAR_PAST}|cut|quit|put|shut|set", f"{_IMPERSONAL}|{_FEELING}")
+    + rf")(?={_NOT_OBJECT}[a-z0-9])"
 )
 # "Been going to the Anglican church since Easter": a perfect that dropped "I've".
 _ELIDED_PERFECT = re.compile(r"^(?P<lead>\W*)(?P<verb>been\s+[a-z]{2,}ing)\s+(?=[a-z])", re.I)
