@@ -350,6 +350,14 @@ def _dropped_then_new(text: str) -> Change | None:
 
 # An event done to the user: "Work's given me a permit", "The council offered us a flat".
 _TO_USER = re.compile(rf"\b{VERB_PAST}\s+(?:me|us)\b", re.I)
+# A clause that shares the user's subject with the one before it ("I don't do spotify anymore,
+# switched to apple music"): its past verb is theirs, as in a diary line; not a verb whose
+# subject is no person ("turned out", "seemed").
+_SHARED_SUBJECT = re.compile(
+    rf"^\W*(?:(?:and|then|just|so)\s+)*(?!(?:turned|seemed|looked|sounded|happened|used)\b)"
+    rf"{VERB_PAST}\s+(?:\w+\s+)?(?:to|into|onto|for|with|at|up|over|the|an?|my|our)\b",
+    re.I,
+)
 
 
 def _replacing(clause: str) -> bool:
@@ -360,6 +368,7 @@ def _replacing(clause: str) -> bool:
     clause = re.sub(r"^\W*(?:so|and|but|instead|now)\W+", "", clause, flags=re.I)
     joined = re.split(r"\s+and\s+(?=(?:i|we)\b)", clause, flags=re.I)
     own = any(_SELF_CLAUSE.match(p) and len(p.split()) >= 3 for p in joined)
+    own = own or bool(_SHARED_SUBJECT.match(clause))
     return bool(
         (own or _TO_USER.search(clause) or is_possessed_habit(clause))
         and polarity(clause) > 0

@@ -142,3 +142,16 @@ def test_a_negated_perfect_over_a_span_is_a_lapse(sentence, habit_word):
 def test_a_negated_perfect_without_a_span_to_now_is_no_lapse(sentence):
     change = parse_change(sentence)
     assert change is None or change.cue != "lapsed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i dont use whatsapp anymore, moved over to signal with the family",
+        "Not with Three anymore, jumped ship to a Lebara sim only deal.",
+    ],
+)
+def test_a_clause_sharing_the_users_subject_after_a_drop_is_what_replaced_it(text):
+    change = parse_change(text)
+    assert change is not None and change.kind == "revise"
+    assert change.statement is not None and text.split()[-1].lower() in change.statement.lower()
