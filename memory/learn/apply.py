@@ -34,6 +34,7 @@ from memory.learn.change import (
 )
 from memory.learn.cues import states_residence
 from memory.learn.local import is_about_third_party, named_subject, person_of
+from memory.learn.named import NAMED, ending_mark, named_belief
 from memory.learn.ops import Op, Rejected
 from memory.learn.polarity import cessation_clause, content_stems, is_cessation, polarity
 from memory.learn.shapes import FIRST_PERSON, NAMES_PERSON
@@ -292,6 +293,9 @@ class Applier:
         # The user's words, read with the user as their subject ("Sold my bike" -> "I sold my
         # bike"), as the extractor read them.
         said = in_user_voice(op.quote) if op.quote else statement
+        if (op.cue or "").startswith(NAMED):
+            match = self._named(tenant, user, said)
+            return ("revises", match) if match else None
         found = self._candidates(tenant, user, statement)
         verdict = revise.same_or_contradicting(statement, found)
         first = _first_clause(statement)
@@ -366,8 +370,10 @@ class Applier:
         contrasted = contrasts_past(said)
         if signal is not None and signal.begins(said) and not contrasted:
             # "Signed up for my first half marathon in April!": nothing said ended, however
-            # close it is to a habit ("I run 5k three times a week").
-            return None
+            # close it is to a habit ("I run 5k three times a week"), unless a thing it
+            # names ended too ("Opened accounts at Capitec and closed the Standard Bank ones").
+            match = self._named(tenant, user, said)
+            return ("revises", match) if match else None
         match = revise.topic_of(statement, found, contrasted)
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):
@@ -383,7 +389,20 @@ class Applier:
             match = returned_belief(self._candidates(tenant, user, absent))
         if match is None:
             match = _standing_out(said, statement, found)
+        if match is None:
+            match = self._named(tenant, user, said)
         return ("revises", match) if match else None
+
+    def _named(self, tenant: str, user: str, said: str) -> revise.Match | None:
+        """The belief whose name a change says with a word that ends a state, if one alone
+        holds it (memory/learn/named.py); never one of the user's own for a change that
+        befell someone else."""
+        if ending_mark(said) is None:
+            return None
+        match = named_belief(said, self._candidates(tenant, user, said, limit=None))
+        if match is None:
+            return None
+        return None if is_about_third_party(said) > is_about_third_party(match.statement) else match
 
     def _revise_linked(
         self,

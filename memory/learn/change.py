@@ -181,6 +181,11 @@ _GIFT = re.compile(
 )
 
 
+def is_report(text: str) -> bool:
+    """The sentence reports what is, not a question, a wish, a plan or a conditional."""
+    return _NOT_A_REPORT.search(text.replace("\u2019", "'")) is None
+
+
 def is_gift(text: str) -> bool:
     """ "Bought my mum an iPhone": a thing given to someone, not a change of the user's."""
     return bool(_GIFT.search(text.replace("\u2019", "'")))
@@ -286,6 +291,11 @@ def contrasts_past(text: str) -> bool:
     begun = event is not None and _opens_with_beginning(text, event.group(0))
     happened = event is not None and not state and not begun
     return bool(_CONTRAST.search(_RECENT_ONLY.sub(" ", text))) or happened
+
+
+def says_it_goes_on(text: str) -> bool:
+    """ "still", "as always", "as I mentioned": the sentence says a state goes on."""
+    return bool(_CONTINUITY.search(text.replace("\u2019", "'")))
 
 
 def continues(text: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from memory.errors import ExtractionFailed, ParseError
 from memory.inject.render import strip_injected
-from memory.learn.change import CONSEQUENCE, change_signal, continues
+from memory.learn.change import CONSEQUENCE, change_signal, continues, is_report
 from memory.learn.contexts import ContextClassifier
 from memory.learn.cues import parse_change
 from memory.learn.gate import prose_of, sentences_of
@@ -26,6 +26,7 @@ from memory.learn.local import (
     normalize_statement,
     of_my_people,
 )
+from memory.learn.named import NAMED, ending_mark
 from memory.learn.ops import OPS_SCHEMA, Op, Rejected, parse_output, validate_ops
 from memory.learn.voice import in_user_voice
 from memory.prompts import PromptLibrary
@@ -157,6 +158,22 @@ def _local_voiced(sentence: str, contexts: Mapping[str, str], classify: Classify
                     statement=new,
                     cue=f"change ({signal.mark})",
                     anchored=not found or is_about_third_party(sentence),
+                )
+            ]
+        mark = ending_mark(sentence)
+        if mark is not None and len(found) <= 1 and not told and is_report(sentence):
+            # "cancelled netflix, nothing on it worth a tenner": no grammar of a change read,
+            # but a word that ends a state; the revision of the belief whose name it says,
+            # if one does (memory/learn/named.py), else what it tells of the user.
+            new = found[0].statement if found else normalize_statement(sentence)
+            return [
+                Op(
+                    op="revise",
+                    context=classify(new, contexts, None),
+                    quote=sentence,
+                    statement=new,
+                    cue=f"{NAMED} ({mark})",
+                    anchored=not found,
                 )
             ]
         return [

@@ -22,9 +22,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memory.learn.change import VERB_PAST, change_signal
+from memory.learn.change import VERB_PAST, change_signal, is_report
 from memory.learn.cues import parse_change
 from memory.learn.frames import faded_topic
+from memory.learn.named import ending_mark
 from memory.learn.prose import normalize_apostrophes as normalize_apostrophes
 from memory.learn.prose import prose_of as prose_of
 from memory.learn.prose import sentences_of as sentences_of
@@ -345,6 +346,10 @@ def gate(user_texts: Sequence[str]) -> GateDecision:
             if (signal := change_signal(sentence)) is not None:
                 # Learned only as the revision of a belief it is clearly about.
                 return GateDecision(True, f"change of state ({signal.mark})")
+            if (mark := ending_mark(sentence)) is not None and is_report(sentence):
+                # "cancelled netflix": learned only as the revision of a belief whose name it
+                # says (memory/learn/named.py).
+                return GateDecision(True, f"named change? ({mark})")
     if not saw_text:
         return GateDecision(False, "empty")
     return GateDecision(False, "no first-person self-statement")
