@@ -194,6 +194,8 @@ class Applier:
                 # about, when it alone is close.
                 said = in_user_voice(op.quote)
                 match = _standing_out(said, said, self._candidates(tenant, user, op.quote))
+            if match is None and op.quote:
+                match = self._named(tenant, user, in_user_voice(op.quote))
             if match is None and op.statement:
                 # Nothing said before to drop: the cessation itself is about the user.
                 return self._add_told(tenant, user, op, request_id, actor, at)
@@ -289,13 +291,23 @@ class Applier:
         return self._add(tenant, user, as_add, request_id, actor, at)
 
     def _link_revision(self, tenant: str, user: str, op: Op) -> tuple[str, revise.Match] | None:
-        statement = op.statement or ""
+        """The belief a revision is about, by meaning, else by a name it says: "btw gave up on
+        evernote after the price hike" names the old state in words ("btw on evernote ...")
+        far from "I use Evernote for all my notes", but says its name."""
         # The user's words, read with the user as their subject ("Sold my bike" -> "I sold my
         # bike"), as the extractor read them.
-        said = in_user_voice(op.quote) if op.quote else statement
-        if (op.cue or "").startswith(NAMED):
-            match = self._named(tenant, user, said)
-            return ("revises", match) if match else None
+        said = in_user_voice(op.quote) if op.quote else (op.statement or "")
+        if not (op.cue or "").startswith(NAMED):
+            linked = self._link_by_meaning(tenant, user, op, said)
+            if linked is not None:
+                return linked
+        match = self._named(tenant, user, said)
+        return ("revises", match) if match else None
+
+    def _link_by_meaning(
+        self, tenant: str, user: str, op: Op, said: str
+    ) -> tuple[str, revise.Match] | None:
+        statement = op.statement or ""
         found = self._candidates(tenant, user, statement)
         verdict = revise.same_or_contradicting(statement, found)
         first = _first_clause(statement)
@@ -372,8 +384,7 @@ class Applier:
             # "Signed up for my first half marathon in April!": nothing said ended, however
             # close it is to a habit ("I run 5k three times a week"), unless a thing it
             # names ended too ("Opened accounts at Capitec and closed the Standard Bank ones").
-            match = self._named(tenant, user, said)
-            return ("revises", match) if match else None
+            return None
         match = revise.topic_of(statement, found, contrasted)
         obj = revise.object_phrase(statement)
         if match is None and obj and obj.lower() != statement.lower().rstrip("."):
@@ -389,8 +400,6 @@ class Applier:
             match = returned_belief(self._candidates(tenant, user, absent))
         if match is None:
             match = _standing_out(said, statement, found)
-        if match is None:
-            match = self._named(tenant, user, said)
         return ("revises", match) if match else None
 
     def _named(self, tenant: str, user: str, said: str) -> revise.Match | None:

@@ -261,7 +261,8 @@ _TOLD_OF = re.compile(r"(?:he|she|they)\b", re.I)
 # ("Octopus took over our supply"). "I" goes before a clause that dropped it, not before one.
 _OWN_SUBJECT = re.compile(
     r"^\W*(?:(?:the|a|an|this|that|these|those|his|her|their|its|everyone|everybody|nobody|"
-    r"someone|somebody|all|both|each|every|some|no|new|old)\s|(?-i:[A-Z]{2,})\s|"
+    r"someone|somebody|all|both|each|every|some|no|new|old|everything|nothing|something|"
+    r"anything|it|it's|there|there's|that's)\s|(?-i:[A-Z]{2,})\s|"
     rf"(?!(?:{VERB_PAST})\b)(?-i:[A-Z][a-z]+)\s+(?:{VERB_PAST}|is|are|was|were|has)\b|"
     # two names joined: "Sydney and Melbourne and are now expanding ..."
     r"(?-i:[A-Z][a-z]+)\s+(?:and|&)\s+(?-i:[A-Z]))",

@@ -29,7 +29,8 @@ from memory.learn.revise import Match, is_same
 _ENDING = re.compile(
     r"\b(?:gone|left|quit|cancell?ed|canceled|closed|ended|finished|stopped|dropped|ditched|"
     r"switched|swapped|swiched|changed|moved|ported|traded|replaced|sold|scrapped|deleted|"
-    r"retired|lapsed|fizzled|wound up|gave up|given up|got rid|let\s+(?:\S+\s+){0,3}?(?:go|"
+    r"retired|lapsed|fizzled|folded|wound up|gave up|given up|got rid|died|broke down|"
+    r"packed up|stolen|written off|let\s+(?:\S+\s+){0,3}?(?:go|"
     r"lapse)|took\s+(?:\S+\s+){1,5}?away|no more|no longer|not\s+(?:\S+\s+){0,3}?any ?more|"
     r"instead|former|last day|final|done with|(?:is|'s|are) done|"
     r"over now)\b",

@@ -68,3 +68,12 @@ def test_names_are_met_in_any_case_and_days_and_months_are_no_names():
     assert shared_names("Moved on Sunday in March.", "I swim on Sunday mornings in March.") == set()
     assert ending_mark("the lads took the old Hotpoint away") is not None
     assert ending_mark("Still driving my old Toyota, it never breaks.") is None
+
+
+def test_a_change_whose_named_old_state_reads_far_from_its_belief_is_found_by_the_name(runtime):
+    seed(runtime, [*OTHERS, "I keep my passwords in LastPass."])
+    say(runtime, "btw gave up on lastpass after the breach, everything lives in bitwarden now.")
+    now = active(runtime)
+    assert "I keep my passwords in LastPass." not in now
+    assert any("bitwarden" in s for s in now)
+    assert not any(s.startswith("I everything") for s in now)
