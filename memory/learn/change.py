@@ -102,6 +102,9 @@ _ADDITIVE = re.compile(
     # "too" as an additive adverb closes its clause ("... too, at his work"); before an
     # adjective it is a degree ("too windy").
     r"\b(?:too|as well|also|either)(?:\s+now)?\W*(?:$|[,;:]|\s-)|\b(?:i|we)(?:'ve| have)?\s+also\b"
+    # "The doctor has also put me on iron", "We've just adopted a second dog": one more beside
+    # the one there was
+    r"|\b(?:has|have|had|'s|'ve)\s+also\b|\ba\s+(?:second|third|fourth)\b(?!-)"
     r"|\b(?:i|we)\s+(?:was|were)\s+born\b",
     re.I,
 )
@@ -254,6 +257,8 @@ def change_signal(text: str) -> Signal | None:
         return Signal(EVENT, m.group(0).lower(), thing=m["thing"], named=named)
     if one_occasion_instead(text) or is_additive(text) or is_gift(text):
         return None
+    if _CONTINUITY.search(text):
+        return None  # "Been retired a good while now": the state goes on
     if m := _CONTRAST.search(text):
         signal = Signal(CONTRAST, m.group(0).lower())
     elif m := _EVENT.search(text):
@@ -273,8 +278,10 @@ def change_signal(text: str) -> Signal | None:
 _RECENT_ONLY = re.compile(r"\b(?:these days|nowadays|lately|recently|currently)\b", re.I)
 _CONTINUITY = re.compile(
     r"\b(?:still|as always|as usual|as ever|same as (?:always|before|ever|usual)|"
-    # a restatement said as one: "as I think I mentioned", "like I said"
-    r"as (?:i (?:think i |may have |might have )?)?(?:mentioned|said|told you)|like i said)\b",
+    # a restatement said as one: "as I think I mentioned", "like I said", "flagging again"
+    r"as (?:i (?:think i |may have |might have )?)?(?:mentioned|said|told you)|like i said|"
+    r"(?:flagging|saying|mentioning|repeating|reminding you|noting|stressing)\s+(?:\w+\s+)?"
+    r"again)\b",
     re.I,
 )
 

@@ -86,7 +86,7 @@ _AGENT = (
 )
 _DONE_TO = re.compile(
     rf"^(?P<lead>\W*){_AGENT}(?P<perfect>'ve|'s|\s+have|\s+has)?"
-    r"(?:\s+(?:just|finally|recently|now|also|officially))*"
+    r"(?P<adverbs>(?:\s+(?:just|finally|recently|now|also|officially))*)"
     rf"\s+(?P<verb>{_PLACING})\s+(?P<who>me|us)\s+"
     r"(?=(?:on|onto|to|into|off|from|back|redundant|permanent)\b)",
     re.I,
@@ -115,7 +115,9 @@ def in_user_voice(sentence: str) -> str:
         return _with_subject(perfect, text, "I've")
     if m := _DONE_TO.match(text):
         who = "I" if m["who"].lower() == "me" else "We"
-        aux = "'ve been" if m["perfect"] else " was" if who == "I" else " were"
+        # "also" stays: "My GP has also put me on magnesium" adds to what the user takes.
+        also = " also" if re.search(r"\balso\b", m["adverbs"], re.I) else ""
+        aux = f"'ve{also} been" if m["perfect"] else f"{' was' if who == 'I' else ' were'}{also}"
         return f"{m['lead']}{who}{aux} {m['verb'].lower()} {text[m.end() :]}"
     return sentence
 

@@ -195,3 +195,20 @@ def test_an_end_the_user_had_to_accept_is_a_cessation(text):
 
     change = parse_change(text)
     assert change is not None and change.kind == "retract"
+
+
+@pytest.mark.parametrize(
+    ("old", "told"),
+    [
+        (
+            "I have a tabby cat called Miso.",
+            "We've just adopted a second cat, a ginger one called Tofu.",
+        ),
+        ("I take omega-3 capsules every day.", "My GP has also put me on magnesium for my cramps."),
+        ("I'm allergic to latex.", "Just flagging again that latex is a no-go for me."),
+    ],
+)
+def test_one_more_beside_it_or_a_reminder_ends_nothing(runtime, old, told):
+    seed(runtime, [*OTHERS, old])
+    say(runtime, told)
+    assert old in active(runtime)
