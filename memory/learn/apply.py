@@ -34,7 +34,7 @@ from memory.learn.change import (
 )
 from memory.learn.cues import states_residence
 from memory.learn.local import is_about_third_party, named_subject, person_of
-from memory.learn.named import NAMED, ending_mark, named_belief
+from memory.learn.named import NAMED, ending_mark, named_belief, said_again
 from memory.learn.ops import Op, Rejected
 from memory.learn.polarity import cessation_clause, content_stems, is_cessation, polarity
 from memory.learn.shapes import FIRST_PERSON, NAMES_PERSON
@@ -402,6 +402,15 @@ class Applier:
             match = _standing_out(said, statement, found)
         return ("revises", match) if match else None
 
+    def _said_again(self, tenant: str, user: str, op: Op) -> revise.Match | None:
+        """The belief a statement says again by the name it holds (memory/learn/named.py), of
+        the user's own when the statement is."""
+        said = in_user_voice(op.quote) if op.quote else (op.statement or "")
+        match = said_again(said, self._candidates(tenant, user, said, limit=None))
+        if match is None or is_about_third_party(said) != is_about_third_party(match.statement):
+            return None
+        return match
+
     def _named(self, tenant: str, user: str, said: str) -> revise.Match | None:
         """The belief whose name a change says with a word that ends a state, if one alone
         holds it (memory/learn/named.py); never one of the user's own for a change that
@@ -486,6 +495,8 @@ class Applier:
             elif is_cessation(statement):
                 note = f"negation: retracts {match.statement!r} ({match.similarity:.2f})"
                 return "retract", self._retract(tenant, user, match.id, op, request_id, actor, note)
+        if verdict is None and (again := self._said_again(tenant, user, op)) is not None:
+            verdict = ("same", again)
         if verdict is not None:
             return self._revise_linked(tenant, user, op, verdict, request_id, actor, at)
         return "add", self.beliefs.create(

@@ -77,3 +77,23 @@ def test_a_change_whose_named_old_state_reads_far_from_its_belief_is_found_by_th
     assert "I keep my passwords in LastPass." not in now
     assert any("bitwarden" in s for s in now)
     assert not any(s.startswith("I everything") for s in now)
+
+
+@pytest.mark.parametrize(
+    "told",
+    [
+        "My ute is a Ranger, the grey one, goes like a dream.",
+        "Most of what I buy I pay for with my Revolut card.",
+    ],
+)
+def test_a_restatement_that_says_the_name_one_belief_holds_is_that_belief_again(runtime, told):
+    seed(runtime, [*OTHERS, "I drive a grey Ford Ranger.", "I pay for most things with Revolut."])
+    before = len(active(runtime))
+    say(runtime, told)
+    assert len(active(runtime)) == before
+
+
+def test_one_more_of_a_named_thing_is_a_belief_of_its_own(runtime):
+    seed(runtime, [*OTHERS, "I have a Revolut card that I use for most purchases."])
+    say(runtime, "I've opened a second Revolut account too, for savings.")
+    assert len(active(runtime)) == len(OTHERS) + 2
