@@ -20,6 +20,7 @@ from memory.learn.cues import parse_change
 from memory.learn.gate import prose_of, sentences_of
 from memory.learn.local import (
     Classify,
+    Extracted,
     choose_context,
     extract_statements,
     is_about_third_party,
@@ -149,33 +150,14 @@ def _local_voiced(sentence: str, contexts: Mapping[str, str], classify: Classify
             # A change in no frame the cues know ("Our address changed in June: we're renting
             # in Glasgow now"): a revision of the belief it is about, if one stands out; a
             # statement about the user is stored as new when none does, anything else is not.
-            new = found[0].statement if len(found) == 1 else normalize_statement(sentence)
-            return [
-                Op(
-                    op="revise",
-                    context=classify(new, contexts, None),
-                    quote=sentence,
-                    statement=new,
-                    cue=f"change ({signal.mark})",
-                    anchored=not found or is_about_third_party(sentence),
-                )
-            ]
+            anchored = not found or is_about_third_party(sentence)
+            return _told(sentence, found, f"change ({signal.mark})", anchored, contexts, classify)
         mark = ending_mark(sentence)
         if mark is not None and len(found) <= 1 and not told and is_report(sentence):
             # "cancelled netflix, nothing on it worth a tenner": no grammar of a change read,
             # but a word that ends a state; the revision of the belief whose name it says,
             # if one does (memory/learn/named.py), else what it tells of the user.
-            new = found[0].statement if found else normalize_statement(sentence)
-            return [
-                Op(
-                    op="revise",
-                    context=classify(new, contexts, None),
-                    quote=sentence,
-                    statement=new,
-                    cue=f"{NAMED} ({mark})",
-                    anchored=not found,
-                )
-            ]
+            return _told(sentence, found, f"{NAMED} ({mark})", not found, contexts, classify)
         return [
             Op(op="add", context=f.context, quote=f.quote, source="stated", statement=f.statement)
             for f in found
@@ -224,6 +206,23 @@ def _local_voiced(sentence: str, contexts: Mapping[str, str], classify: Classify
             cue=change.cue,
             anchored=anchored,
         )
+    ]
+
+
+def _told(
+    sentence: str,
+    found: list[Extracted],
+    cue: str,
+    anchored: bool,
+    contexts: Mapping[str, str],
+    classify: Classify,
+) -> list[Op]:
+    """A change read by no frame, as the revision of the belief the applier links it to: its
+    new state the one statement about the user found in it, else the sentence."""
+    new = found[0].statement if len(found) == 1 else normalize_statement(sentence)
+    context = classify(new, contexts, None)
+    return [
+        Op(op="revise", context=context, quote=sentence, statement=new, cue=cue, anchored=anchored)
     ]
 
 
