@@ -59,12 +59,25 @@ NAMED_FLOOR = 0.2  # the cosine of the belief that alone names what the sentence
 NAMED_SAME = 0.65
 
 
+# A verb of ending negated is no ending: "We never switched from Virgin", "I haven't cancelled".
+_NEGATED_BEFORE = re.compile(
+    r"\b(?:never|not|didn't|did not|haven't|hasn't|have not|has not|won't|wouldn't|don't|"
+    r"doesn't|hadn't|nobody|no one)\s+(?:\w+\s+)?$",
+    re.I,
+)
+
+
 def ending_mark(text: str) -> str | None:
     """The words that end or replace a state in `text`, if any; none in a sentence that says
-    the state goes on ("Still driving the Toyota, never changed a thing on it")."""
+    the state goes on ("Still driving the Toyota, never changed a thing on it"), and none
+    negated ("We never switched from Virgin")."""
     text = text.replace("\u2019", "'")
-    m = _ENDING.search(text)
-    return m.group(0).lower() if m and not says_it_goes_on(text) else None
+    if says_it_goes_on(text):
+        return None
+    for m in _ENDING.finditer(text):
+        if not _NEGATED_BEFORE.search(text[: m.start()]):
+            return m.group(0).lower()
+    return None
 
 
 def _words(text: str) -> set[str]:

@@ -47,6 +47,8 @@ def test_a_named_thing_that_ended_is_superseded_by_what_was_told(runtime, old, t
         "My sister cancelled her Hulu account.",  # someone else's
         "Should I cancel Hulu?",  # a question
         "I'm thinking about cancelling Hulu.",  # a plan
+        "We never switched away from Hulu, the kids love it.",  # an ending negated
+        "Hulu hasn't changed its price, luckily.",  # ... of the thing itself
     ],
 )
 def test_a_name_said_without_an_end_of_the_users_ends_nothing(runtime, told):
